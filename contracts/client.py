@@ -1,0 +1,327 @@
+"""The typed async client of the pcc-grants API (httpx + msgspec).
+
+Used by the web frontend, by partner systems and by the tests. One method per operation, named
+after its `operation_id` in snake case (`CreateToken` → `create_token`). Errors raise
+:class:`ApiError` carrying the RFC 9457 problem.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from contracts import audit as audit_c
+from contracts import finance as finance_c
+from contracts import identity as identity_c
+from contracts import pcc as pcc_c
+from contracts.common import HealthRead, Problem
+
+T = TypeVar("T")
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class ApiError(Exception):
+    """A non-2xx answer. `problem` is the parsed problem document."""
+
+    def __init__(self, status: int, problem: Problem) -> None:
+        super().__init__(f"{status} {problem.title}: {problem.detail}")
+        self.status = status
+        self.problem = problem
+
+    @property
+    def type(self) -> str:
+        return self.problem.type
+
+
+class GrantsClient:
+    """Bind it to an API's `/api/v1` base URL, or to an ASGI app in-process (`transport`)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        token: str | None = None,
+        api_key: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.http = http
+        self.token = token
+        self.api_key = api_key
+        self.request_id = request_id
+
+    @classmethod
+    def connect(
+        cls,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> GrantsClient:
+        return cls(httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout))
+
+    def as_user(self, token: str | None) -> GrantsClient:
+        """The same connection, acting with another bearer token."""
+        return GrantsClient(self.http, token=token, request_id=self.request_id)
+
+    def as_partner(self, api_key: str) -> GrantsClient:
+        return GrantsClient(self.http, api_key=api_key, request_id=self.request_id)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {"accept": "application/json"}
+        if self.token:
+            headers["authorization"] = f"Bearer {self.token}"
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        if self.request_id:
+            headers["x-request-id"] = self.request_id
+        if extra:
+            headers.update(extra)
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        response_type: type[T] | None,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> T:
+        content = None
+        hdrs = self._headers(headers)
+        if body is not None:
+            content = _ENCODER.encode(body)
+            hdrs["content-type"] = "application/json"
+        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        resp = await self.http.request(method, path, content=content, params=clean, headers=hdrs)
+        if resp.status_code >= 400:
+            try:
+                problem = msgspec.json.decode(resp.content, type=Problem)
+            except msgspec.DecodeError:
+                problem = Problem(
+                    type="about:blank", title=resp.reason_phrase, status=resp.status_code,
+                    detail=resp.text[:500],
+                )
+            raise ApiError(resp.status_code, problem)
+        if response_type is None or resp.status_code == 204:
+            return None  # type: ignore[return-value]  # callers asking for None get None
+        return msgspec.json.decode(resp.content, type=response_type)
+
+    # --- health ----------------------------------------------------------------------------
+
+    async def get_liveness(self) -> HealthRead:
+        return await self.request("GET", "/health/live", HealthRead)
+
+    async def get_readiness(self) -> HealthRead:
+        return await self.request("GET", "/health/ready", HealthRead)
+
+    # --- identity --------------------------------------------------------------------------
+
+    async def create_token(self, email: str, password: str) -> identity_c.TokenRead:
+        body = identity_c.TokenCreate(email=email, password=password)
+        return await self.request("POST", "auth/token", identity_c.TokenRead, body=body)
+
+    async def delete_token(self) -> None:
+        await self.request("DELETE", "auth/token", None)
+
+    async def create_registration(
+        self, body: identity_c.RegistrationCreate
+    ) -> identity_c.RegistrationRead:
+        return await self.request(
+            "POST", "auth/registrations", identity_c.RegistrationRead, body=body
+        )
+
+    async def get_me(self) -> identity_c.MeRead:
+        return await self.request("GET", "users/me", identity_c.MeRead)
+
+    async def update_me(self, body: identity_c.MeUpdate) -> identity_c.MeRead:
+        return await self.request("PATCH", "users/me", identity_c.MeRead, body=body)
+
+    async def create_user(self, body: identity_c.UserCreate) -> identity_c.UserRead:
+        return await self.request("POST", "users", identity_c.UserRead, body=body)
+
+    async def list_users(
+        self, *, cursor: str | None = None, limit: int | None = None
+    ) -> identity_c.UserPage:
+        return await self.request(
+            "GET", "users", identity_c.UserPage, params={"cursor": cursor, "limit": limit}
+        )
+
+    async def create_organisation(
+        self, body: identity_c.OrganisationCreate
+    ) -> identity_c.OrganisationRead:
+        return await self.request("POST", "organisations", identity_c.OrganisationRead, body=body)
+
+    async def list_organisations(
+        self, *, cursor: str | None = None, limit: int | None = None
+    ) -> identity_c.OrganisationPage:
+        return await self.request(
+            "GET", "organisations", identity_c.OrganisationPage,
+            params={"cursor": cursor, "limit": limit},
+        )
+
+    async def get_organisation(self, organisation_id: uuid.UUID) -> identity_c.OrganisationRead:
+        return await self.request(
+            "GET", f"organisations/{organisation_id}", identity_c.OrganisationRead
+        )
+
+    async def update_organisation(
+        self, organisation_id: uuid.UUID, body: identity_c.OrganisationUpdate
+    ) -> identity_c.OrganisationRead:
+        return await self.request(
+            "PATCH", f"organisations/{organisation_id}", identity_c.OrganisationRead, body=body
+        )
+
+    async def create_api_key(self, body: identity_c.ApiKeyCreate) -> identity_c.ApiKeyCreated:
+        return await self.request("POST", "api-keys", identity_c.ApiKeyCreated, body=body)
+
+    async def list_api_keys(
+        self, *, cursor: str | None = None, limit: int | None = None
+    ) -> identity_c.ApiKeyPage:
+        return await self.request(
+            "GET", "api-keys", identity_c.ApiKeyPage, params={"cursor": cursor, "limit": limit}
+        )
+
+    async def delete_api_key(self, key_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"api-keys/{key_id}", None)
+
+    # --- territories, PCCs, action plans -----------------------------------------------------
+
+    async def list_territories(self) -> pcc_c.TerritoryList:
+        return await self.request("GET", "territories", pcc_c.TerritoryList)
+
+    async def get_territory(self, territory_id: uuid.UUID) -> pcc_c.TerritoryRead:
+        return await self.request("GET", f"territories/{territory_id}", pcc_c.TerritoryRead)
+
+    async def list_pccs(self) -> list[pcc_c.PccRead]:
+        return await self.request("GET", "pccs", list[pcc_c.PccRead])
+
+    async def get_pcc(self, pcc_id: uuid.UUID) -> pcc_c.PccRead:
+        return await self.request("GET", f"pccs/{pcc_id}", pcc_c.PccRead)
+
+    async def list_action_plans(
+        self,
+        *,
+        pcc_id: uuid.UUID | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> pcc_c.ActionPlanPage:
+        return await self.request(
+            "GET", "action-plans", pcc_c.ActionPlanPage,
+            params={"pcc_id": pcc_id, "cursor": cursor, "limit": limit},
+        )
+
+    async def create_action_plan(self, body: pcc_c.ActionPlanCreate) -> pcc_c.ActionPlanRead:
+        return await self.request("POST", "action-plans", pcc_c.ActionPlanRead, body=body)
+
+    async def get_action_plan(self, plan_id: uuid.UUID) -> pcc_c.ActionPlanRead:
+        return await self.request("GET", f"action-plans/{plan_id}", pcc_c.ActionPlanRead)
+
+    async def update_action_plan(
+        self, plan_id: uuid.UUID, body: pcc_c.ActionPlanUpdate
+    ) -> pcc_c.ActionPlanRead:
+        return await self.request(
+            "PATCH", f"action-plans/{plan_id}", pcc_c.ActionPlanRead, body=body
+        )
+
+    async def delete_action_plan(self, plan_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"action-plans/{plan_id}", None)
+
+    async def list_action_plan_items(self, plan_id: uuid.UUID) -> pcc_c.ActionPlanItemList:
+        return await self.request(
+            "GET", f"action-plans/{plan_id}/items", pcc_c.ActionPlanItemList
+        )
+
+    async def create_action_plan_item(
+        self, plan_id: uuid.UUID, body: pcc_c.ActionPlanItemCreate
+    ) -> pcc_c.ActionPlanItemRead:
+        return await self.request(
+            "POST", f"action-plans/{plan_id}/items", pcc_c.ActionPlanItemRead, body=body
+        )
+
+    async def get_action_plan_item(self, item_id: uuid.UUID) -> pcc_c.ActionPlanItemRead:
+        return await self.request(
+            "GET", f"action-plan-items/{item_id}", pcc_c.ActionPlanItemRead
+        )
+
+    async def update_action_plan_item(
+        self, item_id: uuid.UUID, body: pcc_c.ActionPlanItemUpdate
+    ) -> pcc_c.ActionPlanItemRead:
+        return await self.request(
+            "PATCH", f"action-plan-items/{item_id}", pcc_c.ActionPlanItemRead, body=body
+        )
+
+    async def delete_action_plan_item(self, item_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"action-plan-items/{item_id}", None)
+
+    async def create_indicator(
+        self, item_id: uuid.UUID, body: pcc_c.IndicatorCreate
+    ) -> pcc_c.IndicatorRead:
+        return await self.request(
+            "POST", f"action-plan-items/{item_id}/indicators", pcc_c.IndicatorRead, body=body
+        )
+
+    # --- finance ---------------------------------------------------------------------------
+
+    async def list_funding_sources(
+        self, *, cursor: str | None = None, limit: int | None = None
+    ) -> finance_c.FundingSourcePage:
+        return await self.request(
+            "GET", "funding-sources", finance_c.FundingSourcePage,
+            params={"cursor": cursor, "limit": limit},
+        )
+
+    async def create_funding_source(
+        self, body: finance_c.FundingSourceCreate
+    ) -> finance_c.FundingSourceRead:
+        return await self.request(
+            "POST", "funding-sources", finance_c.FundingSourceRead, body=body
+        )
+
+    async def get_funding_source(self, source_id: uuid.UUID) -> finance_c.FundingSourceRead:
+        return await self.request(
+            "GET", f"funding-sources/{source_id}", finance_c.FundingSourceRead
+        )
+
+    async def update_funding_source(
+        self, source_id: uuid.UUID, body: finance_c.FundingSourceUpdate
+    ) -> finance_c.FundingSourceRead:
+        return await self.request(
+            "PATCH", f"funding-sources/{source_id}", finance_c.FundingSourceRead, body=body
+        )
+
+    async def delete_funding_source(self, source_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"funding-sources/{source_id}", None)
+
+    # --- audit -----------------------------------------------------------------------------
+
+    async def list_audit_events(
+        self,
+        *,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> audit_c.AuditEventPage:
+        return await self.request(
+            "GET", "audit/events", audit_c.AuditEventPage,
+            params={"entity": entity, "entity_id": entity_id, "cursor": cursor, "limit": limit},
+        )
+
+    async def get_audit_verification(self) -> audit_c.AuditVerificationRead:
+        return await self.request("GET", "audit/verification", audit_c.AuditVerificationRead)
+
+
+__all__ = ["ApiError", "GrantsClient", "datetime"]

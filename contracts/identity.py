@@ -1,0 +1,167 @@
+"""Authentication, users, organisations, API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from contracts.common import Cursor, Email, NameText, Password, Request, ShortText
+from contracts.enums import ApiScope, Language, MembershipRole, OrganisationKind, Role
+
+FoundedYear = Annotated[int, Meta(ge=1900, le=2100)]
+RegistrationNumber = Annotated[str, Meta(min_length=1, max_length=64)]
+Phone = Annotated[str, Meta(max_length=40)]
+Address = Annotated[str, Meta(max_length=500)]
+Description = Annotated[str, Meta(max_length=5000)]
+
+
+class TokenCreate(Request, kw_only=True):
+    email: Email
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class TokenRead(msgspec.Struct, kw_only=True):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class MembershipRead(msgspec.Struct, kw_only=True):
+    organisation_id: uuid.UUID
+    organisation_name: str
+    role: MembershipRole
+
+
+class UserRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    preferred_language: Language
+    roles: list[Role]
+    is_active: bool
+    created_at: datetime
+
+
+class MeRead(UserRead, kw_only=True):
+    memberships: list[MembershipRead]
+
+
+class MeUpdate(Request, kw_only=True):
+    full_name: ShortText | UnsetType = UNSET
+    preferred_language: Language | UnsetType = UNSET
+
+
+class UserCreate(Request, kw_only=True):
+    email: Email
+    password: Password
+    full_name: ShortText
+    roles: Annotated[list[Role], Meta(max_length=5)] = []
+    preferred_language: Language = Language.EN
+
+
+class UserPage(msgspec.Struct, kw_only=True):
+    items: list[UserRead]
+    next_cursor: Cursor | None = None
+
+
+class OrganisationCreate(Request, kw_only=True):
+    name: NameText
+    kind: OrganisationKind
+    territory_id: uuid.UUID
+    founded_year: FoundedYear
+    registration_number: RegistrationNumber | None = None
+    women_led: bool = False
+    youth_led: bool = False
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    description: Description | None = None
+
+
+class OrganisationUpdate(Request, kw_only=True):
+    """Partial update; `version` must be the version last read (optimistic locking)."""
+
+    version: Annotated[int, Meta(ge=1)]
+    name: NameText | UnsetType = UNSET
+    kind: OrganisationKind | UnsetType = UNSET
+    territory_id: uuid.UUID | UnsetType = UNSET
+    founded_year: FoundedYear | UnsetType = UNSET
+    registration_number: RegistrationNumber | None | UnsetType = UNSET
+    women_led: bool | UnsetType = UNSET
+    youth_led: bool | UnsetType = UNSET
+    email: Email | None | UnsetType = UNSET
+    phone: Phone | None | UnsetType = UNSET
+    address: Address | None | UnsetType = UNSET
+    description: Description | None | UnsetType = UNSET
+
+
+class OrganisationRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+    territory_id: uuid.UUID
+    founded_year: int
+    registration_number: str | None
+    women_led: bool
+    youth_led: bool
+    email: str | None
+    phone: str | None
+    address: str | None
+    description: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganisationPage(msgspec.Struct, kw_only=True):
+    items: list[OrganisationRead]
+    next_cursor: Cursor | None = None
+
+
+class RegistrationCreate(Request, kw_only=True):
+    """Self-registration: a person and the organisation they apply for, in one step."""
+
+    email: Email
+    password: Password
+    full_name: ShortText
+    preferred_language: Language = Language.EN
+    organisation: OrganisationCreate
+
+
+class RegistrationRead(msgspec.Struct, kw_only=True):
+    user: MeRead
+    organisation: OrganisationRead
+
+
+class ApiKeyCreate(Request, kw_only=True):
+    name: ShortText
+    scopes: Annotated[list[ApiScope], Meta(min_length=1, max_length=10)]
+    organisation_id: uuid.UUID | None = None
+    expires_at: datetime | None = None
+
+
+class ApiKeyRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[ApiScope]
+    organisation_id: uuid.UUID | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead, kw_only=True):
+    """Returned once, at creation: `key` is never shown again (only its hash is stored)."""
+
+    key: str
+
+
+class ApiKeyPage(msgspec.Struct, kw_only=True):
+    items: list[ApiKeyRead]
+    next_cursor: Cursor | None = None

@@ -1,0 +1,189 @@
+"""Permission predicates: pure functions of who acts and what is acted on.
+
+The service's guards and the web's templates call the same functions, so a button is shown exactly
+when the API would accept the request. Object-level checks take the attributes of the actual row
+(e.g. the organisation a proposal belongs to), which the service loads before asking.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from contracts.enums import ApiScope, Role
+
+ActorKind = Literal["anonymous", "user", "api_key", "system"]
+"""`system` is the CLI and background jobs: no predicate is asked for it (see the service)."""
+
+STAFF_ROLES: frozenset[Role] = frozenset(
+    {Role.ADMIN, Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.AUDITOR}
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, a partner system's API key, or nobody."""
+
+    kind: ActorKind
+    id: uuid.UUID | None = None
+    label: str = "anonymous"
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    organisation_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    scopes: frozenset[ApiScope] = field(default_factory=frozenset)
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == "user"
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.kind == "user" and any(r in self.roles for r in roles)
+
+
+ANONYMOUS = Actor(kind="anonymous")
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def allow(reason: str) -> Decision:
+    return Decision(True, reason)
+
+
+def deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+def _signed_in(actor: Actor) -> Decision | None:
+    if actor.kind != "user":
+        return deny("sign in as a user to do this")
+    return None
+
+
+def _staff(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> Decision:
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if actor.roles & roles:
+        return allow(f"{what}: allowed to {', '.join(sorted(r.value for r in actor.roles & roles))}")
+    names = ", ".join(sorted(r.value for r in roles))
+    return deny(f"{what} needs one of the roles: {names}")
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+def can_read_me(actor: Actor) -> Decision:
+    return _signed_in(actor) or allow("every signed-in user reads their own account")
+
+
+def can_update_me(actor: Actor) -> Decision:
+    return _signed_in(actor) or allow("every signed-in user updates their own account")
+
+
+def can_register(actor: Actor) -> Decision:
+    if actor.kind == "api_key":
+        return deny("partner systems cannot register people")
+    return allow("anyone may register an organisation and become its first member")
+
+
+def can_create_user(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN}, "creating users")
+
+
+def can_list_users(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN, Role.AUDITOR}, "listing users")
+
+
+def can_manage_api_keys(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN}, "managing API keys")
+
+
+def can_list_api_keys(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN, Role.AUDITOR}, "listing API keys")
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+ORGANISATION_READERS = frozenset(
+    {Role.ADMIN, Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.AUDITOR}
+)
+
+
+def can_create_organisation(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN}, "creating organisations directly (others self-register)")
+
+
+def can_list_organisations(actor: Actor) -> Decision:
+    """Signed-in users may list; staff see all, members only their own (the service filters)."""
+    return _signed_in(actor) or allow("signed-in users list the organisations they may read")
+
+
+def sees_all_organisations(actor: Actor) -> bool:
+    return actor.has_role(*ORGANISATION_READERS)
+
+
+def can_read_organisation(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members read their organisation")
+    if sees_all_organisations(actor):
+        return allow("programme staff read every organisation")
+    return deny("only the organisation's members and programme staff read it")
+
+
+def can_update_organisation(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members update their organisation")
+    if actor.has_role(Role.ADMIN):
+        return allow("administrators update every organisation")
+    return deny("only the organisation's members update it")
+
+
+# --- territories, PCCs, action plans ----------------------------------------------------------
+
+
+def can_read_territories(actor: Actor) -> Decision:
+    return allow("territories and PCCs are public")
+
+
+def can_read_action_plans(actor: Actor) -> Decision:
+    if actor.kind == "api_key":
+        if ApiScope.READ_PCC in actor.scopes:
+            return allow("the API key has the pcc:read scope")
+        return deny("the API key lacks the pcc:read scope")
+    return _signed_in(actor) or allow("every signed-in user reads PCC action plans")
+
+
+def can_manage_action_plans(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "managing PCC action plans")
+
+
+# --- finance ----------------------------------------------------------------------------------
+
+
+def can_read_funding_sources(actor: Actor) -> Decision:
+    return _staff(
+        actor,
+        {Role.FINANCE_OFFICER, Role.PROGRAMME_OFFICER, Role.AUDITOR, Role.ADMIN},
+        "reading funding sources",
+    )
+
+
+def can_manage_funding_sources(actor: Actor) -> Decision:
+    return _staff(actor, {Role.FINANCE_OFFICER}, "managing funding sources")
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def can_read_audit_log(actor: Actor) -> Decision:
+    return _staff(actor, {Role.AUDITOR, Role.ADMIN}, "reading the audit log")

@@ -1,0 +1,71 @@
+"""Alembic environment: async engine on asyncpg; the models' metadata for autogenerate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import service.persistence.models  # noqa: F401  (registers every table on the metadata)
+from service.persistence.base import metadata
+
+config = context.config
+target_metadata = metadata
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    return True
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        compare_server_default=False,
+        include_object=_include_object,
+        transaction_per_migration=False,
+    )
+
+
+def _run_sync(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from service.persistence.database import resolve_database_url
+    from service.settings import Settings
+
+    return resolve_database_url(Settings())
+
+
+async def _run_async() -> None:
+    engine = create_async_engine(_database_url())
+    async with engine.connect() as connection:
+        await connection.run_sync(_run_sync)
+        await connection.commit()
+    await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run_sync(connection)
+    else:
+        asyncio.run(_run_async())
+
+
+if context.is_offline_mode():
+    context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    run_migrations_online()

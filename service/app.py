@@ -1,0 +1,130 @@
+"""The API application: `create_app(settings)` builds the Litestar app under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Router
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import OpenAPI
+
+import contracts.common
+from service.audit.controllers import AuditController
+from service.dependencies import provide_context, provide_session
+from service.finance.controllers import FundingSourceController
+from service.health import live, ready
+from service.identity.controllers import (
+    ApiKeyController,
+    AuthController,
+    OrganisationController,
+    UserController,
+)
+from service.logging import RequestIdMiddleware, configure_logging
+from service.openapi import SECURITY_COMPONENTS
+from service.pcc.controllers import (
+    ActionPlanController,
+    ActionPlanItemController,
+    PccController,
+    TerritoryController,
+)
+from service.persistence.database import Database, resolve_database_url
+from service.problems import EXCEPTION_HANDLERS
+from service.settings import Settings
+
+API_PREFIX = "/api/v1"
+API_VERSION = "1.0.0"
+
+API_CONTROLLERS: list[Any] = [
+    AuthController,
+    UserController,
+    OrganisationController,
+    ApiKeyController,
+    TerritoryController,
+    PccController,
+    ActionPlanController,
+    ActionPlanItemController,
+    FundingSourceController,
+    AuditController,
+]
+
+
+def _request_struct_names() -> set[str]:
+    """Names of every request body type (they refuse unknown fields)."""
+    seen: set[str] = set()
+    stack: list[type] = [contracts.common.Request, contracts.common.I18nText]
+    while stack:
+        cls = stack.pop()
+        seen.add(cls.__name__)
+        stack.extend(cls.__subclasses__())
+    return seen
+
+
+def _forbid_additional_properties(schema: OpenAPI) -> None:
+    """msgspec's `forbid_unknown_fields` is not emitted as `additionalProperties: false`
+    (litestar #4575); the contract must say it, so that clients and fuzzers know."""
+    names = _request_struct_names()
+    components = schema.components
+    if components is None or components.schemas is None:
+        return
+    for name, comp in components.schemas.items():
+        if name in names:
+            comp.additional_properties = False
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Litestar:
+    settings = settings or Settings()
+    configure_logging(json_logs=settings.log_json, level=settings.log_level)
+    owns_database = database is None
+    db = database or Database.from_url(
+        resolve_database_url(settings), pool_size=settings.pool_size
+    )
+
+    async def dispose(app: Litestar) -> None:
+        if owns_database:
+            await db.dispose()
+
+    def provide_settings() -> Settings:
+        return settings
+
+    api = Router(path=API_PREFIX, route_handlers=API_CONTROLLERS)
+    openapi = OpenAPIConfig(
+        title="pcc-grants API",
+        version=API_VERSION,
+        description=(
+            "Grant management for the Peacebuilding Coordination Councils of Kyrgyzstan. "
+            "Money is integer minor units with an ISO 4217 code; times are UTC. Errors are "
+            "RFC 9457 problem details."
+        ),
+        path="/api",
+        render_plugins=[ScalarRenderPlugin(path="/docs")],
+        components=[SECURITY_COMPONENTS],
+        use_handler_docstrings=True,
+    )
+    app = Litestar(
+        route_handlers=[api, live, ready],
+        dependencies={
+            "session": Provide(provide_session),
+            "ctx": Provide(provide_context),
+            "settings": Provide(provide_settings, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(RequestIdMiddleware)],
+        openapi_config=openapi,
+        state=State({"db": db, "settings": settings}),
+        on_shutdown=[dispose],
+        debug=False,
+        type_encoders={msgspec.Struct: msgspec.to_builtins},
+        on_app_init=[_on_app_init],
+    )
+    _forbid_additional_properties(app.openapi_schema)
+    return app
+
+
+def _on_app_init(config: AppConfig) -> AppConfig:
+    return config

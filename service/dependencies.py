@@ -1,0 +1,38 @@
+"""Request-scoped dependencies: one session (one transaction, one commit) and the context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.context import RequestContext
+from service.identity.authn import authenticate
+from service.persistence.database import Database
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed once after the handler returns, rolled back when it
+    raises. Services flush but never commit."""
+    db: Database = state.db
+    async with db.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+async def provide_context(request: Request[Any, Any, Any], session: AsyncSession) -> RequestContext:
+    actor = await authenticate(
+        session,
+        request.headers.get("authorization"),
+        request.headers.get("x-api-key"),
+    )
+    rid = request.scope.get("state", {}).get("request_id")
+    return RequestContext(actor=actor, request_id=rid if isinstance(rid, str) else None)

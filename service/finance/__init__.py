@@ -1,0 +1,1 @@
+"""Funding sources, and (later) contributions, commitments and the disbursement ledger."""

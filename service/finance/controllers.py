@@ -1,0 +1,55 @@
+"""HTTP routes of funding sources."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, delete, get, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import finance as c
+from service.context import RequestContext
+from service.finance import service
+from service.identity.controllers import CursorQ, LimitQ
+from service.openapi import USER, problems
+
+
+class FundingSourceController(Controller):
+    path = "/funding-sources"
+    tags = ["finance"]
+    security = USER
+
+    @get("/", operation_id="ListFundingSources", responses=problems(401, 403))
+    async def list_funding_sources(
+        self, session: AsyncSession, ctx: RequestContext, cursor: CursorQ = None, limit: LimitQ = 50
+    ) -> c.FundingSourcePage:
+        return await service.list_sources(session, ctx, cursor, limit)
+
+    @post("/", operation_id="CreateFundingSource", responses=problems(401, 403, 409))
+    async def create_funding_source(
+        self, data: c.FundingSourceCreate, session: AsyncSession, ctx: RequestContext
+    ) -> c.FundingSourceRead:
+        return await service.create_source(session, ctx, data)
+
+    @get("/{source_id:uuid}", operation_id="GetFundingSource", responses=problems(401, 403, 404))
+    async def get_funding_source(
+        self, source_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+    ) -> c.FundingSourceRead:
+        return await service.get_source(session, ctx, source_id)
+
+    @patch(
+        "/{source_id:uuid}", operation_id="UpdateFundingSource",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def update_funding_source(
+        self, source_id: uuid.UUID, data: c.FundingSourceUpdate, session: AsyncSession,
+        ctx: RequestContext,
+    ) -> c.FundingSourceRead:
+        return await service.update_source(session, ctx, source_id, data)
+
+    @delete(
+        "/{source_id:uuid}", operation_id="DeleteFundingSource",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def delete_funding_source(self, source_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> None:
+        await service.delete_source(session, ctx, source_id)

@@ -1,0 +1,1 @@
+"""Identity: users, roles, organisations and memberships, tokens, API keys."""

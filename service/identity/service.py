@@ -1,0 +1,432 @@
+"""Use cases of identity: tokens, accounts, registration, organisations, API keys.
+
+Each function is one use case inside the caller's transaction: it checks permissions against the
+actual rows, changes state, and records an audit event. It never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import identity as c
+from contracts import permissions as p
+from contracts.enums import MembershipRole, Role
+from contracts.permissions import Actor
+from service.audit.service import record, snapshot
+from service.context import RequestContext, utcnow
+from service.identity.authn import load_user_actor
+from service.identity.secrets import (
+    hash_password,
+    needs_rehash,
+    new_api_key,
+    new_token,
+    sha256_hex,
+    verify_password,
+)
+from service.pagination import keyset, split_page
+from service.persistence.models import (
+    ApiKey,
+    AppUser,
+    AuthToken,
+    Membership,
+    Organisation,
+    Territory,
+    UserRole,
+)
+from service.problems import Conflict, InvalidInput, NotAuthenticated, NotFound, StaleVersion
+
+log = structlog.get_logger("service.identity")
+
+
+def apply_update(row: Any, update: msgspec.Struct, *, skip: tuple[str, ...] = ("version",)) -> bool:
+    """Copy the fields the client sent (not UNSET) onto the row; True when anything changed."""
+    changed = False
+    for name in update.__struct_fields__:
+        if name in skip:
+            continue
+        value = getattr(update, name)
+        if value is msgspec.UNSET:
+            continue
+        if isinstance(value, msgspec.Struct):
+            value = msgspec.to_builtins(value)
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+async def issue_token(
+    session: AsyncSession, ctx: RequestContext, body: c.TokenCreate, ttl_seconds: int
+) -> c.TokenRead:
+    user = (
+        await session.execute(select(AppUser).where(AppUser.email == body.email.lower()))
+    ).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, body.password) or user is None:
+        log.info("sign_in_failed", email_hash=sha256_hex(body.email.lower())[:16])
+        raise NotAuthenticated("the e-mail or the password is wrong")
+    if not user.is_active:
+        raise NotAuthenticated("this account is deactivated")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(body.password)
+    token, token_hash = new_token()
+    now = utcnow()
+    row = AuthToken(
+        user_id=user.id, token_hash=token_hash, created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+    )
+    session.add(row)
+    await session.flush()
+    actor_ctx = RequestContext(
+        actor=Actor(kind="user", id=user.id, label=f"user:{user.email}"),
+        request_id=ctx.request_id,
+    )
+    await record(
+        session, actor_ctx, action="auth_token.issued", entity="auth_token", entity_id=row.id,
+        after={"user_id": str(user.id), "expires_at": row.expires_at.isoformat()},
+    )
+    return c.TokenRead(access_token=token, expires_at=row.expires_at)
+
+
+async def revoke_token(session: AsyncSession, ctx: RequestContext, authorization: str | None) -> None:
+    ctx.require(p.can_read_me(ctx.actor))
+    token = (authorization or "").partition(" ")[2].strip()
+    row = (
+        await session.execute(
+            select(AuthToken).where(AuthToken.token_hash == sha256_hex(token)).with_for_update()
+        )
+    ).scalar_one()
+    row.revoked_at = utcnow()
+    await record(
+        session, ctx, action="auth_token.revoked", entity="auth_token", entity_id=row.id,
+        after={"revoked_at": row.revoked_at.isoformat()},
+    )
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+async def _roles_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
+    out: dict[uuid.UUID, list[Role]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return out
+    rows = await session.execute(
+        select(UserRole.user_id, UserRole.role)
+        .where(UserRole.user_id.in_(user_ids))  # type: ignore[attr-defined]  # SQLModel column
+        .order_by(UserRole.role)
+    )
+    for uid, role in rows:
+        out[uid].append(Role(role))
+    return out
+
+
+def _user_read(user: AppUser, roles: list[Role]) -> c.UserRead:
+    return c.UserRead(
+        id=user.id, email=user.email, full_name=user.full_name,
+        preferred_language=user.preferred_language, roles=sorted(roles), is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+async def _me_read(session: AsyncSession, user: AppUser) -> c.MeRead:
+    roles = (await _roles_of(session, [user.id]))[user.id]
+    rows = await session.execute(
+        select(Membership.organisation_id, Organisation.name, Membership.role)
+        .join(Organisation, Organisation.id == Membership.organisation_id)  # type: ignore[arg-type]  # SQLModel column
+        .where(Membership.user_id == user.id)
+        .order_by(Organisation.name)
+    )
+    return c.MeRead(
+        **msgspec.structs.asdict(_user_read(user, roles)),
+        memberships=[
+            c.MembershipRead(organisation_id=oid, organisation_name=name, role=MembershipRole(r))
+            for oid, name, r in rows
+        ],
+    )
+
+
+async def get_me(session: AsyncSession, ctx: RequestContext) -> c.MeRead:
+    ctx.require(p.can_read_me(ctx.actor))
+    user = await session.get_one(AppUser, ctx.actor.id)
+    return await _me_read(session, user)
+
+
+async def update_me(session: AsyncSession, ctx: RequestContext, body: c.MeUpdate) -> c.MeRead:
+    ctx.require(p.can_update_me(ctx.actor))
+    user = await session.get_one(AppUser, ctx.actor.id, with_for_update=True)
+    before = snapshot(user)
+    if apply_update(user, body, skip=()):
+        await session.flush()
+        await record(
+            session, ctx, action="user.updated", entity="user", entity_id=user.id,
+            before=before, after=snapshot(user),
+        )
+    return await _me_read(session, user)
+
+
+async def _insert_user(
+    session: AsyncSession, ctx: RequestContext, *, email: str, password: str, full_name: str,
+    language: Any, roles: list[Role],
+) -> AppUser:
+    email = email.lower()
+    exists = (
+        await session.execute(select(AppUser.id).where(AppUser.email == email))
+    ).scalar_one_or_none()
+    if exists is not None:
+        raise Conflict("an account with this e-mail already exists")
+    user = AppUser(
+        email=email, full_name=full_name, password_hash=hash_password(password),
+        preferred_language=language,
+    )
+    session.add(user)
+    await session.flush()
+    for role in sorted(set(roles)):
+        session.add(UserRole(user_id=user.id, role=role))
+    await session.flush()
+    await session.refresh(user)
+    await record(
+        session, ctx, action="user.created", entity="user", entity_id=user.id,
+        after={**(snapshot(user) or {}), "roles": sorted(r.value for r in set(roles))},
+    )
+    return user
+
+
+async def create_user(session: AsyncSession, ctx: RequestContext, body: c.UserCreate) -> c.UserRead:
+    ctx.require(p.can_create_user(ctx.actor))
+    user = await _insert_user(
+        session, ctx, email=body.email, password=body.password, full_name=body.full_name,
+        language=body.preferred_language, roles=body.roles,
+    )
+    return _user_read(user, sorted(set(body.roles)))
+
+
+async def list_users(
+    session: AsyncSession, ctx: RequestContext, cursor: str | None, limit: int
+) -> c.UserPage:
+    ctx.require(p.can_list_users(ctx.actor))
+    stmt = keyset(select(AppUser), AppUser.created_at, AppUser.id, cursor, limit)
+    users = list((await session.execute(stmt)).scalars().all())
+    users, next_cursor = split_page(users, limit, lambda u: (u.created_at, u.id))
+    roles = await _roles_of(session, [u.id for u in users])
+    return c.UserPage(items=[_user_read(u, roles[u.id]) for u in users], next_cursor=next_cursor)
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+
+def organisation_read(org: Organisation) -> c.OrganisationRead:
+    return c.OrganisationRead(
+        id=org.id, name=org.name, kind=org.kind, territory_id=org.territory_id,
+        founded_year=org.founded_year, registration_number=org.registration_number,
+        women_led=org.women_led, youth_led=org.youth_led, email=org.email, phone=org.phone,
+        address=org.address, description=org.description, version=org.version,
+        created_at=org.created_at, updated_at=org.updated_at,
+    )
+
+
+async def _check_territory(session: AsyncSession, territory_id: uuid.UUID) -> None:
+    if await session.get(Territory, territory_id) is None:
+        raise InvalidInput(
+            "no such territory",
+            [c_issue("body.territory_id", f"unknown territory {territory_id}")],
+        )
+
+
+def c_issue(field: str, message: str) -> Any:
+    from contracts.common import ValidationIssue
+
+    return ValidationIssue(field=field, message=message)
+
+
+async def _check_registration_unique(
+    session: AsyncSession, number: str | None, except_id: uuid.UUID | None = None
+) -> None:
+    if number is None:
+        return
+    stmt = select(Organisation.id).where(Organisation.registration_number == number)
+    if except_id is not None:
+        stmt = stmt.where(Organisation.id != except_id)
+    if (await session.execute(stmt)).first() is not None:
+        raise Conflict(f"an organisation with registration number {number} already exists")
+
+
+async def _insert_organisation(
+    session: AsyncSession, ctx: RequestContext, body: c.OrganisationCreate
+) -> Organisation:
+    await _check_territory(session, body.territory_id)
+    await _check_registration_unique(session, body.registration_number)
+    org = Organisation(**msgspec.structs.asdict(body))
+    session.add(org)
+    await session.flush()
+    await session.refresh(org)
+    await record(
+        session, ctx, action="organisation.created", entity="organisation", entity_id=org.id,
+        after=snapshot(org),
+    )
+    return org
+
+
+async def create_organisation(
+    session: AsyncSession, ctx: RequestContext, body: c.OrganisationCreate
+) -> c.OrganisationRead:
+    ctx.require(p.can_create_organisation(ctx.actor))
+    return organisation_read(await _insert_organisation(session, ctx, body))
+
+
+async def register(
+    session: AsyncSession, ctx: RequestContext, body: c.RegistrationCreate
+) -> c.RegistrationRead:
+    """Self-registration: a new account, a new organisation, the account its owner."""
+    ctx.require(p.can_register(ctx.actor))
+    user = await _insert_user(
+        session, ctx, email=body.email, password=body.password, full_name=body.full_name,
+        language=body.preferred_language, roles=[],
+    )
+    user_ctx = RequestContext(
+        actor=Actor(kind="user", id=user.id, label=f"user:{user.email}"), request_id=ctx.request_id
+    )
+    org = await _insert_organisation(session, user_ctx, body.organisation)
+    session.add(Membership(user_id=user.id, organisation_id=org.id, role=MembershipRole.OWNER))
+    await session.flush()
+    await record(
+        session, user_ctx, action="membership.created", entity="membership",
+        entity_id=f"{user.id}:{org.id}", after={"role": MembershipRole.OWNER.value},
+    )
+    return c.RegistrationRead(user=await _me_read(session, user), organisation=organisation_read(org))
+
+
+async def list_organisations(
+    session: AsyncSession, ctx: RequestContext, cursor: str | None, limit: int
+) -> c.OrganisationPage:
+    ctx.require(p.can_list_organisations(ctx.actor))
+    stmt = select(Organisation)
+    if not p.sees_all_organisations(ctx.actor):
+        stmt = stmt.where(Organisation.id.in_(ctx.actor.organisation_ids))  # type: ignore[attr-defined]  # SQLModel column
+    rows = list(
+        (await session.execute(keyset(stmt, Organisation.created_at, Organisation.id, cursor, limit)))
+        .scalars()
+        .all()
+    )
+    rows, next_cursor = split_page(rows, limit, lambda o: (o.created_at, o.id))
+    return c.OrganisationPage(items=[organisation_read(o) for o in rows], next_cursor=next_cursor)
+
+
+async def _organisation_or_404(
+    session: AsyncSession, ctx: RequestContext, organisation_id: uuid.UUID, *, lock: bool = False
+) -> Organisation:
+    """Load the row, then ask the predicate; those who may not read it learn nothing of it."""
+    org = await session.get(Organisation, organisation_id, with_for_update=lock)
+    if org is None or not p.can_read_organisation(ctx.actor, org.id):
+        if ctx.actor.kind == "anonymous":
+            ctx.require(p.can_read_organisation(ctx.actor, organisation_id))
+        raise NotFound(f"organisation {organisation_id} does not exist or is not yours to see")
+    return org
+
+
+async def get_organisation(
+    session: AsyncSession, ctx: RequestContext, organisation_id: uuid.UUID
+) -> c.OrganisationRead:
+    return organisation_read(await _organisation_or_404(session, ctx, organisation_id))
+
+
+async def update_organisation(
+    session: AsyncSession, ctx: RequestContext, organisation_id: uuid.UUID, body: c.OrganisationUpdate
+) -> c.OrganisationRead:
+    org = await _organisation_or_404(session, ctx, organisation_id, lock=True)
+    ctx.require(p.can_update_organisation(ctx.actor, org.id))
+    if body.version != org.version:
+        raise StaleVersion(org.version)
+    if body.territory_id is not msgspec.UNSET:
+        await _check_territory(session, body.territory_id)
+    if isinstance(body.registration_number, str):
+        await _check_registration_unique(session, body.registration_number, except_id=org.id)
+    before = snapshot(org)
+    if apply_update(org, body):
+        org.version += 1
+        org.updated_at = utcnow()
+        await session.flush()
+        await record(
+            session, ctx, action="organisation.updated", entity="organisation", entity_id=org.id,
+            before=before, after=snapshot(org),
+        )
+    return organisation_read(org)
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _api_key_read(row: ApiKey) -> c.ApiKeyRead:
+    return c.ApiKeyRead(
+        id=row.id, name=row.name, prefix=row.prefix, scopes=[c.ApiScope(s) for s in row.scopes],
+        organisation_id=row.organisation_id, created_at=row.created_at,
+        expires_at=row.expires_at, revoked_at=row.revoked_at, last_used_at=row.last_used_at,
+    )
+
+
+async def create_api_key(
+    session: AsyncSession, ctx: RequestContext, body: c.ApiKeyCreate
+) -> c.ApiKeyCreated:
+    ctx.require(p.can_manage_api_keys(ctx.actor))
+    if body.organisation_id is not None and await session.get(Organisation, body.organisation_id) is None:
+        raise InvalidInput(
+            "no such organisation", [c_issue("body.organisation_id", "unknown organisation")]
+        )
+    if body.expires_at is not None and body.expires_at <= utcnow():
+        raise InvalidInput("the key would already be expired", [c_issue("body.expires_at", "in the past")])
+    key, prefix, key_hash = new_api_key()
+    assert ctx.actor.id is not None
+    row = ApiKey(
+        name=body.name, prefix=prefix, key_hash=key_hash,
+        scopes=sorted({s.value for s in body.scopes}), organisation_id=body.organisation_id,
+        created_by=ctx.actor.id, expires_at=body.expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await record(
+        session, ctx, action="api_key.created", entity="api_key", entity_id=row.id,
+        after=snapshot(row),
+    )
+    return c.ApiKeyCreated(**msgspec.structs.asdict(_api_key_read(row)), key=key)
+
+
+async def list_api_keys(
+    session: AsyncSession, ctx: RequestContext, cursor: str | None, limit: int
+) -> c.ApiKeyPage:
+    ctx.require(p.can_list_api_keys(ctx.actor))
+    stmt = keyset(select(ApiKey), ApiKey.created_at, ApiKey.id, cursor, limit)
+    rows = list((await session.execute(stmt)).scalars().all())
+    rows, next_cursor = split_page(rows, limit, lambda k: (k.created_at, k.id))
+    return c.ApiKeyPage(items=[_api_key_read(k) for k in rows], next_cursor=next_cursor)
+
+
+async def revoke_api_key(session: AsyncSession, ctx: RequestContext, key_id: uuid.UUID) -> None:
+    ctx.require(p.can_manage_api_keys(ctx.actor))
+    row = await session.get(ApiKey, key_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    if row.revoked_at is not None:
+        return
+    before = snapshot(row)
+    row.revoked_at = utcnow()
+    await session.flush()
+    await record(
+        session, ctx, action="api_key.revoked", entity="api_key", entity_id=row.id,
+        before=before, after=snapshot(row),
+    )
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(AppUser))).scalar_one())
+
+
+__all__ = ["load_user_actor"]

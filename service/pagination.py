@@ -1,0 +1,60 @@
+"""Keyset pagination: an opaque cursor holding the sort key of the last row of a page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from contracts.common import ValidationIssue
+from service.problems import InvalidInput
+
+T = TypeVar("T", bound=tuple[Any, ...])
+
+DEFAULT_LIMIT = 50
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created), uuid.UUID(rid)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            "the cursor is not one this API gave out",
+            [ValidationIssue(field="query.cursor", message="malformed cursor")],
+        ) from exc
+
+
+def keyset(
+    stmt: Select[T],
+    created_col: InstrumentedAttribute[Any] | Any,
+    id_col: InstrumentedAttribute[Any] | Any,
+    cursor: str | None,
+    limit: int,
+) -> Select[T]:
+    """Order by (created_at, id) ascending, start after the cursor, fetch one extra row."""
+    if cursor:
+        c_at, c_id = decode_cursor(cursor)
+        stmt = stmt.where(or_(created_col > c_at, and_(created_col == c_at, id_col > c_id)))
+    return stmt.order_by(created_col, id_col).limit(limit + 1)
+
+
+def split_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    """Drop the extra row; the cursor points after the last row kept."""
+    if len(rows) <= limit:
+        return rows, None
+    kept = rows[:limit]
+    created_at, row_id = key(kept[-1])
+    return kept, encode_cursor(created_at, row_id)

@@ -1,0 +1,1 @@
+"""Territories, PCCs and their action plans."""

@@ -1,0 +1,149 @@
+"""HTTP routes of territories, PCCs and action plans."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import pcc as c
+from service.context import RequestContext
+from service.identity.controllers import CursorQ, LimitQ
+from service.openapi import USER, USER_OR_KEY, problems
+from service.pcc import service
+
+
+class TerritoryController(Controller):
+    path = "/territories"
+    tags = ["territories"]
+
+    @get("/", operation_id="ListTerritories", responses=problems())
+    async def list_territories(self, session: AsyncSession, ctx: RequestContext) -> c.TerritoryList:
+        """The seven project locations, public."""
+        return await service.list_territories(session, ctx)
+
+    @get("/{territory_id:uuid}", operation_id="GetTerritory", responses=problems(404))
+    async def get_territory(
+        self, territory_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+    ) -> c.TerritoryRead:
+        return await service.get_territory(session, ctx, territory_id)
+
+
+class PccController(Controller):
+    path = "/pccs"
+    tags = ["territories"]
+
+    @get("/", operation_id="ListPccs", responses=problems())
+    async def list_pccs(self, session: AsyncSession, ctx: RequestContext) -> list[c.PccRead]:
+        return await service.list_pccs(session, ctx)
+
+    @get("/{pcc_id:uuid}", operation_id="GetPcc", responses=problems(404))
+    async def get_pcc(self, pcc_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> c.PccRead:
+        return await service.get_pcc(session, ctx, pcc_id)
+
+
+class ActionPlanController(Controller):
+    path = "/action-plans"
+    tags = ["action plans"]
+    security = USER_OR_KEY
+
+    @get("/", operation_id="ListActionPlans", responses=problems(401, 403))
+    async def list_action_plans(
+        self,
+        session: AsyncSession,
+        ctx: RequestContext,
+        pcc_id: Annotated[uuid.UUID | None, Parameter(query="pcc_id")] = None,
+        cursor: CursorQ = None,
+        limit: LimitQ = 50,
+    ) -> c.ActionPlanPage:
+        return await service.list_action_plans(session, ctx, pcc_id, cursor, limit)
+
+    @post("/", operation_id="CreateActionPlan", responses=problems(401, 403), security=USER)
+    async def create_action_plan(
+        self, data: c.ActionPlanCreate, session: AsyncSession, ctx: RequestContext
+    ) -> c.ActionPlanRead:
+        return await service.create_action_plan(session, ctx, data)
+
+    @get("/{plan_id:uuid}", operation_id="GetActionPlan", responses=problems(401, 403, 404))
+    async def get_action_plan(
+        self, plan_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+    ) -> c.ActionPlanRead:
+        return await service.get_action_plan(session, ctx, plan_id)
+
+    @patch(
+        "/{plan_id:uuid}", operation_id="UpdateActionPlan",
+        responses=problems(401, 403, 404, 409), security=USER,
+    )
+    async def update_action_plan(
+        self, plan_id: uuid.UUID, data: c.ActionPlanUpdate, session: AsyncSession,
+        ctx: RequestContext,
+    ) -> c.ActionPlanRead:
+        return await service.update_action_plan(session, ctx, plan_id, data)
+
+    @delete(
+        "/{plan_id:uuid}", operation_id="DeleteActionPlan",
+        responses=problems(401, 403, 404, 409), security=USER,
+    )
+    async def delete_action_plan(self, plan_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> None:
+        await service.delete_action_plan(session, ctx, plan_id)
+
+    @get("/{plan_id:uuid}/items", operation_id="ListActionPlanItems", responses=problems(401, 403, 404))
+    async def list_action_plan_items(
+        self, plan_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+    ) -> c.ActionPlanItemList:
+        return await service.list_items(session, ctx, plan_id)
+
+    @post(
+        "/{plan_id:uuid}/items", operation_id="CreateActionPlanItem",
+        responses=problems(401, 403, 404, 409), security=USER,
+    )
+    async def create_action_plan_item(
+        self, plan_id: uuid.UUID, data: c.ActionPlanItemCreate, session: AsyncSession,
+        ctx: RequestContext,
+    ) -> c.ActionPlanItemRead:
+        return await service.create_item(session, ctx, plan_id, data)
+
+
+class ActionPlanItemController(Controller):
+    path = "/action-plan-items"
+    tags = ["action plans"]
+    security = USER
+
+    @get(
+        "/{item_id:uuid}", operation_id="GetActionPlanItem", responses=problems(401, 403, 404),
+        security=USER_OR_KEY,
+    )
+    async def get_action_plan_item(
+        self, item_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+    ) -> c.ActionPlanItemRead:
+        return await service.get_item(session, ctx, item_id)
+
+    @patch(
+        "/{item_id:uuid}", operation_id="UpdateActionPlanItem",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def update_action_plan_item(
+        self, item_id: uuid.UUID, data: c.ActionPlanItemUpdate, session: AsyncSession,
+        ctx: RequestContext,
+    ) -> c.ActionPlanItemRead:
+        return await service.update_item(session, ctx, item_id, data)
+
+    @delete(
+        "/{item_id:uuid}", operation_id="DeleteActionPlanItem",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def delete_action_plan_item(self, item_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> None:
+        await service.delete_item(session, ctx, item_id)
+
+    @post(
+        "/{item_id:uuid}/indicators", operation_id="CreateIndicator",
+        responses=problems(401, 403, 404),
+    )
+    async def create_indicator(
+        self, item_id: uuid.UUID, data: c.IndicatorCreate, session: AsyncSession,
+        ctx: RequestContext,
+    ) -> c.IndicatorRead:
+        return await service.add_indicator(session, ctx, item_id, data)

@@ -1,0 +1,393 @@
+"""Use cases of territories, PCCs, action plans and their items."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import pcc as c
+from contracts import permissions as p
+from contracts.common import I18nText, ValidationIssue
+from contracts.enums import Pillar
+from service.audit.service import record, snapshot
+from service.context import RequestContext
+from service.identity.service import apply_update
+from service.pagination import keyset, split_page
+from service.persistence.models import (
+    ActionPlan,
+    ActionPlanItem,
+    Indicator,
+    Pcc,
+    PccMember,
+    Territory,
+)
+from service.problems import Conflict, InvalidInput, NotFound, StaleVersion
+
+
+def i18n(value: dict[str, Any] | None) -> I18nText:
+    value = value or {}
+    return I18nText(en=value.get("en") or "", ru=value.get("ru"), ky=value.get("ky"))
+
+
+def i18n_dict(text: I18nText) -> dict[str, str]:
+    return {k: v for k, v in msgspec.structs.asdict(text).items() if v is not None}
+
+
+# --- territories and PCCs ---------------------------------------------------------------------
+
+
+def _territory_read(t: Territory, pcc_id: uuid.UUID | None) -> c.TerritoryRead:
+    return c.TerritoryRead(
+        id=t.id, code=t.code, kind=t.kind, name=i18n(t.name), region=i18n(t.region), pcc_id=pcc_id
+    )
+
+
+_TERRITORIES = select(Territory, Pcc.id).outerjoin(Pcc, Pcc.territory_id == Territory.id)  # type: ignore[arg-type]  # SQLModel column
+
+
+async def list_territories(session: AsyncSession, ctx: RequestContext) -> c.TerritoryList:
+    ctx.require(p.can_read_territories(ctx.actor))
+    rows = await session.execute(_TERRITORIES.order_by(Territory.code))
+    return c.TerritoryList(items=[_territory_read(t, pid) for t, pid in rows])
+
+
+async def get_territory(
+    session: AsyncSession, ctx: RequestContext, territory_id: uuid.UUID
+) -> c.TerritoryRead:
+    ctx.require(p.can_read_territories(ctx.actor))
+    row = (await session.execute(_TERRITORIES.where(Territory.id == territory_id))).one_or_none()
+    if row is None:
+        raise NotFound(f"territory {territory_id} does not exist")
+    return _territory_read(row[0], row[1])
+
+
+async def _pcc_reads(session: AsyncSession, pccs: list[Pcc]) -> list[c.PccRead]:
+    members: dict[uuid.UUID, list[c.PccMemberRead]] = defaultdict(list)
+    if pccs:
+        rows = await session.execute(
+            select(PccMember)
+            .where(PccMember.pcc_id.in_([x.id for x in pccs]))  # type: ignore[attr-defined]  # SQLModel column
+            .order_by(PccMember.pillar, PccMember.full_name)
+        )
+        for m in rows.scalars():
+            members[m.pcc_id].append(
+                c.PccMemberRead(
+                    id=m.id, full_name=m.full_name, pillar=Pillar(m.pillar), position=m.position
+                )
+            )
+    return [
+        c.PccRead(
+            id=x.id, territory_id=x.territory_id, name=i18n(x.name),
+            established_year=x.established_year, members=members[x.id],
+        )
+        for x in pccs
+    ]
+
+
+async def list_pccs(session: AsyncSession, ctx: RequestContext) -> list[c.PccRead]:
+    ctx.require(p.can_read_territories(ctx.actor))
+    pccs = list(
+        (
+            await session.execute(
+                select(Pcc).join(Territory, Territory.id == Pcc.territory_id).order_by(Territory.code)  # type: ignore[arg-type]  # SQLModel column
+            )
+        ).scalars()
+    )
+    return await _pcc_reads(session, pccs)
+
+
+async def get_pcc(session: AsyncSession, ctx: RequestContext, pcc_id: uuid.UUID) -> c.PccRead:
+    ctx.require(p.can_read_territories(ctx.actor))
+    pcc = await session.get(Pcc, pcc_id)
+    if pcc is None:
+        raise NotFound(f"PCC {pcc_id} does not exist")
+    return (await _pcc_reads(session, [pcc]))[0]
+
+
+# --- action plans -----------------------------------------------------------------------------
+
+_ITEM_STATS = (
+    select(
+        ActionPlanItem.action_plan_id,
+        func.count().label("n"),
+        func.coalesce(func.sum(ActionPlanItem.budget_estimate), 0).label("total"),
+    )
+    .group_by(ActionPlanItem.action_plan_id)
+    .subquery()
+)
+_PLANS = select(
+    ActionPlan,
+    func.coalesce(_ITEM_STATS.c.n, 0),
+    func.coalesce(_ITEM_STATS.c.total, 0),
+).outerjoin(_ITEM_STATS, _ITEM_STATS.c.action_plan_id == ActionPlan.id)
+
+
+def _plan_read(plan: ActionPlan, n: int, total: int) -> c.ActionPlanRead:
+    return c.ActionPlanRead(
+        id=plan.id, pcc_id=plan.pcc_id, title=i18n(plan.title), period_start=plan.period_start,
+        period_end=plan.period_end, status=plan.status, item_count=int(n), budget_total=int(total),
+        version=plan.version, created_at=plan.created_at,
+    )
+
+
+async def list_action_plans(
+    session: AsyncSession, ctx: RequestContext, pcc_id: uuid.UUID | None, cursor: str | None,
+    limit: int,
+) -> c.ActionPlanPage:
+    ctx.require(p.can_read_action_plans(ctx.actor))
+    stmt = _PLANS
+    if pcc_id is not None:
+        stmt = stmt.where(ActionPlan.pcc_id == pcc_id)
+    rows = list(
+        (await session.execute(keyset(stmt, ActionPlan.created_at, ActionPlan.id, cursor, limit))).all()
+    )
+    rows, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at, r[0].id))
+    return c.ActionPlanPage(items=[_plan_read(*r) for r in rows], next_cursor=next_cursor)
+
+
+async def _plan_or_404(
+    session: AsyncSession, plan_id: uuid.UUID, *, lock: bool = False
+) -> ActionPlan:
+    plan = await session.get(ActionPlan, plan_id, with_for_update=lock)
+    if plan is None:
+        raise NotFound(f"action plan {plan_id} does not exist")
+    return plan
+
+
+async def _read_plan(session: AsyncSession, plan_id: uuid.UUID) -> c.ActionPlanRead:
+    row = (await session.execute(_PLANS.where(ActionPlan.id == plan_id))).one()
+    return _plan_read(row[0], row[1], row[2])
+
+
+async def get_action_plan(
+    session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID
+) -> c.ActionPlanRead:
+    ctx.require(p.can_read_action_plans(ctx.actor))
+    await _plan_or_404(session, plan_id)
+    return await _read_plan(session, plan_id)
+
+
+def _check_period(start: Any, end: Any) -> None:
+    if end < start:
+        raise InvalidInput(
+            "the period ends before it starts",
+            [ValidationIssue(field="body.period_end", message=f"{end} is before {start}")],
+        )
+
+
+async def create_action_plan(
+    session: AsyncSession, ctx: RequestContext, body: c.ActionPlanCreate
+) -> c.ActionPlanRead:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    if await session.get(Pcc, body.pcc_id) is None:
+        raise InvalidInput(
+            "no such PCC", [ValidationIssue(field="body.pcc_id", message="unknown PCC")]
+        )
+    _check_period(body.period_start, body.period_end)
+    plan = ActionPlan(
+        pcc_id=body.pcc_id, title=i18n_dict(body.title), period_start=body.period_start,
+        period_end=body.period_end, status=body.status,
+    )
+    session.add(plan)
+    await session.flush()
+    await session.refresh(plan)
+    await record(
+        session, ctx, action="action_plan.created", entity="action_plan", entity_id=plan.id,
+        after=snapshot(plan),
+    )
+    return _plan_read(plan, 0, 0)
+
+
+async def update_action_plan(
+    session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID, body: c.ActionPlanUpdate
+) -> c.ActionPlanRead:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    plan = await _plan_or_404(session, plan_id, lock=True)
+    if body.version != plan.version:
+        raise StaleVersion(plan.version)
+    before = snapshot(plan)
+    if apply_update(plan, body):
+        _check_period(plan.period_start, plan.period_end)
+        plan.version += 1
+        await session.flush()
+        await record(
+            session, ctx, action="action_plan.updated", entity="action_plan", entity_id=plan.id,
+            before=before, after=snapshot(plan),
+        )
+    return await _read_plan(session, plan.id)
+
+
+async def delete_action_plan(session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID) -> None:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    plan = await _plan_or_404(session, plan_id, lock=True)
+    if plan.status != "draft":
+        raise Conflict(f"only draft action plans can be deleted; this one is {plan.status}")
+    before = snapshot(plan)
+    await session.delete(plan)
+    await session.flush()
+    await record(
+        session, ctx, action="action_plan.deleted", entity="action_plan", entity_id=plan_id,
+        before=before,
+    )
+
+
+# --- items and indicators ---------------------------------------------------------------------
+
+
+def _indicator_read(i: Indicator) -> c.IndicatorRead:
+    return c.IndicatorRead(
+        id=i.id, name=i18n(i.name), unit=i.unit, baseline=i.baseline, target=i.target,
+        actual=i.actual,
+    )
+
+
+async def _item_reads(session: AsyncSession, items: list[ActionPlanItem]) -> list[c.ActionPlanItemRead]:
+    indicators: dict[uuid.UUID, list[c.IndicatorRead]] = defaultdict(list)
+    if items:
+        rows = await session.execute(
+            select(Indicator)
+            .where(Indicator.action_plan_item_id.in_([i.id for i in items]))  # type: ignore[attr-defined]  # SQLModel column
+            .order_by(Indicator.action_plan_item_id, Indicator.unit, Indicator.id)
+        )
+        for ind in rows.scalars():
+            indicators[ind.action_plan_item_id].append(_indicator_read(ind))
+    return [
+        c.ActionPlanItemRead(
+            id=i.id, action_plan_id=i.action_plan_id, code=i.code, objective=i18n(i.objective),
+            activities=i.activities, budget_estimate=i.budget_estimate, currency=i.currency,
+            target_groups=list(i.target_groups), gender_responsive=i.gender_responsive,
+            conflict_sensitive=i.conflict_sensitive, indicators=indicators[i.id],
+            version=i.version, created_at=i.created_at,
+        )
+        for i in items
+    ]
+
+
+async def list_items(
+    session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID
+) -> c.ActionPlanItemList:
+    ctx.require(p.can_read_action_plans(ctx.actor))
+    await _plan_or_404(session, plan_id)
+    items = list(
+        (
+            await session.execute(
+                select(ActionPlanItem)
+                .where(ActionPlanItem.action_plan_id == plan_id)
+                .order_by(ActionPlanItem.code)
+            )
+        ).scalars()
+    )
+    return c.ActionPlanItemList(items=await _item_reads(session, items))
+
+
+async def _item_or_404(
+    session: AsyncSession, item_id: uuid.UUID, *, lock: bool = False
+) -> ActionPlanItem:
+    item = await session.get(ActionPlanItem, item_id, with_for_update=lock)
+    if item is None:
+        raise NotFound(f"action-plan item {item_id} does not exist")
+    return item
+
+
+async def get_item(
+    session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID
+) -> c.ActionPlanItemRead:
+    ctx.require(p.can_read_action_plans(ctx.actor))
+    return (await _item_reads(session, [await _item_or_404(session, item_id)]))[0]
+
+
+async def _check_code_free(
+    session: AsyncSession, plan_id: uuid.UUID, code: str, except_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(ActionPlanItem.id).where(
+        ActionPlanItem.action_plan_id == plan_id, ActionPlanItem.code == code
+    )
+    if except_id is not None:
+        stmt = stmt.where(ActionPlanItem.id != except_id)
+    if (await session.execute(stmt)).first() is not None:
+        raise Conflict(f"this action plan already has an item with code {code}")
+
+
+def _new_indicator(item_id: uuid.UUID, body: c.IndicatorCreate) -> Indicator:
+    return Indicator(
+        action_plan_item_id=item_id, name=i18n_dict(body.name), unit=body.unit,
+        target=body.target, baseline=body.baseline,
+    )
+
+
+async def create_item(
+    session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID, body: c.ActionPlanItemCreate
+) -> c.ActionPlanItemRead:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    plan = await _plan_or_404(session, plan_id, lock=True)
+    await _check_code_free(session, plan.id, body.code)
+    item = ActionPlanItem(
+        action_plan_id=plan.id, code=body.code, objective=i18n_dict(body.objective),
+        activities=body.activities, budget_estimate=body.budget_estimate, currency=body.currency,
+        target_groups=list(body.target_groups), gender_responsive=body.gender_responsive,
+        conflict_sensitive=body.conflict_sensitive,
+    )
+    session.add(item)
+    await session.flush()
+    for ind in body.indicators:
+        session.add(_new_indicator(item.id, ind))
+    await session.flush()
+    await session.refresh(item)
+    await record(
+        session, ctx, action="action_plan_item.created", entity="action_plan_item",
+        entity_id=item.id,
+        after={**(snapshot(item) or {}), "indicators": msgspec.to_builtins(body.indicators)},
+    )
+    return (await _item_reads(session, [item]))[0]
+
+
+async def update_item(
+    session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID, body: c.ActionPlanItemUpdate
+) -> c.ActionPlanItemRead:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    item = await _item_or_404(session, item_id, lock=True)
+    if body.version != item.version:
+        raise StaleVersion(item.version)
+    if isinstance(body.code, str):
+        await _check_code_free(session, item.action_plan_id, body.code, except_id=item.id)
+    before = snapshot(item)
+    if apply_update(item, body):
+        item.version += 1
+        await session.flush()
+        await record(
+            session, ctx, action="action_plan_item.updated", entity="action_plan_item",
+            entity_id=item.id, before=before, after=snapshot(item),
+        )
+    return (await _item_reads(session, [item]))[0]
+
+
+async def delete_item(session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID) -> None:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    item = await _item_or_404(session, item_id, lock=True)
+    before = snapshot(item)
+    await session.delete(item)
+    await session.flush()
+    await record(
+        session, ctx, action="action_plan_item.deleted", entity="action_plan_item",
+        entity_id=item_id, before=before,
+    )
+
+
+async def add_indicator(
+    session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID, body: c.IndicatorCreate
+) -> c.IndicatorRead:
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    item = await _item_or_404(session, item_id, lock=True)
+    ind = _new_indicator(item.id, body)
+    session.add(ind)
+    await session.flush()
+    await record(
+        session, ctx, action="indicator.created", entity="indicator", entity_id=ind.id,
+        after=snapshot(ind),
+    )
+    return _indicator_read(ind)

@@ -1,0 +1,81 @@
+"""The engine: an external PostgreSQL from DATABASE_URL, or an embedded one (pgserver)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from service.settings import Settings
+
+
+def start_embedded_server(pgdata: Path) -> Any:
+    """Start (or reuse) the embedded PostgreSQL in ``pgdata``; returns the pgserver handle."""
+    import pgserver  # imported lazily: production with DATABASE_URL never needs it
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(pgdata)
+
+
+def embedded_database_url(pgdata: Path, database: str) -> str:
+    """Start the embedded server, create ``database`` when missing, return its asyncpg URL."""
+    server = start_embedded_server(pgdata)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return f"postgresql+asyncpg://postgres@/{database}?host={pgdata}"
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        url = settings.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return url
+    return embedded_database_url(settings.pgdata_dir, settings.database_name)
+
+
+@dataclass
+class Database:
+    """An engine and the session factory bound to it (or to one connection, in tests)."""
+
+    engine: AsyncEngine | None
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
+
+    @classmethod
+    def bound_to(cls, connection: AsyncConnection) -> Database:
+        """Sessions join ``connection``'s transaction through savepoints (tests roll it back)."""
+        maker = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        return cls(engine=None, sessionmaker=maker)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

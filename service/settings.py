@@ -1,0 +1,40 @@
+"""Typed settings read from the environment (prefix ``GRANTS_``; ``DATABASE_URL`` as is)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRANTS_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GRANTS_DATABASE_URL")
+    )
+    """`postgresql+asyncpg://…`; unset: an embedded PostgreSQL in `data_dir/pgdata`."""
+    data_dir: Path = Path(".grants")
+    database_name: str = "grants"
+    """Database created on the embedded server."""
+    pool_size: int = Field(default=10, ge=1, le=200)
+    token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    storage_dir: Path | None = None
+    """Private file storage; default `data_dir/storage`."""
+    log_json: bool | None = None
+    """JSON logs; default: JSON when stderr is not a terminal."""
+    log_level: str = "INFO"
+    api_url: str | None = None
+    """For `grants serve --only web`: where the API lives."""
+    public_base_url: str = "http://localhost:8000"
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return (self.data_dir / "pgdata").resolve()
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return (self.storage_dir or self.data_dir / "storage").resolve()
