@@ -111,7 +111,9 @@ class GrantsClient:
                 problem = msgspec.json.decode(resp.content, type=Problem)
             except msgspec.DecodeError:
                 problem = Problem(
-                    type="about:blank", title=resp.reason_phrase, status=resp.status_code,
+                    type="about:blank",
+                    title=resp.reason_phrase,
+                    status=resp.status_code,
                     detail=resp.text[:500],
                 )
             raise ApiError(resp.status_code, problem)
@@ -168,7 +170,9 @@ class GrantsClient:
         self, *, cursor: str | None = None, limit: int | None = None
     ) -> identity_c.OrganisationPage:
         return await self.request(
-            "GET", "organisations", identity_c.OrganisationPage,
+            "GET",
+            "organisations",
+            identity_c.OrganisationPage,
             params={"cursor": cursor, "limit": limit},
         )
 
@@ -219,7 +223,9 @@ class GrantsClient:
         limit: int | None = None,
     ) -> pcc_c.ActionPlanPage:
         return await self.request(
-            "GET", "action-plans", pcc_c.ActionPlanPage,
+            "GET",
+            "action-plans",
+            pcc_c.ActionPlanPage,
             params={"pcc_id": pcc_id, "cursor": cursor, "limit": limit},
         )
 
@@ -240,9 +246,7 @@ class GrantsClient:
         await self.request("DELETE", f"action-plans/{plan_id}", None)
 
     async def list_action_plan_items(self, plan_id: uuid.UUID) -> pcc_c.ActionPlanItemList:
-        return await self.request(
-            "GET", f"action-plans/{plan_id}/items", pcc_c.ActionPlanItemList
-        )
+        return await self.request("GET", f"action-plans/{plan_id}/items", pcc_c.ActionPlanItemList)
 
     async def create_action_plan_item(
         self, plan_id: uuid.UUID, body: pcc_c.ActionPlanItemCreate
@@ -252,9 +256,7 @@ class GrantsClient:
         )
 
     async def get_action_plan_item(self, item_id: uuid.UUID) -> pcc_c.ActionPlanItemRead:
-        return await self.request(
-            "GET", f"action-plan-items/{item_id}", pcc_c.ActionPlanItemRead
-        )
+        return await self.request("GET", f"action-plan-items/{item_id}", pcc_c.ActionPlanItemRead)
 
     async def update_action_plan_item(
         self, item_id: uuid.UUID, body: pcc_c.ActionPlanItemUpdate
@@ -279,16 +281,16 @@ class GrantsClient:
         self, *, cursor: str | None = None, limit: int | None = None
     ) -> finance_c.FundingSourcePage:
         return await self.request(
-            "GET", "funding-sources", finance_c.FundingSourcePage,
+            "GET",
+            "funding-sources",
+            finance_c.FundingSourcePage,
             params={"cursor": cursor, "limit": limit},
         )
 
     async def create_funding_source(
         self, body: finance_c.FundingSourceCreate
     ) -> finance_c.FundingSourceRead:
-        return await self.request(
-            "POST", "funding-sources", finance_c.FundingSourceRead, body=body
-        )
+        return await self.request("POST", "funding-sources", finance_c.FundingSourceRead, body=body)
 
     async def get_funding_source(self, source_id: uuid.UUID) -> finance_c.FundingSourceRead:
         return await self.request(
@@ -316,7 +318,9 @@ class GrantsClient:
         limit: int | None = None,
     ) -> audit_c.AuditEventPage:
         return await self.request(
-            "GET", "audit/events", audit_c.AuditEventPage,
+            "GET",
+            "audit/events",
+            audit_c.AuditEventPage,
             params={"entity": entity, "entity_id": entity_id, "cursor": cursor, "limit": limit},
         )
 

@@ -19,9 +19,7 @@ CurrencyCode = Annotated[
 ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
 NameText = Annotated[str, Meta(min_length=1, max_length=300)]
 LongText = Annotated[str, Meta(max_length=20_000)]
-Email = Annotated[
-    str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Password = Annotated[str, Meta(min_length=10, max_length=200)]
 Code = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Cursor = Annotated[str, Meta(max_length=200)]

@@ -28,7 +28,7 @@ class FundingSourceUpdate(Request, kw_only=True):
     name: NameText | UnsetType = UNSET
     kind: FundingSourceKind | UnsetType = UNSET
     currency: CurrencyCode | UnsetType = UNSET
-    description: Description | None | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
 
 
 class FundingSourceRead(msgspec.Struct, kw_only=True):

@@ -26,7 +26,7 @@ class TokenCreate(Request, kw_only=True):
 
 class TokenRead(msgspec.Struct, kw_only=True):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105  (the OAuth token type, not a secret)
     expires_at: datetime
 
 
@@ -90,13 +90,13 @@ class OrganisationUpdate(Request, kw_only=True):
     kind: OrganisationKind | UnsetType = UNSET
     territory_id: uuid.UUID | UnsetType = UNSET
     founded_year: FoundedYear | UnsetType = UNSET
-    registration_number: RegistrationNumber | None | UnsetType = UNSET
+    registration_number: RegistrationNumber | UnsetType | None = UNSET
     women_led: bool | UnsetType = UNSET
     youth_led: bool | UnsetType = UNSET
-    email: Email | None | UnsetType = UNSET
-    phone: Phone | None | UnsetType = UNSET
-    address: Address | None | UnsetType = UNSET
-    description: Description | None | UnsetType = UNSET
+    email: Email | UnsetType | None = UNSET
+    phone: Phone | UnsetType | None = UNSET
+    address: Address | UnsetType | None = UNSET
+    description: Description | UnsetType | None = UNSET
 
 
 class OrganisationRead(msgspec.Struct, kw_only=True):

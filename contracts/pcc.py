@@ -13,7 +13,9 @@ from msgspec import UNSET, Meta, UnsetType
 from contracts.common import Code, CurrencyCode, Cursor, I18nText, LongText, MinorUnits, Request
 from contracts.enums import ActionPlanStatus, Pillar
 
-TargetGroups = Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=30)]
+TargetGroups = Annotated[
+    list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=30)
+]
 IndicatorValue = Annotated[Decimal, Meta(description="A decimal number, sent as a string")]
 Unit = Annotated[str, Meta(min_length=1, max_length=40)]
 

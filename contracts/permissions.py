@@ -70,7 +70,9 @@ def _staff(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> Decis
     if (d := _signed_in(actor)) is not None:
         return d
     if actor.roles & roles:
-        return allow(f"{what}: allowed to {', '.join(sorted(r.value for r in actor.roles & roles))}")
+        return allow(
+            f"{what}: allowed to {', '.join(sorted(r.value for r in actor.roles & roles))}"
+        )
     names = ", ".join(sorted(r.value for r in roles))
     return deny(f"{what} needs one of the roles: {names}")
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Router
-from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -81,9 +80,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     configure_logging(json_logs=settings.log_json, level=settings.log_level)
     owns_database = database is None
-    db = database or Database.from_url(
-        resolve_database_url(settings), pool_size=settings.pool_size
-    )
+    db = database or Database.from_url(resolve_database_url(settings), pool_size=settings.pool_size)
 
     async def dispose(app: Litestar) -> None:
         if owns_database:
@@ -120,11 +117,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         on_shutdown=[dispose],
         debug=False,
         type_encoders={msgspec.Struct: msgspec.to_builtins},
-        on_app_init=[_on_app_init],
     )
     _forbid_additional_properties(app.openapi_schema)
     return app
 
 
-def _on_app_init(config: AppConfig) -> AppConfig:
-    return config
+def openapi_document() -> dict[str, Any]:
+    """The contract as a dict, from an app that never connects to a database."""
+    unconnected = Database.from_url("postgresql+asyncpg://contract@localhost:1/contract")
+    app = create_app(Settings(environment="test", log_json=True), database=unconnected)
+    document: dict[str, Any] = msgspec.json.decode(
+        msgspec.json.encode(app.openapi_schema.to_schema())
+    )
+    return document
+
+
+def openapi_yaml() -> str:
+    import yaml
+
+    return yaml.safe_dump(openapi_document(), sort_keys=False, allow_unicode=True, width=100)

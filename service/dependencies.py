@@ -7,11 +7,19 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.context import RequestContext
 from service.identity.authn import authenticate
 from service.persistence.database import Database
+from service.settings import Settings
+
+Session = NamedDependency[AsyncSession]
+"""The request's session (one transaction)."""
+Ctx = NamedDependency[RequestContext]
+"""Who acts, and the request id."""
+AppSettings = NamedDependency[Settings]
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
@@ -28,7 +36,7 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-async def provide_context(request: Request[Any, Any, Any], session: AsyncSession) -> RequestContext:
+async def provide_context(request: Request[Any, Any, Any], session: Session) -> RequestContext:
     actor = await authenticate(
         session,
         request.headers.get("authorization"),

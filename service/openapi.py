@@ -25,6 +25,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             data_container=Problem,
             description=_DESCRIPTIONS.get(s, "Problem"),
             media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
         )
         for s in sorted(set(statuses) | {400, 422})
     }
@@ -46,5 +47,5 @@ SECURITY_COMPONENTS = Components(
     }
 )
 
-USER = [{"BearerToken": []}]
-USER_OR_KEY = [{"BearerToken": []}, {"ApiKey": []}]
+USER: list[dict[str, list[str]]] = [{"BearerToken": []}]
+USER_OR_KEY: list[dict[str, list[str]]] = [{"BearerToken": []}, {"ApiKey": []}]

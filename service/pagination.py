@@ -9,13 +9,13 @@ import uuid
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from contracts.common import ValidationIssue
 from service.problems import InvalidInput
 
-T = TypeVar("T", bound=tuple[Any, ...])
+S = TypeVar("S", bound=Any)
 
 DEFAULT_LIMIT = 50
 
@@ -38,17 +38,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def keyset(
-    stmt: Select[T],
+    stmt: S,
     created_col: InstrumentedAttribute[Any] | Any,
     id_col: InstrumentedAttribute[Any] | Any,
     cursor: str | None,
     limit: int,
-) -> Select[T]:
+) -> S:
     """Order by (created_at, id) ascending, start after the cursor, fetch one extra row."""
     if cursor:
         c_at, c_id = decode_cursor(cursor)
         stmt = stmt.where(or_(created_col > c_at, and_(created_col == c_at, id_col > c_id)))
-    return stmt.order_by(created_col, id_col).limit(limit + 1)
+    result: S = stmt.order_by(created_col, id_col).limit(limit + 1)
+    return result
 
 
 def split_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:

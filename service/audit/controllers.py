@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import QueryParameter
+from sqlmodel import col, select
 
 from contracts import audit as c
 from contracts import permissions as p
 from contracts.common import Limit, ValidationIssue
 from service.audit.service import verify
-from service.context import RequestContext
+from service.dependencies import Ctx, Session
 from service.openapi import USER, problems
 from service.persistence.models import AuditEvent
 from service.problems import InvalidInput
@@ -22,9 +21,19 @@ from service.problems import InvalidInput
 def _read(e: AuditEvent) -> c.AuditEventRead:
     assert e.seq is not None
     return c.AuditEventRead(
-        seq=e.seq, at=e.at, actor_id=e.actor_id, actor=e.actor, action=e.action, entity=e.entity,
-        entity_id=e.entity_id, before=e.before, after=e.after, reason=e.reason,
-        request_id=e.request_id, prev_hash=e.prev_hash, hash=e.hash,
+        seq=e.seq,
+        at=e.at,
+        actor_id=e.actor_id,
+        actor=e.actor,
+        action=e.action,
+        entity=e.entity,
+        entity_id=e.entity_id,
+        before=e.before,
+        after=e.after,
+        reason=e.reason,
+        request_id=e.request_id,
+        prev_hash=e.prev_hash,
+        hash=e.hash,
     )
 
 
@@ -36,22 +45,22 @@ class AuditController(Controller):
     @get("/events", operation_id="ListAuditEvents", responses=problems(401, 403))
     async def list_audit_events(
         self,
-        session: AsyncSession,
-        ctx: RequestContext,
-        entity: Annotated[str | None, Parameter(query="entity", max_length=60)] = None,
-        entity_id: Annotated[str | None, Parameter(query="entity_id", max_length=80)] = None,
-        cursor: Annotated[str | None, Parameter(query="cursor", max_length=20)] = None,
-        limit: Annotated[Limit, Parameter(query="limit")] = 50,
+        session: Session,
+        ctx: Ctx,
+        entity: Annotated[str | None, QueryParameter(max_length=60)] = None,
+        entity_id: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        limit: Annotated[Limit, QueryParameter()] = 50,
     ) -> c.AuditEventPage:
         """Events in chain order; `cursor` is the last `seq` seen."""
         ctx.require(p.can_read_audit_log(ctx.actor))
-        stmt = select(AuditEvent).order_by(AuditEvent.seq).limit(limit + 1)  # type: ignore[arg-type]  # SQLModel column
+        stmt = select(AuditEvent).order_by(col(AuditEvent.seq)).limit(limit + 1)
         if cursor:
             if not cursor.isdigit():
                 raise InvalidInput(
                     "bad cursor", [ValidationIssue(field="query.cursor", message="not a sequence")]
                 )
-            stmt = stmt.where(AuditEvent.seq > int(cursor))  # type: ignore[operator]  # SQLModel column
+            stmt = stmt.where(col(AuditEvent.seq) > int(cursor))
         if entity:
             stmt = stmt.where(AuditEvent.entity == entity)
         if entity_id:
@@ -65,13 +74,13 @@ class AuditController(Controller):
         )
 
     @get("/verification", operation_id="GetAuditVerification", responses=problems(401, 403))
-    async def get_audit_verification(
-        self, session: AsyncSession, ctx: RequestContext
-    ) -> c.AuditVerificationRead:
+    async def get_audit_verification(self, session: Session, ctx: Ctx) -> c.AuditVerificationRead:
         """Walk the hash chain now and report the first broken link, if any."""
         ctx.require(p.can_read_audit_log(ctx.actor))
         v = await verify(session)
         return c.AuditVerificationRead(
-            ok=v.ok, events_checked=v.events_checked, first_broken_seq=v.first_broken_seq,
+            ok=v.ok,
+            events_checked=v.events_checked,
+            first_broken_seq=v.first_broken_seq,
             reason=v.reason,
         )

@@ -14,9 +14,9 @@ from enum import Enum
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 
 from service.audit.chain import GENESIS_HASH, canonical_event, chain_hash
 from service.context import RequestContext, utcnow
@@ -27,7 +27,7 @@ AUDIT_LOCK_KEY = 0x6772616E7473  # "grants": pg_advisory_xact_lock key of the au
 SECRET_FIELDS = frozenset({"password_hash", "token_hash", "key_hash"})
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_LAST_HASH = select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[union-attr]  # seq is a Column at class level
+_LAST_HASH = select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
 
 
 def _jsonable(value: Any) -> Any:
@@ -116,13 +116,17 @@ async def verify(session: AsyncSession, *, batch: int = 5000) -> Verification:
     last_seq = 0
     while True:
         rows = (
-            await session.execute(
-                select(AuditEvent)
-                .where(AuditEvent.seq > last_seq)  # type: ignore[operator]  # Column at class level
-                .order_by(AuditEvent.seq)  # type: ignore[arg-type]  # Column at class level
-                .limit(batch)
+            (
+                await session.execute(
+                    select(AuditEvent)
+                    .where(col(AuditEvent.seq) > last_seq)
+                    .order_by(col(AuditEvent.seq))
+                    .limit(batch)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not rows:
             return Verification(ok=True, events_checked=checked)
         for ev in rows:

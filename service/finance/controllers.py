@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, patch, post
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, JSONBody
 
 from contracts import finance as c
-from service.context import RequestContext
+from service.dependencies import Ctx, Session
 from service.finance import service
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
@@ -21,35 +21,42 @@ class FundingSourceController(Controller):
 
     @get("/", operation_id="ListFundingSources", responses=problems(401, 403))
     async def list_funding_sources(
-        self, session: AsyncSession, ctx: RequestContext, cursor: CursorQ = None, limit: LimitQ = 50
+        self, session: Session, ctx: Ctx, cursor: CursorQ = None, limit: LimitQ = 50
     ) -> c.FundingSourcePage:
         return await service.list_sources(session, ctx, cursor, limit)
 
     @post("/", operation_id="CreateFundingSource", responses=problems(401, 403, 409))
     async def create_funding_source(
-        self, data: c.FundingSourceCreate, session: AsyncSession, ctx: RequestContext
+        self, data: JSONBody[c.FundingSourceCreate], session: Session, ctx: Ctx
     ) -> c.FundingSourceRead:
         return await service.create_source(session, ctx, data)
 
     @get("/{source_id:uuid}", operation_id="GetFundingSource", responses=problems(401, 403, 404))
     async def get_funding_source(
-        self, source_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+        self, source_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.FundingSourceRead:
         return await service.get_source(session, ctx, source_id)
 
     @patch(
-        "/{source_id:uuid}", operation_id="UpdateFundingSource",
+        "/{source_id:uuid}",
+        operation_id="UpdateFundingSource",
         responses=problems(401, 403, 404, 409),
     )
     async def update_funding_source(
-        self, source_id: uuid.UUID, data: c.FundingSourceUpdate, session: AsyncSession,
-        ctx: RequestContext,
+        self,
+        source_id: FromPath[uuid.UUID],
+        data: JSONBody[c.FundingSourceUpdate],
+        session: Session,
+        ctx: Ctx,
     ) -> c.FundingSourceRead:
         return await service.update_source(session, ctx, source_id, data)
 
     @delete(
-        "/{source_id:uuid}", operation_id="DeleteFundingSource",
+        "/{source_id:uuid}",
+        operation_id="DeleteFundingSource",
         responses=problems(401, 403, 404, 409),
     )
-    async def delete_funding_source(self, source_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> None:
+    async def delete_funding_source(
+        self, source_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> None:
         await service.delete_source(session, ctx, source_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from contracts import finance as c
 from contracts import permissions as p
@@ -19,8 +19,14 @@ from service.problems import Conflict, NotFound, StaleVersion
 
 def _read(s: FundingSource) -> c.FundingSourceRead:
     return c.FundingSourceRead(
-        id=s.id, code=s.code, name=s.name, kind=s.kind, currency=s.currency,
-        description=s.description, version=s.version, created_at=s.created_at,
+        id=s.id,
+        code=s.code,
+        name=s.name,
+        kind=s.kind,
+        currency=s.currency,
+        description=s.description,
+        version=s.version,
+        created_at=s.created_at,
     )
 
 
@@ -60,14 +66,21 @@ async def create_source(
     if taken is not None:
         raise Conflict(f"a funding source with code {body.code} already exists")
     row = FundingSource(
-        code=body.code, name=body.name, kind=body.kind, currency=body.currency,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        currency=body.currency,
         description=body.description,
     )
     session.add(row)
     await session.flush()
     await session.refresh(row)
     await record(
-        session, ctx, action="funding_source.created", entity="funding_source", entity_id=row.id,
+        session,
+        ctx,
+        action="funding_source.created",
+        entity="funding_source",
+        entity_id=row.id,
         after=snapshot(row),
     )
     return _read(row)
@@ -85,8 +98,13 @@ async def update_source(
         row.version += 1
         await session.flush()
         await record(
-            session, ctx, action="funding_source.updated", entity="funding_source",
-            entity_id=row.id, before=before, after=snapshot(row),
+            session,
+            ctx,
+            action="funding_source.updated",
+            entity="funding_source",
+            entity_id=row.id,
+            before=before,
+            after=snapshot(row),
         )
     return _read(row)
 
@@ -99,6 +117,10 @@ async def delete_source(session: AsyncSession, ctx: RequestContext, source_id: u
     await session.delete(row)
     await session.flush()
     await record(
-        session, ctx, action="funding_source.deleted", entity="funding_source",
-        entity_id=source_id, before=before,
+        session,
+        ctx,
+        action="funding_source.deleted",
+        entity="funding_source",
+        entity_id=source_id,
+        before=before,
     )

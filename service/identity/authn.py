@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from contracts.enums import ApiScope, Role
 from contracts.permissions import ANONYMOUS, Actor
@@ -15,10 +16,13 @@ from service.identity.secrets import parse_api_key, same_hash, sha256_hex
 from service.persistence.models import ApiKey, AppUser, AuthToken, Membership, UserRole
 from service.problems import NotAuthenticated
 
-_TOKEN_LOOKUP = (
-    select(AppUser.id, AppUser.email, AppUser.is_active, AuthToken.expires_at, AuthToken.revoked_at)
-    .join(AuthToken, AuthToken.user_id == AppUser.id)  # type: ignore[arg-type]  # SQLModel column
-)
+_TOKEN_LOOKUP = sa_select(
+    col(AppUser.id),
+    col(AppUser.email),
+    col(AppUser.is_active),
+    col(AuthToken.expires_at),
+    col(AuthToken.revoked_at),
+).join(AuthToken, col(AuthToken.user_id) == col(AppUser.id))
 _ROLES = select(UserRole.role)
 _MEMBERSHIPS = select(Membership.organisation_id)
 _API_KEY_LOOKUP = select(ApiKey)
@@ -27,8 +31,8 @@ _API_KEY_LOOKUP = select(ApiKey)
 async def load_user_actor(session: AsyncSession, user_id: uuid.UUID, email: str) -> Actor:
     roles = (await session.execute(_ROLES.where(UserRole.user_id == user_id))).scalars().all()
     orgs = (
-        await session.execute(_MEMBERSHIPS.where(Membership.user_id == user_id))
-    ).scalars().all()
+        (await session.execute(_MEMBERSHIPS.where(Membership.user_id == user_id))).scalars().all()
+    )
     return Actor(
         kind="user",
         id=user_id,
@@ -40,7 +44,7 @@ async def load_user_actor(session: AsyncSession, user_id: uuid.UUID, email: str)
 
 async def actor_from_token(session: AsyncSession, token: str, now: datetime) -> Actor:
     row = (
-        await session.execute(_TOKEN_LOOKUP.where(AuthToken.token_hash == sha256_hex(token)))
+        await session.execute(_TOKEN_LOOKUP.where(col(AuthToken.token_hash) == sha256_hex(token)))
     ).one_or_none()
     if row is None:
         raise NotAuthenticated("the bearer token is not valid")

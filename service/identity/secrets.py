@@ -15,7 +15,7 @@ _hasher = PasswordHasher()
 # e-mail and a wrong password take the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
-TOKEN_PREFIX = "pcct_"
+TOKEN_PREFIX = "pcct_"  # noqa: S105  (a public prefix that marks tokens, not a secret)
 API_KEY_PREFIX = "pcck_"
 
 

@@ -12,12 +12,13 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from contracts import identity as c
 from contracts import permissions as p
-from contracts.enums import MembershipRole, Role
+from contracts.enums import ApiScope, MembershipRole, Role
 from contracts.permissions import Actor
 from service.audit.service import record, snapshot
 from service.context import RequestContext, utcnow
@@ -81,7 +82,9 @@ async def issue_token(
     token, token_hash = new_token()
     now = utcnow()
     row = AuthToken(
-        user_id=user.id, token_hash=token_hash, created_at=now,
+        user_id=user.id,
+        token_hash=token_hash,
+        created_at=now,
         expires_at=now + timedelta(seconds=ttl_seconds),
     )
     session.add(row)
@@ -91,13 +94,19 @@ async def issue_token(
         request_id=ctx.request_id,
     )
     await record(
-        session, actor_ctx, action="auth_token.issued", entity="auth_token", entity_id=row.id,
+        session,
+        actor_ctx,
+        action="auth_token.issued",
+        entity="auth_token",
+        entity_id=row.id,
         after={"user_id": str(user.id), "expires_at": row.expires_at.isoformat()},
     )
     return c.TokenRead(access_token=token, expires_at=row.expires_at)
 
 
-async def revoke_token(session: AsyncSession, ctx: RequestContext, authorization: str | None) -> None:
+async def revoke_token(
+    session: AsyncSession, ctx: RequestContext, authorization: str | None
+) -> None:
     ctx.require(p.can_read_me(ctx.actor))
     token = (authorization or "").partition(" ")[2].strip()
     row = (
@@ -107,7 +116,11 @@ async def revoke_token(session: AsyncSession, ctx: RequestContext, authorization
     ).scalar_one()
     row.revoked_at = utcnow()
     await record(
-        session, ctx, action="auth_token.revoked", entity="auth_token", entity_id=row.id,
+        session,
+        ctx,
+        action="auth_token.revoked",
+        entity="auth_token",
+        entity_id=row.id,
         after={"revoked_at": row.revoked_at.isoformat()},
     )
 
@@ -115,13 +128,15 @@ async def revoke_token(session: AsyncSession, ctx: RequestContext, authorization
 # --- users ------------------------------------------------------------------------------------
 
 
-async def _roles_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Role]]:
+async def _roles_of(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Role]]:
     out: dict[uuid.UUID, list[Role]] = {u: [] for u in user_ids}
     if not user_ids:
         return out
     rows = await session.execute(
         select(UserRole.user_id, UserRole.role)
-        .where(UserRole.user_id.in_(user_ids))  # type: ignore[attr-defined]  # SQLModel column
+        .where(col(UserRole.user_id).in_(user_ids))
         .order_by(UserRole.role)
     )
     for uid, role in rows:
@@ -131,8 +146,12 @@ async def _roles_of(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uu
 
 def _user_read(user: AppUser, roles: list[Role]) -> c.UserRead:
     return c.UserRead(
-        id=user.id, email=user.email, full_name=user.full_name,
-        preferred_language=user.preferred_language, roles=sorted(roles), is_active=user.is_active,
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        preferred_language=user.preferred_language,
+        roles=sorted(roles),
+        is_active=user.is_active,
         created_at=user.created_at,
     )
 
@@ -141,7 +160,7 @@ async def _me_read(session: AsyncSession, user: AppUser) -> c.MeRead:
     roles = (await _roles_of(session, [user.id]))[user.id]
     rows = await session.execute(
         select(Membership.organisation_id, Organisation.name, Membership.role)
-        .join(Organisation, Organisation.id == Membership.organisation_id)  # type: ignore[arg-type]  # SQLModel column
+        .join(Organisation, col(Organisation.id) == col(Membership.organisation_id))
         .where(Membership.user_id == user.id)
         .order_by(Organisation.name)
     )
@@ -167,15 +186,26 @@ async def update_me(session: AsyncSession, ctx: RequestContext, body: c.MeUpdate
     if apply_update(user, body, skip=()):
         await session.flush()
         await record(
-            session, ctx, action="user.updated", entity="user", entity_id=user.id,
-            before=before, after=snapshot(user),
+            session,
+            ctx,
+            action="user.updated",
+            entity="user",
+            entity_id=user.id,
+            before=before,
+            after=snapshot(user),
         )
     return await _me_read(session, user)
 
 
 async def _insert_user(
-    session: AsyncSession, ctx: RequestContext, *, email: str, password: str, full_name: str,
-    language: Any, roles: list[Role],
+    session: AsyncSession,
+    ctx: RequestContext,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    language: Any,
+    roles: list[Role],
 ) -> AppUser:
     email = email.lower()
     exists = (
@@ -184,7 +214,9 @@ async def _insert_user(
     if exists is not None:
         raise Conflict("an account with this e-mail already exists")
     user = AppUser(
-        email=email, full_name=full_name, password_hash=hash_password(password),
+        email=email,
+        full_name=full_name,
+        password_hash=hash_password(password),
         preferred_language=language,
     )
     session.add(user)
@@ -194,7 +226,11 @@ async def _insert_user(
     await session.flush()
     await session.refresh(user)
     await record(
-        session, ctx, action="user.created", entity="user", entity_id=user.id,
+        session,
+        ctx,
+        action="user.created",
+        entity="user",
+        entity_id=user.id,
         after={**(snapshot(user) or {}), "roles": sorted(r.value for r in set(roles))},
     )
     return user
@@ -203,8 +239,13 @@ async def _insert_user(
 async def create_user(session: AsyncSession, ctx: RequestContext, body: c.UserCreate) -> c.UserRead:
     ctx.require(p.can_create_user(ctx.actor))
     user = await _insert_user(
-        session, ctx, email=body.email, password=body.password, full_name=body.full_name,
-        language=body.preferred_language, roles=body.roles,
+        session,
+        ctx,
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        language=body.preferred_language,
+        roles=body.roles,
     )
     return _user_read(user, sorted(set(body.roles)))
 
@@ -225,11 +266,21 @@ async def list_users(
 
 def organisation_read(org: Organisation) -> c.OrganisationRead:
     return c.OrganisationRead(
-        id=org.id, name=org.name, kind=org.kind, territory_id=org.territory_id,
-        founded_year=org.founded_year, registration_number=org.registration_number,
-        women_led=org.women_led, youth_led=org.youth_led, email=org.email, phone=org.phone,
-        address=org.address, description=org.description, version=org.version,
-        created_at=org.created_at, updated_at=org.updated_at,
+        id=org.id,
+        name=org.name,
+        kind=org.kind,
+        territory_id=org.territory_id,
+        founded_year=org.founded_year,
+        registration_number=org.registration_number,
+        women_led=org.women_led,
+        youth_led=org.youth_led,
+        email=org.email,
+        phone=org.phone,
+        address=org.address,
+        description=org.description,
+        version=org.version,
+        created_at=org.created_at,
+        updated_at=org.updated_at,
     )
 
 
@@ -269,7 +320,11 @@ async def _insert_organisation(
     await session.flush()
     await session.refresh(org)
     await record(
-        session, ctx, action="organisation.created", entity="organisation", entity_id=org.id,
+        session,
+        ctx,
+        action="organisation.created",
+        entity="organisation",
+        entity_id=org.id,
         after=snapshot(org),
     )
     return org
@@ -288,8 +343,13 @@ async def register(
     """Self-registration: a new account, a new organisation, the account its owner."""
     ctx.require(p.can_register(ctx.actor))
     user = await _insert_user(
-        session, ctx, email=body.email, password=body.password, full_name=body.full_name,
-        language=body.preferred_language, roles=[],
+        session,
+        ctx,
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        language=body.preferred_language,
+        roles=[],
     )
     user_ctx = RequestContext(
         actor=Actor(kind="user", id=user.id, label=f"user:{user.email}"), request_id=ctx.request_id
@@ -298,10 +358,16 @@ async def register(
     session.add(Membership(user_id=user.id, organisation_id=org.id, role=MembershipRole.OWNER))
     await session.flush()
     await record(
-        session, user_ctx, action="membership.created", entity="membership",
-        entity_id=f"{user.id}:{org.id}", after={"role": MembershipRole.OWNER.value},
+        session,
+        user_ctx,
+        action="membership.created",
+        entity="membership",
+        entity_id=f"{user.id}:{org.id}",
+        after={"role": MembershipRole.OWNER.value},
     )
-    return c.RegistrationRead(user=await _me_read(session, user), organisation=organisation_read(org))
+    return c.RegistrationRead(
+        user=await _me_read(session, user), organisation=organisation_read(org)
+    )
 
 
 async def list_organisations(
@@ -310,9 +376,13 @@ async def list_organisations(
     ctx.require(p.can_list_organisations(ctx.actor))
     stmt = select(Organisation)
     if not p.sees_all_organisations(ctx.actor):
-        stmt = stmt.where(Organisation.id.in_(ctx.actor.organisation_ids))  # type: ignore[attr-defined]  # SQLModel column
+        stmt = stmt.where(col(Organisation.id).in_(ctx.actor.organisation_ids))
     rows = list(
-        (await session.execute(keyset(stmt, Organisation.created_at, Organisation.id, cursor, limit)))
+        (
+            await session.execute(
+                keyset(stmt, Organisation.created_at, Organisation.id, cursor, limit)
+            )
+        )
         .scalars()
         .all()
     )
@@ -339,7 +409,10 @@ async def get_organisation(
 
 
 async def update_organisation(
-    session: AsyncSession, ctx: RequestContext, organisation_id: uuid.UUID, body: c.OrganisationUpdate
+    session: AsyncSession,
+    ctx: RequestContext,
+    organisation_id: uuid.UUID,
+    body: c.OrganisationUpdate,
 ) -> c.OrganisationRead:
     org = await _organisation_or_404(session, ctx, organisation_id, lock=True)
     ctx.require(p.can_update_organisation(ctx.actor, org.id))
@@ -355,8 +428,13 @@ async def update_organisation(
         org.updated_at = utcnow()
         await session.flush()
         await record(
-            session, ctx, action="organisation.updated", entity="organisation", entity_id=org.id,
-            before=before, after=snapshot(org),
+            session,
+            ctx,
+            action="organisation.updated",
+            entity="organisation",
+            entity_id=org.id,
+            before=before,
+            after=snapshot(org),
         )
     return organisation_read(org)
 
@@ -366,9 +444,15 @@ async def update_organisation(
 
 def _api_key_read(row: ApiKey) -> c.ApiKeyRead:
     return c.ApiKeyRead(
-        id=row.id, name=row.name, prefix=row.prefix, scopes=[c.ApiScope(s) for s in row.scopes],
-        organisation_id=row.organisation_id, created_at=row.created_at,
-        expires_at=row.expires_at, revoked_at=row.revoked_at, last_used_at=row.last_used_at,
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=[ApiScope(s) for s in row.scopes],
+        organisation_id=row.organisation_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
     )
 
 
@@ -376,24 +460,37 @@ async def create_api_key(
     session: AsyncSession, ctx: RequestContext, body: c.ApiKeyCreate
 ) -> c.ApiKeyCreated:
     ctx.require(p.can_manage_api_keys(ctx.actor))
-    if body.organisation_id is not None and await session.get(Organisation, body.organisation_id) is None:
+    if (
+        body.organisation_id is not None
+        and await session.get(Organisation, body.organisation_id) is None
+    ):
         raise InvalidInput(
             "no such organisation", [c_issue("body.organisation_id", "unknown organisation")]
         )
     if body.expires_at is not None and body.expires_at <= utcnow():
-        raise InvalidInput("the key would already be expired", [c_issue("body.expires_at", "in the past")])
+        raise InvalidInput(
+            "the key would already be expired", [c_issue("body.expires_at", "in the past")]
+        )
     key, prefix, key_hash = new_api_key()
     assert ctx.actor.id is not None
     row = ApiKey(
-        name=body.name, prefix=prefix, key_hash=key_hash,
-        scopes=sorted({s.value for s in body.scopes}), organisation_id=body.organisation_id,
-        created_by=ctx.actor.id, expires_at=body.expires_at,
+        name=body.name,
+        prefix=prefix,
+        key_hash=key_hash,
+        scopes=sorted({s.value for s in body.scopes}),
+        organisation_id=body.organisation_id,
+        created_by=ctx.actor.id,
+        expires_at=body.expires_at,
     )
     session.add(row)
     await session.flush()
     await session.refresh(row)
     await record(
-        session, ctx, action="api_key.created", entity="api_key", entity_id=row.id,
+        session,
+        ctx,
+        action="api_key.created",
+        entity="api_key",
+        entity_id=row.id,
         after=snapshot(row),
     )
     return c.ApiKeyCreated(**msgspec.structs.asdict(_api_key_read(row)), key=key)
@@ -420,8 +517,13 @@ async def revoke_api_key(session: AsyncSession, ctx: RequestContext, key_id: uui
     row.revoked_at = utcnow()
     await session.flush()
     await record(
-        session, ctx, action="api_key.revoked", entity="api_key", entity_id=row.id,
-        before=before, after=snapshot(row),
+        session,
+        ctx,
+        action="api_key.revoked",
+        entity="api_key",
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row),
     )
 
 

@@ -6,11 +6,10 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import pcc as c
-from service.context import RequestContext
+from service.dependencies import Ctx, Session
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, USER_OR_KEY, problems
 from service.pcc import service
@@ -21,13 +20,13 @@ class TerritoryController(Controller):
     tags = ["territories"]
 
     @get("/", operation_id="ListTerritories", responses=problems())
-    async def list_territories(self, session: AsyncSession, ctx: RequestContext) -> c.TerritoryList:
+    async def list_territories(self, session: Session, ctx: Ctx) -> c.TerritoryList:
         """The seven project locations, public."""
         return await service.list_territories(session, ctx)
 
     @get("/{territory_id:uuid}", operation_id="GetTerritory", responses=problems(404))
     async def get_territory(
-        self, territory_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+        self, territory_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.TerritoryRead:
         return await service.get_territory(session, ctx, territory_id)
 
@@ -37,11 +36,11 @@ class PccController(Controller):
     tags = ["territories"]
 
     @get("/", operation_id="ListPccs", responses=problems())
-    async def list_pccs(self, session: AsyncSession, ctx: RequestContext) -> list[c.PccRead]:
+    async def list_pccs(self, session: Session, ctx: Ctx) -> list[c.PccRead]:
         return await service.list_pccs(session, ctx)
 
     @get("/{pcc_id:uuid}", operation_id="GetPcc", responses=problems(404))
-    async def get_pcc(self, pcc_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> c.PccRead:
+    async def get_pcc(self, pcc_id: FromPath[uuid.UUID], session: Session, ctx: Ctx) -> c.PccRead:
         return await service.get_pcc(session, ctx, pcc_id)
 
 
@@ -53,9 +52,9 @@ class ActionPlanController(Controller):
     @get("/", operation_id="ListActionPlans", responses=problems(401, 403))
     async def list_action_plans(
         self,
-        session: AsyncSession,
-        ctx: RequestContext,
-        pcc_id: Annotated[uuid.UUID | None, Parameter(query="pcc_id")] = None,
+        session: Session,
+        ctx: Ctx,
+        pcc_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
         cursor: CursorQ = None,
         limit: LimitQ = 50,
     ) -> c.ActionPlanPage:
@@ -63,46 +62,64 @@ class ActionPlanController(Controller):
 
     @post("/", operation_id="CreateActionPlan", responses=problems(401, 403), security=USER)
     async def create_action_plan(
-        self, data: c.ActionPlanCreate, session: AsyncSession, ctx: RequestContext
+        self, data: JSONBody[c.ActionPlanCreate], session: Session, ctx: Ctx
     ) -> c.ActionPlanRead:
         return await service.create_action_plan(session, ctx, data)
 
     @get("/{plan_id:uuid}", operation_id="GetActionPlan", responses=problems(401, 403, 404))
     async def get_action_plan(
-        self, plan_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+        self, plan_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ActionPlanRead:
         return await service.get_action_plan(session, ctx, plan_id)
 
     @patch(
-        "/{plan_id:uuid}", operation_id="UpdateActionPlan",
-        responses=problems(401, 403, 404, 409), security=USER,
+        "/{plan_id:uuid}",
+        operation_id="UpdateActionPlan",
+        responses=problems(401, 403, 404, 409),
+        security=USER,
     )
     async def update_action_plan(
-        self, plan_id: uuid.UUID, data: c.ActionPlanUpdate, session: AsyncSession,
-        ctx: RequestContext,
+        self,
+        plan_id: FromPath[uuid.UUID],
+        data: JSONBody[c.ActionPlanUpdate],
+        session: Session,
+        ctx: Ctx,
     ) -> c.ActionPlanRead:
         return await service.update_action_plan(session, ctx, plan_id, data)
 
     @delete(
-        "/{plan_id:uuid}", operation_id="DeleteActionPlan",
-        responses=problems(401, 403, 404, 409), security=USER,
+        "/{plan_id:uuid}",
+        operation_id="DeleteActionPlan",
+        responses=problems(401, 403, 404, 409),
+        security=USER,
     )
-    async def delete_action_plan(self, plan_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> None:
+    async def delete_action_plan(
+        self, plan_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> None:
         await service.delete_action_plan(session, ctx, plan_id)
 
-    @get("/{plan_id:uuid}/items", operation_id="ListActionPlanItems", responses=problems(401, 403, 404))
+    @get(
+        "/{plan_id:uuid}/items",
+        operation_id="ListActionPlanItems",
+        responses=problems(401, 403, 404),
+    )
     async def list_action_plan_items(
-        self, plan_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+        self, plan_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ActionPlanItemList:
         return await service.list_items(session, ctx, plan_id)
 
     @post(
-        "/{plan_id:uuid}/items", operation_id="CreateActionPlanItem",
-        responses=problems(401, 403, 404, 409), security=USER,
+        "/{plan_id:uuid}/items",
+        operation_id="CreateActionPlanItem",
+        responses=problems(401, 403, 404, 409),
+        security=USER,
     )
     async def create_action_plan_item(
-        self, plan_id: uuid.UUID, data: c.ActionPlanItemCreate, session: AsyncSession,
-        ctx: RequestContext,
+        self,
+        plan_id: FromPath[uuid.UUID],
+        data: JSONBody[c.ActionPlanItemCreate],
+        session: Session,
+        ctx: Ctx,
     ) -> c.ActionPlanItemRead:
         return await service.create_item(session, ctx, plan_id, data)
 
@@ -113,37 +130,50 @@ class ActionPlanItemController(Controller):
     security = USER
 
     @get(
-        "/{item_id:uuid}", operation_id="GetActionPlanItem", responses=problems(401, 403, 404),
+        "/{item_id:uuid}",
+        operation_id="GetActionPlanItem",
+        responses=problems(401, 403, 404),
         security=USER_OR_KEY,
     )
     async def get_action_plan_item(
-        self, item_id: uuid.UUID, session: AsyncSession, ctx: RequestContext
+        self, item_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ActionPlanItemRead:
         return await service.get_item(session, ctx, item_id)
 
     @patch(
-        "/{item_id:uuid}", operation_id="UpdateActionPlanItem",
+        "/{item_id:uuid}",
+        operation_id="UpdateActionPlanItem",
         responses=problems(401, 403, 404, 409),
     )
     async def update_action_plan_item(
-        self, item_id: uuid.UUID, data: c.ActionPlanItemUpdate, session: AsyncSession,
-        ctx: RequestContext,
+        self,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[c.ActionPlanItemUpdate],
+        session: Session,
+        ctx: Ctx,
     ) -> c.ActionPlanItemRead:
         return await service.update_item(session, ctx, item_id, data)
 
     @delete(
-        "/{item_id:uuid}", operation_id="DeleteActionPlanItem",
+        "/{item_id:uuid}",
+        operation_id="DeleteActionPlanItem",
         responses=problems(401, 403, 404, 409),
     )
-    async def delete_action_plan_item(self, item_id: uuid.UUID, session: AsyncSession, ctx: RequestContext) -> None:
+    async def delete_action_plan_item(
+        self, item_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> None:
         await service.delete_item(session, ctx, item_id)
 
     @post(
-        "/{item_id:uuid}/indicators", operation_id="CreateIndicator",
+        "/{item_id:uuid}/indicators",
+        operation_id="CreateIndicator",
         responses=problems(401, 403, 404),
     )
     async def create_indicator(
-        self, item_id: uuid.UUID, data: c.IndicatorCreate, session: AsyncSession,
-        ctx: RequestContext,
+        self,
+        item_id: FromPath[uuid.UUID],
+        data: JSONBody[c.IndicatorCreate],
+        session: Session,
+        ctx: Ctx,
     ) -> c.IndicatorRead:
         return await service.add_indicator(session, ctx, item_id, data)

@@ -7,8 +7,9 @@ from collections import defaultdict
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from contracts import pcc as c
 from contracts import permissions as p
@@ -47,7 +48,7 @@ def _territory_read(t: Territory, pcc_id: uuid.UUID | None) -> c.TerritoryRead:
     )
 
 
-_TERRITORIES = select(Territory, Pcc.id).outerjoin(Pcc, Pcc.territory_id == Territory.id)  # type: ignore[arg-type]  # SQLModel column
+_TERRITORIES = select(Territory, Pcc.id).outerjoin(Pcc, col(Pcc.territory_id) == col(Territory.id))
 
 
 async def list_territories(session: AsyncSession, ctx: RequestContext) -> c.TerritoryList:
@@ -71,7 +72,7 @@ async def _pcc_reads(session: AsyncSession, pccs: list[Pcc]) -> list[c.PccRead]:
     if pccs:
         rows = await session.execute(
             select(PccMember)
-            .where(PccMember.pcc_id.in_([x.id for x in pccs]))  # type: ignore[attr-defined]  # SQLModel column
+            .where(col(PccMember.pcc_id).in_([x.id for x in pccs]))
             .order_by(PccMember.pillar, PccMember.full_name)
         )
         for m in rows.scalars():
@@ -82,8 +83,11 @@ async def _pcc_reads(session: AsyncSession, pccs: list[Pcc]) -> list[c.PccRead]:
             )
     return [
         c.PccRead(
-            id=x.id, territory_id=x.territory_id, name=i18n(x.name),
-            established_year=x.established_year, members=members[x.id],
+            id=x.id,
+            territory_id=x.territory_id,
+            name=i18n(x.name),
+            established_year=x.established_year,
+            members=members[x.id],
         )
         for x in pccs
     ]
@@ -94,7 +98,9 @@ async def list_pccs(session: AsyncSession, ctx: RequestContext) -> list[c.PccRea
     pccs = list(
         (
             await session.execute(
-                select(Pcc).join(Territory, Territory.id == Pcc.territory_id).order_by(Territory.code)  # type: ignore[arg-type]  # SQLModel column
+                select(Pcc)
+                .join(Territory, col(Territory.id) == col(Pcc.territory_id))
+                .order_by(Territory.code)
             )
         ).scalars()
     )
@@ -117,7 +123,7 @@ _ITEM_STATS = (
         func.count().label("n"),
         func.coalesce(func.sum(ActionPlanItem.budget_estimate), 0).label("total"),
     )
-    .group_by(ActionPlanItem.action_plan_id)
+    .group_by(col(ActionPlanItem.action_plan_id))
     .subquery()
 )
 _PLANS = select(
@@ -129,14 +135,24 @@ _PLANS = select(
 
 def _plan_read(plan: ActionPlan, n: int, total: int) -> c.ActionPlanRead:
     return c.ActionPlanRead(
-        id=plan.id, pcc_id=plan.pcc_id, title=i18n(plan.title), period_start=plan.period_start,
-        period_end=plan.period_end, status=plan.status, item_count=int(n), budget_total=int(total),
-        version=plan.version, created_at=plan.created_at,
+        id=plan.id,
+        pcc_id=plan.pcc_id,
+        title=i18n(plan.title),
+        period_start=plan.period_start,
+        period_end=plan.period_end,
+        status=plan.status,
+        item_count=int(n),
+        budget_total=int(total),
+        version=plan.version,
+        created_at=plan.created_at,
     )
 
 
 async def list_action_plans(
-    session: AsyncSession, ctx: RequestContext, pcc_id: uuid.UUID | None, cursor: str | None,
+    session: AsyncSession,
+    ctx: RequestContext,
+    pcc_id: uuid.UUID | None,
+    cursor: str | None,
     limit: int,
 ) -> c.ActionPlanPage:
     ctx.require(p.can_read_action_plans(ctx.actor))
@@ -144,7 +160,9 @@ async def list_action_plans(
     if pcc_id is not None:
         stmt = stmt.where(ActionPlan.pcc_id == pcc_id)
     rows = list(
-        (await session.execute(keyset(stmt, ActionPlan.created_at, ActionPlan.id, cursor, limit))).all()
+        (
+            await session.execute(keyset(stmt, ActionPlan.created_at, ActionPlan.id, cursor, limit))
+        ).all()
     )
     rows, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at, r[0].id))
     return c.ActionPlanPage(items=[_plan_read(*r) for r in rows], next_cursor=next_cursor)
@@ -190,14 +208,21 @@ async def create_action_plan(
         )
     _check_period(body.period_start, body.period_end)
     plan = ActionPlan(
-        pcc_id=body.pcc_id, title=i18n_dict(body.title), period_start=body.period_start,
-        period_end=body.period_end, status=body.status,
+        pcc_id=body.pcc_id,
+        title=i18n_dict(body.title),
+        period_start=body.period_start,
+        period_end=body.period_end,
+        status=body.status,
     )
     session.add(plan)
     await session.flush()
     await session.refresh(plan)
     await record(
-        session, ctx, action="action_plan.created", entity="action_plan", entity_id=plan.id,
+        session,
+        ctx,
+        action="action_plan.created",
+        entity="action_plan",
+        entity_id=plan.id,
         after=snapshot(plan),
     )
     return _plan_read(plan, 0, 0)
@@ -216,13 +241,20 @@ async def update_action_plan(
         plan.version += 1
         await session.flush()
         await record(
-            session, ctx, action="action_plan.updated", entity="action_plan", entity_id=plan.id,
-            before=before, after=snapshot(plan),
+            session,
+            ctx,
+            action="action_plan.updated",
+            entity="action_plan",
+            entity_id=plan.id,
+            before=before,
+            after=snapshot(plan),
         )
     return await _read_plan(session, plan.id)
 
 
-async def delete_action_plan(session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID) -> None:
+async def delete_action_plan(
+    session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID
+) -> None:
     ctx.require(p.can_manage_action_plans(ctx.actor))
     plan = await _plan_or_404(session, plan_id, lock=True)
     if plan.status != "draft":
@@ -231,7 +263,11 @@ async def delete_action_plan(session: AsyncSession, ctx: RequestContext, plan_id
     await session.delete(plan)
     await session.flush()
     await record(
-        session, ctx, action="action_plan.deleted", entity="action_plan", entity_id=plan_id,
+        session,
+        ctx,
+        action="action_plan.deleted",
+        entity="action_plan",
+        entity_id=plan_id,
         before=before,
     )
 
@@ -241,28 +277,42 @@ async def delete_action_plan(session: AsyncSession, ctx: RequestContext, plan_id
 
 def _indicator_read(i: Indicator) -> c.IndicatorRead:
     return c.IndicatorRead(
-        id=i.id, name=i18n(i.name), unit=i.unit, baseline=i.baseline, target=i.target,
+        id=i.id,
+        name=i18n(i.name),
+        unit=i.unit,
+        baseline=i.baseline,
+        target=i.target,
         actual=i.actual,
     )
 
 
-async def _item_reads(session: AsyncSession, items: list[ActionPlanItem]) -> list[c.ActionPlanItemRead]:
+async def _item_reads(
+    session: AsyncSession, items: list[ActionPlanItem]
+) -> list[c.ActionPlanItemRead]:
     indicators: dict[uuid.UUID, list[c.IndicatorRead]] = defaultdict(list)
     if items:
         rows = await session.execute(
             select(Indicator)
-            .where(Indicator.action_plan_item_id.in_([i.id for i in items]))  # type: ignore[attr-defined]  # SQLModel column
-            .order_by(Indicator.action_plan_item_id, Indicator.unit, Indicator.id)
+            .where(col(Indicator.action_plan_item_id).in_([i.id for i in items]))
+            .order_by(col(Indicator.action_plan_item_id), col(Indicator.unit), col(Indicator.id))
         )
         for ind in rows.scalars():
             indicators[ind.action_plan_item_id].append(_indicator_read(ind))
     return [
         c.ActionPlanItemRead(
-            id=i.id, action_plan_id=i.action_plan_id, code=i.code, objective=i18n(i.objective),
-            activities=i.activities, budget_estimate=i.budget_estimate, currency=i.currency,
-            target_groups=list(i.target_groups), gender_responsive=i.gender_responsive,
-            conflict_sensitive=i.conflict_sensitive, indicators=indicators[i.id],
-            version=i.version, created_at=i.created_at,
+            id=i.id,
+            action_plan_id=i.action_plan_id,
+            code=i.code,
+            objective=i18n(i.objective),
+            activities=i.activities,
+            budget_estimate=i.budget_estimate,
+            currency=i.currency,
+            target_groups=list(i.target_groups),
+            gender_responsive=i.gender_responsive,
+            conflict_sensitive=i.conflict_sensitive,
+            indicators=indicators[i.id],
+            version=i.version,
+            created_at=i.created_at,
         )
         for i in items
     ]
@@ -315,8 +365,11 @@ async def _check_code_free(
 
 def _new_indicator(item_id: uuid.UUID, body: c.IndicatorCreate) -> Indicator:
     return Indicator(
-        action_plan_item_id=item_id, name=i18n_dict(body.name), unit=body.unit,
-        target=body.target, baseline=body.baseline,
+        action_plan_item_id=item_id,
+        name=i18n_dict(body.name),
+        unit=body.unit,
+        target=body.target,
+        baseline=body.baseline,
     )
 
 
@@ -327,9 +380,14 @@ async def create_item(
     plan = await _plan_or_404(session, plan_id, lock=True)
     await _check_code_free(session, plan.id, body.code)
     item = ActionPlanItem(
-        action_plan_id=plan.id, code=body.code, objective=i18n_dict(body.objective),
-        activities=body.activities, budget_estimate=body.budget_estimate, currency=body.currency,
-        target_groups=list(body.target_groups), gender_responsive=body.gender_responsive,
+        action_plan_id=plan.id,
+        code=body.code,
+        objective=i18n_dict(body.objective),
+        activities=body.activities,
+        budget_estimate=body.budget_estimate,
+        currency=body.currency,
+        target_groups=list(body.target_groups),
+        gender_responsive=body.gender_responsive,
         conflict_sensitive=body.conflict_sensitive,
     )
     session.add(item)
@@ -339,7 +397,10 @@ async def create_item(
     await session.flush()
     await session.refresh(item)
     await record(
-        session, ctx, action="action_plan_item.created", entity="action_plan_item",
+        session,
+        ctx,
+        action="action_plan_item.created",
+        entity="action_plan_item",
         entity_id=item.id,
         after={**(snapshot(item) or {}), "indicators": msgspec.to_builtins(body.indicators)},
     )
@@ -360,8 +421,13 @@ async def update_item(
         item.version += 1
         await session.flush()
         await record(
-            session, ctx, action="action_plan_item.updated", entity="action_plan_item",
-            entity_id=item.id, before=before, after=snapshot(item),
+            session,
+            ctx,
+            action="action_plan_item.updated",
+            entity="action_plan_item",
+            entity_id=item.id,
+            before=before,
+            after=snapshot(item),
         )
     return (await _item_reads(session, [item]))[0]
 
@@ -373,8 +439,12 @@ async def delete_item(session: AsyncSession, ctx: RequestContext, item_id: uuid.
     await session.delete(item)
     await session.flush()
     await record(
-        session, ctx, action="action_plan_item.deleted", entity="action_plan_item",
-        entity_id=item_id, before=before,
+        session,
+        ctx,
+        action="action_plan_item.deleted",
+        entity="action_plan_item",
+        entity_id=item_id,
+        before=before,
     )
 
 
@@ -387,7 +457,11 @@ async def add_indicator(
     session.add(ind)
     await session.flush()
     await record(
-        session, ctx, action="indicator.created", entity="indicator", entity_id=ind.id,
+        session,
+        ctx,
+        action="indicator.created",
+        entity="indicator",
+        entity_id=ind.id,
         after=snapshot(ind),
     )
     return _indicator_read(ind)

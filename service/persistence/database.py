@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,19 +19,23 @@ from sqlalchemy.ext.asyncio import (
 
 from service.settings import Settings
 
+_DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
 
 def start_embedded_server(pgdata: Path) -> Any:
     """Start (or reuse) the embedded PostgreSQL in ``pgdata``; returns the pgserver handle."""
-    import pgserver  # imported lazily: production with DATABASE_URL never needs it
+    import pgserver  # lazily: production with DATABASE_URL never needs it
 
     pgdata.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(pgdata)
+    return pgserver.get_server(pgdata)  # type: ignore[attr-defined]  # pgserver has no stubs
 
 
 def embedded_database_url(pgdata: Path, database: str) -> str:
     """Start the embedded server, create ``database`` when missing, return its asyncpg URL."""
+    if not _DB_NAME.fullmatch(database):
+        raise ValueError(f"database name {database!r} must match {_DB_NAME.pattern}")
     server = start_embedded_server(pgdata)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608  (name checked against _DB_NAME above)
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return f"postgresql+asyncpg://postgres@/{database}?host={pgdata}"
@@ -54,7 +59,9 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
         return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
 
     @classmethod

@@ -101,9 +101,7 @@ class Tranche(SQLModel, table=True):
         sa.UniqueConstraint("grant_id", "position", deferrable=True, initially="DEFERRED"),
         sa.CheckConstraint("position >= 0", name="position_nonnegative"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint(
-            "(approved_by IS NULL) = (approved_at IS NULL)", name="approval_pair"
-        ),
+        sa.CheckConstraint("(approved_by IS NULL) = (approved_at IS NULL)", name="approval_pair"),
         sa.CheckConstraint(
             "status NOT IN ('approved', 'disbursed') OR approved_at IS NOT NULL",
             name="approved_has_approval",

@@ -127,9 +127,7 @@ class Criterion(SQLModel, table=True):
         sa.CheckConstraint(
             "(scale_max - scale_min) % scale_step = 0", name="scale_step_divides_range"
         ),
-        sa.CheckConstraint(
-            "threshold BETWEEN scale_min AND scale_max", name="threshold_on_scale"
-        ),
+        sa.CheckConstraint("threshold BETWEEN scale_min AND scale_max", name="threshold_on_scale"),
     )
 
     id: uuid.UUID = id_field()

@@ -69,9 +69,7 @@ class UserRole(SQLModel, table=True):
 class Organisation(SQLModel, table=True):
     __tablename__ = "organisation"
     __table_args__ = (
-        sa.CheckConstraint(
-            "founded_year BETWEEN 1900 AND 2100", name="founded_year_plausible"
-        ),
+        sa.CheckConstraint("founded_year BETWEEN 1900 AND 2100", name="founded_year_plausible"),
         sa.CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
     )
 

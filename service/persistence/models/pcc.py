@@ -4,7 +4,6 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
@@ -41,7 +40,9 @@ class Pcc(SQLModel, table=True):
     id: uuid.UUID = id_field()
     territory_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid(), sa.ForeignKey("territory.id", ondelete="RESTRICT"), nullable=False,
+            sa.Uuid(),
+            sa.ForeignKey("territory.id", ondelete="RESTRICT"),
+            nullable=False,
             unique=True,
         )
     )
@@ -126,5 +127,3 @@ class Indicator(SQLModel, table=True):
     actual: Decimal | None = Field(
         default=None, sa_column=sa.Column(sa.Numeric(18, 4), nullable=True)
     )
-
-

@@ -42,9 +42,7 @@ class Proposal(SQLModel, table=True):
         sa.CheckConstraint(
             "(rule_set_id IS NULL) = (rule_set_version IS NULL)", name="rule_set_pair"
         ),
-        sa.CheckConstraint(
-            "jsonb_typeof(target_groups) = 'array'", name="target_groups_is_array"
-        ),
+        sa.CheckConstraint("jsonb_typeof(target_groups) = 'array'", name="target_groups_is_array"),
         sa.CheckConstraint("jsonb_typeof(timeline) = 'array'", name="timeline_is_array"),
         currency_check(),
         sa.Index("ix_proposal_window_id_status", "window_id", "status"),
@@ -157,9 +155,7 @@ class Attachment(SQLModel, table=True):
 
     __tablename__ = "attachment"
     __table_args__ = (
-        sa.CheckConstraint(
-            "num_nonnulls(proposal_id, report_id) = 1", name="exactly_one_owner"
-        ),
+        sa.CheckConstraint("num_nonnulls(proposal_id, report_id) = 1", name="exactly_one_owner"),
         sa.CheckConstraint("size_bytes > 0", name="size_bytes_positive"),
         sa.CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
     )

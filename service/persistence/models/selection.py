@@ -32,9 +32,7 @@ class SelectionRun(SQLModel, table=True):
             "status NOT IN ('computed', 'approved') OR outputs IS NOT NULL",
             name="computed_has_outputs",
         ),
-        sa.CheckConstraint(
-            "(approved_by IS NULL) = (approved_at IS NULL)", name="approval_pair"
-        ),
+        sa.CheckConstraint("(approved_by IS NULL) = (approved_at IS NULL)", name="approval_pair"),
         sa.CheckConstraint(
             "status <> 'approved' OR approved_at IS NOT NULL", name="approved_has_approval"
         ),

@@ -1,0 +1,267 @@
+"""`grants`: serve, migrate, manage users, load demo data, print the contract, verify the audit."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from contracts.enums import Role
+from service.persistence import migrate
+from service.persistence.database import Database, resolve_database_url
+from service.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _url() -> str:
+    return resolve_database_url(_settings())
+
+
+@click.group()
+def cli() -> None:
+    """pcc-grants: grant management for the Peacebuilding Coordination Councils."""
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+class CombinedApp:
+    """One process: the API under /api and /health, the web frontend everywhere else."""
+
+    def __init__(self, api: Any, web: Any) -> None:
+        self.api = api
+        self.web = web
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.api(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path.startswith(("/api/", "/health/")) or path == "/api":
+            await self.api(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
+
+
+def build_combined_app(settings: Settings, database: Database) -> CombinedApp:
+    import httpx
+
+    from contracts.client import GrantsClient
+    from service.app import API_PREFIX, create_app
+    from web.app import create_web_app
+
+    api = create_app(settings, database=database)
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api),  # type: ignore[arg-type]  # Litestar is ASGI
+        base_url=f"http://in-process{API_PREFIX}/",
+    )
+    web = create_web_app(lambda: GrantsClient(http))
+    return CombinedApp(api, web)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Load demo data (idempotent) and print its logins.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--only", type=click.Choice(["api", "web"]), help="Serve one half alone.")
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> None:
+    """Migrate the database, then serve the API at /api/v1 and the web app at /."""
+    import uvicorn
+
+    settings = _settings()
+    app: Any
+    if only == "web":
+        import httpx
+
+        from contracts.client import GrantsClient
+        from web.app import create_web_app
+
+        if not settings.api_url:
+            raise click.UsageError("--only web needs GRANTS_API_URL (e.g. http://api:8000)")
+        http = httpx.AsyncClient(base_url=settings.api_url.rstrip("/") + "/api/v1/")
+        app = create_web_app(lambda: GrantsClient(http))
+    else:
+        url = resolve_database_url(settings)
+        migrate.upgrade(url)
+        if demo:
+            _print_demo(asyncio.run(_load_demo(url)))
+        database = Database.from_url(url, pool_size=settings.pool_size)
+        if only == "api":
+            from service.app import create_app
+
+            app = create_app(settings, database=database)
+        else:
+            app = build_combined_app(settings, database)
+    click.echo(f"pcc-grants on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", workers=None if workers == 1 else workers
+    )
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Schema migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    migrate.upgrade(_url(), revision)
+    click.echo(f"upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    migrate.downgrade(_url(), revision)
+    click.echo(f"downgraded to {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    heads = asyncio.run(migrate.current(_url()))
+    click.echo(", ".join(heads) if heads else "(empty database)")
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Staff role; repeat for several. None: an applicant (join an organisation).",
+)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def user_create(email: str, full_name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a user (audited as done by the CLI)."""
+    from contracts.identity import UserCreate
+    from service.context import RequestContext
+    from service.identity import service
+
+    async def run() -> str:
+        database = Database.from_url(_url())
+        try:
+            async with database.session() as session:
+                body = UserCreate(
+                    email=email,
+                    password=password,
+                    full_name=full_name,
+                    roles=[Role(r) for r in roles],
+                )
+                created = await service.create_user(session, RequestContext.system("cli"), body)
+                await session.commit()
+                return str(created.id)
+        finally:
+            await database.dispose()
+
+    click.echo(f"created user {email} ({asyncio.run(run())})")
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+async def _load_demo(url: str) -> Any:
+    from service.demo import load_demo_data
+
+    database = Database.from_url(url)
+    try:
+        async with database.session() as session:
+            summary = await load_demo_data(session)
+            await session.commit()
+            return summary
+    finally:
+        await database.dispose()
+
+
+def _print_demo(summary: Any) -> None:
+    click.echo("Demo data ready. Sign in with any of these (password for all shown):")
+    for login in summary.logins:
+        click.echo(f"  {login.role:<22} {login.email:<38} {login.password}")
+
+
+@cli.command("demo-data")
+def demo_data() -> None:
+    """Load the demo data: territories, PCCs, action plans, sources, organisations, users."""
+    url = _url()
+    migrate.upgrade(url)
+    _print_demo(asyncio.run(_load_demo(url)))
+
+
+# --- contract ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of standard output (e.g. openapi.yaml).",
+)
+def openapi(output: Path | None) -> None:
+    """Print the OpenAPI contract generated from the app."""
+    from service.app import openapi_yaml
+
+    text = openapi_yaml()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain; exit 1 naming the first broken link."""
+    from service.audit.service import verify
+
+    async def run() -> Any:
+        database = Database.from_url(_url())
+        try:
+            async with database.session() as session:
+                return await verify(session)
+        finally:
+            await database.dispose()
+
+    result = asyncio.run(run())
+    if result.ok:
+        click.echo(f"audit chain intact: {result.events_checked} events verified")
+        return
+    click.echo(
+        f"audit chain BROKEN at event {result.first_broken_seq}: {result.reason} "
+        f"({result.events_checked} events before it verified)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+def main() -> None:
+    cli()

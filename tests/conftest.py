@@ -1,0 +1,301 @@
+"""Test fixtures: a real PostgreSQL, a schema built by migrations, a transaction per test.
+
+- No TEST_DATABASE_URL / DATABASE_URL: an embedded PostgreSQL (pgserver) in .grants/test-pgdata.
+- Otherwise that server is used; the tests create (and drop) databases of their own on it.
+
+A template database is migrated once per run; the transactional tests use a clone of it and roll
+each test back. Tests that need real commits (races, the CLI) get a fresh clone of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+
+from contracts.client import GrantsClient
+from contracts.enums import MembershipRole, OrganisationKind, Role
+from service.app import create_app
+from service.identity.secrets import hash_password, new_token
+from service.persistence import migrate
+from service.persistence.database import Database, start_embedded_server
+from service.persistence.models import (
+    AppUser,
+    AuthToken,
+    Membership,
+    Organisation,
+    Territory,
+    UserRole,
+)
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=100)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+# --- the server and databases ----------------------------------------------------------------
+
+
+def _admin_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        if url.startswith(("postgresql://", "postgres://")):
+            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return url
+    pgdata = ROOT / ".grants" / "test-pgdata"
+    start_embedded_server(pgdata)
+    return f"postgresql+asyncpg://postgres@/postgres?host={pgdata}"
+
+
+def with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass
+class Server:
+    admin_url: str
+
+    async def _admin(self, sql: str) -> None:
+        engine = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql(sql)
+        finally:
+            await engine.dispose()
+
+    async def create_database(self, name: str, template: str | None = None) -> str:
+        tpl = f' TEMPLATE "{template}"' if template else ""
+        await self._admin(f'CREATE DATABASE "{name}"{tpl}')
+        return with_database(self.admin_url, name)
+
+    async def drop_database(self, name: str) -> None:
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def server() -> Server:
+    return Server(_admin_url())
+
+
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+async def template_db(server: Server) -> AsyncIterator[str]:
+    """A database migrated to head by Alembic, used only as a template for clones."""
+    name = f"grants_tpl_{RUN_ID}"
+    url = await server.create_database(name)
+    migrate.upgrade(url)
+    yield name
+    await server.drop_database(name)
+
+
+@pytest.fixture
+async def fresh_db(server: Server, template_db: str) -> AsyncIterator[str]:
+    """A migrated database of this test's own, for real commits (races, CLI). Dropped after."""
+    name = f"grants_fresh_{uuid.uuid4().hex[:10]}"
+    url = await server.create_database(name, template=template_db)
+    yield url
+    await server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+async def engine(server: Server, template_db: str) -> AsyncIterator[AsyncEngine]:
+    name = f"grants_test_{RUN_ID}"
+    url = await server.create_database(name, template=template_db)
+    eng = create_async_engine(url, pool_size=2)
+    yield eng
+    await eng.dispose()
+    await server.drop_database(name)
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection in one outer transaction, rolled back at the end of the test."""
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await trans.rollback()
+
+
+@pytest.fixture
+def db(connection: AsyncConnection) -> Database:
+    return Database.bound_to(connection)
+
+
+@pytest.fixture
+async def session(db: Database) -> AsyncIterator[AsyncSession]:
+    """For arranging and inspecting rows directly; joins the test's transaction."""
+    async with db.sessionmaker() as s:
+        yield s
+
+
+# --- the app and its client -------------------------------------------------------------------
+
+
+TEST_SETTINGS = Settings(environment="test", log_json=True, log_level="WARNING")
+
+
+@pytest.fixture
+def app(db: Database) -> Any:
+    return create_app(TEST_SETTINGS, database=db)
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test/api/v1/"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def client(http: httpx.AsyncClient) -> GrantsClient:
+    """The project's typed client, anonymous; `.as_user(token)` to act as someone."""
+    return GrantsClient(http)
+
+
+# --- arranging people -------------------------------------------------------------------------
+
+
+_PASSWORD_HASH: str | None = None
+
+
+def test_password_hash() -> str:
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = hash_password(TEST_PASSWORD)
+    return _PASSWORD_HASH
+
+
+@dataclass
+class Person:
+    user: AppUser
+    token: str
+    client: GrantsClient
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+
+MakeUser = Callable[..., Awaitable[Person]]
+MakeOrganisation = Callable[..., Awaitable[Organisation]]
+
+
+@pytest.fixture
+async def territory(session: AsyncSession) -> Territory:
+    t = Territory(
+        code=f"t-{uuid.uuid4().hex[:8]}",
+        kind="city",
+        name={"en": "Osh", "ru": "город Ош", "ky": "Ош шаары"},
+        region={"en": "Osh", "ru": "Ош", "ky": "Ош"},
+    )
+    session.add(t)
+    await session.flush()
+    return t
+
+
+@pytest.fixture
+def make_organisation(session: AsyncSession, territory: Territory) -> MakeOrganisation:
+    async def make(**fields: Any) -> Organisation:
+        values: dict[str, Any] = {
+            "name": f"Org {uuid.uuid4().hex[:6]}",
+            "kind": OrganisationKind.CSO,
+            "territory_id": territory.id,
+            "founded_year": 2015,
+            "registration_number": f"REG-{uuid.uuid4().hex[:10]}",
+        }
+        values.update(fields)
+        org = Organisation(**values)
+        session.add(org)
+        await session.flush()
+        await session.refresh(org)
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(session: AsyncSession, http: httpx.AsyncClient) -> MakeUser:
+    """A user with the given staff roles and memberships, and a live bearer token."""
+
+    async def make(
+        *roles: Role,
+        member_of: tuple[Organisation, ...] = (),
+        token_expires_in: timedelta = timedelta(hours=1),
+    ) -> Person:
+        user = AppUser(
+            email=f"u{uuid.uuid4().hex[:10]}@test.example",
+            full_name="Test Person",
+            password_hash=test_password_hash(),
+        )
+        session.add(user)
+        await session.flush()
+        for role in roles:
+            session.add(UserRole(user_id=user.id, role=role))
+        for org in member_of:
+            session.add(
+                Membership(user_id=user.id, organisation_id=org.id, role=MembershipRole.MEMBER)
+            )
+        token, token_hash = new_token()
+        now = datetime.now(UTC)
+        session.add(
+            AuthToken(
+                user_id=user.id,
+                token_hash=token_hash,
+                created_at=now - timedelta(hours=2),
+                expires_at=now + token_expires_in,
+            )
+        )
+        await session.flush()
+        await session.refresh(user)
+        return Person(user=user, token=token, client=GrantsClient(http, token=token))
+
+    return make
+
+
+# --- counting queries -------------------------------------------------------------------------
+
+
+@dataclass
+class QueryCounter:
+    count: int = 0
+
+
+@pytest.fixture
+def count_queries(connection: AsyncConnection) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    sync_conn = connection.sync_connection
+    assert sync_conn is not None
+
+    def before(*_: Any) -> None:
+        counter.count += 1
+
+    event.listen(sync_conn, "before_cursor_execute", before)
+    yield counter
+    event.remove(sync_conn, "before_cursor_execute", before)
