@@ -105,7 +105,11 @@ class GrantsClient:
             content = _ENCODER.encode(body)
             hdrs["content-type"] = "application/json"
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        resp = await self.http.request(method, path, content=content, params=clean, headers=hdrs)
+        # Paths are relative to the API base (`…/api/v1/`); a leading slash means the server root.
+        url: str | httpx.URL = path
+        if path.startswith("/"):
+            url = self.http.base_url.copy_with(path=path)
+        resp = await self.http.request(method, url, content=content, params=clean, headers=hdrs)
         if resp.status_code >= 400:
             try:
                 problem = msgspec.json.decode(resp.content, type=Problem)

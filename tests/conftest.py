@@ -185,7 +185,7 @@ def client(http: httpx.AsyncClient) -> GrantsClient:
 _PASSWORD_HASH: str | None = None
 
 
-def test_password_hash() -> str:
+def hashed_test_password() -> str:
     global _PASSWORD_HASH
     if _PASSWORD_HASH is None:
         _PASSWORD_HASH = hash_password(TEST_PASSWORD)
@@ -252,7 +252,7 @@ def make_user(session: AsyncSession, http: httpx.AsyncClient) -> MakeUser:
         user = AppUser(
             email=f"u{uuid.uuid4().hex[:10]}@test.example",
             full_name="Test Person",
-            password_hash=test_password_hash(),
+            password_hash=hashed_test_password(),
         )
         session.add(user)
         await session.flush()
