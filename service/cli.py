@@ -194,9 +194,13 @@ async def _load_demo(url: str) -> Any:
 
 
 def _print_demo(summary: Any) -> None:
-    click.echo("Demo data ready. Sign in with any of these (password for all shown):")
+    created = sum(summary.created.values())
+    click.echo(f"Demo data ready ({created} rows created by this run). Demo logins:")
+    width = max(len(login.email) for login in summary.logins)
+    passwords = {login.password for login in summary.logins}
     for login in summary.logins:
-        click.echo(f"  {login.role:<22} {login.email:<38} {login.password}")
+        click.echo(f"  {login.email:<{width}}  {login.role}")
+    click.echo(f"  password: {', '.join(sorted(passwords))}")
 
 
 @cli.command("demo-data")

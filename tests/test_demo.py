@@ -1,0 +1,61 @@
+"""Demo data: real for the place, every role can sign in, re-running it is harmless."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from contracts.client import GrantsClient
+from contracts.enums import OrganisationKind
+from service.audit.service import verify
+from service.demo import DEMO_PASSWORD, load_demo_data
+from service.persistence.models import ActionPlanItem, AuditEvent, Organisation, Territory
+
+TERRITORIES = {"alamedin", "sokuluk", "osh", "uzgen", "jalal-abad", "batken", "razzakov"}
+
+
+async def _count(session: AsyncSession, model: type) -> int:
+    return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_demo_data_is_complete_and_idempotent(
+    session: AsyncSession, client: GrantsClient
+) -> None:
+    first = await load_demo_data(session)
+    events_after_first = await _count(session, AuditEvent)
+    second = await load_demo_data(session)
+
+    assert sum(first.created.values()) == events_after_first  # one audit event per row
+    assert set(second.created.values()) == {0}
+    assert await _count(session, AuditEvent) == events_after_first
+    assert second.logins == first.logins
+    assert (await verify(session)).ok
+
+    codes = set((await session.execute(select(Territory.code))).scalars())
+    assert codes == TERRITORIES
+    for t in (await session.execute(select(Territory))).scalars():
+        assert set(t.name) == {"en", "ru", "ky"}, t.code
+
+    kinds = set((await session.execute(select(Organisation.kind))).scalars())
+    assert kinds == set(OrganisationKind)
+    flags = Counter(
+        (g, c)
+        for g, c in await session.execute(
+            select(ActionPlanItem.gender_responsive, ActionPlanItem.conflict_sensitive)
+        )
+    )
+    assert sum(n for (g, _), n in flags.items() if g) > 0
+    assert sum(n for (_, c), n in flags.items() if c) > 0
+
+    roles = {login.role.split(" ")[0] for login in first.logins}
+    assert {"admin", "programme_officer", "finance_officer", "reviewer", "auditor"} <= roles
+    assert any(login.role.startswith("applicant") for login in first.logins)
+
+    # every printed login works
+    for login in first.logins:
+        token = await client.create_token(login.email, DEMO_PASSWORD)
+        me = await client.as_user(token.access_token).get_me()
+        assert me.email == login.email
