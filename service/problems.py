@@ -193,7 +193,16 @@ def handle_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
         getattr(orig, "__cause__", None), "sqlstate", None
     )
     constraint = getattr(getattr(orig, "__cause__", None), "constraint_name", None)
-    if sqlstate == "23505":
+    if sqlstate == "23503" and request.method == "DELETE":
+        problem = Problem(
+            type=problem_type("still-referenced"),
+            title="Still in use",
+            status=409,
+            detail=f"other records still refer to this one ({constraint or 'foreign key'})",
+            instance=request.url.path,
+            request_id=_request_id(request),
+        )
+    elif sqlstate == "23505":
         problem = Problem(
             type=problem_type("conflict"),
             title="Conflict with the current state",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ def start_embedded_server(pgdata: Path) -> Any:
     import pgserver  # lazily: production with DATABASE_URL never needs it
 
     pgdata.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(pgdata)  # type: ignore[attr-defined]  # pgserver has no stubs
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI): harmless here.
+        warnings.simplefilter("ignore")
+        return pgserver.get_server(pgdata)  # type: ignore[attr-defined]  # pgserver has no stubs
 
 
 def embedded_database_url(pgdata: Path, database: str) -> str:
