@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
-from contracts.enums import ApiScope, Role
+from contracts.enums import ActionPlanStatus, ApiScope, Role
 
 ActorKind = Literal["anonymous", "user", "api_key", "system"]
 """`system` is the CLI and background jobs: no predicate is asked for it (see the service)."""
@@ -49,7 +49,8 @@ class Decision:
     reason: str
 
     def __bool__(self) -> bool:
-        return self.allowed
+        # `deny(...) or allow(...)` once let everyone through: ask `.allowed`, never truthiness.
+        raise TypeError("a Decision has no truth value: use `.allowed`")
 
 
 def allow(reason: str) -> Decision:
@@ -61,9 +62,15 @@ def deny(reason: str) -> Decision:
 
 
 def _signed_in(actor: Actor) -> Decision | None:
+    """A denial for anyone but a signed-in user, else None (then the caller decides)."""
     if actor.kind != "user":
         return deny("sign in as a user to do this")
     return None
+
+
+def _signed_in_then(actor: Actor, reason: str) -> Decision:
+    d = _signed_in(actor)
+    return d if d is not None else allow(reason)
 
 
 def _staff(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> Decision:
@@ -81,11 +88,11 @@ def _staff(actor: Actor, roles: frozenset[Role] | set[Role], what: str) -> Decis
 
 
 def can_read_me(actor: Actor) -> Decision:
-    return _signed_in(actor) or allow("every signed-in user reads their own account")
+    return _signed_in_then(actor, "every signed-in user reads their own account")
 
 
 def can_update_me(actor: Actor) -> Decision:
-    return _signed_in(actor) or allow("every signed-in user updates their own account")
+    return _signed_in_then(actor, "every signed-in user updates their own account")
 
 
 def can_register(actor: Actor) -> Decision:
@@ -123,7 +130,7 @@ def can_create_organisation(actor: Actor) -> Decision:
 
 def can_list_organisations(actor: Actor) -> Decision:
     """Signed-in users may list; staff see all, members only their own (the service filters)."""
-    return _signed_in(actor) or allow("signed-in users list the organisations they may read")
+    return _signed_in_then(actor, "signed-in users list the organisations they may read")
 
 
 def sees_all_organisations(actor: Actor) -> bool:
@@ -162,7 +169,26 @@ def can_read_action_plans(actor: Actor) -> Decision:
         if ApiScope.READ_PCC in actor.scopes:
             return allow("the API key has the pcc:read scope")
         return deny("the API key lacks the pcc:read scope")
-    return _signed_in(actor) or allow("every signed-in user reads PCC action plans")
+    return _signed_in_then(actor, "every signed-in user reads PCC action plans")
+
+
+ACTION_PLAN_STAFF = frozenset(
+    {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR, Role.FINANCE_OFFICER}
+)
+
+
+def sees_draft_action_plans(actor: Actor) -> bool:
+    return actor.has_role(*ACTION_PLAN_STAFF)
+
+
+def can_read_action_plan(actor: Actor, status: ActionPlanStatus) -> Decision:
+    """Drafts are the programme staff's working copies; published plans are for all readers."""
+    base = can_read_action_plans(actor)
+    if not base.allowed or status != ActionPlanStatus.DRAFT:
+        return base
+    if sees_draft_action_plans(actor):
+        return allow("programme staff read draft action plans")
+    return deny("draft action plans are visible to programme staff only")
 
 
 def can_manage_action_plans(actor: Actor) -> Decision:

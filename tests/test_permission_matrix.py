@@ -9,13 +9,14 @@ parameter has a real target:
 - refused: a problem with the expected status (401 nobody signed in, 403 signed in but not
   allowed, 404 where the service hides that the row exists), and a write changes no row at all.
 
-The expected sets follow `contracts/permissions.py` and the services that apply it.
+The expected sets follow `contracts/permissions.py` and the services that apply it. Where the
+service answers wrongly today, the pair is listed in `KNOWN_BUGS` (a strict xfail).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -52,10 +53,13 @@ from contracts.pcc import (
     ActionPlanCreate,
     ActionPlanItemCreate,
     ActionPlanItemUpdate,
+    ActionPlanPage,
     ActionPlanUpdate,
     IndicatorCreate,
 )
+from service.app import create_app
 from service.identity.secrets import new_api_key
+from service.persistence.database import Database
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -66,7 +70,7 @@ from service.persistence.models import (
     Pcc,
     Territory,
 )
-from tests.conftest import TEST_PASSWORD, MakeOrganisation, MakeUser, Person
+from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, MakeOrganisation, MakeUser, Person
 
 PROBLEM_PREFIX = "urn:pcc-grants:problem:"
 REFUSAL_SLUGS = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}
@@ -94,9 +98,28 @@ PARTNERS = frozenset(PARTNER_SCOPES)
 
 
 def only(*actors: str) -> frozenset[str]:
-    unknown = set(actors) - EVERYONE
-    assert unknown == set()
+    assert set(actors) - EVERYONE == set(), "a typo in an actor's name"
     return frozenset(actors)
+
+
+# --- the app, built once ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def shared_app() -> AsyncIterator[Litestar]:
+    """`create_app` builds the OpenAPI document (about 0.1 s): once here, not once per case."""
+    unbound = Database.from_url("postgresql+asyncpg://unused@localhost:1/unused")
+    yield create_app(TEST_SETTINGS, database=unbound)
+    await unbound.dispose()
+
+
+@pytest.fixture
+def app(shared_app: Litestar, db: Database) -> Iterator[Litestar]:
+    """Overrides conftest's `app`: the same app, its sessions joining this test's transaction."""
+    unbound = shared_app.state.db
+    shared_app.state.db = db
+    yield shared_app
+    shared_app.state.db = unbound
 
 
 # --- the world: one real target for every path parameter ----------------------------------------
@@ -115,7 +138,6 @@ class World:
     people: dict[str, Person]
     partner_keys: dict[str, str]
     http: httpx.AsyncClient
-    root_http: httpx.AsyncClient
     actor: str = "anonymous"
 
     def client(self, actor: str) -> GrantsClient:
@@ -125,10 +147,6 @@ class World:
             return GrantsClient(self.http, api_key=self.partner_keys[actor])
         assert actor == "anonymous"
         return GrantsClient(self.http)
-
-    def at_root(self, c: GrantsClient) -> GrantsClient:
-        """The same credentials, bound to the server root (where /health/* lives)."""
-        return GrantsClient(self.root_http, token=c.token, api_key=c.api_key)
 
     @property
     def sign_in_email(self) -> str:
@@ -144,13 +162,12 @@ class World:
 
 @pytest.fixture
 async def world(
-    app: Litestar,
     http: httpx.AsyncClient,
     session: AsyncSession,
     territory: Territory,
     make_user: MakeUser,
     make_organisation: MakeOrganisation,
-) -> AsyncIterator[World]:
+) -> World:
     org_a = await make_organisation(name="Organisation A")
     org_b = await make_organisation(name="Organisation B")
     people: dict[str, Person] = {}
@@ -206,23 +223,19 @@ async def world(
     session.add(item)
     await session.flush()
 
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test/"
-    ) as root_http:
-        yield World(
-            territory=territory,
-            org_a=org_a,
-            org_b=org_b,
-            pcc=pcc,
-            plan=plan,
-            item=item,
-            source=source,
-            api_key=target_key,
-            people=people,
-            partner_keys=partner_keys,
-            http=http,
-            root_http=root_http,
-        )
+    return World(
+        territory=territory,
+        org_a=org_a,
+        org_b=org_b,
+        pcc=pcc,
+        plan=plan,
+        item=item,
+        source=source,
+        api_key=target_key,
+        people=people,
+        partner_keys=partner_keys,
+        http=http,
+    )
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -305,6 +318,14 @@ async def _sees_own_organisations(w: World, c: GrantsClient, page: OrganisationP
         assert seen >= {w.org_a.id, w.org_b.id}
 
 
+async def _sees_drafts_if_staff(w: World, c: GrantsClient, page: ActionPlanPage) -> None:
+    seen = {plan.id for plan in page.items}
+    if w.actor in DRAFT_PLAN_READERS:
+        assert w.plan.id in seen
+    else:
+        assert w.plan.id not in seen
+
+
 async def _token_works(w: World, c: GrantsClient, token: TokenRead) -> None:
     me = await c.as_user(token.access_token).get_me()
     assert me.email == w.sign_in_email
@@ -320,13 +341,17 @@ ACTION_PLAN_READERS = USERS | {"partner_pcc"}
 ORGANISATION_STAFF = only("programme_officer", "finance_officer", "auditor", "admin")
 FUNDING_READERS = only("finance_officer", "programme_officer", "auditor", "admin")
 AUDIT_READERS = only("auditor", "admin")
-OUTSIDERS_OF_ORG_A = only("other_applicant", "reviewer", *PARTNERS)
+OUTSIDERS_OF_ORG_A = only("other_applicant", "reviewer")
+DRAFT_PLAN_READERS = only("programme_officer", "finance_officer", "auditor", "admin")
+# Those who read published plans but for whom a draft does not exist.
+DRAFT_PLAN_HIDDEN = only("applicant", "other_applicant", "reviewer", "partner_pcc")
 
 CASES: dict[str, Case] = {
     # health: probes for load balancers, public (they do not even look at credentials)
-    "GetLiveness": Case(lambda w, c: w.at_root(c).get_liveness(), EVERYONE),
-    "GetReadiness": Case(lambda w, c: w.at_root(c).get_readiness(), EVERYONE),
-    # identity
+    "GetLiveness": Case(lambda w, c: c.get_liveness(), EVERYONE),
+    "GetReadiness": Case(lambda w, c: c.get_readiness(), EVERYONE),
+    # identity. Signing in needs no credentials (partners and anonymous sign in as the admin);
+    # signing out revokes the caller's own token, the last thing its case does with it.
     "CreateToken": Case(
         lambda w, c: c.create_token(w.sign_in_email, TEST_PASSWORD), EVERYONE, check=_token_works
     ),
@@ -338,7 +363,8 @@ CASES: dict[str, Case] = {
     "UpdateMe": Case(lambda w, c: c.update_me(MeUpdate(full_name=f"Renamed {w.uid()}")), USERS),
     "CreateUser": Case(lambda w, c: c.create_user(_user_create(w)), only("admin")),
     "ListUsers": Case(lambda w, c: c.list_users(), only("admin", "auditor")),
-    # organisations
+    # organisations. Signed-in users who may not read organisation A get 404 (its existence does
+    # not leak); API keys never read organisations (403).
     "CreateOrganisation": Case(lambda w, c: c.create_organisation(_org_create(w)), only("admin")),
     "ListOrganisations": Case(
         lambda w, c: c.list_organisations(), USERS, check=_sees_own_organisations
@@ -370,12 +396,23 @@ CASES: dict[str, Case] = {
     "ListPccs": Case(lambda w, c: c.list_pccs(), EVERYONE),
     "GetPcc": Case(lambda w, c: c.get_pcc(w.pcc.id), EVERYONE),
     # action plans: read by every signed-in user and by keys with pcc:read; managed by officers
-    "ListActionPlans": Case(lambda w, c: c.list_action_plans(), ACTION_PLAN_READERS),
-    "GetActionPlan": Case(lambda w, c: c.get_action_plan(w.plan.id), ACTION_PLAN_READERS),
-    "ListActionPlanItems": Case(
-        lambda w, c: c.list_action_plan_items(w.plan.id), ACTION_PLAN_READERS
+    # (the world's plan is a draft: staff see it; other readers are told it does not exist)
+    "ListActionPlans": Case(
+        lambda w, c: c.list_action_plans(), ACTION_PLAN_READERS, check=_sees_drafts_if_staff
     ),
-    "GetActionPlanItem": Case(lambda w, c: c.get_action_plan_item(w.item.id), ACTION_PLAN_READERS),
+    "GetActionPlan": Case(
+        lambda w, c: c.get_action_plan(w.plan.id), DRAFT_PLAN_READERS, hidden=DRAFT_PLAN_HIDDEN
+    ),
+    "ListActionPlanItems": Case(
+        lambda w, c: c.list_action_plan_items(w.plan.id),
+        DRAFT_PLAN_READERS,
+        hidden=DRAFT_PLAN_HIDDEN,
+    ),
+    "GetActionPlanItem": Case(
+        lambda w, c: c.get_action_plan_item(w.item.id),
+        DRAFT_PLAN_READERS,
+        hidden=DRAFT_PLAN_HIDDEN,
+    ),
     "CreateActionPlan": Case(
         lambda w, c: c.create_action_plan(_plan_create(w)), only("programme_officer")
     ),
@@ -444,6 +481,12 @@ CASES: dict[str, Case] = {
 }
 
 
+# --- refusals the service gets wrong today ------------------------------------------------------
+# Strict xfail: the fix turns them into failures (XPASS), and then these entries go.
+
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
+
+
 # --- reading the app's routes -----------------------------------------------------------------
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -481,13 +524,10 @@ async def audit_count(session: AsyncSession) -> int:
 async def table_digests(session: AsyncSession) -> dict[str, str]:
     """An md5 of every table's rows: equal before and after means no row changed anywhere."""
     names = [t.name for t in SQLModel.metadata.sorted_tables]
-    columns = ", ".join(
-        f"(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-        f'FROM "{name}" AS t) AS "{name}"'
-        for name in names
-    )
-    # Names come from the models' metadata, not from input.
-    row = (await session.execute(text(f"SELECT {columns}"))).one()  # noqa: S608
+    # The table names come from the models' metadata, not from any input.
+    digest = "(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} AS t)"
+    columns = ", ".join(digest.format(f'"{name}"') for name in names)
+    row = (await session.execute(text("SELECT " + columns))).one()
     return dict(zip(names, row, strict=True))
 
 
@@ -498,10 +538,21 @@ async def test_every_route_has_a_permission_rule(app: Litestar) -> None:
     assert set(app_operations(app)) == set(CASES)
 
 
-MATRIX = [(operation, actor) for operation in CASES for actor in ACTORS]
+MATRIX = [
+    pytest.param(
+        operation,
+        actor,
+        id=f"{operation}-{actor}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[operation, actor])]
+        if (operation, actor) in KNOWN_BUGS
+        else [],
+    )
+    for operation in CASES
+    for actor in ACTORS
+]
 
 
-@pytest.mark.parametrize(("operation", "actor"), MATRIX, ids=[f"{o}-{a}" for o, a in MATRIX])
+@pytest.mark.parametrize(("operation", "actor"), MATRIX)
 async def test_permission_matrix(
     operation: str, actor: str, world: World, app: Litestar, session: AsyncSession
 ) -> None:
@@ -535,15 +586,3 @@ async def test_permission_matrix(
     if write:
         assert await audit_count(session) == audit_before
         assert await table_digests(session) == rows_before
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ApiError,
-    reason=(
-        "contracts/client.py get_liveness/get_readiness send '/health/live' and '/health/ready', "
-        "which httpx joins onto the client's /api/v1/ base URL: 404 /api/v1/health/live"
-    ),
-)
-async def test_health_probes_reachable_from_an_api_bound_client(client: GrantsClient) -> None:
-    assert (await client.get_liveness()).status == "ok"

@@ -394,10 +394,9 @@ async def _organisation_or_404(
     session: AsyncSession, ctx: RequestContext, organisation_id: uuid.UUID, *, lock: bool = False
 ) -> Organisation:
     """Load the row, then ask the predicate; those who may not read it learn nothing of it."""
+    ctx.require(p.can_list_organisations(ctx.actor))  # 401 for nobody, 403 for API keys
     org = await session.get(Organisation, organisation_id, with_for_update=lock)
-    if org is None or not p.can_read_organisation(ctx.actor, org.id):
-        if ctx.actor.kind == "anonymous":
-            ctx.require(p.can_read_organisation(ctx.actor, organisation_id))
+    if org is None or not p.can_read_organisation(ctx.actor, org.id).allowed:
         raise NotFound(f"organisation {organisation_id} does not exist or is not yours to see")
     return org
 

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from contracts import pcc as c
 from contracts import permissions as p
 from contracts.common import I18nText, ValidationIssue
-from contracts.enums import Pillar
+from contracts.enums import ActionPlanStatus, Pillar
 from service.audit.service import record, snapshot
 from service.context import RequestContext
 from service.identity.service import apply_update
@@ -157,6 +157,8 @@ async def list_action_plans(
 ) -> c.ActionPlanPage:
     ctx.require(p.can_read_action_plans(ctx.actor))
     stmt = _PLANS
+    if not p.sees_draft_action_plans(ctx.actor):
+        stmt = stmt.where(col(ActionPlan.status) != ActionPlanStatus.DRAFT)
     if pcc_id is not None:
         stmt = stmt.where(ActionPlan.pcc_id == pcc_id)
     rows = list(
@@ -177,6 +179,17 @@ async def _plan_or_404(
     return plan
 
 
+async def _readable_plan(
+    session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID
+) -> ActionPlan:
+    """The plan if this actor may read it; drafts do not exist for those who may not see them."""
+    ctx.require(p.can_read_action_plans(ctx.actor))
+    plan = await _plan_or_404(session, plan_id)
+    if not p.can_read_action_plan(ctx.actor, plan.status).allowed:
+        raise NotFound(f"action plan {plan_id} does not exist")
+    return plan
+
+
 async def _read_plan(session: AsyncSession, plan_id: uuid.UUID) -> c.ActionPlanRead:
     row = (await session.execute(_PLANS.where(ActionPlan.id == plan_id))).one()
     return _plan_read(row[0], row[1], row[2])
@@ -185,8 +198,7 @@ async def _read_plan(session: AsyncSession, plan_id: uuid.UUID) -> c.ActionPlanR
 async def get_action_plan(
     session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID
 ) -> c.ActionPlanRead:
-    ctx.require(p.can_read_action_plans(ctx.actor))
-    await _plan_or_404(session, plan_id)
+    await _readable_plan(session, ctx, plan_id)
     return await _read_plan(session, plan_id)
 
 
@@ -321,8 +333,7 @@ async def _item_reads(
 async def list_items(
     session: AsyncSession, ctx: RequestContext, plan_id: uuid.UUID
 ) -> c.ActionPlanItemList:
-    ctx.require(p.can_read_action_plans(ctx.actor))
-    await _plan_or_404(session, plan_id)
+    await _readable_plan(session, ctx, plan_id)
     items = list(
         (
             await session.execute(
@@ -348,7 +359,9 @@ async def get_item(
     session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID
 ) -> c.ActionPlanItemRead:
     ctx.require(p.can_read_action_plans(ctx.actor))
-    return (await _item_reads(session, [await _item_or_404(session, item_id)]))[0]
+    item = await _item_or_404(session, item_id)
+    await _readable_plan(session, ctx, item.action_plan_id)
+    return (await _item_reads(session, [item]))[0]
 
 
 async def _check_code_free(
