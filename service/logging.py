@@ -33,7 +33,8 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO") -> 
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        # not cached: loggers created at import pick up a later configure (tests, the CLI)
+        cache_logger_on_first_use=False,
     )
 
 
@@ -72,6 +73,7 @@ class RequestIdMiddleware:
             finally:
                 access_log.info(
                     "request",
+                    request_id=rid,
                     method=scope.get("method"),
                     path=scope.get("path"),
                     status=status_holder.get("status"),
