@@ -8,7 +8,6 @@ import msgspec
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import OpenAPI
@@ -111,7 +110,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             "settings": Provide(provide_settings, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[DefineMiddleware(RequestIdMiddleware)],
         openapi_config=openapi,
         state=State({"db": db, "settings": settings}),
         on_shutdown=[dispose],
@@ -119,6 +117,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         type_encoders={msgspec.Struct: msgspec.to_builtins},
     )
     _forbid_additional_properties(app.openapi_schema)
+    # Outermost, around the router and its exception handling, so that 404/405 answers and every
+    # other response carry a request id and get an access-log line too.
+    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app
 
 

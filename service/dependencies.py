@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.permissions import Actor
 from service.context import RequestContext
 from service.identity.authn import authenticate
 from service.persistence.database import Database
@@ -22,12 +23,23 @@ Ctx = NamedDependency[RequestContext]
 AppSettings = NamedDependency[Settings]
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+async def provide_session(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed once after the handler returns, rolled back when it
-    raises. Services flush but never commit."""
+    raises. Services flush but never commit.
+
+    The caller is authenticated here, inside the generator, so that a 401 still closes the
+    session and gives its connection back (Litestar does not clean up a generator dependency
+    whose dependants fail to resolve)."""
     db: Database = state.db
     async with db.sessionmaker() as session:
         try:
+            request.state.actor = await authenticate(
+                session,
+                request.headers.get("authorization"),
+                request.headers.get("x-api-key"),
+            )
             yield session
         except BaseException:
             await session.rollback()
@@ -37,10 +49,7 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 async def provide_context(request: Request[Any, Any, Any], session: Session) -> RequestContext:
-    actor = await authenticate(
-        session,
-        request.headers.get("authorization"),
-        request.headers.get("x-api-key"),
-    )
+    """Who acts (authenticated with the session) and the request id."""
+    actor: Actor = request.state.actor
     rid = request.scope.get("state", {}).get("request_id")
     return RequestContext(actor=actor, request_id=rid if isinstance(rid, str) else None)

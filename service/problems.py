@@ -135,7 +135,8 @@ def handle_validation(
         for item in exc.extra:
             if isinstance(item, dict):
                 key = str(item.get("key") or "")
-                source = str(item.get("source") or "")
+                raw_source = item.get("source") or ""
+                source = str(getattr(raw_source, "value", raw_source))
                 field = f"{source}.{key}" if source and key else key or source or "request"
                 issues.append(ValidationIssue(field=field, message=str(item.get("message"))))
     problem = Problem(
@@ -224,6 +225,33 @@ def handle_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
     return problem_response(request, problem)
 
 
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    return state if isinstance(state, str) else None
+
+
+def handle_data_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
+    """Values the database cannot store (SQLSTATE class 22: a NUL character, a number out of
+    range): the input's fault, so 422, and nothing was written. Other database errors are 500."""
+    sqlstate = _sqlstate(exc)
+    if not (sqlstate or "").startswith("22"):
+        return handle_unexpected(request, exc)
+    log.info("data_error", sqlstate=sqlstate)
+    problem = Problem(
+        type=problem_type("invalid-value"),
+        title="A value cannot be stored",
+        status=422,
+        detail="a value is out of range or contains characters that cannot be stored "
+        "(e.g. a NUL character)",
+        instance=request.url.path,
+        request_id=_request_id(request),
+    )
+    return problem_response(request, problem)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     rid = _request_id(request)
     if isinstance(exc, DBAPIError) and getattr(exc, "connection_invalidated", False):
@@ -245,6 +273,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ProblemError: handle_problem_error,
     ValidationException: handle_validation,
     IntegrityError: handle_integrity,
+    DBAPIError: handle_data_error,
     HTTPException: handle_http,
     Exception: handle_unexpected,
 }

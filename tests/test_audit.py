@@ -89,7 +89,8 @@ async def test_update_writes_before_after_actor_and_request_id(
     assert event.actor_id == member.id
     assert event.actor == f"user:{member.user.email}"
     assert event.request_id == "trace-42"
-    assert event.before is not None and event.after is not None
+    assert event.before is not None
+    assert event.after is not None
     assert (event.before["name"], event.after["name"]) == ("Old name", "New name")
     assert (event.before["version"], event.after["version"]) == (1, 2)
 
@@ -204,7 +205,7 @@ async def test_cli_verify_names_a_removed_event(committed: tuple[str, GrantsClie
     await _superuser(
         url,
         "SET session_replication_role = replica",
-        f"DELETE FROM audit_event WHERE seq = {seqs[1]}",
+        f"DELETE FROM audit_event WHERE seq = {int(seqs[1])}",  # noqa: S608  (an int we read)
     )
     broken = _grants("audit", "verify", url=url)
     assert broken.returncode == 1

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import hashlib
 import json
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -56,37 +55,6 @@ CONFLICT = "urn:pcc-grants:problem:conflict"
 NOT_FOUND = "urn:pcc-grants:problem:not-found"
 WWW_AUTHENTICATE = 'Bearer realm="pcc-grants"'
 NEW_PASSWORD = "a brand new passphrase 42"
-
-
-async def finish_abandoned_sessions() -> None:
-    """Run the finalisers of request sessions that Litestar abandoned.
-
-    When `provide_context` refuses the credentials (401), Litestar never closes the already
-    started `provide_session` generator: its session (and, here, its savepoint on the test's
-    connection) stays open until the garbage collector finalises the generator at some later,
-    arbitrary moment, where its rollback breaks whatever the connection does then. Production
-    bug, shown by `test_refused_credentials_give_back_the_database_connection`; until it is
-    fixed, finalise those generators right after each 401 so that tests stay deterministic.
-    """
-    gc.collect()
-    for _ in range(3):
-        await asyncio.sleep(0)
-    closing = [
-        task
-        for task in asyncio.all_tasks()
-        if type(task.get_coro()).__name__ == "async_generator_athrow"
-    ]
-    await asyncio.gather(*closing)
-
-
-async def _after_response(response: httpx.Response) -> None:
-    if response.status_code == 401:
-        await finish_abandoned_sessions()
-
-
-@pytest.fixture(autouse=True)
-def _finish_sessions_after_401(http: httpx.AsyncClient) -> None:
-    http.event_hooks["response"].append(_after_response)
 
 
 def sha256(value: str) -> str:
@@ -399,15 +367,10 @@ async def test_action_plans_without_credentials_are_unauthenticated(
     assert (error.status, error.type) == (401, UNAUTHENTICATED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="production bug: a 401 raised by provide_context leaves provide_session's generator "
-    "unfinished, so its session keeps a pooled connection until the garbage collector runs",
-)
 async def test_refused_credentials_give_back_the_database_connection(fresh_db: str) -> None:
     database = Database.from_url(fresh_db, pool_size=1)
     assert database.engine is not None
-    app = create_app(TEST_SETTINGS, database=database)
+    app: Any = create_app(TEST_SETTINGS, database=database)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1/") as raw:
@@ -416,7 +379,7 @@ async def test_refused_credentials_give_back_the_database_connection(fresh_db: s
         assert response.status_code == 401
         assert checked_out == 0
     finally:
-        await finish_abandoned_sessions()
+        await database.dispose()
         await database.dispose()
 
 

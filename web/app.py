@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from litestar import Litestar, Request, get
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig

@@ -9,13 +9,13 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import identity as c
-from contracts.common import Cursor, Limit
+from contracts.common import Cursor
 from service.dependencies import AppSettings, Ctx, Session
 from service.identity import service
 from service.openapi import USER, problems
 
 CursorQ = Annotated[Cursor | None, QueryParameter(description="From next_cursor")]
-LimitQ = Annotated[Limit, QueryParameter()]
+LimitQ = Annotated[int, QueryParameter(ge=1, le=200)]
 
 
 class AuthController(Controller):

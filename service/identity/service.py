@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from contracts import identity as c
 from contracts import permissions as p
+from contracts.common import ValidationIssue
 from contracts.enums import ApiScope, MembershipRole, Role
 from contracts.permissions import Actor
 from service.audit.service import record, snapshot
@@ -284,18 +285,14 @@ def organisation_read(org: Organisation) -> c.OrganisationRead:
     )
 
 
-async def _check_territory(session: AsyncSession, territory_id: uuid.UUID) -> None:
+async def _check_territory(
+    session: AsyncSession, territory_id: uuid.UUID, field: str = "body.territory_id"
+) -> None:
     if await session.get(Territory, territory_id) is None:
         raise InvalidInput(
             "no such territory",
-            [c_issue("body.territory_id", f"unknown territory {territory_id}")],
+            [ValidationIssue(field=field, message=f"unknown territory {territory_id}")],
         )
-
-
-def c_issue(field: str, message: str) -> Any:
-    from contracts.common import ValidationIssue
-
-    return ValidationIssue(field=field, message=message)
 
 
 async def _check_registration_unique(
@@ -311,9 +308,12 @@ async def _check_registration_unique(
 
 
 async def _insert_organisation(
-    session: AsyncSession, ctx: RequestContext, body: c.OrganisationCreate
+    session: AsyncSession,
+    ctx: RequestContext,
+    body: c.OrganisationCreate,
+    field_prefix: str = "body.",
 ) -> Organisation:
-    await _check_territory(session, body.territory_id)
+    await _check_territory(session, body.territory_id, f"{field_prefix}territory_id")
     await _check_registration_unique(session, body.registration_number)
     org = Organisation(**msgspec.structs.asdict(body))
     session.add(org)
@@ -354,7 +354,9 @@ async def register(
     user_ctx = RequestContext(
         actor=Actor(kind="user", id=user.id, label=f"user:{user.email}"), request_id=ctx.request_id
     )
-    org = await _insert_organisation(session, user_ctx, body.organisation)
+    org = await _insert_organisation(
+        session, user_ctx, body.organisation, field_prefix="body.organisation."
+    )
     session.add(Membership(user_id=user.id, organisation_id=org.id, role=MembershipRole.OWNER))
     await session.flush()
     await record(
@@ -464,11 +466,13 @@ async def create_api_key(
         and await session.get(Organisation, body.organisation_id) is None
     ):
         raise InvalidInput(
-            "no such organisation", [c_issue("body.organisation_id", "unknown organisation")]
+            "no such organisation",
+            [ValidationIssue(field="body.organisation_id", message="unknown organisation")],
         )
     if body.expires_at is not None and body.expires_at <= utcnow():
         raise InvalidInput(
-            "the key would already be expired", [c_issue("body.expires_at", "in the past")]
+            "the key would already be expired",
+            [ValidationIssue(field="body.expires_at", message="in the past")],
         )
     key, prefix, key_hash = new_api_key()
     assert ctx.actor.id is not None

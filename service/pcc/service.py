@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -376,6 +377,21 @@ async def _check_code_free(
         raise Conflict(f"this action plan already has an item with code {code}")
 
 
+INDICATOR_LIMIT = Decimal(10) ** 14  # NUMERIC(18, 4)
+
+
+def _check_indicator(body: c.IndicatorCreate, field: str) -> None:
+    for name in ("target", "baseline"):
+        value = getattr(body, name)
+        if value is None:
+            continue
+        if not value.is_finite() or abs(value) >= INDICATOR_LIMIT:
+            raise InvalidInput(
+                f"indicator {name} must be a finite number below 10^14",
+                [ValidationIssue(field=f"{field}.{name}", message=f"{value} is not allowed")],
+            )
+
+
 def _new_indicator(item_id: uuid.UUID, body: c.IndicatorCreate) -> Indicator:
     return Indicator(
         action_plan_item_id=item_id,
@@ -391,6 +407,8 @@ async def create_item(
 ) -> c.ActionPlanItemRead:
     ctx.require(p.can_manage_action_plans(ctx.actor))
     plan = await _plan_or_404(session, plan_id, lock=True)
+    for n, ind in enumerate(body.indicators):
+        _check_indicator(ind, f"body.indicators[{n}]")
     await _check_code_free(session, plan.id, body.code)
     item = ActionPlanItem(
         action_plan_id=plan.id,
@@ -466,6 +484,7 @@ async def add_indicator(
 ) -> c.IndicatorRead:
     ctx.require(p.can_manage_action_plans(ctx.actor))
     item = await _item_or_404(session, item_id, lock=True)
+    _check_indicator(body, "body")
     ind = _new_indicator(item.id, body)
     session.add(ind)
     await session.flush()
