@@ -65,43 +65,61 @@ def build_combined_app(settings: Settings, database: Database) -> CombinedApp:
     return CombinedApp(api, web)
 
 
+def combined_app_factory() -> CombinedApp:
+    """For `uvicorn --factory` (several workers): each worker builds its own app and pool."""
+    settings = _settings()
+    database = Database.from_url(resolve_database_url(settings), pool_size=settings.pool_size)
+    return build_combined_app(settings, database)
+
+
+def api_app_factory() -> Any:
+    from service.app import create_app
+
+    settings = _settings()
+    database = Database.from_url(resolve_database_url(settings), pool_size=settings.pool_size)
+    return create_app(settings, database=database)
+
+
+def web_app_factory() -> Any:
+    import httpx
+
+    from contracts.client import GrantsClient
+    from web.app import create_web_app
+
+    settings = _settings()
+    if not settings.api_url:
+        raise click.UsageError("--only web needs GRANTS_API_URL (e.g. http://api:8000)")
+    http = httpx.AsyncClient(base_url=settings.api_url.rstrip("/") + "/api/v1/")
+    return create_web_app(lambda: GrantsClient(http))
+
+
 @cli.command()
 @click.option("--demo", is_flag=True, help="Load demo data (idempotent) and print its logins.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--only", type=click.Choice(["api", "web"]), help="Serve one half alone.")
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> None:
     """Migrate the database, then serve the API at /api/v1 and the web app at /."""
     import uvicorn
 
     settings = _settings()
-    app: Any
-    if only == "web":
-        import httpx
-
-        from contracts.client import GrantsClient
-        from web.app import create_web_app
-
-        if not settings.api_url:
-            raise click.UsageError("--only web needs GRANTS_API_URL (e.g. http://api:8000)")
-        http = httpx.AsyncClient(base_url=settings.api_url.rstrip("/") + "/api/v1/")
-        app = create_web_app(lambda: GrantsClient(http))
-    else:
+    if only != "web":
         url = resolve_database_url(settings)
         migrate.upgrade(url)
         if demo:
             _print_demo(asyncio.run(_load_demo(url)))
-        database = Database.from_url(url, pool_size=settings.pool_size)
-        if only == "api":
-            from service.app import create_app
-
-            app = create_app(settings, database=database)
-        else:
-            app = build_combined_app(settings, database)
+    factory = {"api": "api_app_factory", "web": "web_app_factory"}.get(
+        only or "", "combined_app_factory"
+    )
     click.echo(f"pcc-grants on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
     uvicorn.run(
-        app, host=host, port=port, log_level="warning", workers=None if workers == 1 else workers
+        f"service.cli:{factory}",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        workers=workers,
     )
 
 

@@ -146,3 +146,53 @@ def test_cli_help_runs(args: list[str]) -> None:
     result = _grants(*args)
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout
+
+
+def test_cli_serve_migrates_loads_demo_and_answers(fresh_db: str) -> None:
+    """`grants serve --demo` as a user runs it: a real process on a real port."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": fresh_db}
+    proc = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
+        [
+            sys.executable,
+            "-c",
+            "from service.cli import main; main()",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready is not None, "the server never answered"
+        assert ready.json() == {"status": "ok", "database": "ok"}
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            json={"email": "officer@demo.pcc-grants.kg", "password": "demo-grants-2026"},
+        )
+        assert token.status_code == 201
+        page = httpx.get(f"http://127.0.0.1:{port}/?lang=ru")
+        assert "Аламудунский район" in page.text
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert "officer@demo.pcc-grants.kg" in out
+    assert "password: demo-grants-2026" in out

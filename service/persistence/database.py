@@ -25,12 +25,12 @@ _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 def start_embedded_server(pgdata: Path) -> Any:
     """Start (or reuse) the embedded PostgreSQL in ``pgdata``; returns the pgserver handle."""
-    import pgserver  # lazily: production with DATABASE_URL never needs it
-
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI): harmless here.
         warnings.simplefilter("ignore")
+        import pgserver  # lazily: production with DATABASE_URL never needs it
+
         return pgserver.get_server(pgdata)  # type: ignore[attr-defined]  # pgserver has no stubs
 
 
