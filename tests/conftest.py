@@ -10,6 +10,8 @@ each test back. Tests that need real commits (races, the CLI) get a fresh clone 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -277,6 +279,28 @@ def make_user(session: AsyncSession, http: httpx.AsyncClient) -> MakeUser:
         return Person(user=user, token=token, client=GrantsClient(http, token=token))
 
     return make
+
+
+# --- the CLI as a user runs it ----------------------------------------------------------------
+
+
+def run_cli(
+    *args: str, url: str | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`grants ARGS…` in a process of its own, against `url` when given."""
+    env = dict(os.environ)
+    if url:
+        env["DATABASE_URL"] = url
+    return subprocess.run(  # noqa: S603  (our own CLI, fixed arguments)
+        [sys.executable, "-c", "from service.cli import main; main()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 # --- counting queries -------------------------------------------------------------------------

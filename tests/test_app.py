@@ -15,7 +15,7 @@ from contracts.client import GrantsClient
 from service.cli import build_combined_app
 from service.persistence.database import Database
 from service.persistence.models import Pcc, Territory
-from tests.conftest import TEST_PASSWORD, TEST_SETTINGS
+from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,38 +79,20 @@ async def test_combined_app_serves_web_page_from_the_api(
     assert css.status_code == 200
 
 
-def _grants(
-    *args: str, url: str | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if url:
-        env["DATABASE_URL"] = url
-    return subprocess.run(  # noqa: S603  (our own CLI, fixed arguments)
-        [sys.executable, "-c", "from service.cli import main; main()", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-        check=False,
-        cwd=ROOT,
-    )
-
-
 def test_cli_openapi_prints_the_committed_contract() -> None:
-    result = _grants("openapi")
+    result = run_cli("openapi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (ROOT / "openapi.yaml").read_text(encoding="utf-8")
 
 
 async def test_cli_db_current_and_user_create(fresh_db: str, db: Database) -> None:
-    current = _grants("db", "current", url=fresh_db)
+    current = run_cli("db", "current", url=fresh_db)
     assert current.returncode == 0, current.stderr
     from service.persistence import migrate
 
     assert current.stdout.strip() == migrate.head_revision(fresh_db)
 
-    created = _grants(
+    created = run_cli(
         "user",
         "create",
         "--email",
@@ -143,7 +125,7 @@ async def test_cli_db_current_and_user_create(fresh_db: str, db: Database) -> No
 
 @pytest.mark.parametrize("args", [["db", "--help"], ["serve", "--help"], ["audit", "--help"]])
 def test_cli_help_runs(args: list[str]) -> None:
-    result = _grants(*args)
+    result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout
 

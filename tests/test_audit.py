@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -25,7 +22,7 @@ from service.audit.service import record, verify
 from service.context import RequestContext
 from service.persistence.database import Database
 from service.persistence.models import AppUser, AuditEvent, UserRole
-from tests.conftest import TEST_SETTINGS, MakeOrganisation, MakeUser, hashed_test_password
+from tests.conftest import TEST_SETTINGS, MakeOrganisation, MakeUser, hashed_test_password, run_cli
 
 CTX = RequestContext(actor=Actor(kind="system", label="test"), request_id="req-1")
 
@@ -131,18 +128,6 @@ async def committed(fresh_db: str) -> AsyncIterator[tuple[str, GrantsClient]]:
     await database.dispose()
 
 
-def _grants(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run(  # noqa: S603  (our own CLI, fixed arguments)
-        [sys.executable, "-c", "from service.cli import main; main()", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def _superuser(url: str, *statements: str) -> None:
     engine = create_async_engine(url)
     try:
@@ -161,7 +146,7 @@ async def test_cli_verify_names_the_altered_event(
         FundingSourceCreate(code="PBF", name="PBF", kind=FundingSourceKind.UN_AGENCY)
     )
     await finance.update_funding_source(source.id, FundingSourceUpdate(version=1, name="PBF 2"))
-    ok = _grants("audit", "verify", url=url)
+    ok = run_cli("audit", "verify", url=url)
     assert ok.returncode == 0, ok.stderr
     assert "intact" in ok.stdout
 
@@ -180,7 +165,7 @@ async def test_cli_verify_names_the_altered_event(
             )
         ).scalar_one()
     await engine.dispose()
-    broken = _grants("audit", "verify", url=url)
+    broken = run_cli("audit", "verify", url=url)
     assert broken.returncode == 1
     assert f"BROKEN at event {seq}" in broken.stderr
     assert "altered" in broken.stderr
@@ -207,7 +192,7 @@ async def test_cli_verify_names_a_removed_event(committed: tuple[str, GrantsClie
         "SET session_replication_role = replica",
         f"DELETE FROM audit_event WHERE seq = {int(seqs[1])}",  # noqa: S608  (an int we read)
     )
-    broken = _grants("audit", "verify", url=url)
+    broken = run_cli("audit", "verify", url=url)
     assert broken.returncode == 1
     assert f"BROKEN at event {seqs[2]}" in broken.stderr
     assert "removed or inserted" in broken.stderr

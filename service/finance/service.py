@@ -9,12 +9,11 @@ from sqlmodel import select
 
 from contracts import finance as c
 from contracts import permissions as p
-from service.audit.service import record, snapshot
+from service.changes import delete_audited, record_created, update_versioned
 from service.context import RequestContext
-from service.identity.service import apply_update
 from service.pagination import keyset, split_page
 from service.persistence.models import FundingSource
-from service.problems import Conflict, NotFound, StaleVersion
+from service.problems import Conflict, NotFound
 
 
 def _read(s: FundingSource) -> c.FundingSourceRead:
@@ -75,14 +74,7 @@ async def create_source(
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    await record(
-        session,
-        ctx,
-        action="funding_source.created",
-        entity="funding_source",
-        entity_id=row.id,
-        after=snapshot(row),
-    )
+    await record_created(session, ctx, "funding_source", row)
     return _read(row)
 
 
@@ -91,21 +83,7 @@ async def update_source(
 ) -> c.FundingSourceRead:
     ctx.require(p.can_manage_funding_sources(ctx.actor))
     row = await _source_or_404(session, source_id, lock=True)
-    if body.version != row.version:
-        raise StaleVersion(row.version)
-    before = snapshot(row)
-    if apply_update(row, body):
-        row.version += 1
-        await session.flush()
-        await record(
-            session,
-            ctx,
-            action="funding_source.updated",
-            entity="funding_source",
-            entity_id=row.id,
-            before=before,
-            after=snapshot(row),
-        )
+    await update_versioned(session, ctx, row, body, entity="funding_source")
     return _read(row)
 
 
@@ -113,14 +91,4 @@ async def delete_source(session: AsyncSession, ctx: RequestContext, source_id: u
     """Only a source nothing refers to can go; the database refuses the rest (409)."""
     ctx.require(p.can_manage_funding_sources(ctx.actor))
     row = await _source_or_404(session, source_id, lock=True)
-    before = snapshot(row)
-    await session.delete(row)
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="funding_source.deleted",
-        entity="funding_source",
-        entity_id=source_id,
-        before=before,
-    )
+    await delete_audited(session, ctx, "funding_source", row)

@@ -22,6 +22,7 @@ from contracts.common import ValidationIssue
 from contracts.enums import ApiScope, MembershipRole, Role
 from contracts.permissions import Actor
 from service.audit.service import record, snapshot
+from service.changes import apply_update, check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
 from service.identity.authn import load_user_actor
 from service.identity.secrets import (
@@ -42,26 +43,9 @@ from service.persistence.models import (
     Territory,
     UserRole,
 )
-from service.problems import Conflict, InvalidInput, NotAuthenticated, NotFound, StaleVersion
+from service.problems import Conflict, InvalidInput, NotAuthenticated, NotFound
 
 log = structlog.get_logger("service.identity")
-
-
-def apply_update(row: Any, update: msgspec.Struct, *, skip: tuple[str, ...] = ("version",)) -> bool:
-    """Copy the fields the client sent (not UNSET) onto the row; True when anything changed."""
-    changed = False
-    for name in update.__struct_fields__:
-        if name in skip:
-            continue
-        value = getattr(update, name)
-        if value is msgspec.UNSET:
-            continue
-        if isinstance(value, msgspec.Struct):
-            value = msgspec.to_builtins(value)
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -319,14 +303,7 @@ async def _insert_organisation(
     session.add(org)
     await session.flush()
     await session.refresh(org)
-    await record(
-        session,
-        ctx,
-        action="organisation.created",
-        entity="organisation",
-        entity_id=org.id,
-        after=snapshot(org),
-    )
+    await record_created(session, ctx, "organisation", org)
     return org
 
 
@@ -417,26 +394,12 @@ async def update_organisation(
 ) -> c.OrganisationRead:
     org = await _organisation_or_404(session, ctx, organisation_id, lock=True)
     ctx.require(p.can_update_organisation(ctx.actor, org.id))
-    if body.version != org.version:
-        raise StaleVersion(org.version)
+    check_version(org, body)
     if body.territory_id is not msgspec.UNSET:
         await _check_territory(session, body.territory_id)
     if isinstance(body.registration_number, str):
         await _check_registration_unique(session, body.registration_number, except_id=org.id)
-    before = snapshot(org)
-    if apply_update(org, body):
-        org.version += 1
-        org.updated_at = utcnow()
-        await session.flush()
-        await record(
-            session,
-            ctx,
-            action="organisation.updated",
-            entity="organisation",
-            entity_id=org.id,
-            before=before,
-            after=snapshot(org),
-        )
+    await update_versioned(session, ctx, org, body, entity="organisation")
     return organisation_read(org)
 
 
@@ -488,14 +451,7 @@ async def create_api_key(
     session.add(row)
     await session.flush()
     await session.refresh(row)
-    await record(
-        session,
-        ctx,
-        action="api_key.created",
-        entity="api_key",
-        entity_id=row.id,
-        after=snapshot(row),
-    )
+    await record_created(session, ctx, "api_key", row)
     return c.ApiKeyCreated(**msgspec.structs.asdict(_api_key_read(row)), key=key)
 
 

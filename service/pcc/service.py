@@ -17,8 +17,8 @@ from contracts import permissions as p
 from contracts.common import I18nText, ValidationIssue
 from contracts.enums import ActionPlanStatus, Pillar
 from service.audit.service import record, snapshot
+from service.changes import check_version, delete_audited, record_created, update_versioned
 from service.context import RequestContext
-from service.identity.service import apply_update
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
@@ -28,7 +28,7 @@ from service.persistence.models import (
     PccMember,
     Territory,
 )
-from service.problems import Conflict, InvalidInput, NotFound, StaleVersion
+from service.problems import Conflict, InvalidInput, NotFound
 
 
 def i18n(value: dict[str, Any] | None) -> I18nText:
@@ -230,14 +230,7 @@ async def create_action_plan(
     session.add(plan)
     await session.flush()
     await session.refresh(plan)
-    await record(
-        session,
-        ctx,
-        action="action_plan.created",
-        entity="action_plan",
-        entity_id=plan.id,
-        after=snapshot(plan),
-    )
+    await record_created(session, ctx, "action_plan", plan)
     return _plan_read(plan, 0, 0)
 
 
@@ -246,22 +239,14 @@ async def update_action_plan(
 ) -> c.ActionPlanRead:
     ctx.require(p.can_manage_action_plans(ctx.actor))
     plan = await _plan_or_404(session, plan_id, lock=True)
-    if body.version != plan.version:
-        raise StaleVersion(plan.version)
-    before = snapshot(plan)
-    if apply_update(plan, body):
-        _check_period(plan.period_start, plan.period_end)
-        plan.version += 1
-        await session.flush()
-        await record(
-            session,
-            ctx,
-            action="action_plan.updated",
-            entity="action_plan",
-            entity_id=plan.id,
-            before=before,
-            after=snapshot(plan),
-        )
+    await update_versioned(
+        session,
+        ctx,
+        plan,
+        body,
+        entity="action_plan",
+        validate=lambda row: _check_period(row.period_start, row.period_end),
+    )
     return await _read_plan(session, plan.id)
 
 
@@ -272,17 +257,7 @@ async def delete_action_plan(
     plan = await _plan_or_404(session, plan_id, lock=True)
     if plan.status != "draft":
         raise Conflict(f"only draft action plans can be deleted; this one is {plan.status}")
-    before = snapshot(plan)
-    await session.delete(plan)
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="action_plan.deleted",
-        entity="action_plan",
-        entity_id=plan_id,
-        before=before,
-    )
+    await delete_audited(session, ctx, "action_plan", plan)
 
 
 # --- items and indicators ---------------------------------------------------------------------
@@ -443,40 +418,17 @@ async def update_item(
 ) -> c.ActionPlanItemRead:
     ctx.require(p.can_manage_action_plans(ctx.actor))
     item = await _item_or_404(session, item_id, lock=True)
-    if body.version != item.version:
-        raise StaleVersion(item.version)
+    check_version(item, body)
     if isinstance(body.code, str):
         await _check_code_free(session, item.action_plan_id, body.code, except_id=item.id)
-    before = snapshot(item)
-    if apply_update(item, body):
-        item.version += 1
-        await session.flush()
-        await record(
-            session,
-            ctx,
-            action="action_plan_item.updated",
-            entity="action_plan_item",
-            entity_id=item.id,
-            before=before,
-            after=snapshot(item),
-        )
+    await update_versioned(session, ctx, item, body, entity="action_plan_item")
     return (await _item_reads(session, [item]))[0]
 
 
 async def delete_item(session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID) -> None:
     ctx.require(p.can_manage_action_plans(ctx.actor))
     item = await _item_or_404(session, item_id, lock=True)
-    before = snapshot(item)
-    await session.delete(item)
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="action_plan_item.deleted",
-        entity="action_plan_item",
-        entity_id=item_id,
-        before=before,
-    )
+    await delete_audited(session, ctx, "action_plan_item", item)
 
 
 async def add_indicator(
@@ -488,12 +440,5 @@ async def add_indicator(
     ind = _new_indicator(item.id, body)
     session.add(ind)
     await session.flush()
-    await record(
-        session,
-        ctx,
-        action="indicator.created",
-        entity="indicator",
-        entity_id=ind.id,
-        after=snapshot(ind),
-    )
+    await record_created(session, ctx, "indicator", ind)
     return _indicator_read(ind)
