@@ -16,14 +16,21 @@ import httpx
 import msgspec
 
 from contracts import audit as audit_c
+from contracts import calls as calls_c
 from contracts import finance as finance_c
 from contracts import identity as identity_c
+from contracts import imports as imports_c
 from contracts import pcc as pcc_c
+from contracts import proposals as proposals_c
 from contracts.common import HealthRead, Problem
 
 T = TypeVar("T")
 
 _ENCODER = msgspec.json.Encoder()
+_SPREADSHEET_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
 
 
 class ApiError(Exception):
@@ -98,7 +105,10 @@ class GrantsClient:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        form: Mapping[str, str] | None = None,
     ) -> T:
+        """One call: JSON `body`, or a multipart upload (`files` and `form` fields)."""
         content = None
         hdrs = self._headers(headers)
         if body is not None:
@@ -109,7 +119,19 @@ class GrantsClient:
         url: str | httpx.URL = path
         if path.startswith("/"):
             url = self.http.base_url.copy_with(path=path)
-        resp = await self.http.request(method, url, content=content, params=clean, headers=hdrs)
+        resp = await self.http.request(
+            method,
+            url,
+            content=content,
+            params=clean,
+            headers=hdrs,
+            files=dict(files) if files else None,
+            data=dict(form) if form else None,
+        )
+        return self._decode(resp, response_type)
+
+    @staticmethod
+    def _decode(resp: httpx.Response, response_type: type[T] | None) -> T:
         if resp.status_code >= 400:
             try:
                 problem = msgspec.json.decode(resp.content, type=Problem)
@@ -311,6 +333,160 @@ class GrantsClient:
     async def delete_funding_source(self, source_id: uuid.UUID) -> None:
         await self.request("DELETE", f"funding-sources/{source_id}", None)
 
+    # --- calls, windows, eligibility ----------------------------------------------------------
+
+    async def list_calls(
+        self, *, status: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> calls_c.CallPage:
+        return await self.request(
+            "GET",
+            "calls",
+            calls_c.CallPage,
+            params={"status": status, "cursor": cursor, "limit": limit},
+        )
+
+    async def create_call(self, body: calls_c.CallCreate) -> calls_c.CallRead:
+        return await self.request("POST", "calls", calls_c.CallRead, body=body)
+
+    async def get_call(self, call_id: uuid.UUID) -> calls_c.CallRead:
+        return await self.request("GET", f"calls/{call_id}", calls_c.CallRead)
+
+    async def update_call(self, call_id: uuid.UUID, body: calls_c.CallUpdate) -> calls_c.CallRead:
+        return await self.request("PATCH", f"calls/{call_id}", calls_c.CallRead, body=body)
+
+    async def create_call_transition(
+        self, call_id: uuid.UUID, body: calls_c.CallTransition
+    ) -> calls_c.CallRead:
+        return await self.request(
+            "POST", f"calls/{call_id}/transitions", calls_c.CallRead, body=body
+        )
+
+    async def create_window(
+        self, call_id: uuid.UUID, body: calls_c.WindowCreate
+    ) -> calls_c.WindowRead:
+        return await self.request("POST", f"calls/{call_id}/windows", calls_c.WindowRead, body=body)
+
+    async def get_window(self, window_id: uuid.UUID) -> calls_c.WindowRead:
+        return await self.request("GET", f"windows/{window_id}", calls_c.WindowRead)
+
+    async def update_window(
+        self, window_id: uuid.UUID, body: calls_c.WindowUpdate
+    ) -> calls_c.WindowRead:
+        return await self.request("PATCH", f"windows/{window_id}", calls_c.WindowRead, body=body)
+
+    async def update_window_rules(
+        self, window_id: uuid.UUID, body: calls_c.RulesReplace
+    ) -> calls_c.WindowRead:
+        return await self.request(
+            "PUT", f"windows/{window_id}/rules", calls_c.WindowRead, body=body
+        )
+
+    async def create_eligibility_check(
+        self, window_id: uuid.UUID, body: calls_c.EligibilityCheck
+    ) -> calls_c.EligibilityRead:
+        return await self.request(
+            "POST", f"windows/{window_id}/eligibility-check", calls_c.EligibilityRead, body=body
+        )
+
+    # --- proposals ---------------------------------------------------------------------------
+
+    async def create_proposal(
+        self, window_id: uuid.UUID, body: proposals_c.ProposalCreate
+    ) -> proposals_c.ProposalRead:
+        return await self.request(
+            "POST", f"windows/{window_id}/proposals", proposals_c.ProposalRead, body=body
+        )
+
+    async def list_proposals(
+        self,
+        *,
+        window_id: uuid.UUID | None = None,
+        status: str | None = None,
+        territory_id: uuid.UUID | None = None,
+        organisation_kind: str | None = None,
+        sort: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> proposals_c.ProposalPage:
+        return await self.request(
+            "GET",
+            "proposals",
+            proposals_c.ProposalPage,
+            params={
+                "window_id": window_id,
+                "status": status,
+                "territory_id": territory_id,
+                "organisation_kind": organisation_kind,
+                "sort": sort,
+                "cursor": cursor,
+                "limit": limit,
+            },
+        )
+
+    async def get_proposal(self, proposal_id: uuid.UUID) -> proposals_c.ProposalRead:
+        return await self.request("GET", f"proposals/{proposal_id}", proposals_c.ProposalRead)
+
+    async def update_proposal(
+        self, proposal_id: uuid.UUID, body: proposals_c.ProposalUpdate
+    ) -> proposals_c.ProposalRead:
+        return await self.request(
+            "PATCH", f"proposals/{proposal_id}", proposals_c.ProposalRead, body=body
+        )
+
+    async def update_budget_lines(
+        self, proposal_id: uuid.UUID, body: proposals_c.BudgetLinesReplace
+    ) -> proposals_c.ProposalRead:
+        return await self.request(
+            "PUT", f"proposals/{proposal_id}/budget-lines", proposals_c.ProposalRead, body=body
+        )
+
+    async def create_submission(
+        self, proposal_id: uuid.UUID, body: proposals_c.ProposalSubmit
+    ) -> proposals_c.SubmissionReceipt:
+        return await self.request(
+            "POST",
+            f"proposals/{proposal_id}/submission",
+            proposals_c.SubmissionReceipt,
+            body=body,
+        )
+
+    async def create_withdrawal(
+        self, proposal_id: uuid.UUID, body: proposals_c.ProposalWithdraw
+    ) -> proposals_c.ProposalRead:
+        return await self.request(
+            "POST", f"proposals/{proposal_id}/withdrawal", proposals_c.ProposalRead, body=body
+        )
+
+    async def create_eligibility_override(
+        self, proposal_id: uuid.UUID, body: proposals_c.EligibilityOverride
+    ) -> proposals_c.ProposalRead:
+        return await self.request(
+            "POST",
+            f"proposals/{proposal_id}/eligibility-override",
+            proposals_c.ProposalRead,
+            body=body,
+        )
+
+    async def create_attachment(
+        self, proposal_id: uuid.UUID, data: bytes, filename: str, kind: str = "other"
+    ) -> proposals_c.AttachmentRead:
+        return await self.request(
+            "POST",
+            f"proposals/{proposal_id}/attachments",
+            proposals_c.AttachmentRead,
+            files={"file": (filename, data, "application/octet-stream")},
+            form={"kind": kind},
+        )
+
+    async def get_attachment_content(self, attachment_id: uuid.UUID) -> tuple[bytes, httpx.Headers]:
+        """The file's bytes and the response headers (Content-Disposition etc.)."""
+        resp = await self.http.get(f"attachments/{attachment_id}/content", headers=self._headers())
+        self._decode(resp, None)
+        return resp.content, resp.headers
+
+    async def delete_attachment(self, attachment_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"attachments/{attachment_id}", None)
+
     # --- audit -----------------------------------------------------------------------------
 
     async def list_audit_events(
@@ -330,6 +506,32 @@ class GrantsClient:
 
     async def get_audit_verification(self) -> audit_c.AuditVerificationRead:
         return await self.request("GET", "audit/verification", audit_c.AuditVerificationRead)
+
+    # --- imports (spreadsheets) --------------------------------------------------------------
+
+    async def create_action_plan_import(
+        self, data: bytes, filename: str, *, dry_run: bool = False, skip_invalid: bool = False
+    ) -> imports_c.ImportReport:
+        """Upload an .xlsx or .csv of action plans; 422 (`ApiError`) lists every bad row."""
+        return await self._import("imports/action-plans", data, filename, dry_run, skip_invalid)
+
+    async def create_organisation_import(
+        self, data: bytes, filename: str, *, dry_run: bool = False, skip_invalid: bool = False
+    ) -> imports_c.ImportReport:
+        """Upload an .xlsx or .csv of organisations; 422 (`ApiError`) lists every bad row."""
+        return await self._import("imports/organisations", data, filename, dry_run, skip_invalid)
+
+    async def _import(
+        self, path: str, data: bytes, filename: str, dry_run: bool, skip_invalid: bool
+    ) -> imports_c.ImportReport:
+        media_type = _SPREADSHEET_TYPES.get(filename.rsplit(".", 1)[-1].lower(), "")
+        return await self.request(
+            "POST",
+            path,
+            imports_c.ImportReport,
+            params={"dry_run": str(dry_run).lower(), "skip_invalid": str(skip_invalid).lower()},
+            files={"file": (filename, data, media_type or "application/octet-stream")},
+        )
 
 
 __all__ = ["ApiError", "GrantsClient", "datetime"]

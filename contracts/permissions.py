@@ -195,6 +195,17 @@ def can_manage_action_plans(actor: Actor) -> Decision:
     return _staff(actor, {Role.PROGRAMME_OFFICER}, "managing PCC action plans")
 
 
+# --- imports (spreadsheets) -------------------------------------------------------------------
+
+
+def can_import_action_plans(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "importing PCC action plans")
+
+
+def can_import_organisations(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER, Role.ADMIN}, "importing organisations")
+
+
 # --- finance ----------------------------------------------------------------------------------
 
 
@@ -215,3 +226,70 @@ def can_manage_funding_sources(actor: Actor) -> Decision:
 
 def can_read_audit_log(actor: Actor) -> Decision:
     return _staff(actor, {Role.AUDITOR, Role.ADMIN}, "reading the audit log")
+
+
+# --- calls and windows ------------------------------------------------------------------------
+
+CALL_STAFF = frozenset({Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR, Role.FINANCE_OFFICER})
+
+
+def can_read_published_calls(actor: Actor) -> Decision:
+    return allow("published calls are public")
+
+
+def sees_draft_calls(actor: Actor) -> bool:
+    return actor.has_role(*CALL_STAFF)
+
+
+def can_manage_calls(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "managing calls and windows")
+
+
+def can_check_eligibility(actor: Actor) -> Decision:
+    """Anyone may pre-check raw answers against a published window, before registering."""
+    return allow("the eligibility pre-check is open to everyone")
+
+
+# --- proposals --------------------------------------------------------------------------------
+
+PROPOSAL_READERS = frozenset({Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR})
+
+
+def sees_all_proposals(actor: Actor) -> bool:
+    return actor.has_role(*PROPOSAL_READERS)
+
+
+def can_list_proposals(actor: Actor) -> Decision:
+    return _signed_in_then(actor, "signed-in users list the proposals they may read")
+
+
+def can_create_proposal(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members draft proposals for their organisation")
+    return deny("only the organisation's members draft proposals for it")
+
+
+def can_read_proposal(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    """Reviewers read the proposals assigned to them (the review issue adds that path)."""
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members read their organisation's proposals")
+    if sees_all_proposals(actor):
+        return allow("programme staff read every proposal")
+    return deny("only the organisation's members and programme staff read its proposals")
+
+
+def can_edit_proposal(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    """Drafting, uploading, submitting and withdrawing: the applicant organisation's members."""
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members act on their organisation's proposals")
+    return deny("only the applicant organisation's members act on its proposals")
+
+
+def can_override_eligibility(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "overriding an eligibility verdict")

@@ -14,6 +14,7 @@ from litestar.openapi.spec import OpenAPI
 
 import contracts.common
 from service.audit.controllers import AuditController
+from service.calls.controllers import CallController, WindowController
 from service.dependencies import provide_context, provide_session
 from service.finance.controllers import FundingSourceController
 from service.health import live, ready
@@ -23,6 +24,7 @@ from service.identity.controllers import (
     OrganisationController,
     UserController,
 )
+from service.imports.controllers import ImportController
 from service.logging import RequestIdMiddleware, configure_logging
 from service.openapi import SECURITY_COMPONENTS
 from service.pcc.controllers import (
@@ -33,6 +35,7 @@ from service.pcc.controllers import (
 )
 from service.persistence.database import Database, resolve_database_url
 from service.problems import EXCEPTION_HANDLERS
+from service.proposals.controllers import AttachmentController, ProposalController
 from service.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -47,8 +50,13 @@ API_CONTROLLERS: list[Any] = [
     PccController,
     ActionPlanController,
     ActionPlanItemController,
+    ImportController,
     FundingSourceController,
     AuditController,
+    CallController,
+    WindowController,
+    ProposalController,
+    AttachmentController,
 ]
 
 

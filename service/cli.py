@@ -285,5 +285,122 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+# --- imports ----------------------------------------------------------------------------------
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import action plans or organisations from Excel (.xlsx) or CSV (docs/imports.md)."""
+
+
+def _import(kind_value: str, path: Path, dry_run: bool, skip_invalid: bool) -> None:
+    """Check every row, print every bad one, write all rows or none (the good ones alone with
+    --skip-invalid) in one commit, as the system actor `import`. Exit 1 when bad rows kept the
+    file from being imported."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+    from contracts.imports import ImportKind, ImportReport
+    from service.context import RequestContext
+    from service.imports import import_file, imported_anything
+    from service.problems import ProblemError
+
+    kind = ImportKind(kind_value)
+    data = path.read_bytes()
+
+    class Bar:
+        def __init__(self, progress: Progress) -> None:
+            self.progress = progress
+            self.task: TaskID | None = None
+
+        def begin(self, phase: str, total: int) -> None:
+            self.task = self.progress.add_task(phase, total=total)
+
+        def advance(self) -> None:
+            if self.task is not None:
+                self.progress.advance(self.task)
+
+    async def run() -> ImportReport:
+        database = Database.from_url(_url())
+        try:
+            async with database.session() as session:
+                with Progress(
+                    TextColumn("{task.description:<14}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    console=Console(stderr=True),
+                ) as progress:
+                    report = await import_file(
+                        session,
+                        RequestContext.system("import"),
+                        kind,
+                        data,
+                        dry_run=dry_run,
+                        skip_invalid=skip_invalid,
+                        max_bytes=None,
+                        progress=Bar(progress),
+                    )
+                if report.applied:
+                    await session.commit()
+                return report
+        finally:
+            await database.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ProblemError as exc:
+        click.echo(f"{path.name}: {exc.detail}", err=True)
+        sys.exit(1)
+    for error in report.errors:
+        where = f"row {error.row}, {error.column}" if error.column else f"row {error.row}"
+        click.echo(f"{where}: {error.message}")
+
+    def counts(values: dict[str, int]) -> str:
+        return ", ".join(f"{name} {n}" for name, n in values.items())
+
+    click.echo(
+        f"{path.name}: {report.rows_read} rows read; created: {counts(report.created)}; "
+        f"updated: {counts(report.updated)}; unchanged: {report.unchanged}"
+    )
+    bad_rows = len({e.row for e in report.errors})
+    if report.errors and (not skip_invalid or not imported_anything(report)):
+        hint = "" if skip_invalid else " (--skip-invalid imports the good rows alone)"
+        click.echo(f"nothing imported: {bad_rows} rows with errors{hint}")
+        sys.exit(1)
+    if dry_run:
+        click.echo("dry run: nothing was written")
+    elif report.errors:
+        click.echo(f"imported the good rows; skipped {bad_rows} rows with errors")
+    else:
+        click.echo("imported")
+
+
+_FILE = click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+)
+_DRY_RUN = click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+_SKIP_INVALID = click.option(
+    "--skip-invalid", is_flag=True, help="Import the good rows even when some rows are bad."
+)
+
+
+@import_group.command("action-plans")
+@_FILE
+@_DRY_RUN
+@_SKIP_INVALID
+def import_action_plans(file: Path, dry_run: bool, skip_invalid: bool) -> None:
+    """PCC action plans, items and indicators: one row per item and indicator."""
+    _import("action_plans", file, dry_run, skip_invalid)
+
+
+@import_group.command("organisations")
+@_FILE
+@_DRY_RUN
+@_SKIP_INVALID
+def import_organisations(file: Path, dry_run: bool, skip_invalid: bool) -> None:
+    """Organisations, one per row, found again by registration number."""
+    _import("organisations", file, dry_run, skip_invalid)
+
+
 def main() -> None:
     cli()

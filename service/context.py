@@ -28,9 +28,22 @@ class RequestContext:
         raise Forbidden(decision.reason)
 
 
+class Clock:
+    """The server clock. Services ask `utcnow()`; tests may `freeze()` it at an instant."""
+
+    def __init__(self) -> None:
+        self.frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.frozen if self.frozen is not None else datetime.now(UTC)
+
+
+clock = Clock()
+
+
 def utcnow() -> datetime:
-    """The server clock, in UTC. Services take time from here so tests can freeze it."""
-    return datetime.now(UTC)
+    """The server time, in UTC: every deadline is judged by this, never by the client."""
+    return clock.now()
 
 
 __all__ = ["ANONYMOUS", "RequestContext", "utcnow"]

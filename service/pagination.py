@@ -59,3 +59,64 @@ def split_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | 
     kept = rows[:limit]
     created_at, row_id = key(kept[-1])
     return kept, encode_cursor(created_at, row_id)
+
+
+def _tag(value: Any) -> list[Any]:
+    if isinstance(value, datetime):
+        return ["dt", value.isoformat()]
+    if isinstance(value, int):
+        return ["int", value]
+    return ["str", str(value)]
+
+
+def _untag(tagged: list[Any]) -> Any:
+    kind, raw = tagged
+    if kind == "dt":
+        return datetime.fromisoformat(raw)
+    if kind == "int":
+        return int(raw)
+    if kind == "str":
+        return str(raw)
+    raise ValueError(kind)
+
+
+def encode_sort_cursor(value: Any, row_id: uuid.UUID) -> str:
+    raw = json.dumps([_tag(value), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def keyset_sorted(
+    stmt: S,
+    sort_col: Any,
+    id_col: Any,
+    *,
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+) -> S:
+    """Keyset over any (column, id) order, ascending or descending; fetch one extra row."""
+    if cursor:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            tagged, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            value, c_id = _untag(tagged), uuid.UUID(rid)
+        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+            raise InvalidInput(
+                "the cursor is not one this API gave out",
+                [ValidationIssue(field="query.cursor", message="malformed cursor")],
+            ) from exc
+        if descending:
+            stmt = stmt.where(or_(sort_col < value, and_(sort_col == value, id_col < c_id)))
+        else:
+            stmt = stmt.where(or_(sort_col > value, and_(sort_col == value, id_col > c_id)))
+    order = (sort_col.desc(), id_col.desc()) if descending else (sort_col, id_col)
+    result: S = stmt.order_by(*order).limit(limit + 1)
+    return result
+
+
+def split_sorted_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    if len(rows) <= limit:
+        return rows, None
+    kept = rows[:limit]
+    value, row_id = key(kept[-1])
+    return kept, encode_sort_cursor(value, row_id)

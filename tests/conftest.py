@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from contracts.client import GrantsClient
 from contracts.enums import MembershipRole, OrganisationKind, Role
 from service.app import create_app
+from service.context import Clock, clock
 from service.identity.secrets import hash_password, new_token
 from service.persistence import migrate
 from service.persistence.database import Database, start_embedded_server
@@ -159,12 +161,29 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 # --- the app and its client -------------------------------------------------------------------
 
 
-TEST_SETTINGS = Settings(environment="test", log_json=True, log_level="WARNING")
+TEST_STORAGE = Path(tempfile.mkdtemp(prefix="grants-test-storage-"))
+TEST_SETTINGS = Settings(
+    environment="test", log_json=True, log_level="WARNING", storage_dir=TEST_STORAGE
+)
 
 
 @pytest.fixture
-def app(db: Database) -> Any:
-    return create_app(TEST_SETTINGS, database=db)
+def frozen_clock() -> Iterator[Clock]:
+    """The server clock, frozen by the test (`frozen_clock.frozen = instant`), then released."""
+    yield clock
+    clock.frozen = None
+
+
+@pytest.fixture
+def storage_dir(tmp_path: Path) -> Path:
+    """This test's own private file storage."""
+    return tmp_path / "storage"
+
+
+@pytest.fixture
+def app(db: Database, storage_dir: Path) -> Any:
+    settings = TEST_SETTINGS.model_copy(update={"storage_dir": storage_dir})
+    return create_app(settings, database=db)
 
 
 @pytest.fixture
@@ -265,7 +284,7 @@ def make_user(session: AsyncSession, http: httpx.AsyncClient) -> MakeUser:
                 Membership(user_id=user.id, organisation_id=org.id, role=MembershipRole.MEMBER)
             )
         token, token_hash = new_token()
-        now = datetime.now(UTC)
+        now = clock.now()
         session.add(
             AuthToken(
                 user_id=user.id,

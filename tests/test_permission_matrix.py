@@ -306,6 +306,29 @@ def _item_create(w: World) -> ActionPlanItemCreate:
     )
 
 
+ACTION_PLAN_IMPORT_HEADER = (
+    "territory,plan_title_en,plan_title_ru,plan_title_ky,period_start,period_end,item_code,"
+    "objective_en,objective_ru,objective_ky,activities,budget,target_groups,gender_responsive,"
+    "conflict_sensitive\n"
+)
+
+
+def _action_plan_csv(w: World) -> bytes:
+    """A tiny valid import: one new plan with one item, in the world's territory."""
+    row = (
+        f"{w.territory.code},Imported plan {w.uid()},,,2027-01-01,2027-12-31,1.1,"
+        "Youth dialogue,,,Dialogue platforms,25 000.50,youth; women,no,yes\n"
+    )
+    return (ACTION_PLAN_IMPORT_HEADER + row).encode()
+
+
+def _organisation_csv(w: World) -> bytes:
+    return (
+        "name,kind,registration_number,territory,founded_year,women_led,youth_led\n"
+        f"Imported group {w.uid()},youth_group,IMP-{w.uid()},{w.territory.code},2021,no,yes\n"
+    ).encode()
+
+
 async def _sees_own_organisations(w: World, c: GrantsClient, page: OrganisationPage) -> None:
     seen = {o.id for o in page.items}
     if w.actor == "applicant":
@@ -451,6 +474,15 @@ CASES: dict[str, Case] = {
             ),
         ),
         only("programme_officer"),
+    ),
+    # spreadsheet imports: action plans by officers; organisations by officers and admins
+    "CreateActionPlanImport": Case(
+        lambda w, c: c.create_action_plan_import(_action_plan_csv(w), "plans.csv"),
+        only("programme_officer"),
+    ),
+    "CreateOrganisationImport": Case(
+        lambda w, c: c.create_organisation_import(_organisation_csv(w), "organisations.csv"),
+        only("programme_officer", "admin"),
     ),
     # funding sources
     "ListFundingSources": Case(lambda w, c: c.list_funding_sources(), FUNDING_READERS),

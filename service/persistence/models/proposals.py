@@ -30,6 +30,7 @@ class Proposal(SQLModel, table=True):
     __tablename__ = "proposal"
     __table_args__ = (
         sa.CheckConstraint("requested_amount >= 0", name="requested_amount_nonnegative"),
+        sa.CheckConstraint("co_funding_amount >= 0", name="co_funding_amount_nonnegative"),
         sa.CheckConstraint("gender_marker BETWEEN 0 AND 3", name="gender_marker_range"),
         sa.CheckConstraint(
             "status IN ('draft', 'withdrawn') OR (snapshot IS NOT NULL"
@@ -60,6 +61,7 @@ class Proposal(SQLModel, table=True):
         default=1, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="1")
     )
     requested_amount: int = money_field(default=0)
+    co_funding_amount: int = money_field(default=0)
     currency: str = currency_field()
     target_groups: list[str] = jsonb_field(default_sql="'[]'::jsonb")
     gender_marker: int | None = Field(

@@ -1,0 +1,41 @@
+"""Bulk imports of spreadsheets (XLSX or CSV): the report of one import.
+
+The formats of the files are described in `docs/imports.md`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+
+class ImportKind(StrEnum):
+    ACTION_PLANS = "action_plans"
+    ORGANISATIONS = "organisations"
+
+
+class ImportRowError(msgspec.Struct, kw_only=True):
+    """One bad row: its number as the spreadsheet shows it (the header is row 1), the column
+    (None when the error is about the whole row or file) and what is wrong."""
+
+    row: int
+    column: str | None
+    message: str
+
+
+class ImportReport(msgspec.Struct, kw_only=True):
+    """What an import did, or (`dry_run`) would do.
+
+    `created` and `updated` count rows per entity (e.g. `action_plan_item`); `unchanged` counts
+    the rows found identical to the file. `applied` is true when the good rows were written: never
+    on a dry run, and never when a row is bad unless `skip_invalid` was asked for."""
+
+    kind: ImportKind
+    dry_run: bool
+    rows_read: int
+    created: dict[str, int]
+    updated: dict[str, int]
+    unchanged: int
+    errors: list[ImportRowError]
+    applied: bool

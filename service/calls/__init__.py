@@ -1,0 +1,1 @@
+"""Calls for proposals, funding windows, rule sets, the eligibility check."""

@@ -1,0 +1,1 @@
+"""Proposals: the applicant journey from draft to submission."""

@@ -1,0 +1,905 @@
+"""Use cases of proposals: drafting, budget, attachments, eligibility, submission, withdrawal."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from sqlalchemy import delete, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from contracts import calls as cc
+from contracts import permissions as p
+from contracts import proposals as c
+from contracts.common import I18nText, ValidationIssue
+from contracts.enums import AttachmentKind, GrantStatus, ProposalStatus
+from contracts.lifecycles import PROPOSAL_TRANSITIONS, WITHDRAWABLE, allowed_next, can_move
+from scoring.eligibility import (
+    ApplicationFacts,
+    BudgetLineFacts,
+    Evaluation,
+    RuleResult,
+    WindowFacts,
+    evaluate,
+    parse_rules,
+)
+from service.audit.service import record, snapshot
+from service.calls.service import window_is_open, window_or_404
+from service.changes import check_version, record_created, update_versioned
+from service.context import RequestContext, utcnow
+from service.pagination import keyset_sorted, split_sorted_page
+from service.persistence.models import (
+    ActionPlanItem,
+    Attachment,
+    BudgetLine,
+    Call,
+    CallWindow,
+    Grant,
+    Organisation,
+    Proposal,
+    ProposalActionPlanItem,
+    ProposalCoApplicant,
+    RuleSet,
+    Territory,
+    WindowActionPlanItem,
+    WindowTerritory,
+)
+from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound
+from service.storage import FileStore, StoredFile
+
+MINOR = Decimal(1)
+
+
+def _issue(field: str, message: str) -> ValidationIssue:
+    return ValidationIssue(field=field, message=message)
+
+
+# --- loading with permission ------------------------------------------------------------------
+
+
+async def _proposal_or_404(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, *, lock: bool = False
+) -> Proposal:
+    ctx.require(p.can_list_proposals(ctx.actor))
+    row = await session.get(Proposal, proposal_id, with_for_update=lock)
+    if row is None or not p.can_read_proposal(ctx.actor, row.organisation_id).allowed:
+        raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
+    return row
+
+
+def _transition(row: Proposal, target: ProposalStatus) -> None:
+    if not can_move(PROPOSAL_TRANSITIONS, row.status, target):
+        raise IllegalTransition(
+            f"a {row.status} proposal cannot become {target}",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
+        )
+    row.status = target
+
+
+def _require_draft(row: Proposal) -> None:
+    if row.status != ProposalStatus.DRAFT:
+        raise IllegalTransition(
+            f"only a draft can be edited; this proposal is {row.status} (its submitted "
+            "snapshot is final)",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
+        )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _verdict_read(r: RuleResult) -> cc.RuleVerdictRead:
+    return cc.RuleVerdictRead(
+        rule_id=r.rule_id,
+        kind=r.kind,
+        verdict=str(r.verdict),
+        reason=I18nText(en=r.reason["en"], ru=r.reason.get("ru"), ky=r.reason.get("ky")),
+        children=[_verdict_read(ch) for ch in r.children],
+    )
+
+
+def eligibility_read(evaluation: Evaluation, rule_set: RuleSet | None) -> cc.EligibilityRead:
+    return cc.EligibilityRead(
+        verdict=str(evaluation.verdict),
+        rule_set_id=rule_set.id if rule_set else None,
+        rule_set_version=rule_set.version if rule_set else None,
+        results=[_verdict_read(r) for r in evaluation.results],
+        failed_rule_ids=evaluation.failed_rule_ids(),
+    )
+
+
+def _stored_eligibility(row: Proposal) -> cc.EligibilityRead | None:
+    if row.eligibility_verdict is None:
+        return None
+    return msgspec.convert(row.eligibility_verdict, cc.EligibilityRead)
+
+
+async def _reads(
+    session: AsyncSession, ctx: RequestContext, rows: list[Proposal]
+) -> list[c.ProposalRead]:
+    ids = [r.id for r in rows]
+    orgs: dict[uuid.UUID, Organisation] = {}
+    windows: dict[uuid.UUID, CallWindow] = {}
+    lines: dict[uuid.UUID, list[c.BudgetLineRead]] = defaultdict(list)
+    items: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    co_apps: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    files: dict[uuid.UUID, list[c.AttachmentRead]] = defaultdict(list)
+    if ids:
+        org_ids = {r.organisation_id for r in rows}
+        for o in (
+            await session.execute(select(Organisation).where(col(Organisation.id).in_(org_ids)))
+        ).scalars():
+            orgs[o.id] = o
+        for w in (
+            await session.execute(
+                select(CallWindow).where(col(CallWindow.id).in_({r.window_id for r in rows}))
+            )
+        ).scalars():
+            windows[w.id] = w
+        for b in (
+            await session.execute(
+                select(BudgetLine)
+                .where(col(BudgetLine.proposal_id).in_(ids))
+                .order_by(col(BudgetLine.proposal_id), col(BudgetLine.position))
+            )
+        ).scalars():
+            lines[b.proposal_id].append(
+                c.BudgetLineRead(
+                    position=b.position,
+                    category=b.category,
+                    description=b.description,
+                    quantity=b.quantity,
+                    unit_cost=b.unit_cost,
+                    total=b.total,
+                    currency=b.currency,
+                )
+            )
+        for pid, iid in await session.execute(
+            select(ProposalActionPlanItem.proposal_id, ProposalActionPlanItem.action_plan_item_id)
+            .where(col(ProposalActionPlanItem.proposal_id).in_(ids))
+            .order_by(col(ProposalActionPlanItem.action_plan_item_id))
+        ):
+            items[pid].append(iid)
+        for pid, oid in await session.execute(
+            select(ProposalCoApplicant.proposal_id, ProposalCoApplicant.organisation_id)
+            .where(col(ProposalCoApplicant.proposal_id).in_(ids))
+            .order_by(col(ProposalCoApplicant.organisation_id))
+        ):
+            co_apps[pid].append(oid)
+        for a in (
+            await session.execute(
+                select(Attachment)
+                .where(col(Attachment.proposal_id).in_(ids))
+                .order_by(col(Attachment.created_at), col(Attachment.id))
+            )
+        ).scalars():
+            assert a.proposal_id is not None
+            files[a.proposal_id].append(_attachment_read(a))
+    now = utcnow()
+    out = []
+    for r in rows:
+        org = orgs[r.organisation_id]
+        window = windows[r.window_id]
+        out.append(
+            c.ProposalRead(
+                id=r.id,
+                window_id=r.window_id,
+                call_id=window.call_id,
+                organisation_id=r.organisation_id,
+                organisation_name=org.name,
+                organisation_kind=org.kind,
+                territory_id=org.territory_id,
+                status=r.status,
+                version=r.version,
+                title=r.title,
+                summary=r.summary,
+                requested_amount=r.requested_amount,
+                co_funding_amount=r.co_funding_amount,
+                currency=r.currency,
+                budget_total=sum(b.total for b in lines[r.id]),
+                target_groups=list(r.target_groups),
+                gender_marker=r.gender_marker,
+                gender_justification=r.gender_justification,
+                conflict_sensitivity=r.conflict_sensitivity,
+                timeline=list(r.timeline),
+                action_plan_item_ids=items[r.id],
+                co_applicant_ids=co_apps[r.id],
+                budget_lines=lines[r.id],
+                attachments=files[r.id],
+                eligibility=_stored_eligibility(r),
+                eligibility_override=r.eligibility_override,
+                receipt_number=r.receipt_number,
+                submitted_at=r.submitted_at,
+                withdrawn_at=r.withdrawn_at,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                allowed_actions=_allowed_actions(ctx, r, window, now),
+            )
+        )
+    return out
+
+
+def _allowed_actions(
+    ctx: RequestContext, row: Proposal, window: CallWindow, now: datetime
+) -> list[str]:
+    actions: list[str] = []
+    is_open = window_is_open(window, now)
+    if p.can_edit_proposal(ctx.actor, row.organisation_id).allowed:
+        if row.status == ProposalStatus.DRAFT:
+            actions += ["update", "upload"]
+            if is_open:
+                actions.append("submit")
+        if row.status in WITHDRAWABLE and now < window.closes_at:
+            actions.append("withdraw")
+    if p.can_override_eligibility(ctx.actor).allowed and row.status in {
+        ProposalStatus.ELIGIBLE,
+        ProposalStatus.INELIGIBLE,
+    }:
+        actions.append("override_eligibility")
+    return actions
+
+
+def _attachment_read(a: Attachment) -> c.AttachmentRead:
+    return c.AttachmentRead(
+        id=a.id,
+        kind=a.kind,
+        original_name=a.original_name,
+        content_type=a.content_type,
+        size_bytes=a.size_bytes,
+        sha256=a.sha256,
+        created_at=a.created_at,
+    )
+
+
+async def get_proposal(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID
+) -> c.ProposalRead:
+    row = await _proposal_or_404(session, ctx, proposal_id)
+    return (await _reads(session, ctx, [row]))[0]
+
+
+_SORTS: dict[str, tuple[Any, bool]] = {
+    "created_at": (Proposal.created_at, False),
+    "-created_at": (Proposal.created_at, True),
+    "requested_amount": (Proposal.requested_amount, False),
+    "-requested_amount": (Proposal.requested_amount, True),
+    "title": (Proposal.title, False),
+    "-title": (Proposal.title, True),
+}
+
+
+async def list_proposals(
+    session: AsyncSession,
+    ctx: RequestContext,
+    *,
+    window_id: uuid.UUID | None,
+    status: ProposalStatus | None,
+    territory_id: uuid.UUID | None,
+    organisation_kind: Any,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> c.ProposalPage:
+    ctx.require(p.can_list_proposals(ctx.actor))
+    stmt = select(Proposal, Organisation).join(
+        Organisation, col(Organisation.id) == col(Proposal.organisation_id)
+    )
+    if not p.sees_all_proposals(ctx.actor):
+        stmt = stmt.where(col(Proposal.organisation_id).in_(ctx.actor.organisation_ids))
+    if window_id is not None:
+        stmt = stmt.where(col(Proposal.window_id) == window_id)
+    if status is not None:
+        stmt = stmt.where(col(Proposal.status) == status)
+    if territory_id is not None:
+        stmt = stmt.where(col(Organisation.territory_id) == territory_id)
+    if organisation_kind is not None:
+        stmt = stmt.where(col(Organisation.kind) == organisation_kind)
+    sort_col, descending = _SORTS[sort]
+    stmt = keyset_sorted(
+        stmt, col(sort_col), col(Proposal.id), descending=descending, cursor=cursor, limit=limit
+    )
+    rows = list((await session.execute(stmt)).all())
+    name = sort.lstrip("-")
+    rows, next_cursor = split_sorted_page(rows, limit, lambda r: (getattr(r[0], name), r[0].id))
+    return c.ProposalPage(
+        items=[
+            c.ProposalSummary(
+                id=pr.id,
+                window_id=pr.window_id,
+                organisation_id=org.id,
+                organisation_name=org.name,
+                organisation_kind=org.kind,
+                territory_id=org.territory_id,
+                status=pr.status,
+                title=pr.title,
+                requested_amount=pr.requested_amount,
+                currency=pr.currency,
+                receipt_number=pr.receipt_number,
+                submitted_at=pr.submitted_at,
+                created_at=pr.created_at,
+            )
+            for pr, org in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+# --- drafting ---------------------------------------------------------------------------------
+
+
+async def create_proposal(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID, body: c.ProposalCreate
+) -> c.ProposalRead:
+    ctx.require(p.can_create_proposal(ctx.actor, body.organisation_id))
+    window, call = await window_or_404(session, ctx, window_id)
+    now = utcnow()
+    if call.status != "published" or now >= window.closes_at:
+        raise Conflict("proposals are drafted for published windows that have not closed")
+    if await session.get(Organisation, body.organisation_id) is None:
+        raise InvalidInput("no such organisation", [_issue("body.organisation_id", "unknown")])
+    assert ctx.actor.id is not None
+    row = Proposal(
+        window_id=window.id,
+        organisation_id=body.organisation_id,
+        title=body.title,
+        summary=body.summary,
+        currency=window.currency,
+        created_by=ctx.actor.id,
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await record_created(session, ctx, "proposal", row)
+    return (await _reads(session, ctx, [row]))[0]
+
+
+async def _replace_links(
+    session: AsyncSession, row: Proposal, body: c.ProposalUpdate
+) -> dict[str, Any]:
+    changed: dict[str, Any] = {}
+    if body.action_plan_item_ids is not msgspec.UNSET:
+        wanted = set(body.action_plan_item_ids)
+        found = (
+            set(
+                (
+                    await session.execute(
+                        select(ActionPlanItem.id).where(col(ActionPlanItem.id).in_(wanted))
+                    )
+                ).scalars()
+            )
+            if wanted
+            else set()
+        )
+        if wanted - found:
+            raise InvalidInput(
+                "unknown action-plan items",
+                [
+                    _issue(
+                        "body.action_plan_item_ids", f"unknown: {sorted(map(str, wanted - found))}"
+                    )
+                ],
+            )
+        await session.execute(
+            delete(ProposalActionPlanItem).where(col(ProposalActionPlanItem.proposal_id) == row.id)
+        )
+        for iid in sorted(wanted):
+            session.add(ProposalActionPlanItem(proposal_id=row.id, action_plan_item_id=iid))
+        changed["action_plan_item_ids"] = sorted(map(str, wanted))
+    if body.co_applicant_ids is not msgspec.UNSET:
+        wanted = set(body.co_applicant_ids) - {row.organisation_id}
+        found = (
+            set(
+                (
+                    await session.execute(
+                        select(Organisation.id).where(col(Organisation.id).in_(wanted))
+                    )
+                ).scalars()
+            )
+            if wanted
+            else set()
+        )
+        if wanted - found:
+            raise InvalidInput(
+                "unknown co-applicant organisations",
+                [_issue("body.co_applicant_ids", f"unknown: {sorted(map(str, wanted - found))}")],
+            )
+        await session.execute(
+            delete(ProposalCoApplicant).where(col(ProposalCoApplicant.proposal_id) == row.id)
+        )
+        for oid in sorted(wanted):
+            session.add(ProposalCoApplicant(proposal_id=row.id, organisation_id=oid))
+        changed["co_applicant_ids"] = sorted(map(str, wanted))
+    await session.flush()
+    return changed
+
+
+async def update_proposal(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.ProposalUpdate
+) -> c.ProposalRead:
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    check_version(row, body)
+    _require_draft(row)
+    links = await _replace_links(session, row, body)
+    plain = msgspec.structs.replace(
+        body, action_plan_item_ids=msgspec.UNSET, co_applicant_ids=msgspec.UNSET
+    )
+    if plain.timeline is not msgspec.UNSET:
+        bad = [n for n, t in enumerate(plain.timeline) if t.end < t.start]
+        if bad:
+            raise InvalidInput(
+                "a timeline entry ends before it starts",
+                [_issue(f"body.timeline[{n}].end", "before start") for n in bad],
+            )
+    changed = await update_versioned(session, ctx, row, plain, entity="proposal")
+    if links:
+        if not changed:
+            row.version += 1
+            row.updated_at = utcnow()
+            await session.flush()
+        await record(
+            session,
+            ctx,
+            action="proposal.links_replaced",
+            entity="proposal",
+            entity_id=row.id,
+            after=links,
+        )
+    return (await _reads(session, ctx, [row]))[0]
+
+
+def line_total(quantity: Decimal, unit_cost: int) -> int:
+    """quantity × unit cost in minor units, rounded half to even (documented rule)."""
+    return int((quantity * unit_cost).quantize(MINOR, rounding=ROUND_HALF_EVEN))
+
+
+async def replace_budget_lines(
+    session: AsyncSession,
+    ctx: RequestContext,
+    proposal_id: uuid.UUID,
+    body: c.BudgetLinesReplace,
+) -> c.ProposalRead:
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    check_version(row, body)
+    _require_draft(row)
+    issues = []
+    for n, line in enumerate(body.lines):
+        q = line.quantity
+        if (
+            not q.is_finite()
+            or q <= 0
+            or q >= Decimal(10) ** 11
+            or q != q.quantize(Decimal("0.001"))
+        ):
+            issues.append(_issue(f"body.lines[{n}].quantity", "must be > 0 with ≤ 3 decimals"))
+        elif line_total(q, line.unit_cost) > 10**15:
+            issues.append(_issue(f"body.lines[{n}]", "the line total is too large"))
+    if issues:
+        raise InvalidInput("the budget lines are not valid", issues)
+    await session.execute(delete(BudgetLine).where(col(BudgetLine.proposal_id) == row.id))
+    totals = []
+    for n, line in enumerate(body.lines):
+        total = line_total(line.quantity, line.unit_cost)
+        totals.append(total)
+        session.add(
+            BudgetLine(
+                proposal_id=row.id,
+                position=n,
+                category=line.category,
+                description=line.description,
+                quantity=line.quantity,
+                unit_cost=line.unit_cost,
+                total=total,
+                currency=line.currency,
+            )
+        )
+    row.version += 1
+    row.updated_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="proposal.budget_replaced",
+        entity="proposal",
+        entity_id=row.id,
+        after={"lines": msgspec.to_builtins(body.lines), "totals": totals},
+    )
+    return (await _reads(session, ctx, [row]))[0]
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+async def upload_attachment(
+    session: AsyncSession,
+    ctx: RequestContext,
+    store: FileStore,
+    proposal_id: uuid.UUID,
+    kind: AttachmentKind,
+    filename: str,
+    data: bytes,
+) -> c.AttachmentRead:
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    _require_draft(row)
+    used = (
+        await session.execute(
+            select(func.coalesce(func.sum(Attachment.size_bytes), 0)).where(
+                col(Attachment.proposal_id) == row.id
+            )
+        )
+    ).scalar_one()
+    stored: StoredFile = store.save(data, filename, already_used_bytes=int(used))
+    assert ctx.actor.id is not None
+    try:
+        a = Attachment(
+            proposal_id=row.id,
+            kind=kind,
+            original_name=stored.original_name,
+            storage_name=stored.storage_name,
+            content_type=stored.content_type,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+            uploaded_by=ctx.actor.id,
+        )
+        session.add(a)
+        await session.flush()
+        await session.refresh(a)
+        await record_created(session, ctx, "attachment", a)
+    except BaseException:
+        store.delete(stored.storage_name)  # nothing stored when the row is not
+        raise
+    return _attachment_read(a)
+
+
+async def _attachment_or_404(
+    session: AsyncSession, ctx: RequestContext, attachment_id: uuid.UUID
+) -> tuple[Attachment, Proposal]:
+    a = await session.get(Attachment, attachment_id)
+    if a is None or a.proposal_id is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    row = await _proposal_or_404(session, ctx, a.proposal_id)
+    return a, row
+
+
+async def attachment_for_download(
+    session: AsyncSession, ctx: RequestContext, attachment_id: uuid.UUID
+) -> Attachment:
+    a, _ = await _attachment_or_404(session, ctx, attachment_id)
+    return a
+
+
+async def delete_attachment(
+    session: AsyncSession, ctx: RequestContext, store: FileStore, attachment_id: uuid.UUID
+) -> None:
+    a, row = await _attachment_or_404(session, ctx, attachment_id)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    _require_draft(row)
+    before = snapshot(a)
+    name = a.storage_name
+    await session.delete(a)
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="attachment.deleted",
+        entity="attachment",
+        entity_id=attachment_id,
+        before=before,
+    )
+    store.delete(name)
+
+
+# --- eligibility ------------------------------------------------------------------------------
+
+
+async def _window_facts(session: AsyncSession, window: CallWindow) -> WindowFacts:
+    eligible = set(
+        (
+            await session.execute(
+                select(WindowTerritory.territory_id).where(
+                    col(WindowTerritory.window_id) == window.id
+                )
+            )
+        ).scalars()
+    )
+    every_territory = list((await session.execute(select(Territory))).scalars())
+    items = set(
+        (
+            await session.execute(
+                select(WindowActionPlanItem.action_plan_item_id).where(
+                    col(WindowActionPlanItem.window_id) == window.id
+                )
+            )
+        ).scalars()
+    )
+    return WindowFacts(
+        currency=window.currency,
+        min_grant=window.min_grant,
+        max_grant=window.max_grant,
+        territories=frozenset(t.code for t in every_territory if t.id in eligible),
+        # names of every territory: an applicant from elsewhere reads where it is registered
+        territory_names={t.code: dict(t.name) for t in every_territory},
+        action_plan_items=frozenset(str(i) for i in items),
+    )
+
+
+async def _proposal_facts(session: AsyncSession, row: Proposal) -> ApplicationFacts:
+    org = await session.get_one(Organisation, row.organisation_id)
+    territory = await session.get_one(Territory, org.territory_id)
+    items = set(
+        (
+            await session.execute(
+                select(ProposalActionPlanItem.action_plan_item_id).where(
+                    col(ProposalActionPlanItem.proposal_id) == row.id
+                )
+            )
+        ).scalars()
+    )
+    kinds = set(
+        (
+            await session.execute(
+                select(Attachment.kind).where(col(Attachment.proposal_id) == row.id)
+            )
+        ).scalars()
+    )
+    lines = list(
+        (
+            await session.execute(
+                select(BudgetLine.currency, BudgetLine.total).where(
+                    col(BudgetLine.proposal_id) == row.id
+                )
+            )
+        ).all()
+    )
+    active = (
+        await session.execute(
+            select(func.count())
+            .select_from(Grant)
+            .where(col(Grant.organisation_id) == org.id, col(Grant.status) == GrantStatus.ACTIVE)
+        )
+    ).scalar_one()
+    return ApplicationFacts(
+        organisation_kind=str(org.kind),
+        territory=territory.code,
+        founded_year=org.founded_year,
+        women_led=org.women_led,
+        youth_led=org.youth_led,
+        requested_amount=row.requested_amount,
+        co_funding_amount=row.co_funding_amount,
+        action_plan_items=frozenset(str(i) for i in items),
+        attachment_kinds=frozenset(str(k) for k in kinds),
+        active_grants=int(active),
+        budget_lines=tuple(BudgetLineFacts(currency=cur, total=tot) for cur, tot in lines),
+    )
+
+
+async def _answers_facts(session: AsyncSession, a: cc.EligibilityAnswers) -> ApplicationFacts:
+    territory = None
+    if a.territory_id is not None:
+        t = await session.get(Territory, a.territory_id)
+        if t is None:
+            raise InvalidInput(
+                "no such territory", [_issue("body.answers.territory_id", "unknown territory")]
+            )
+        territory = t.code
+    return ApplicationFacts(
+        organisation_kind=str(a.organisation_kind) if a.organisation_kind else None,
+        territory=territory,
+        founded_year=a.founded_year,
+        women_led=a.women_led,
+        youth_led=a.youth_led,
+        requested_amount=a.requested_amount,
+        co_funding_amount=a.co_funding_amount,
+        action_plan_items=(
+            frozenset(str(i) for i in a.action_plan_item_ids)
+            if a.action_plan_item_ids is not None
+            else None
+        ),
+        attachment_kinds=(
+            frozenset(str(k) for k in a.attachment_kinds)
+            if a.attachment_kinds is not None
+            else None
+        ),
+        active_grants=a.active_grants,
+        budget_lines=(
+            tuple(BudgetLineFacts(currency=b.currency, total=b.total) for b in a.budget_lines)
+            if a.budget_lines is not None
+            else None
+        ),
+    )
+
+
+async def _evaluate(
+    session: AsyncSession, window: CallWindow, facts: ApplicationFacts
+) -> tuple[Evaluation, RuleSet | None]:
+    rule_set = await session.get(RuleSet, window.rule_set_id) if window.rule_set_id else None
+    rules = parse_rules(rule_set.rules if rule_set else [])
+    evaluation = evaluate(rules, facts, await _window_facts(session, window), utcnow().date())
+    return evaluation, rule_set
+
+
+async def check_eligibility(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID, body: cc.EligibilityCheck
+) -> cc.EligibilityRead:
+    ctx.require(p.can_check_eligibility(ctx.actor))
+    window, _ = await window_or_404(session, ctx, window_id)
+    if (body.proposal_id is None) == (body.answers is None):
+        raise InvalidInput(
+            "send either proposal_id or answers",
+            [_issue("body", "exactly one of proposal_id and answers is needed")],
+        )
+    if body.proposal_id is not None:
+        row = await _proposal_or_404(session, ctx, body.proposal_id)
+        if row.window_id != window.id:
+            raise InvalidInput(
+                "the proposal belongs to another window", [_issue("body.proposal_id", "mismatch")]
+            )
+        facts = await _proposal_facts(session, row)
+    else:
+        assert body.answers is not None
+        facts = await _answers_facts(session, body.answers)
+    evaluation, rule_set = await _evaluate(session, window, facts)
+    return eligibility_read(evaluation, rule_set)
+
+
+# --- submission, withdrawal, override --------------------------------------------------------
+
+
+async def _receipt_number(session: AsyncSession, window: CallWindow, call: Call) -> str:
+    """`<year>-<window code>-<n>`: n counts the window's submissions, under the window's lock."""
+    count = (
+        await session.execute(
+            select(func.count())
+            .select_from(Proposal)
+            .where(col(Proposal.window_id) == window.id, col(Proposal.receipt_number).is_not(None))
+        )
+    ).scalar_one()
+    year = (call.published_at or call.created_at).year
+    return f"{year}-{window.code}-{int(count) + 1:05d}"
+
+
+async def submit_proposal(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.ProposalSubmit
+) -> c.SubmissionReceipt:
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    check_version(row, body)
+    _require_draft(row)
+    # lock the window: receipt numbers are counted per window
+    window, call = await window_or_404(session, ctx, row.window_id, lock=True)
+    now = utcnow()
+    if not window_is_open(window, now):
+        if now >= window.closes_at:
+            raise Conflict(
+                f"the window closed at {window.closes_at.isoformat()} (server time); "
+                "submissions are no longer accepted"
+            )
+        raise Conflict(f"the window opens at {window.opens_at.isoformat()} (server time)")
+    if not row.title.strip() or row.requested_amount <= 0:
+        raise InvalidInput(
+            "the proposal is incomplete",
+            [_issue("requested_amount", "give a title and a requested amount before submitting")],
+        )
+    before = snapshot(row)
+    evaluation, rule_set = await _evaluate(session, window, await _proposal_facts(session, row))
+    verdict = eligibility_read(evaluation, rule_set)
+    receipt_number = await _receipt_number(session, window, call)
+    with session.no_autoflush:  # the row is complete only once its snapshot is set
+        _transition(row, ProposalStatus.SUBMITTED)
+        row.submitted_at = now
+        row.receipt_number = receipt_number
+        row.eligibility_verdict = msgspec.to_builtins(verdict)
+        row.rule_set_id = rule_set.id if rule_set else None
+        row.rule_set_version = rule_set.version if rule_set else None
+        read = (await _reads(session, ctx, [row]))[0]
+    row.snapshot = msgspec.to_builtins(msgspec.structs.replace(read, allowed_actions=[]))
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="proposal.submitted",
+        entity="proposal",
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row, exclude=("snapshot",)),
+    )
+    # Ineligible proposals do not enter review; needs-information counts as not eligible.
+    target = ProposalStatus.ELIGIBLE if verdict.verdict == "pass" else ProposalStatus.INELIGIBLE
+    _transition(row, target)
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action=f"proposal.{target.value}",
+        entity="proposal",
+        entity_id=row.id,
+        before={"status": "submitted"},
+        after={"status": target.value, "failed_rule_ids": verdict.failed_rule_ids},
+    )
+    final = (await _reads(session, ctx, [row]))[0]
+    assert row.receipt_number is not None
+    return c.SubmissionReceipt(proposal=final, receipt_number=row.receipt_number, submitted_at=now)
+
+
+async def withdraw_proposal(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.ProposalWithdraw
+) -> c.ProposalRead:
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    check_version(row, body)
+    window, _ = await window_or_404(session, ctx, row.window_id)
+    now = utcnow()
+    if now >= window.closes_at:
+        raise Conflict("the window has closed: proposals can no longer be withdrawn")
+    before = snapshot(row, exclude=("snapshot",))
+    _transition(row, ProposalStatus.WITHDRAWN)
+    row.withdrawn_at = now
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="proposal.withdrawn",
+        entity="proposal",
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row, exclude=("snapshot",)),
+        reason=body.reason,
+    )
+    return (await _reads(session, ctx, [row]))[0]
+
+
+async def override_eligibility(
+    session: AsyncSession,
+    ctx: RequestContext,
+    proposal_id: uuid.UUID,
+    body: c.EligibilityOverride,
+) -> c.ProposalRead:
+    ctx.require(p.can_override_eligibility(ctx.actor))
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    check_version(row, body)
+    target = ProposalStatus.ELIGIBLE if body.eligible else ProposalStatus.INELIGIBLE
+    if row.status not in {ProposalStatus.ELIGIBLE, ProposalStatus.INELIGIBLE}:
+        raise IllegalTransition(
+            f"only a judged proposal's verdict can be overridden; this one is {row.status}",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
+        )
+    if row.status == target:
+        raise Conflict(f"the proposal is already {target}")
+    before = snapshot(row, exclude=("snapshot",))
+    _transition(row, target)
+    row.eligibility_override = {
+        "eligible": body.eligible,
+        "reason": body.reason,
+        "by": str(ctx.actor.id),
+        "at": utcnow().isoformat(),
+    }
+    row.version += 1
+    row.updated_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="proposal.eligibility_overridden",
+        entity="proposal",
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row, exclude=("snapshot",)),
+        reason=body.reason,
+    )
+    return (await _reads(session, ctx, [row]))[0]
+
+
+def store_for(root: Path) -> FileStore:
+    return FileStore(root)
