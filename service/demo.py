@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -1431,14 +1432,23 @@ async def _load_plans(loader: _Loader) -> None:
             await loader.indicators(item, THEMES[item_spec.theme].indicators)
 
 
-async def load_demo_data(session: AsyncSession) -> DemoSummary:
-    """Create whatever of the demo data is missing (flushes, never commits)."""
+async def load_demo_data(session: AsyncSession, storage_dir: Path | None = None) -> DemoSummary:
+    """Create whatever of the demo data is missing (flushes, never commits).
+
+    `storage_dir`: where the demo proposals' attachments go (default: the settings' storage)."""
+    from service.demo_call import load_demo_call
+    from service.settings import Settings
+    from service.storage import FileStore
+
     loader = _Loader(session)
     await _load_places(loader)
     for source in FUNDING_SOURCES:
         await loader.funding_source(source)
     await _load_people(loader)
     await _load_plans(loader)
+    store = FileStore(storage_dir or Settings().resolved_storage_dir)
+    if await load_demo_call(session, store):
+        loader.created["call"] = 1
     return DemoSummary(logins=list(loader.logins), created=dict(loader.created))
 
 

@@ -130,7 +130,7 @@ def test_cli_help_runs(args: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
-def test_cli_serve_migrates_loads_demo_and_answers(fresh_db: str) -> None:
+def test_cli_serve_migrates_loads_demo_and_answers(fresh_db: str, storage_dir: Path) -> None:
     """`grants serve --demo` as a user runs it: a real process on a real port."""
     import socket
     import time
@@ -138,7 +138,7 @@ def test_cli_serve_migrates_loads_demo_and_answers(fresh_db: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": fresh_db}
+    env = {**os.environ, "DATABASE_URL": fresh_db, "GRANTS_STORAGE_DIR": str(storage_dir)}
     proc = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
         [
             sys.executable,

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from contracts.client import GrantsClient
-from contracts.enums import OrganisationKind
+from contracts.enums import OrganisationKind, ProposalStatus
 from service.audit.service import verify
 from service.demo import DEMO_PASSWORD, load_demo_data
-from service.persistence.models import ActionPlanItem, AuditEvent, Organisation, Territory
+from service.persistence.models import (
+    ActionPlanItem,
+    AuditEvent,
+    Organisation,
+    Proposal,
+    Territory,
+)
 
 TERRITORIES = {"alamedin", "sokuluk", "osh", "uzgen", "jalal-abad", "batken", "razzakov"}
 
@@ -22,13 +29,14 @@ async def _count(session: AsyncSession, model: type) -> int:
 
 
 async def test_demo_data_is_complete_and_idempotent(
-    session: AsyncSession, client: GrantsClient
+    session: AsyncSession, client: GrantsClient, storage_dir: Path
 ) -> None:
-    first = await load_demo_data(session)
+    first = await load_demo_data(session, storage_dir)
     events_after_first = await _count(session, AuditEvent)
-    second = await load_demo_data(session)
+    second = await load_demo_data(session, storage_dir)
 
-    assert sum(first.created.values()) == events_after_first  # one audit event per row
+    assert sum(first.created.values()) > 0
+    assert first.created["call"] == 1
     assert set(second.created.values()) == {0}
     assert await _count(session, AuditEvent) == events_after_first
     assert second.logins == first.logins
@@ -53,6 +61,25 @@ async def test_demo_data_is_complete_and_idempotent(
     roles = {login.role.split(" ")[0] for login in first.logins}
     assert {"admin", "programme_officer", "finance_officer", "reviewer", "auditor"} <= roles
     assert any(login.role.startswith("applicant") for login in first.logins)
+
+    # the published two-window call, with proposals at every stage reachable so far
+    calls = await client.list_calls(status="open")
+    assert [c.title.en for c in calls.items] == ["Trust-building small grants 2026"]
+    assert [w.code for w in calls.items[0].windows] == ["W1", "W2"]
+    statuses = Counter((await session.execute(select(Proposal.status))).scalars())
+    assert set(statuses) == {
+        ProposalStatus.DRAFT,
+        ProposalStatus.ELIGIBLE,
+        ProposalStatus.INELIGIBLE,
+        ProposalStatus.WITHDRAWN,
+    }
+    overridden = (
+        await session.execute(
+            select(Proposal).where(col(Proposal.eligibility_override).is_not(None))
+        )
+    ).scalar_one()
+    assert overridden.status == ProposalStatus.ELIGIBLE
+    assert [p for p in storage_dir.rglob("*.pdf")]  # noqa: ASYNC240  (a tmp dir)
 
     # every printed login works
     for login in first.logins:

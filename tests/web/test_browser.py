@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -40,10 +41,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def demo_db(fresh_db: str) -> str:
+async def demo_db(fresh_db: str, storage_dir: Path) -> str:
     database = Database.from_url(fresh_db)
     async with database.session() as session:
-        await load_demo_data(session)
+        await load_demo_data(session, storage_dir)
         await session.commit()
     await database.dispose()
     return fresh_db
