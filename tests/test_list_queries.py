@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -17,12 +17,15 @@ from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
     ApiKey,
+    CallWindow,
     FundingSource,
     Indicator,
     Pcc,
     PccMember,
+    Proposal,
     Territory,
 )
+from service.persistence.models import Call as CallRow
 from tests.conftest import MakeOrganisation, MakeUser, Person, QueryCounter
 
 Arrange = Callable[[AsyncSession, int, dict[str, Any]], Awaitable[None]]
@@ -152,7 +155,79 @@ async def _events(session: AsyncSession, n: int, ctx: dict[str, Any]) -> None:
         )
 
 
+async def _window(session: AsyncSession, ctx: dict[str, Any]) -> CallWindow:
+    if "window" not in ctx:
+        call = CallRow(
+            title={"en": "Call"},
+            description={"en": "d"},
+            created_by=ctx["actor"].id,
+            status="published",
+        )
+        session.add(call)
+        await session.flush()
+        window = CallWindow(
+            call_id=call.id,
+            code="W1",
+            position=0,
+            title={"en": "W1"},
+            opens_at=datetime(2026, 1, 1, tzinfo=UTC),
+            closes_at=datetime(2026, 12, 31, tzinfo=UTC),
+            min_grant=1,
+            max_grant=100,
+            status="published",
+        )
+        session.add(window)
+        await session.flush()
+        ctx["window"] = window
+    w: CallWindow = ctx["window"]
+    return w
+
+
+async def _calls(session: AsyncSession, n: int, ctx: dict[str, Any]) -> None:
+    for i in range(n):
+        call = CallRow(
+            title={"en": f"C{i}"},
+            description={"en": "d"},
+            created_by=ctx["actor"].id,
+            status="published",
+        )
+        session.add(call)
+        await session.flush()
+        session.add(
+            CallWindow(
+                call_id=call.id,
+                code="W1",
+                position=0,
+                title={"en": "W1"},
+                opens_at=datetime(2026, 1, 1, tzinfo=UTC),
+                closes_at=datetime(2026, 12, 31, tzinfo=UTC),
+                min_grant=1,
+                max_grant=100,
+                status="published",
+            )
+        )
+    await session.flush()
+
+
+async def _proposals(session: AsyncSession, n: int, ctx: dict[str, Any]) -> None:
+    window = await _window(session, ctx)
+    for i in range(n):
+        org = await ctx["make_organisation"]()
+        session.add(
+            Proposal(
+                window_id=window.id,
+                organisation_id=org.id,
+                title=f"P{i}",
+                summary="s",
+                created_by=ctx["actor"].id,
+            )
+        )
+    await session.flush()
+
+
 CASES: dict[str, tuple[Role, Arrange, Call]] = {
+    "ListCalls": (Role.PROGRAMME_OFFICER, _calls, lambda c, x: c.list_calls()),
+    "ListProposals": (Role.PROGRAMME_OFFICER, _proposals, lambda c, x: c.list_proposals()),
     "ListOrganisations": (Role.PROGRAMME_OFFICER, _orgs, lambda c, x: c.list_organisations()),
     "ListUsers": (Role.ADMIN, _users, lambda c, x: c.list_users()),
     "ListFundingSources": (Role.FINANCE_OFFICER, _sources, lambda c, x: c.list_funding_sources()),

@@ -437,6 +437,8 @@ async def test_attachment_download_is_private_and_a_download(programme: Programm
         (b"MZ\x90\x00 not really a pdf", "budget.pdf", 415),
         (b"", "empty.pdf", 422),
         (b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "huge.pdf", 413),
+        (PDF, "../../etc/passwd.pdf", 422),
+        (PDF, "..\\..\\budget.pdf", 422),
     ],
 )
 async def test_bad_uploads_store_nothing(
