@@ -498,6 +498,41 @@ async def test_action_plan_rows_of_one_item_must_agree(session: AsyncSession, pl
     ]
 
 
+async def test_action_plan_names_that_match_two_stored_plans_are_refused(
+    session: AsyncSession, places: None
+) -> None:
+    osh_pcc = (
+        await session.execute(
+            select(Pcc.id)
+            .join(Territory, col(Territory.id) == col(Pcc.territory_id))
+            .where(Territory.code == "osh")
+        )
+    ).scalar_one()
+    for _ in range(2):
+        session.add(
+            ActionPlan(
+                pcc_id=osh_pcc,
+                title={"en": OSH_PLAN},
+                period_start=date(2026, 1, 1),
+                period_end=date(2027, 12, 31),
+            )
+        )
+    await session.flush()
+    rows = [list(r) for r in GOOD_PLAN_ROWS]
+    rows[3][PLAN_HEADER.index("period_end")] = "2025-12-31"  # row 5 ends before it starts
+    ambiguous = "2 action plans of the PCC of osh have this title: rename all but one first"
+
+    report = await import_plans(session, xlsx(PLAN_HEADER, rows))
+
+    assert report.errors == [
+        ImportRowError(row=2, column="plan_title_en", message=ambiguous),
+        ImportRowError(row=3, column="plan_title_en", message=ambiguous),
+        ImportRowError(row=4, column="plan_title_en", message=ambiguous),
+        ImportRowError(row=5, column="period_end", message="ends before period_start (2026-01-01)"),
+    ]
+    assert report.applied is False
+
+
 async def test_action_plan_csv_with_bom_and_semicolons(session: AsyncSession, places: None) -> None:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")

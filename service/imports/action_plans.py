@@ -313,8 +313,9 @@ def validate(
         plan_values = check.values(
             PLAN_PARSERS, plan.values if plan else None, plan.row if plan else 0, "action plan"
         )
-        if plan is None and check.ok and plan_values["period_end"] < plan_values["period_start"]:
-            check.fail("period_end", f"ends before period_start ({plan_values['period_start']})")
+        start, end = plan_values["period_start"], plan_values["period_end"]
+        if plan is None and isinstance(start, date) and isinstance(end, date) and end < start:
+            check.fail("period_end", f"ends before period_start ({start})")
         item_values = check.values(
             ITEM_PARSERS, item.values if item else None, item.row if item else 0, "item"
         )

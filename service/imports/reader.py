@@ -137,7 +137,12 @@ def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
         sheet = workbook.worksheets[0]
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()  # do not trust the stored used range
-        yield from sheet.iter_rows(values_only=True)
+        try:
+            yield from sheet.iter_rows(values_only=True)
+        except Exception as exc:  # a broken sheet inside a readable workbook
+            raise UnsupportedFile(
+                f"the Excel workbook cannot be read ({type(exc).__name__})"
+            ) from exc
     finally:
         workbook.close()
 
@@ -146,7 +151,10 @@ def _csv_rows(data: bytes) -> Iterator[Sequence[Cell]]:
     text = data.decode("utf-8-sig")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as exc:  # e.g. a field over the csv module's limit of 128 KiB
+        raise UnsupportedFile(f"the CSV file cannot be read ({exc})") from exc
 
 
 def _clean(value: Any) -> Cell:

@@ -1,0 +1,721 @@
+"""Rubric scores: aggregation per criterion, thresholds, the ranking score, reviewer calibration,
+disagreement and reliability statistics.
+
+Units. Every score, scale bound, step and threshold is an integer in **tenths of a point** (a
+0–5 scale in half points is ``scale_min=0, scale_max=50, scale_step=5``). A criterion weight is an
+integer in thousandths. A score of ``None`` means "not applicable": it is left out of every
+aggregate, count and statistic, never counted as 0 (Hypha's bug).
+
+Aggregation (:func:`aggregate`, :func:`aggregate_proposals`), exact:
+
+- ``mean``: the arithmetic mean of the scores.
+- ``median``: the middle score; for an even count, the mean of the two middle ones.
+- ``trimmed_mean``: sort the n scores, drop ``k`` from each end, average the rest, where
+  ``k = 0`` for ``n <= 2`` and ``k = max(1, floor(n / 5))`` for ``n >= 3`` (see
+  :func:`trimmed_count`): 20 % each side rounded down, but always at least the single lowest
+  and highest once there are three scores, so a panel of three drops its extremes. At least
+  one score is always kept (``n - 2k >= 1``).
+- A recorded consensus score for a (proposal, criterion) replaces the aggregate.
+
+Aggregates are :class:`~fractions.Fraction` in tenths, so equal results are equal exactly.
+Thresholds are compared with the *unweighted* aggregate of their criterion (``>=`` passes); the
+weights only make the ranking score: the weighted mean of the criterion aggregates that have a
+value, the weights renormalised over those criteria (a criterion that is not applicable to a
+proposal neither helps nor hurts it). The rubric's overall threshold is compared with that
+ranking score.
+
+Calibration is computed beside the raw result; callers apply it only when asked, by aggregating
+the calibrated scores (``require_steps=False``: a calibrated score is a whole number of tenths
+clamped to the scale, not necessarily on its step). Floats are used inside calibration only; the
+calibrated scores are rounded to tenths, half to even.
+
+- :func:`z_calibrate`: per criterion, each reviewer with at least ``min_reviews`` scores on the
+  criterion is rescaled onto the distribution of the *other* reviewers' scores on it
+  (leave-one-out): ``s' = μ₋ⱼ + σ₋ⱼ · (s − μⱼ) / σⱼ``. Leaving the reviewer out of its own
+  target makes its calibrated scores exactly invariant under a positive affine change of its
+  raw scores (with the pooled mean and deviation, ``μ_all`` and ``σ_all``, the target moves
+  with the reviewer). Per criterion, because criteria have their own scales and a reviewer may
+  be severe on one and lenient on another.
+- :func:`severity_model`: the additive model ``y = θ_item + b_reviewer + ε`` over items
+  (proposal, criterion), fitted by least squares with a ridge penalty ``λ·Σ b²`` on the
+  reviewer effects only (``θ`` is the usual ``μ + f_i``; the penalty makes the ``b`` sum to
+  zero, i.e. a bias is relative to the panel's average reviewer). Calibrated score ``y − b``.
+
+Flags: :func:`disagreement_flags` (max − min of a cell at least a spread),
+:func:`outlier_reviewers` (``|b| / SE(b) > z``) and :func:`krippendorff_alpha` (interval level,
+missing ratings allowed).
+
+Pure: no I/O, no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from typing import Final
+
+import krippendorff
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Criterion",
+    "CriterionResult",
+    "Disagreement",
+    "Method",
+    "ProposalAggregate",
+    "ReviewerScaling",
+    "Rubric",
+    "Score",
+    "SeverityFit",
+    "ZCalibration",
+    "aggregate",
+    "aggregate_proposals",
+    "disagreement_flags",
+    "krippendorff_alpha",
+    "outlier_reviewers",
+    "severity_model",
+    "trimmed_count",
+    "z_calibrate",
+]
+
+_MAX_LISTED_PROBLEMS: Final = 10
+
+
+# --- the rubric and the scores ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A rubric criterion. Scale bounds, step and threshold in tenths; weight in thousandths."""
+
+    code: str
+    weight: int
+    scale_min: int
+    scale_max: int
+    scale_step: int
+    threshold: int | None = None
+    """The criterion's aggregate must be at least this (tenths); ``None``: no threshold."""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.code:
+            problems.append("code must not be empty")
+        if self.weight < 0:
+            problems.append("weight must be >= 0")
+        if self.scale_step <= 0:
+            problems.append("scale_step must be > 0")
+        if self.scale_max <= self.scale_min:
+            problems.append("scale_max must be > scale_min")
+        elif self.scale_step > 0 and (self.scale_max - self.scale_min) % self.scale_step:
+            problems.append("scale_max - scale_min must be a multiple of scale_step")
+        if self.threshold is not None and not self.scale_min <= self.threshold <= self.scale_max:
+            problems.append("threshold must be within the scale")
+        if problems:
+            raise ValueError(f"criterion {self.code!r}: " + "; ".join(problems))
+
+    def in_range(self, value: int) -> bool:
+        return self.scale_min <= value <= self.scale_max
+
+    def on_scale(self, value: int) -> bool:
+        """In range and on a step of the scale."""
+        return self.in_range(value) and (value - self.scale_min) % self.scale_step == 0
+
+    def clamp(self, value: int) -> int:
+        return min(max(value, self.scale_min), self.scale_max)
+
+
+@dataclass(frozen=True, slots=True)
+class Rubric:
+    """The criteria (in display order), an optional overall threshold on the ranking score (tenths)
+    and the ordered tie-break list of criterion codes."""
+
+    criteria: tuple[Criterion, ...]
+    overall_threshold: int | None = None
+    tie_break: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        codes = [c.code for c in self.criteria]
+        if not codes:
+            problems.append("a rubric needs at least one criterion")
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            problems.append(f"duplicate criterion codes: {', '.join(duplicates)}")
+        if codes and sum(c.weight for c in self.criteria) <= 0:
+            problems.append("the weights must not all be 0")
+        unknown = [c for c in self.tie_break if c not in codes]
+        if unknown:
+            problems.append(f"tie-break names unknown criteria: {', '.join(unknown)}")
+        if len(set(self.tie_break)) != len(self.tie_break):
+            problems.append("tie-break lists a criterion twice")
+        if problems:
+            raise ValueError("rubric: " + "; ".join(problems))
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.criteria)
+
+    def criterion(self, code: str) -> Criterion:
+        for c in self.criteria:
+            if c.code == code:
+                return c
+        raise ValueError(f"no criterion {code!r} in the rubric")
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One reviewer's score of one proposal on one criterion (tenths; ``None``: not applicable)."""
+
+    proposal: str
+    reviewer: str
+    criterion: str
+    value: int | None
+
+
+class Method(StrEnum):
+    MEAN = "mean"
+    MEDIAN = "median"
+    TRIMMED_MEAN = "trimmed_mean"
+
+
+def _check_scores(
+    scores: Iterable[Score], by_code: Mapping[str, Criterion], require_steps: bool
+) -> None:
+    """Raise ValueError naming the problems: unknown criterion, off-scale value, a reviewer
+    scoring the same proposal and criterion twice."""
+    problems: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    for s in scores:
+        key = (s.proposal, s.reviewer, s.criterion)
+        if key in seen:
+            problems.append(f"{key}: scored twice")
+        seen.add(key)
+        c = by_code.get(s.criterion)
+        if c is None:
+            problems.append(f"{key}: no criterion {s.criterion!r} in the rubric")
+        elif s.value is not None:
+            ok = c.on_scale(s.value) if require_steps else c.in_range(s.value)
+            if not ok:
+                problems.append(
+                    f"{key}: {s.value} is not on the scale {c.scale_min}..{c.scale_max}"
+                    + (f" step {c.scale_step}" if require_steps else "")
+                )
+    if problems:
+        more = len(problems) - _MAX_LISTED_PROBLEMS
+        listed = "; ".join(problems[:_MAX_LISTED_PROBLEMS])
+        raise ValueError(listed + (f"; and {more} more" if more > 0 else ""))
+
+
+# --- aggregation --------------------------------------------------------------------------------
+
+
+def trimmed_count(n: int) -> int:
+    """How many scores the trimmed mean drops from *each* end of ``n`` sorted scores:
+    0 for n ≤ 2, else ``max(1, n // 5)`` (3–9 → 1, 10–14 → 2, 15–19 → 3 …)."""
+    return 0 if n < 3 else max(1, n // 5)
+
+
+def _aggregate_parts(values: Sequence[int], method: Method) -> tuple[int, int]:
+    """(numerator, denominator) of the aggregate of a non-empty list."""
+    n = len(values)
+    if method is Method.MEAN:
+        return sum(values), n
+    ordered = sorted(values)
+    if method is Method.MEDIAN:
+        mid = n // 2
+        if n % 2:
+            return ordered[mid], 1
+        return ordered[mid - 1] + ordered[mid], 2
+    k = trimmed_count(n)
+    kept = ordered[k : n - k]
+    return sum(kept), len(kept)
+
+
+def aggregate(values: Sequence[int], method: Method | str) -> Fraction | None:
+    """The aggregate of ``values`` (tenths, not-applicable already removed); ``None`` if empty."""
+    if not values:
+        return None
+    num, den = _aggregate_parts(values, Method(method))
+    return Fraction(num, den)
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """One criterion of one proposal: the value, where it came from and its threshold."""
+
+    code: str
+    value: Fraction | None
+    """The aggregate (or the consensus score), tenths; ``None``: no applicable score."""
+    scores: tuple[int, ...]
+    """The applicable scores it was aggregated from, ascending."""
+    not_applicable: int
+    """How many reviewers answered "not applicable"."""
+    consensus: bool
+    """The value is a recorded consensus score, overriding the aggregate of ``scores``."""
+    threshold: int | None
+    passed: bool | None
+    """``value >= threshold``; ``None`` when there is no threshold or no value."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalAggregate:
+    """The explainable result of one proposal."""
+
+    proposal: str
+    method: Method
+    criteria: tuple[CriterionResult, ...]
+    """In rubric order."""
+    overall: Fraction | None
+    """The ranking score: weighted mean of the criterion values present (tenths)."""
+    overall_threshold: int | None
+    passes_overall: bool | None
+    """``overall >= overall_threshold``; ``None`` with no overall threshold or no score."""
+    passes_all: bool
+    """It has a ranking score, no criterion threshold failed and the overall one did not fail.
+    A threshold on a criterion with no applicable score is not judged (``passed`` is ``None``)."""
+
+    @property
+    def per_criterion(self) -> dict[str, Fraction | None]:
+        return {c.code: c.value for c in self.criteria}
+
+    @property
+    def thresholds(self) -> dict[str, bool | None]:
+        return {c.code: c.passed for c in self.criteria}
+
+    def criterion(self, code: str) -> CriterionResult:
+        for c in self.criteria:
+            if c.code == code:
+                return c
+        raise ValueError(f"no criterion {code!r} in this result")
+
+
+def _weighted_mean(pairs: Sequence[tuple[int, Fraction]]) -> Fraction | None:
+    """Σ wᵢ·aᵢ / Σ wᵢ over (weight, value) pairs, exactly, with integer arithmetic."""
+    total_weight = sum(w for w, _ in pairs)
+    if total_weight == 0:
+        return None
+    common = 1
+    for _, a in pairs:
+        common = math.lcm(common, a.denominator)
+    num = sum(w * a.numerator * (common // a.denominator) for w, a in pairs)
+    return Fraction(num, common * total_weight)
+
+
+def aggregate_proposals(
+    rubric: Rubric,
+    scores: Iterable[Score],
+    method: Method | str = Method.MEAN,
+    consensus: Mapping[tuple[str, str], int | None] | None = None,
+    *,
+    proposals: Iterable[str] = (),
+    require_steps: bool = True,
+) -> dict[str, ProposalAggregate]:
+    """Aggregate every proposal's scores criterion by criterion and judge the thresholds.
+
+    ``consensus`` maps (proposal, criterion) to a recorded consensus score (tenths, or ``None``
+    for an agreed "not applicable"), which replaces the aggregate. ``proposals`` names proposals
+    to report even without any score. ``require_steps=False`` accepts any whole number of tenths
+    within the scale (for calibrated scores). The result is keyed and ordered by proposal id.
+    Raises ValueError for a score or consensus value off the rubric.
+    """
+    method = Method(method)
+    by_code = {c.code: c for c in rubric.criteria}
+    scores = list(scores)
+    _check_scores(scores, by_code, require_steps)
+    consensus = consensus or {}
+    bad = [
+        f"consensus {key}: not a criterion of the rubric or off its scale"
+        for key, v in consensus.items()
+        if key[1] not in by_code
+        or (
+            v is not None
+            and not (by_code[key[1]].on_scale(v) if require_steps else by_code[key[1]].in_range(v))
+        )
+    ]
+    if bad:
+        raise ValueError("; ".join(bad))
+
+    cells: dict[tuple[str, str], list[int]] = defaultdict(list)
+    not_applicable: dict[tuple[str, str], int] = defaultdict(int)
+    ids: set[str] = set(proposals)
+    for s in scores:
+        ids.add(s.proposal)
+        if s.value is None:
+            not_applicable[s.proposal, s.criterion] += 1
+        else:
+            cells[s.proposal, s.criterion].append(s.value)
+    ids.update(p for p, _ in consensus)
+
+    result: dict[str, ProposalAggregate] = {}
+    for proposal in sorted(ids):
+        rows: list[CriterionResult] = []
+        present: list[tuple[int, Fraction]] = []
+        for c in rubric.criteria:
+            key = (proposal, c.code)
+            values = sorted(cells.get(key, ()))
+            if key in consensus:
+                v = consensus[key]
+                value = None if v is None else Fraction(v)
+            else:
+                value = aggregate(values, method)
+            passed = None if value is None or c.threshold is None else value >= c.threshold
+            rows.append(
+                CriterionResult(
+                    code=c.code,
+                    value=value,
+                    scores=tuple(values),
+                    not_applicable=not_applicable.get(key, 0),
+                    consensus=key in consensus,
+                    threshold=c.threshold,
+                    passed=passed,
+                )
+            )
+            if value is not None:
+                present.append((c.weight, value))
+        overall = _weighted_mean(present)
+        thr = rubric.overall_threshold
+        passes_overall = None if thr is None or overall is None else overall >= thr
+        passes_all = (
+            overall is not None
+            and all(r.passed is not False for r in rows)
+            and passes_overall is not False
+        )
+        result[proposal] = ProposalAggregate(
+            proposal=proposal,
+            method=method,
+            criteria=tuple(rows),
+            overall=overall,
+            overall_threshold=thr,
+            passes_overall=passes_overall,
+            passes_all=passes_all,
+        )
+    return result
+
+
+# --- calibration: z-rescaling -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerScaling:
+    """How one reviewer's scores on one criterion were (or were not) rescaled."""
+
+    criterion: str
+    reviewer: str
+    n: int
+    """The reviewer's applicable scores on the criterion."""
+    mean: float
+    sd: float
+    """Population standard deviation."""
+    target_mean: float | None
+    """Mean of the other reviewers' scores on the criterion; ``None`` when there are none."""
+    target_sd: float | None
+    applied: bool
+    """False when n < min_reviews, sd = 0 or no other reviewer scored the criterion."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZCalibration:
+    scores: tuple[Score, ...]
+    """The input scores in input order, rescaled where applied: rounded to tenths half to even
+    and clamped to the criterion's scale; not-applicable stays ``None``."""
+    exact: tuple[float | None, ...]
+    """The unrounded, unclamped calibrated values, aligned with ``scores``."""
+    scalings: tuple[ReviewerScaling, ...]
+    """Per (criterion in rubric order, reviewer id)."""
+
+
+def _population_sd(n: int, total: int, squares: int) -> float:
+    """√(Σx²/n − (Σx/n)²), from exact integer sums."""
+    return math.sqrt(Fraction(n * squares - total * total, n * n))
+
+
+def z_calibrate(
+    scores: Sequence[Score], rubric: Rubric, min_reviews: int = 5, *, require_steps: bool = True
+) -> ZCalibration:
+    """Rescale each reviewer with at least ``min_reviews`` applicable scores on a criterion onto
+    the other reviewers' distribution on that criterion: ``s' = μ₋ⱼ + σ₋ⱼ·(s − μⱼ)/σⱼ``.
+
+    Means and population standard deviations come from exact integer sums. A reviewer is left
+    unchanged when it has fewer scores, all its scores on the criterion are equal (σⱼ = 0) or
+    nobody else scored the criterion.
+    """
+    if min_reviews < 2:
+        raise ValueError("min_reviews must be >= 2")
+    by_code = {c.code: c for c in rubric.criteria}
+    _check_scores(scores, by_code, require_steps)
+    # (criterion, reviewer) and criterion → [n, Σx, Σx²]
+    per_reviewer: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_criterion: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for s in scores:
+        if s.value is not None:
+            for acc in (per_reviewer[s.criterion, s.reviewer], per_criterion[s.criterion]):
+                acc[0] += 1
+                acc[1] += s.value
+                acc[2] += s.value * s.value
+
+    scalings: list[ReviewerScaling] = []
+    maps: dict[tuple[str, str], tuple[float, float, float]] = {}  # μ₋ⱼ, σ₋ⱼ/σⱼ, μⱼ
+    order = {code: i for i, code in enumerate(rubric.codes)}
+    for (code, reviewer), (n, total, squares) in sorted(
+        per_reviewer.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
+    ):
+        mean = total / n
+        sd = _population_sd(n, total, squares)
+        cn, ctotal, csquares = per_criterion[code]
+        on, ototal, osquares = cn - n, ctotal - total, csquares - squares
+        target_mean = ototal / on if on else None
+        target_sd = _population_sd(on, ototal, osquares) if on else None
+        applied = n >= min_reviews and sd > 0 and on > 0
+        if applied:
+            # σ₋ⱼ/σⱼ from the exact variances' ratio, one rounding.
+            ratio = math.sqrt(
+                Fraction(on * osquares - ototal * ototal, on * on)
+                / Fraction(n * squares - total * total, n * n)
+            )
+            maps[code, reviewer] = (ototal / on, ratio, mean)
+        scalings.append(
+            ReviewerScaling(code, reviewer, n, mean, sd, target_mean, target_sd, applied)
+        )
+
+    out: list[Score] = []
+    exact: list[float | None] = []
+    for s in scores:
+        if s.value is None:
+            out.append(s)
+            exact.append(None)
+            continue
+        m = maps.get((s.criterion, s.reviewer))
+        if m is None:
+            out.append(s)
+            exact.append(float(s.value))
+            continue
+        target_mean, ratio, mean = m
+        x = target_mean + ratio * (s.value - mean)
+        exact.append(x)
+        out.append(Score(s.proposal, s.reviewer, s.criterion, by_code[s.criterion].clamp(round(x))))
+    return ZCalibration(tuple(out), tuple(exact), tuple(scalings))
+
+
+# --- calibration: the additive reviewer-severity model ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeverityFit:
+    """The fit of ``y = θ_item + b_reviewer + ε`` with ridge penalty λ·Σb² (tenths)."""
+
+    ridge: float
+    reviewer_bias: Mapping[str, float] = field(hash=False)
+    """b per reviewer; they sum to 0. Positive: scores higher than the panel's average reviewer."""
+    std_error: Mapping[str, float | None] = field(hash=False)
+    """√(σ̂² · [(XᵀX + Λ)⁻¹]_bb); ``None`` when the residual variance is not estimable."""
+    residual_variance: float | None
+    """σ̂² = RSS / (N − tr H), H the ridge hat matrix; ``None`` when N − tr H ≤ 0."""
+    residual_dof: float
+    """N − tr H."""
+    observations: int
+    calibrated: tuple[Score, ...]
+    """The input scores in input order, ``y − b`` rounded to tenths half to even and clamped to the
+    scale; not-applicable, other criteria (when fitted on one) and unfitted reviewers unchanged."""
+    exact: tuple[float | None, ...]
+    """The unrounded, unclamped ``y − b``, aligned with ``calibrated``."""
+
+    def t_statistic(self, reviewer: str) -> float | None:
+        se = self.std_error.get(reviewer)
+        if se is None or se <= 0:
+            return None
+        return self.reviewer_bias[reviewer] / se
+
+
+def severity_model(
+    scores: Sequence[Score],
+    rubric: Rubric,
+    ridge: float = 1.0,
+    *,
+    criterion: str | None = None,
+    require_steps: bool = True,
+) -> SeverityFit:
+    """Fit the additive reviewer-severity model over the items (proposal, criterion) — or over
+    one ``criterion`` — by ridge-regularised least squares (the penalty on the reviewer effects
+    only, ``ridge`` > 0).
+
+    The item effects are eliminated exactly (their block of XᵀX is diagonal), leaving an R×R
+    system for the R reviewer effects: ``M b = r`` with ``M = diag(mⱼ) + λI − Σᵢ cᵢcᵢᵀ/nᵢ``
+    (cᵢ the indicator of item i's reviewers, nᵢ their number, mⱼ reviewer j's number of scores)
+    and ``rⱼ = Σ (y − ȳ_item)`` over j's scores. ``M⁻¹`` is the reviewer block of
+    ``(XᵀX + Λ)⁻¹``, which gives the standard errors, and ``tr H = items + R − λ·tr M⁻¹``.
+    """
+    if not ridge > 0:
+        raise ValueError("ridge must be > 0")
+    by_code = {c.code: c for c in rubric.criteria}
+    if criterion is not None and criterion not in by_code:
+        raise ValueError(f"no criterion {criterion!r} in the rubric")
+    _check_scores(scores, by_code, require_steps)
+
+    used = [
+        i
+        for i, s in enumerate(scores)
+        if s.value is not None and (criterion is None or s.criterion == criterion)
+    ]
+    reviewers = sorted({scores[i].reviewer for i in used})
+    r_index = {r: k for k, r in enumerate(reviewers)}
+    items: dict[tuple[str, str], int] = {}
+    p_idx = np.array(
+        [items.setdefault((scores[i].proposal, scores[i].criterion), len(items)) for i in used],
+        dtype=np.int64,
+    )
+    r_idx = np.array([r_index[scores[i].reviewer] for i in used], dtype=np.int64)
+    y = np.array([scores[i].value for i in used], dtype=np.float64)
+    n_obs, n_items, n_rev = len(used), len(items), len(reviewers)
+
+    bias = np.zeros(n_rev)
+    se: list[float | None] = [None] * n_rev
+    variance: float | None = None
+    dof = 0.0
+    if n_rev:
+        n_i = np.bincount(p_idx, minlength=n_items).astype(np.float64)
+        ybar = np.bincount(p_idx, weights=y, minlength=n_items) / n_i
+        m_j = np.bincount(r_idx, minlength=n_rev).astype(np.float64)
+        rhs = np.bincount(r_idx, weights=y - ybar[p_idx], minlength=n_rev)
+        matrix = np.diag(m_j + ridge) - _shared_items(p_idx, r_idx, n_i, n_rev)
+        inverse = np.linalg.inv(matrix)
+        bias = inverse @ rhs
+        theta = ybar - np.bincount(p_idx, weights=bias[r_idx], minlength=n_items) / n_i
+        residuals = y - theta[p_idx] - bias[r_idx]
+        dof = n_obs - (n_items + n_rev - ridge * float(np.trace(inverse)))
+        if dof > 1e-9:
+            variance = float(residuals @ residuals) / dof
+            se = [math.sqrt(variance * max(float(d), 0.0)) for d in np.diag(inverse)]
+
+    bias_of = {r: float(bias[k]) for r, k in r_index.items()}
+    calibrated: list[Score] = []
+    exact: list[float | None] = []
+    for s in scores:
+        if s.value is None:
+            calibrated.append(s)
+            exact.append(None)
+        elif (criterion is not None and s.criterion != criterion) or s.reviewer not in bias_of:
+            calibrated.append(s)
+            exact.append(float(s.value))
+        else:
+            x = s.value - bias_of[s.reviewer]
+            exact.append(x)
+            calibrated.append(
+                Score(s.proposal, s.reviewer, s.criterion, by_code[s.criterion].clamp(round(x)))
+            )
+    return SeverityFit(
+        ridge=ridge,
+        reviewer_bias=bias_of,
+        std_error={r: se[k] for r, k in r_index.items()},
+        residual_variance=variance,
+        residual_dof=dof,
+        observations=n_obs,
+        calibrated=tuple(calibrated),
+        exact=tuple(exact),
+    )
+
+
+def _shared_items(
+    p_idx: npt.NDArray[np.int64],
+    r_idx: npt.NDArray[np.int64],
+    n_i: npt.NDArray[np.float64],
+    n_rev: int,
+) -> npt.NDArray[np.float64]:
+    """Σᵢ cᵢcᵢᵀ/nᵢ: entry (j, k) sums 1/nᵢ over the items both j and k scored."""
+    order = np.argsort(p_idx, kind="stable")
+    r_sorted = r_idx[order]
+    counts = n_i.astype(np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.zeros(n_rev * n_rev)
+    widest = int(counts.max()) if counts.size else 0
+    for a in range(widest):
+        for b in range(widest):
+            has = counts > max(a, b)
+            j = r_sorted[starts[has] + a]
+            k = r_sorted[starts[has] + b]
+            out += np.bincount(j * n_rev + k, weights=1.0 / n_i[has], minlength=n_rev * n_rev)
+    return out.reshape(n_rev, n_rev)
+
+
+# --- flags --------------------------------------------------------------------------------------
+
+
+def outlier_reviewers(fit: SeverityFit, z: float = 2.0, *, min_bias: float = 0.0) -> list[str]:
+    """Reviewers whose bias is significant, ``|b| / SE(b) > z``, and at least ``min_bias`` tenths
+    in size; sorted by id. With many reviews a small real bias is significant: ``min_bias`` keeps
+    the flag for biases large enough to matter."""
+    flagged = []
+    for reviewer, b in fit.reviewer_bias.items():
+        t = fit.t_statistic(reviewer)
+        if t is not None and abs(t) > z and abs(b) >= min_bias:
+            flagged.append(reviewer)
+    return sorted(flagged)
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    proposal: str
+    criterion: str
+    spread: int
+    """max − min of the applicable scores, tenths."""
+    low: int
+    high: int
+
+
+def disagreement_flags(scores: Iterable[Score], spread: int) -> list[Disagreement]:
+    """The (proposal, criterion) cells whose applicable scores span at least ``spread`` tenths
+    (``spread`` > 0), sorted by proposal then criterion."""
+    if spread <= 0:
+        raise ValueError("spread must be > 0")
+    bounds: dict[tuple[str, str], tuple[int, int]] = {}
+    for s in scores:
+        if s.value is None:
+            continue
+        key = (s.proposal, s.criterion)
+        lo_hi = bounds.get(key)
+        bounds[key] = (
+            (s.value, s.value)
+            if lo_hi is None
+            else (min(lo_hi[0], s.value), max(lo_hi[1], s.value))
+        )
+    return [
+        Disagreement(p, c, hi - lo, lo, hi)
+        for (p, c), (lo, hi) in sorted(bounds.items())
+        if hi - lo >= spread
+    ]
+
+
+def krippendorff_alpha(scores: Iterable[Score], criterion: str | None = None) -> float | None:
+    """Krippendorff's alpha, interval level, with the reviewers as coders.
+
+    The units are the proposals (scores on ``criterion``) or, for ``criterion=None``, the
+    (proposal, criterion) pairs of the whole window. Not-applicable is a missing rating.
+    ``None`` when alpha is undefined: no unit has two ratings, or the paired ratings do not vary.
+    Computed by the ``krippendorff`` package from value counts (units × distinct values), with
+    only the units that have at least two ratings (the others do not enter alpha).
+    """
+    cells: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for s in scores:
+        if s.value is not None and (criterion is None or s.criterion == criterion):
+            cells[s.proposal, s.criterion].append(s.value)
+    units = [values for _, values in sorted(cells.items()) if len(values) >= 2]
+    if not units:
+        return None
+    domain = sorted({v for values in units for v in values})
+    if len(domain) < 2:
+        return None
+    column = {v: k for k, v in enumerate(domain)}
+    counts = np.zeros((len(units), len(domain)), dtype=np.int64)
+    for u, values in enumerate(units):
+        for v in values:
+            counts[u, column[v]] += 1
+    value = float(
+        krippendorff.alpha(
+            value_counts=counts, value_domain=domain, level_of_measurement="interval"
+        )
+    )
+    return None if math.isnan(value) else value
