@@ -22,6 +22,7 @@ from contracts import identity as identity_c
 from contracts import imports as imports_c
 from contracts import pcc as pcc_c
 from contracts import proposals as proposals_c
+from contracts import reviews as reviews_c
 from contracts.common import HealthRead, Problem
 
 T = TypeVar("T")
@@ -486,6 +487,101 @@ class GrantsClient:
 
     async def delete_attachment(self, attachment_id: uuid.UUID) -> None:
         await self.request("DELETE", f"attachments/{attachment_id}", None)
+
+    # --- reviews -----------------------------------------------------------------------------
+
+    async def update_window_rubric(
+        self, window_id: uuid.UUID, body: reviews_c.RubricCreate
+    ) -> reviews_c.RubricRead:
+        return await self.request(
+            "PUT", f"windows/{window_id}/rubric", reviews_c.RubricRead, body=body
+        )
+
+    async def get_rubric(self, rubric_id: uuid.UUID) -> reviews_c.RubricRead:
+        return await self.request("GET", f"rubrics/{rubric_id}", reviews_c.RubricRead)
+
+    async def update_panel(
+        self, window_id: uuid.UUID, body: reviews_c.PanelReplace
+    ) -> reviews_c.PanelRead:
+        return await self.request(
+            "PUT", f"windows/{window_id}/panel", reviews_c.PanelRead, body=body
+        )
+
+    async def create_assignments(
+        self, window_id: uuid.UUID, body: reviews_c.AutoAssign
+    ) -> reviews_c.AssignmentList:
+        return await self.request(
+            "POST", f"windows/{window_id}/assignments", reviews_c.AssignmentList, body=body
+        )
+
+    async def list_conflicts(self, window_id: uuid.UUID) -> reviews_c.ConflictList:
+        return await self.request("GET", f"windows/{window_id}/conflicts", reviews_c.ConflictList)
+
+    async def create_assignment(
+        self, proposal_id: uuid.UUID, body: reviews_c.AssignmentCreate
+    ) -> reviews_c.AssignmentRead:
+        return await self.request(
+            "POST", f"proposals/{proposal_id}/assignments", reviews_c.AssignmentRead, body=body
+        )
+
+    async def list_proposal_reviews(self, proposal_id: uuid.UUID) -> reviews_c.ReviewList:
+        return await self.request("GET", f"proposals/{proposal_id}/reviews", reviews_c.ReviewList)
+
+    async def list_assignments(self) -> reviews_c.AssignmentList:
+        return await self.request("GET", "assignments", reviews_c.AssignmentList)
+
+    async def create_conflict(
+        self, assignment_id: uuid.UUID, body: reviews_c.ConflictCreate
+    ) -> reviews_c.ConflictRead:
+        return await self.request(
+            "POST", f"assignments/{assignment_id}/conflict", reviews_c.ConflictRead, body=body
+        )
+
+    async def get_assigned_proposal(
+        self, assignment_id: uuid.UUID
+    ) -> reviews_c.ReviewerProposalView:
+        return await self.request(
+            "GET", f"assignments/{assignment_id}/proposal", reviews_c.ReviewerProposalView
+        )
+
+    async def get_assigned_attachment_content(
+        self, assignment_id: uuid.UUID, attachment_id: uuid.UUID
+    ) -> tuple[bytes, httpx.Headers]:
+        resp = await self.http.get(
+            f"assignments/{assignment_id}/attachments/{attachment_id}/content",
+            headers=self._headers(),
+        )
+        self._decode(resp, None)
+        return resp.content, resp.headers
+
+    async def get_review(self, assignment_id: uuid.UUID) -> reviews_c.ReviewRead:
+        return await self.request(
+            "GET", f"assignments/{assignment_id}/review", reviews_c.ReviewRead
+        )
+
+    async def update_review(
+        self, assignment_id: uuid.UUID, body: reviews_c.ReviewSave
+    ) -> reviews_c.ReviewRead:
+        return await self.request(
+            "PUT", f"assignments/{assignment_id}/review", reviews_c.ReviewRead, body=body
+        )
+
+    async def create_review_submission(
+        self, assignment_id: uuid.UUID, body: reviews_c.ReviewSubmit
+    ) -> reviews_c.ReviewRead:
+        return await self.request(
+            "POST",
+            f"assignments/{assignment_id}/review/submission",
+            reviews_c.ReviewRead,
+            body=body,
+        )
+
+    async def create_review_reopening(
+        self, review_id: uuid.UUID, body: reviews_c.ReviewReopen
+    ) -> reviews_c.ReviewRead:
+        return await self.request(
+            "POST", f"reviews/{review_id}/reopening", reviews_c.ReviewRead, body=body
+        )
 
     # --- audit -----------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ PROPOSAL_TRANSITIONS: Mapping[ProposalStatus, frozenset[ProposalStatus]] = {
     P.ELIGIBLE: frozenset({P.IN_REVIEW, P.INELIGIBLE, P.WITHDRAWN}),
     P.INELIGIBLE: frozenset({P.ELIGIBLE, P.WITHDRAWN}),
     P.IN_REVIEW: frozenset({P.SCORED}),
-    P.SCORED: frozenset({P.SELECTED, P.RESERVE, P.NOT_SELECTED}),
+    # a reopened review sends a scored proposal back to review
+    P.SCORED: frozenset({P.SELECTED, P.RESERVE, P.NOT_SELECTED, P.IN_REVIEW}),
     P.SELECTED: frozenset({P.AWARDED, P.NOT_SELECTED}),
     P.RESERVE: frozenset({P.SELECTED, P.NOT_SELECTED}),
     P.NOT_SELECTED: frozenset(),

@@ -293,3 +293,27 @@ def can_edit_proposal(actor: Actor, organisation_id: uuid.UUID) -> Decision:
 
 def can_override_eligibility(actor: Actor) -> Decision:
     return _staff(actor, {Role.PROGRAMME_OFFICER}, "overriding an eligibility verdict")
+
+
+# --- reviews ----------------------------------------------------------------------------------
+
+
+def can_manage_reviews(actor: Actor) -> Decision:
+    """Rubrics, panels, assignments, reopening reviews."""
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "managing review panels")
+
+
+def can_review(actor: Actor) -> Decision:
+    return _staff(actor, {Role.REVIEWER}, "reviewing proposals")
+
+
+def can_read_conflicts(actor: Actor) -> Decision:
+    return _staff(
+        actor, {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR}, "reading conflict declarations"
+    )
+
+
+def can_read_all_reviews(actor: Actor) -> Decision:
+    return _staff(
+        actor, {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR}, "reading every review"
+    )

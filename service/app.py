@@ -36,6 +36,13 @@ from service.pcc.controllers import (
 from service.persistence.database import Database, resolve_database_url
 from service.problems import EXCEPTION_HANDLERS
 from service.proposals.controllers import AttachmentController, ProposalController
+from service.reviews.controllers import (
+    AssignmentController,
+    ProposalReviewController,
+    ReviewController,
+    RubricController,
+    WindowReviewController,
+)
 from service.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -57,6 +64,11 @@ API_CONTROLLERS: list[Any] = [
     WindowController,
     ProposalController,
     AttachmentController,
+    WindowReviewController,
+    RubricController,
+    ProposalReviewController,
+    AssignmentController,
+    ReviewController,
 ]
 
 

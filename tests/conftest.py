@@ -342,3 +342,7 @@ def count_queries(connection: AsyncConnection) -> Iterator[QueryCounter]:
     event.listen(sync_conn, "before_cursor_execute", before)
     yield counter
     event.remove(sync_conn, "before_cursor_execute", before)
+
+
+# the journey fixture (a programme with places, plans, people), shared by several test modules
+from tests.journey import programme  # noqa: E402, F401  (registers the fixture)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func
@@ -15,21 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from contracts.calls import (
-    AllocationCreate,
     CallCreate,
     CallTransition,
     ContributionCreate,
     EligibilityAnswers,
     EligibilityCheck,
     RulesReplace,
-    WindowCreate,
 )
-from contracts.client import ApiError, GrantsClient
+from contracts.client import ApiError
 from contracts.common import I18nText
-from contracts.enums import CallStatus, FundingSourceKind, OrganisationKind, ProposalStatus, Role
+from contracts.enums import CallStatus, OrganisationKind, ProposalStatus
 from contracts.proposals import (
-    BudgetLineCreate,
-    BudgetLinesReplace,
     EligibilityOverride,
     ProposalCreate,
     ProposalSubmit,
@@ -38,201 +30,25 @@ from contracts.proposals import (
 )
 from service.context import Clock
 from service.persistence.models import (
-    ActionPlan,
-    ActionPlanItem,
     Attachment,
     AuditEvent,
-    FundingSource,
-    Organisation,
-    Pcc,
-    Territory,
 )
-from tests.conftest import MakeOrganisation, MakeUser
-
-BISHKEK = ZoneInfo("Asia/Bishkek")
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=BISHKEK)
-CLOSES = datetime(2026, 12, 1, 18, 0, tzinfo=BISHKEK)  # 18:00 in Bishkek = 12:00 UTC
-MONTHS = timedelta(days=90)  # tokens outlive the clock's jumps to the deadline
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-RULES = [
-    {"id": "kind", "kind": "organisation_kind_in", "kinds": ["cso", "initiative_group"]},
-    {"id": "place", "kind": "territory_in_window"},
-    {"id": "age", "kind": "min_years_since_founding", "years": 2},
-    {"id": "amount", "kind": "requested_amount_within_window"},
-    {"id": "item", "kind": "linked_to_eligible_item", "min": 1},
-    {"id": "docs", "kind": "attachments_present", "kinds": ["budget"]},
-    {"id": "budget", "kind": "budget_lines_consistent"},
-]
-
-
-@dataclass
-class Programme:
-    officer: GrantsClient
-    applicant: GrantsClient
-    young: GrantsClient
-    anonymous: GrantsClient
-    org: Organisation
-    young_org: Organisation
-    osh: Territory
-    item: ActionPlanItem
-    source: FundingSource
-
-
-@pytest.fixture
-async def programme(
-    session: AsyncSession,
-    make_user: MakeUser,
-    make_organisation: MakeOrganisation,
-    client: GrantsClient,
-    frozen_clock: Clock,
-) -> Programme:
-    frozen_clock.frozen = NOW
-    osh = Territory(
-        code=f"osh-{uuid.uuid4().hex[:4]}",
-        kind="city",
-        name={"en": "Osh", "ru": "город Ош", "ky": "Ош шаары"},
-        region={"en": "Osh"},
-    )
-    batken = Territory(
-        code=f"batken-{uuid.uuid4().hex[:4]}",
-        kind="city",
-        name={"en": "Batken", "ru": "город Баткен", "ky": "Баткен шаары"},
-        region={"en": "B"},
-    )
-    session.add_all([osh, batken])
-    await session.flush()
-    pcc = Pcc(territory_id=osh.id, name={"en": "PCC of Osh"})
-    session.add(pcc)
-    await session.flush()
-    plan = ActionPlan(
-        pcc_id=pcc.id,
-        title={"en": "Plan"},
-        period_start=date(2026, 1, 1),
-        period_end=date(2027, 12, 31),
-        status="active",
-    )
-    session.add(plan)
-    await session.flush()
-    item = ActionPlanItem(
-        action_plan_id=plan.id,
-        code="OSH-1",
-        objective={"en": "Dialogue"},
-        activities="x",
-        budget_estimate=100_000_000,
-    )
-    source = FundingSource(
-        code=f"PBF-{uuid.uuid4().hex[:4]}", name="PBF", kind=FundingSourceKind.UN_AGENCY
-    )
-    session.add_all([item, source])
-    await session.flush()
-    org = await make_organisation(
-        territory_id=osh.id, kind=OrganisationKind.CSO, founded_year=2015, name="Yntymak"
-    )
-    young_org = await make_organisation(
-        territory_id=batken.id,
-        kind=OrganisationKind.YOUTH_GROUP,
-        founded_year=2026,
-        name="New Youth",
-    )
-    return Programme(
-        officer=(await make_user(Role.PROGRAMME_OFFICER, token_expires_in=MONTHS)).client,
-        applicant=(await make_user(member_of=(org,), token_expires_in=MONTHS)).client,
-        young=(await make_user(member_of=(young_org,), token_expires_in=MONTHS)).client,
-        anonymous=client,
-        org=org,
-        young_org=young_org,
-        osh=osh,
-        item=item,
-        source=source,
-    )
-
-
-def _window(
-    code: str, lo: int, hi: int, alloc: int, w: Programme, rules: list[dict]
-) -> WindowCreate:  # type: ignore[type-arg]  # JSON rules
-    return WindowCreate(
-        code=code,
-        title=I18nText(en=f"Window {code}", ru=f"Окно {code}", ky=f"{code}-терезе"),
-        opens_at=NOW - timedelta(days=10),
-        closes_at=CLOSES,
-        min_grant=lo,
-        max_grant=hi,
-        allocations=[AllocationCreate(funding_source_id=w.source.id, amount=alloc)],
-        territory_ids=[w.osh.id],
-        action_plan_item_ids=[w.item.id],
-        rules=rules,
-    )
-
-
-async def _published_call(w: Programme) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
-    call = await w.officer.create_call(
-        CallCreate(
-            title=I18nText(en="Trust-building grants 2026", ru="Гранты 2026", ky="Гранттар 2026"),
-            description=I18nText(en="Two windows"),
-            contributions=[ContributionCreate(funding_source_id=w.source.id, amount=100_000_000)],
-        )
-    )
-    w1 = await w.officer.create_window(
-        call.id, _window("W1", 5_000_000, 30_000_000, 40_000_000, w, RULES)
-    )
-    w2 = await w.officer.create_window(
-        call.id, _window("W2", 30_000_000, 100_000_000, 60_000_000, w, RULES)
-    )
-    published = await w.officer.create_call_transition(
-        call.id, CallTransition(version=call.version, status=CallStatus.PUBLISHED)
-    )
-    assert published.status == CallStatus.PUBLISHED
-    assert [x.envelope for x in published.windows] == [40_000_000, 60_000_000]
-    assert [x.status for x in published.windows] == [CallStatus.PUBLISHED] * 2
-    return call.id, w1.id, w2.id
-
-
-async def _complete_draft(w: Programme, window_id: uuid.UUID) -> uuid.UUID:
-    draft = await w.applicant.create_proposal(
-        window_id, ProposalCreate(organisation_id=w.org.id, title="Youth dialogue in Osh")
-    )
-    draft = await w.applicant.update_proposal(
-        draft.id,
-        ProposalUpdate(
-            version=draft.version,
-            requested_amount=10_000_000,
-            action_plan_item_ids=[w.item.id],
-            gender_marker=2,
-            gender_justification="Half the facilitators are women",
-        ),
-    )
-    draft = await w.applicant.update_budget_lines(
-        draft.id,
-        BudgetLinesReplace(
-            version=draft.version,
-            lines=[
-                BudgetLineCreate(
-                    category="venue",
-                    description="Hall",
-                    quantity=Decimal("4"),
-                    unit_cost=1_500_000,
-                ),
-                BudgetLineCreate(
-                    category="facilitation",
-                    description="Trainers",
-                    quantity=Decimal("2.5"),
-                    unit_cost=1_600_000,
-                ),
-            ],
-        ),
-    )
-    assert [line.total for line in draft.budget_lines] == [6_000_000, 4_000_000]
-    assert draft.budget_total == 10_000_000
-    await w.applicant.create_attachment(draft.id, PDF, "Бюджет.pdf", kind="budget")
-    return draft.id
+from tests.journey import (
+    CLOSES,
+    PDF,
+    RULES,
+    Programme,
+    complete_draft,
+    published_call,
+    window_spec,
+)
 
 
 async def test_full_journey_from_call_to_submission(
     programme: Programme, session: AsyncSession, frozen_clock: Clock
 ) -> None:
     w = programme
-    call_id, w1, _ = await _published_call(w)
+    call_id, w1, _ = await published_call(w)
 
     # the public sees the open call without signing in
     open_calls = await w.anonymous.list_calls(status="open")
@@ -259,7 +75,7 @@ async def test_full_journey_from_call_to_submission(
     assert "2025" in (age.reason.ru or "")
     assert "2025" in (age.reason.ky or "")
 
-    proposal_id = await _complete_draft(w, w1)
+    proposal_id = await complete_draft(w, w1)
     pre = await w.applicant.create_eligibility_check(w1, EligibilityCheck(proposal_id=proposal_id))
     assert pre.verdict == "pass", [(r.rule_id, r.reason.en) for r in pre.results]
 
@@ -300,7 +116,7 @@ async def test_ineligible_proposal_is_stopped_with_its_reasons_and_can_be_overri
     programme: Programme, session: AsyncSession
 ) -> None:
     w = programme
-    _, w1, _ = await _published_call(w)
+    _, w1, _ = await published_call(w)
     draft = await w.young.create_proposal(
         w1, ProposalCreate(organisation_id=w.young_org.id, title="Youth media")
     )
@@ -359,8 +175,8 @@ async def test_submission_deadline_is_judged_by_server_time(
     programme: Programme, frozen_clock: Clock, offset: timedelta, accepted: bool
 ) -> None:
     w = programme
-    _, w1, _ = await _published_call(w)
-    proposal_id = await _complete_draft(w, w1)
+    _, w1, _ = await published_call(w)
+    proposal_id = await complete_draft(w, w1)
     current = await w.applicant.get_proposal(proposal_id)
     frozen_clock.frozen = CLOSES + offset  # one second before / after 18:00 in Bishkek
     if accepted:
@@ -380,9 +196,9 @@ async def test_submission_deadline_is_judged_by_server_time(
 
 async def test_withdrawal_before_close_only(programme: Programme, frozen_clock: Clock) -> None:
     w = programme
-    _, w1, _ = await _published_call(w)
-    first = await _complete_draft(w, w1)
-    second = await _complete_draft(w, w1)
+    _, w1, _ = await published_call(w)
+    first = await complete_draft(w, w1)
+    second = await complete_draft(w, w1)
     p1 = await w.applicant.get_proposal(first)
     withdrawn = await w.applicant.create_withdrawal(
         first, ProposalWithdraw(version=p1.version, reason="merged with another")
@@ -397,8 +213,8 @@ async def test_withdrawal_before_close_only(programme: Programme, frozen_clock: 
 
 async def test_other_organisations_cannot_see_or_touch_a_proposal(programme: Programme) -> None:
     w = programme
-    _, w1, _ = await _published_call(w)
-    proposal_id = await _complete_draft(w, w1)
+    _, w1, _ = await published_call(w)
+    proposal_id = await complete_draft(w, w1)
     for call in (
         w.young.get_proposal(proposal_id),
         w.young.update_proposal(proposal_id, ProposalUpdate(version=1, title="mine")),
@@ -418,8 +234,8 @@ async def test_other_organisations_cannot_see_or_touch_a_proposal(programme: Pro
 
 async def test_attachment_download_is_private_and_a_download(programme: Programme) -> None:
     w = programme
-    _, w1, _ = await _published_call(w)
-    proposal_id = await _complete_draft(w, w1)
+    _, w1, _ = await published_call(w)
+    proposal_id = await complete_draft(w, w1)
     attachment = (await w.applicant.get_proposal(proposal_id)).attachments[0]
     assert (attachment.content_type, attachment.original_name) == ("application/pdf", "Бюджет.pdf")
     content, headers = await w.applicant.get_attachment_content(attachment.id)
@@ -450,7 +266,7 @@ async def test_bad_uploads_store_nothing(
     status: int,
 ) -> None:
     w = programme
-    _, w1, _ = await _published_call(w)
+    _, w1, _ = await published_call(w)
     draft = await w.applicant.create_proposal(
         w1, ProposalCreate(organisation_id=w.org.id, title="Uploads")
     )
@@ -478,9 +294,9 @@ async def test_envelopes_never_exceed_contributions(programme: Programme) -> Non
             contributions=[ContributionCreate(funding_source_id=w.source.id, amount=10_000_000)],
         )
     )
-    await w.officer.create_window(call.id, _window("A", 100, 1000, 6_000_000, w, RULES))
+    await w.officer.create_window(call.id, window_spec("A", 100, 1000, 6_000_000, w, RULES))
     with pytest.raises(ApiError) as over:
-        await w.officer.create_window(call.id, _window("B", 100, 1000, 5_000_000, w, RULES))
+        await w.officer.create_window(call.id, window_spec("B", 100, 1000, 5_000_000, w, RULES))
     assert over.value.status == 422
     again = await w.officer.get_call(call.id)
     assert [x.code for x in again.windows] == ["A"]

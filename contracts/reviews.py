@@ -1,0 +1,192 @@
+"""Rubrics, panels, assignments, conflicts of interest and reviews."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from contracts.common import Code, I18nText, Request
+from contracts.enums import (
+    AggregationMethod,
+    AssignmentStatus,
+    ConflictSource,
+    Recommendation,
+    ReviewStatus,
+)
+
+Tenths = Annotated[int, Meta(ge=0, le=1000, description="Points in tenths: 35 = 3.5")]
+Comment = Annotated[str, Meta(max_length=5000)]
+Reason = Annotated[str, Meta(min_length=10, max_length=2000)]
+
+
+class CriterionCreate(Request, kw_only=True):
+    code: Code
+    name: I18nText
+    guidance: I18nText | None = None
+    weight: Annotated[int, Meta(gt=0, le=1_000_000, description="Thousandths: 250 = 0.25")]
+    scale_min: Tenths = 0
+    scale_max: Tenths = 50
+    scale_step: Annotated[int, Meta(gt=0, le=1000)] = 5
+    threshold: Tenths | None = None
+
+
+class RubricCreate(Request, kw_only=True):
+    """A new rubric version for the window (the window's `version` as last read)."""
+
+    version: Annotated[int, Meta(ge=1)]
+    name: I18nText
+    criteria: Annotated[list[CriterionCreate], Meta(min_length=1, max_length=30)]
+    overall_threshold: Tenths | None = None
+    tie_break: Annotated[list[Code], Meta(max_length=30)] = []
+    aggregation: AggregationMethod = AggregationMethod.MEAN
+
+
+class CriterionRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    code: str
+    position: int
+    name: I18nText
+    guidance: I18nText | None
+    weight: int
+    scale_min: int
+    scale_max: int
+    scale_step: int
+    threshold: int | None
+
+
+class RubricRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    key: str
+    version: int
+    name: I18nText
+    criteria: list[CriterionRead]
+    overall_threshold: int | None
+    tie_break: list[str]
+    aggregation: AggregationMethod
+    created_at: datetime
+
+
+class PanelReplace(Request, kw_only=True):
+    reviewer_ids: Annotated[list[uuid.UUID], Meta(max_length=100)]
+
+
+class PanelRead(msgspec.Struct, kw_only=True):
+    window_id: uuid.UUID
+    reviewer_ids: list[uuid.UUID]
+
+
+class AutoAssign(Request, kw_only=True):
+    seed: Annotated[str, Meta(min_length=1, max_length=200)]
+    cap: Annotated[int, Meta(ge=1, le=1000)] | None = None
+
+
+class AssignmentCreate(Request, kw_only=True):
+    reviewer_id: uuid.UUID
+
+
+class AssignmentRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    proposal_id: uuid.UUID
+    reviewer_id: uuid.UUID
+    status: AssignmentStatus
+    proposal_title: str
+    window_id: uuid.UUID
+    review_status: ReviewStatus | None
+    created_at: datetime
+
+
+class AssignmentList(msgspec.Struct, kw_only=True):
+    items: list[AssignmentRead]
+    short: dict[str, int] = {}
+    """After an automatic assignment: proposals that lack reviewers → how many."""
+
+
+class ConflictCreate(Request, kw_only=True):
+    reason: Reason
+
+
+class ConflictRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    proposal_id: uuid.UUID
+    reviewer_id: uuid.UUID
+    source: ConflictSource
+    reason: str
+    created_at: datetime
+
+
+class ConflictList(msgspec.Struct, kw_only=True):
+    items: list[ConflictRead]
+
+
+class CriterionScoreInput(Request, kw_only=True):
+    criterion: Code
+    value: Tenths | None
+    """None: not applicable (left out of every aggregate, never counted as 0)."""
+    comment: Comment | None = None
+
+
+class ReviewSave(Request, kw_only=True):
+    version: Annotated[int, Meta(ge=0)] = 0
+    """The review's version as last read (0 for the first save)."""
+    scores: Annotated[list[CriterionScoreInput], Meta(max_length=30)] = []
+    comment: Comment | None = None
+    recommendation: Recommendation | None = None
+
+
+class ReviewSubmit(Request, kw_only=True):
+    version: Annotated[int, Meta(ge=1)]
+
+
+class ReviewReopen(Request, kw_only=True):
+    version: Annotated[int, Meta(ge=1)]
+    reason: Reason
+
+
+class CriterionScoreRead(msgspec.Struct, kw_only=True):
+    criterion: str
+    value: int | None
+    comment: str | None
+
+
+class ReviewRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    reviewer_id: uuid.UUID | None
+    """Hidden from those who may not know who reviewed."""
+    status: ReviewStatus
+    recommendation: Recommendation | None
+    comment: str | None
+    scores: list[CriterionScoreRead]
+    submitted_at: datetime | None
+    version: int
+
+
+class ReviewList(msgspec.Struct, kw_only=True):
+    items: list[ReviewRead]
+
+
+class ReviewerProposalView(msgspec.Struct, kw_only=True):
+    """What a reviewer reads. In a blind window: no organisation, no people, no file names."""
+
+    id: uuid.UUID
+    window_id: uuid.UUID
+    blind: bool
+    title: str
+    summary: str
+    requested_amount: int
+    currency: str
+    target_groups: list[str]
+    gender_marker: int | None
+    gender_justification: str | None
+    conflict_sensitivity: str | None
+    timeline: list[dict[str, Any]]
+    budget_lines: list[dict[str, Any]]
+    action_plan_item_ids: list[uuid.UUID]
+    attachments: list[dict[str, Any]]
+    organisation_name: str | None
+    organisation_id: uuid.UUID | None
+    rubric: RubricRead | None

@@ -1,0 +1,1316 @@
+"""Selection: which proposals of a window are funded under its budget and quotas, and why.
+
+Three policies, chosen per window (:class:`Policy`):
+
+- **strict funding line** — fund in rank order and stop at the first proposal whose request does
+  not fit in what is left of the budget;
+- **rank order with skipping** — fund in rank order, skipping any proposal that does not fit and
+  going on with the next (it has a known budget paradox: ``docs/selection.md``);
+- **optimal** — the set of proposals with the highest total score that fits the budget and meets
+  every quota, proved optimal by a mixed-integer programme (HiGHS through ``scipy.optimize.milp``,
+  relative gap 0); among equally optimal sets, the one that is best in rank order
+  (lexicographically: it funds the best-ranked proposal any optimal set can fund, then the next…),
+  so the result never depends on the order of the input.
+
+The two greedy policies keep the maximum quotas by skipping a proposal that would break one; they
+do not enforce minimum quotas, whose achievement is reported instead (:class:`QuotaCheck`,
+``SelectionResult.notes``). The optimal policy enforces all quotas and raises
+:class:`InfeasibleQuotas`, naming the quota, when they cannot all be met.
+
+Every outcome carries a plain-English reason naming the budget fact or quota that put it where it
+is. Money is integer minor units, scores exact fractions; the solver works on integer-scaled data
+and every answer it gives is checked again in exact integer arithmetic before it is used.
+
+Pure: no I/O, no clock, no environment. The solver's time limit is a safety net only: a solver
+that stops without proving optimality raises :class:`SolverFailure`, never a lesser answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any, Final, Literal, TypeAlias, get_args
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array
+
+from scoring.eligibility import format_money
+
+__all__ = [
+    "Candidate",
+    "InfeasibleQuotas",
+    "Outcome",
+    "OutcomeStatus",
+    "Policy",
+    "Quota",
+    "QuotaCheck",
+    "QuotaKind",
+    "SelectionConfig",
+    "SelectionResult",
+    "SolverFailure",
+    "select",
+]
+
+IntArray: TypeAlias = npt.NDArray[np.int64]
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+QuotaKind: TypeAlias = Literal[
+    "min_share_money",
+    "min_share_count",
+    "min_count",
+    "max_count",
+    "min_money",
+    "max_money",
+    "max_per_organisation",
+]
+OutcomeStatus: TypeAlias = Literal["funded", "reserve", "not_funded", "ineligible"]
+
+_QUOTA_KINDS: Final = frozenset(get_args(QuotaKind))
+_SHARE_KINDS: Final = frozenset({"min_share_money", "min_share_count"})
+_MIN_KINDS: Final = frozenset({"min_share_money", "min_share_count", "min_count", "min_money"})
+_DEMAND_KINDS: Final = frozenset({"min_count", "min_money", "min_share_money"})
+"""Minimum quotas that funding nothing breaks: every infeasible quota set contains one."""
+_FLAG_GROUPS: Final = {"women_led": "women-led", "youth_led": "youth-led", "any": ""}
+_TERRITORY_PREFIX: Final = "territory:"
+
+_MAX_SCORE_TOTAL: Final = 2**45
+"""Scores are scaled to integers for the solver; their sum must stay well inside a double."""
+_CORE_START: Final = 128
+"""Candidates left free in the first, heuristic solve (the rest fixed by their LP reduced cost)."""
+
+
+# --- the inputs -------------------------------------------------------------------------------
+
+
+class Policy(StrEnum):
+    STRICT_FUNDING_LINE = "strict_funding_line"
+    RANK_WITH_SKIPPING = "rank_with_skipping"
+    OPTIMAL = "optimal"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposal as selection sees it."""
+
+    id: str
+    cost: int
+    """The requested amount, minor units, > 0."""
+    score: Fraction | int
+    """The ranking score, ≥ 0: what the optimal policy maximises the sum of."""
+    priority: int
+    """The rank order from ranking, tie-breaks and lottery included: lower is preferred. Equal
+    priorities are ordered by ``id``."""
+    organisation: str
+    territory: str
+    women_led: bool
+    youth_led: bool
+    eligible: bool = True
+    """Passed eligibility and every score threshold; an ineligible candidate is never funded."""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("a candidate needs an id")
+        if isinstance(self.cost, bool) or not isinstance(self.cost, int) or self.cost <= 0:
+            raise ValueError(f"candidate {self.id}: cost must be an integer > 0 (minor units)")
+        if isinstance(self.score, bool) or not isinstance(self.score, int | Fraction):
+            raise ValueError(f"candidate {self.id}: score must be an int or a Fraction")
+        if self.score < 0:
+            raise ValueError(f"candidate {self.id}: score must be ≥ 0")
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise ValueError(f"candidate {self.id}: priority must be an integer")
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A quota of a window.
+
+    ``group`` is ``women_led``, ``youth_led``, ``any`` or ``territory:<code>``. ``value`` is, by
+    kind:
+
+    - ``min_share_money``: a Fraction of the **budget** (``Fraction(3, 10)``: at least 30% of the
+      window's budget is awarded to the group; the money needed is rounded up to a minor unit);
+    - ``min_share_count``: a Fraction of the **number of funded awards** (the count needed is
+      rounded up);
+    - ``min_count`` / ``max_count``: a number of awards;
+    - ``min_money`` / ``max_money``: minor units awarded to the group;
+    - ``max_per_organisation``: awards to any one organisation (of the group).
+    """
+
+    kind: QuotaKind
+    group: str
+    value: int | Fraction
+
+    def __post_init__(self) -> None:
+        if self.kind not in _QUOTA_KINDS:
+            raise ValueError(f"unknown quota kind {self.kind!r}")
+        if self.group not in _FLAG_GROUPS and not (
+            self.group.startswith(_TERRITORY_PREFIX) and len(self.group) > len(_TERRITORY_PREFIX)
+        ):
+            raise ValueError(
+                f"unknown quota group {self.group!r}: women_led, youth_led, any or territory:<code>"
+            )
+        if isinstance(self.value, bool) or not isinstance(self.value, int | Fraction):
+            raise ValueError(f"{self.kind}: value must be an int or a Fraction")
+        if self.kind in _SHARE_KINDS:
+            if not 0 <= self.value <= 1:
+                raise ValueError(f"{self.kind}: a share must be between 0 and 1")
+        elif not isinstance(self.value, int) or self.value < 0:
+            raise ValueError(f"{self.kind}: value must be a whole number ≥ 0")
+
+    def describe(self, currency: str = "KGS") -> str:
+        """The quota's name in reasons and diagnoses, e.g. ``min_share_count women_led ≥ 30%``."""
+        sign = "≥" if self.kind in _MIN_KINDS else "≤"
+        if self.kind in _SHARE_KINDS:
+            shown = _percent(Fraction(self.value))
+        elif self.kind in ("min_money", "max_money"):
+            shown = format_money(int(self.value), currency)
+        else:
+            shown = str(self.value)
+        return f"{self.kind} {self.group} {sign} {shown}"
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    policy: Policy
+    budget: int
+    """The window's envelope, minor units, ≥ 0."""
+    quotas: tuple[Quota, ...] = ()
+    partial_funding_floor_pct: int | None = None
+    """When set (1–100), an award may be cut down to this percentage of the request, rounded up
+    to a whole minor unit. ``None``: every award is the full request."""
+    reserve_size: int | None = None
+    """How many unfunded candidates make the reserve list; ``None``: all that could be funded."""
+    currency: str = "KGS"
+    """For the wording of reasons only."""
+    time_limit_s: float = 600.0
+    """Per solver call; a safety net: reaching it raises :class:`SolverFailure`."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.policy, Policy):
+            raise ValueError("policy must be a Policy")
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 0:
+            raise ValueError("budget must be an integer ≥ 0 (minor units)")
+        pct = self.partial_funding_floor_pct
+        if pct is not None and (isinstance(pct, bool) or not isinstance(pct, int)):
+            raise ValueError("partial_funding_floor_pct must be an integer")
+        if pct is not None and not 1 <= pct <= 100:
+            raise ValueError("partial_funding_floor_pct must be between 1 and 100")
+        if self.reserve_size is not None and self.reserve_size < 0:
+            raise ValueError("reserve_size must be ≥ 0")
+        if self.time_limit_s <= 0:
+            raise ValueError("time_limit_s must be > 0")
+
+
+# --- the outputs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    status: OutcomeStatus
+    amount: int
+    """Minor units awarded; 0 unless funded."""
+    reason: str
+    rank: int | None
+    """1-based position among the eligible candidates in priority order; None if ineligible."""
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """How a quota stands in the result, in the quota's own unit (awards or minor units)."""
+
+    quota: Quota
+    required: int
+    """The bound: for shares, the count or money it comes to (rounded up)."""
+    achieved: int
+    """For ``max_per_organisation``: the most awards any one organisation of the group has."""
+    met: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    outcomes: tuple[Outcome, ...]
+    """Every candidate: the eligible ones in priority order, then the ineligible ones."""
+    funded_total: int
+    objective: Fraction
+    """The total score of the funded candidates."""
+    reserve: tuple[str, ...]
+    """Ids of the reserve list, in order."""
+    quota_checks: tuple[QuotaCheck, ...]
+    """One per quota, in the configuration's order."""
+    notes: tuple[str, ...]
+    """Facts about the whole result, e.g. a minimum quota that a greedy policy left unmet."""
+    solver: Mapping[str, int | str] = field(compare=False, hash=False)
+    """Solver statistics (status, solves, nodes, sizes) — no timings. Not part of equality:
+    the same selection reached from a differently ordered input compares equal."""
+
+    @property
+    def funded(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "funded")
+
+
+class InfeasibleQuotas(ValueError):
+    """No set of candidates meets all the quotas within the budget.
+
+    ``quota`` is the one named as the cause, ``conflicting`` a smallest set of quotas (in the
+    configuration's order, ``quota`` among them) that cannot be met together, ``diagnosis`` the
+    explanation with its numbers.
+    """
+
+    def __init__(self, quota: Quota, diagnosis: str, conflicting: tuple[Quota, ...]) -> None:
+        self.quota = quota
+        self.diagnosis = diagnosis
+        self.conflicting = conflicting
+        super().__init__(diagnosis)
+
+
+class SolverFailure(RuntimeError):
+    """The solver did not prove its answer (time limit, numerical trouble): nothing is returned
+    rather than a set that might not be optimal."""
+
+
+# --- wording ----------------------------------------------------------------------------------
+
+
+def _percent(share: Fraction) -> str:
+    """``Fraction(3, 10)`` → ``30%``; ``Fraction(1, 3)`` → ``33.33%`` (rounded down)."""
+    value = share * 100
+    for places in range(5):
+        scaled = value * 10**places
+        if scaled.denominator == 1:
+            break
+    else:
+        places = 2
+    scaled_int = value.numerator * 10**places // value.denominator
+    whole, part = divmod(scaled_int, 10**places)
+    return f"{whole}.{part:0{places}d}%" if places else f"{whole}%"
+
+
+def _group_words(group: str) -> str:
+    if group.startswith(_TERRITORY_PREFIX):
+        return f"in territory {group[len(_TERRITORY_PREFIX) :]}"
+    return _FLAG_GROUPS[group]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# --- the problem in integers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One linear constraint ``Σ xcoef·x + Σ acoef·a ≤ rhs`` over the eligible candidates, where
+    ``x`` is 1 when funded and ``a`` the amount awarded. ``quota`` None is the budget."""
+
+    quota: Quota | None
+    organisation: str | None
+    members: IntArray
+    xcoef: IntArray
+    acoef: IntArray
+    rhs: int
+
+    @property
+    def packing(self) -> bool:
+        """Only non-negative coefficients: funding nothing keeps it, adding can only break it."""
+        return bool((self.xcoef >= 0).all() and (self.acoef >= 0).all())
+
+    def label(self, currency: str) -> str:
+        if self.quota is None:
+            return "the budget"
+        text = self.quota.describe(currency)
+        return f"{text} (organisation {self.organisation})" if self.organisation else text
+
+
+@dataclass(frozen=True)
+class _Problem:
+    cands: tuple[Candidate, ...]
+    """The eligible candidates in priority order: index = rank − 1."""
+    cost: IntArray
+    floor: IntArray
+    """The least an award may be: the cost, or its partial-funding floor."""
+    score: IntArray
+    """Scores scaled to integers with their greatest common divisor 1 (same order as ranks)."""
+    rows: tuple[_Row, ...]
+    """``rows[0]`` is the budget."""
+    partial: bool
+    budget: int
+    score_unit: Fraction
+    """One integer score step in the original score's units."""
+    rhs: IntArray = field(init=False)
+    packing: BoolArray = field(init=False)
+    entry_row: IntArray = field(init=False)
+    """All rows' coefficients in one sparse list: row, candidate, x and amount coefficient."""
+    entry_item: IntArray = field(init=False)
+    entry_x: IntArray = field(init=False)
+    entry_a: IntArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = self.rows
+        sizes = [len(row.members) for row in rows]
+        put = object.__setattr__
+        put(self, "rhs", np.array([row.rhs for row in rows], dtype=np.int64))
+        put(self, "packing", np.array([row.packing for row in rows], dtype=np.bool_))
+        put(self, "entry_row", np.repeat(np.arange(len(rows), dtype=np.int64), sizes))
+        put(self, "entry_item", np.concatenate([row.members for row in rows]))
+        put(self, "entry_x", np.concatenate([row.xcoef for row in rows]))
+        put(self, "entry_a", np.concatenate([row.acoef for row in rows]))
+
+    @property
+    def n(self) -> int:
+        return len(self.cands)
+
+    def activity(self, x: IntArray, a: IntArray) -> IntArray:
+        """Each row's left-hand side for (x, a), exactly."""
+        terms = self.entry_x * x[self.entry_item] + self.entry_a * a[self.entry_item]
+        out = np.zeros(len(self.rows), dtype=np.int64)
+        np.add.at(out, self.entry_row, terms)
+        return out
+
+
+def _order_key(c: Candidate) -> tuple[int, str]:
+    return (c.priority, c.id)
+
+
+def _group_mask(group: str, cands: Sequence[Candidate]) -> BoolArray:
+    if group == "any":
+        values = [True] * len(cands)
+    elif group == "women_led":
+        values = [c.women_led for c in cands]
+    elif group == "youth_led":
+        values = [c.youth_led for c in cands]
+    else:
+        code = group[len(_TERRITORY_PREFIX) :]
+        values = [c.territory == code for c in cands]
+    return np.array(values, dtype=np.bool_)
+
+
+def _share_needed(share: Fraction, of: int) -> int:
+    return -((-share.numerator * of) // share.denominator)
+
+
+def _rows(cands: Sequence[Candidate], budget: int, quotas: Sequence[Quota]) -> tuple[_Row, ...]:
+    n = len(cands)
+    every = np.arange(n, dtype=np.int64)
+    zeros = np.zeros(n, dtype=np.int64)
+    ones = np.ones(n, dtype=np.int64)
+    rows = [_Row(None, None, every, zeros, ones, budget)]
+    for q in quotas:
+        mask = _group_mask(q.group, cands)
+        members = np.flatnonzero(mask).astype(np.int64)
+        k = len(members)
+        z, o = np.zeros(k, dtype=np.int64), np.ones(k, dtype=np.int64)
+        match q.kind:
+            case "min_count":
+                rows.append(_Row(q, None, members, -o, z, -int(q.value)))
+            case "max_count":
+                rows.append(_Row(q, None, members, o, z, int(q.value)))
+            case "min_money":
+                rows.append(_Row(q, None, members, z, -o, -int(q.value)))
+            case "max_money":
+                rows.append(_Row(q, None, members, z, o, int(q.value)))
+            case "min_share_money":
+                needed = _share_needed(Fraction(q.value), budget)
+                rows.append(_Row(q, None, members, z, -o, -needed))
+            case "min_share_count":
+                share = Fraction(q.value)
+                coef = share.numerator - share.denominator * mask.astype(np.int64)
+                rows.append(_Row(q, None, every, coef, zeros, 0))
+            case "max_per_organisation":
+                by_org: dict[str, list[int]] = {}
+                for i in members.tolist():
+                    by_org.setdefault(cands[i].organisation, []).append(i)
+                for org in sorted(by_org):
+                    idx = by_org[org]
+                    if len(idx) > int(q.value):
+                        m = len(idx)
+                        rows.append(
+                            _Row(
+                                q,
+                                org,
+                                np.array(idx, dtype=np.int64),
+                                np.ones(m, dtype=np.int64),
+                                np.zeros(m, dtype=np.int64),
+                                int(q.value),
+                            )
+                        )
+    return tuple(rows)
+
+
+def _problem(
+    eligible: Sequence[Candidate], config: SelectionConfig, quotas: Sequence[Quota]
+) -> _Problem:
+    cands = tuple(eligible)
+    cost = np.array([c.cost for c in cands], dtype=np.int64)
+    pct = config.partial_funding_floor_pct
+    partial = pct is not None and pct < 100
+    floor = (cost * pct + 99) // 100 if partial and pct is not None else cost.copy()
+    fractions = [Fraction(c.score) for c in cands]
+    scale = math.lcm(*(f.denominator for f in fractions)) if fractions else 1
+    scaled = [f.numerator * (scale // f.denominator) for f in fractions]
+    divisor = math.gcd(*scaled) if any(scaled) else 1
+    ints = [s // divisor for s in scaled]
+    if sum(ints) > _MAX_SCORE_TOTAL:
+        raise ValueError(
+            "scores are too fine-grained for exact selection: on their common denominator "
+            f"({scale}) they sum to more than 2**45; round them to a coarser grid in ranking"
+        )
+    return _Problem(
+        cands=cands,
+        cost=cost,
+        floor=floor.astype(np.int64),
+        score=np.array(ints, dtype=np.int64),
+        rows=_rows(cands, config.budget, quotas),
+        partial=partial,
+        budget=config.budget,
+        score_unit=Fraction(divisor, scale),
+    )
+
+
+def _never_fundable(prob: _Problem) -> dict[int, _Row]:
+    """Candidates that no feasible selection can fund: even at its floor a candidate alone breaks
+    the budget or a maximum quota. Maps each to the first such row."""
+    out: dict[int, _Row] = {}
+    for row in prob.rows:
+        if not row.packing:
+            continue
+        least = row.xcoef + row.acoef * prob.floor[row.members]
+        for i in row.members[least > row.rhs].tolist():
+            out.setdefault(int(i), row)
+    return out
+
+
+def _violated(prob: _Problem, x: IntArray, a: IntArray) -> list[_Row]:
+    """The rows that (x, a) breaks, in exact integer arithmetic; a wrong amount is a broken
+    budget row."""
+    bad = [prob.rows[k] for k in np.flatnonzero(prob.activity(x, a) > prob.rhs).tolist()]
+    if (x < 0).any() or (x > 1).any() or ((a < prob.floor * x) | (a > prob.cost * x)).any():
+        bad.append(prob.rows[0])
+    return bad
+
+
+# --- the solver -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Stats:
+    lp_solves: int = 0
+    milp_solves: int = 0
+    nodes: int = 0
+    probes_pruned: int = 0
+
+
+@dataclass(frozen=True)
+class _Model:
+    c: FloatArray
+    lb: FloatArray
+    ub: FloatArray
+    matrix: Any
+    rhs: FloatArray
+    row_source: IntArray
+    """Index into ``prob.rows`` of each model row; −1 for the linking and objective rows."""
+    free: IntArray
+    avars: IntArray
+
+
+@dataclass(frozen=True)
+class _Solution:
+    x: IntArray
+    a: IntArray
+
+
+def _build(
+    prob: _Problem,
+    state: npt.NDArray[np.int8],
+    *,
+    objective_x: FloatArray | None = None,
+    objective_a: FloatArray | None = None,
+    min_score: int | None = None,
+    a_lo: IntArray | None = None,
+    a_hi: IntArray | None = None,
+) -> _Model | None:
+    """The programme over the candidates left free by ``state`` (−1 free, 0/1 fixed), maximising
+    ``objective_x·x + objective_a·a``; None when fixed values alone already break a row.
+
+    Without partial funding the amount is ``cost·x`` and only ``x`` is a variable; with it, every
+    candidate not fixed to 0 has an integer amount variable, linked by ``floor·x ≤ a ≤ cost·x``.
+    """
+    n = prob.n
+    free = np.flatnonzero(state < 0).astype(np.int64)
+    fixed_one = state == 1
+    nx = len(free)
+    posx = np.full(n, -1, dtype=np.int64)
+    posx[free] = np.arange(nx, dtype=np.int64)
+    lo = prob.floor if a_lo is None else a_lo
+    hi = prob.cost if a_hi is None else a_hi
+    if prob.partial:
+        avars = np.flatnonzero(state != 0).astype(np.int64)
+        posa = np.full(n, -1, dtype=np.int64)
+        posa[avars] = nx + np.arange(len(avars), dtype=np.int64)
+        a_lb = np.where(fixed_one[avars], lo[avars], 0)
+        lb = np.concatenate([np.zeros(nx), a_lb]).astype(np.float64)
+        ub = np.concatenate([np.ones(nx), hi[avars]]).astype(np.float64)
+    else:
+        avars = np.zeros(0, dtype=np.int64)
+        posa = np.full(n, -1, dtype=np.int64)
+        lb, ub = np.zeros(nx), np.ones(nx)
+    nv = nx + len(avars)
+
+    # the rows of prob, fixed candidates moved to the right-hand side
+    item, row = prob.entry_item, prob.entry_row
+    xc = prob.entry_x if prob.partial else prob.entry_x + prob.entry_a * prob.cost[item]
+    one = fixed_one[item]
+    const = np.zeros(len(prob.rows), dtype=np.int64)
+    np.add.at(const, row[one], xc[one])
+    bound = prob.rhs - const
+    px = posx[item]
+    take = (px >= 0) & (xc != 0)
+    r_parts, c_parts, v_parts = [row[take]], [px[take]], [xc[take]]
+    if prob.partial:
+        pa = posa[item]
+        take_a = (pa >= 0) & (prob.entry_a != 0)
+        r_parts.append(row[take_a])
+        c_parts.append(pa[take_a])
+        v_parts.append(prob.entry_a[take_a])
+    rows_used = np.zeros(len(prob.rows), dtype=np.bool_)
+    for part in r_parts:
+        rows_used[part] = True
+    if (bound[~rows_used] < 0).any():
+        return None
+    kept = np.flatnonzero(rows_used)
+    renumber = np.full(len(prob.rows), -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept), dtype=np.int64)
+    r_idx = [renumber[part] for part in r_parts]
+    c_idx, vals = c_parts, v_parts
+    rhs: list[int] = bound[kept].tolist()
+    source: list[int] = kept.tolist()
+
+    if prob.partial and nx:
+        pa_free = posa[free]
+        ar = np.arange(nx, dtype=np.int64)
+        for a_coef, x_coef in ((1, -prob.cost[free]), (-1, lo[free])):
+            # a − cost·x ≤ 0 and floor·x − a ≤ 0, one row per free candidate
+            base = len(rhs)
+            r_idx.append(np.concatenate([base + ar, base + ar]))
+            c_idx.append(np.concatenate([pa_free, ar]))
+            vals.append(np.concatenate([np.full(nx, a_coef, dtype=np.int64), x_coef]))
+            rhs.extend([0] * nx)
+            source.extend([-1] * nx)
+    if min_score is not None:
+        need = min_score - int(prob.score[fixed_one].sum())
+        coefs = prob.score[free]
+        if not (coefs != 0).any():
+            if need > 0:
+                return None
+        else:
+            nz = np.flatnonzero(coefs != 0)
+            r_idx.append(np.full(len(nz), len(rhs), dtype=np.int64))
+            c_idx.append(nz.astype(np.int64))
+            vals.append(-coefs[nz])
+            rhs.append(-need)
+            source.append(-1)
+    c = np.zeros(nv)
+    if objective_x is not None:
+        c[:nx] -= objective_x[free]
+    if objective_a is not None and len(avars):
+        c[nx:] -= objective_a[avars]
+    if rhs:
+        matrix = csr_array(
+            (
+                np.concatenate(vals).astype(np.float64),
+                (np.concatenate(r_idx), np.concatenate(c_idx)),
+            ),
+            shape=(len(rhs), nv),
+        )
+    else:
+        matrix = None
+    return _Model(
+        c=c,
+        lb=lb.astype(np.float64),
+        ub=ub.astype(np.float64),
+        matrix=matrix,
+        rhs=np.array(rhs, dtype=np.float64),
+        row_source=np.array(source, dtype=np.int64),
+        free=free,
+        avars=avars,
+    )
+
+
+def _solve(
+    prob: _Problem,
+    state: npt.NDArray[np.int8],
+    config: SelectionConfig,
+    stats: _Stats,
+    **objective: Any,
+) -> _Solution | None:
+    """Solve to proven optimality (relative gap 0); None when infeasible. The answer is checked
+    in exact arithmetic; anything unproved or inexact raises :class:`SolverFailure`."""
+    model = _build(prob, state, **objective)
+    if model is None:
+        return None
+    x = np.where(state == 1, 1, 0).astype(np.int64)
+    a = np.zeros(prob.n, dtype=np.int64)
+    nx = len(model.free)
+    if len(model.c):
+        stats.milp_solves += 1
+        res = milp(
+            model.c,
+            integrality=np.ones(len(model.c)),
+            bounds=Bounds(model.lb, model.ub),
+            constraints=(
+                [LinearConstraint(model.matrix, -np.inf, model.rhs)]
+                if model.matrix is not None
+                else []
+            ),
+            options={"mip_rel_gap": 0.0, "time_limit": config.time_limit_s, "presolve": True},
+        )
+        stats.nodes += int(getattr(res, "mip_node_count", 0) or 0)
+        if res.status == 2:
+            return None
+        if res.status != 0 or res.x is None:
+            raise SolverFailure(f"the solver stopped without proving optimality: {res.message}")
+        values = np.rint(res.x).astype(np.int64)
+        if np.abs(res.x - values).max(initial=0.0) > 1e-6:
+            raise SolverFailure("the solver returned a non-integral solution")
+        x[model.free] = values[:nx]
+        a[model.avars] = values[nx:]
+    if not prob.partial:
+        a = prob.cost * x
+    if _violated(prob, x, a):
+        raise SolverFailure("the solver's answer fails the exact check of budget and quotas")
+    min_score = objective.get("min_score")
+    if min_score is not None and int(prob.score @ x) < min_score:
+        raise SolverFailure("the solver's answer fails the exact check of the optimum")
+    return _Solution(x, a)
+
+
+@dataclass(frozen=True)
+class _Lagrange:
+    """An exact Lagrangian bound from the LP relaxation's duals, all values times ``scale``.
+
+    For multipliers μ ≥ 0 on the rows, every feasible selection scores at most
+    ``bound = Σ μ·rhs + Σ max(0, reduced_i)``, where ``reduced_i`` is the candidate's score minus
+    the priced use of the rows (its amount chosen at whichever end of [floor, cost] is cheaper).
+    A selection that funds a candidate with ``reduced_i < 0``, or leaves out one with
+    ``reduced_i > 0``, scores at most ``bound − |reduced_i|``, and such losses add up.
+    """
+
+    scale: int
+    bound: int
+    reduced: list[int]
+
+
+def _lagrange(
+    prob: _Problem, duals: Mapping[int, float], state0: npt.NDArray[np.int8]
+) -> _Lagrange:
+    mults = {k: Fraction(v) for k, v in duals.items() if v > 0 and math.isfinite(v)}
+    scale = math.lcm(*(m.denominator for m in mults.values())) if mults else 1
+    ints = {k: int(m * scale) for k, m in mults.items()}
+    xprice = [0] * prob.n
+    aprice = [0] * prob.n
+    bound = 0
+    for k, mult in ints.items():
+        row = prob.rows[k]
+        bound += mult * row.rhs
+        for i, xc, ac in zip(
+            row.members.tolist(), row.xcoef.tolist(), row.acoef.tolist(), strict=True
+        ):
+            xprice[i] += mult * xc
+            aprice[i] += mult * ac
+    reduced: list[int] = []
+    for i, (s, c, f) in enumerate(
+        zip(prob.score.tolist(), prob.cost.tolist(), prob.floor.tolist(), strict=True)
+    ):
+        amount = f if aprice[i] >= 0 else c
+        r = s * scale - xprice[i] - aprice[i] * amount
+        reduced.append(r)
+        if state0[i] < 0 and r > 0:
+            bound += r
+    return _Lagrange(scale, bound, reduced)
+
+
+def _fix_by_bound(lag: _Lagrange, lower: int, state0: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
+    """Fix every candidate whose other value would cost more than ``bound − lower``: then every
+    selection scoring at least ``lower`` (every optimal one) has it at the value fixed."""
+    state = state0.copy()
+    slack = lag.bound - lower * lag.scale
+    for i in np.flatnonzero(state0 < 0).tolist():
+        r = lag.reduced[i]
+        if r != 0 and abs(r) > slack:
+            state[i] = 1 if r > 0 else 0
+    return state
+
+
+def _lp_relaxation(
+    prob: _Problem, state0: npt.NDArray[np.int8], stats: _Stats
+) -> tuple[dict[int, float], FloatArray] | None:
+    """The LP relaxation's dual values per row of ``prob.rows`` (≥ 0 for the ``≤`` rows of a
+    maximisation) and its ``x``; None when even the relaxation is infeasible."""
+    model = _build(prob, state0, objective_x=prob.score.astype(np.float64))
+    if model is None:
+        return None
+    lp_x = np.zeros(prob.n)
+    if not len(model.c) or model.matrix is None:
+        return {}, lp_x
+    stats.lp_solves += 1
+    res = linprog(
+        model.c,
+        A_ub=model.matrix,
+        b_ub=model.rhs,
+        bounds=np.column_stack([model.lb, model.ub]),
+        method="highs",
+    )
+    if res.status == 2:
+        return None
+    if res.status != 0:
+        raise SolverFailure(f"the LP relaxation did not solve: {res.message}")
+    duals: dict[int, float] = {}
+    for src, marginal in zip(model.row_source.tolist(), res.ineqlin.marginals, strict=True):
+        if src >= 0:
+            duals[src] = duals.get(src, 0.0) - float(marginal)
+    lp_x[model.free] = res.x[: len(model.free)]
+    return duals, lp_x
+
+
+def _optimal_selection(
+    prob: _Problem,
+    config: SelectionConfig,
+    excluded: Mapping[int, _Row],
+    stats: _Stats,
+    info: dict[str, int | str],
+) -> _Solution | None:
+    """Stage 1 (maximum total score) and stage 2 (best in rank order among the optima).
+
+    None when no selection meets the quotas.
+    """
+    n = prob.n
+    state0 = np.full(n, -1, dtype=np.int8)
+    state0[list(excluded)] = 0
+    score_obj = prob.score.astype(np.float64)
+    relaxation = _lp_relaxation(prob, state0, stats)
+    if relaxation is None:
+        return None
+    duals, lp_x = relaxation
+    lag = _lagrange(prob, duals, state0)
+
+    # A good feasible selection first: the candidates whose reduced cost is far from zero are
+    # fixed the LP's way and the rest (those nearest zero, and the LP's fractional ones) solved
+    # exactly. Its score is only a lower bound here.
+    free0 = np.flatnonzero(state0 < 0).tolist()
+    order = sorted(free0, key=lambda i: (abs(lag.reduced[i]), i))
+    settled = [i for i in free0 if lag.reduced[i] != 0 and min(lp_x[i], 1 - lp_x[i]) < 1e-6]
+    size = _CORE_START
+    while True:
+        state_h = state0.copy()
+        for i in settled:
+            state_h[i] = 1 if lp_x[i] > 0.5 else 0
+        state_h[order[:size]] = -1
+        incumbent = _solve(prob, state_h, config, stats, objective_x=score_obj)
+        if incumbent is not None:
+            break
+        if size >= len(order):
+            return None
+        size = min(size * 8, len(order))
+    lower = int(prob.score @ incumbent.x)
+
+    # Stage 1: fixings now provably kept by every selection scoring ≥ lower, so by every optimum.
+    state1 = _fix_by_bound(lag, lower, state0)
+    decided = state_h >= 0
+    if (state1[decided] == state_h[decided]).all():
+        best = incumbent  # every optimum lies inside the heuristic's space: it is optimal
+    else:
+        found = _solve(prob, state1, config, stats, objective_x=score_obj)
+        if found is None:
+            raise SolverFailure("stage 1 lost a feasible selection: numerical trouble")
+        best = found
+    optimum = int(prob.score @ best.x)
+
+    # Stage 2: among the selections scoring the optimum, the best in rank order, decided one
+    # candidate at a time in priority order ("can an optimum fund it, given the decisions so
+    # far?"), each answer proved by the bound or by the solver.
+    fixed = _fix_by_bound(lag, optimum, state0)
+    free2 = np.flatnonzero(fixed < 0).tolist()
+    info["stage1_free"] = int((state1 < 0).sum())
+    info["stage2_free"] = len(free2)
+    slack = lag.bound - optimum * lag.scale
+    spent = 0  # bound lost to the decisions taken against a candidate's reduced-cost sign
+    current = best
+    weights = np.zeros(n)
+    weights[free2] = np.arange(len(free2), 0, -1, dtype=np.float64)
+    for k in free2:
+        r = lag.reduced[k]
+        if current.x[k] == 1:
+            fixed[k] = 1
+            spent += max(-r, 0)
+            continue
+        if spent + max(-r, 0) > slack:
+            stats.probes_pruned += 1
+            fixed[k] = 0
+            spent += max(r, 0)
+            continue
+        trial = fixed.copy()
+        trial[k] = 1
+        found = _solve(prob, trial, config, stats, objective_x=weights, min_score=optimum)
+        if found is None:
+            fixed[k] = 0
+            spent += max(r, 0)
+        else:
+            current = found
+            fixed[k] = 1
+            spent += max(-r, 0)
+    if int(prob.score @ current.x) != optimum:
+        raise SolverFailure("stage 2 changed the optimum: numerical trouble")
+    return current
+
+
+def _amounts(
+    prob: _Problem, x: IntArray, config: SelectionConfig, stats: _Stats
+) -> IntArray | None:
+    """With partial funding: the amounts of the funded set, as large as possible in priority
+    order (the best-ranked award first, then the next…), so cuts fall on the lowest-ranked."""
+    funded = np.flatnonzero(x == 1).tolist()
+    state = x.astype(np.int8)
+    lo = prob.floor.copy()
+    hi = prob.cost.copy()
+
+    def feasible(full_upto: int, start: int) -> bool:
+        trial_lo = lo.copy()
+        idx = funded[start:full_upto]
+        trial_lo[idx] = prob.cost[idx]
+        return _solve(prob, state, config, stats, a_lo=trial_lo, a_hi=hi) is not None
+
+    done = 0
+    while done < len(funded):
+        if feasible(len(funded), done):
+            idx = funded[done:]
+            lo[idx] = prob.cost[idx]
+            break
+        good, bad = done, len(funded)  # full amounts for funded[done:good] fit; to bad do not
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if feasible(mid, done):
+                good = mid
+            else:
+                bad = mid
+        idx = funded[done:good]
+        lo[idx] = prob.cost[idx]
+        cut = funded[good]
+        target = np.zeros(prob.n)
+        target[cut] = 1.0
+        found = _solve(prob, state, config, stats, objective_a=target, a_lo=lo, a_hi=hi)
+        if found is None:
+            return None
+        lo[cut] = hi[cut] = found.a[cut]
+        done = good + 1
+    final = _solve(prob, state, config, stats, a_lo=lo, a_hi=hi)
+    return None if final is None else final.a
+
+
+# --- infeasible quotas ------------------------------------------------------------------------
+
+
+def _diagnose(
+    eligible: Sequence[Candidate], config: SelectionConfig, stats: _Stats
+) -> InfeasibleQuotas:
+    """Name the quota to blame: a smallest conflicting subset by deletion (drop each quota in
+    turn; keep it dropped while the rest still cannot be met), then the figures for one of its
+    minimum quotas under the others."""
+    quotas = list(config.quotas)
+
+    def feasible(subset: Sequence[Quota]) -> bool:
+        prob = _problem(eligible, config, subset)
+        state = np.full(prob.n, -1, dtype=np.int8)
+        state[list(_never_fundable(prob))] = 0
+        return _solve(prob, state, config, stats) is not None
+
+    if feasible(quotas):
+        raise SolverFailure("the quotas were found infeasible and then feasible: numerical trouble")
+    core = list(range(len(quotas)))
+    for k in range(len(quotas)):
+        trial = [j for j in core if j != k]
+        if not feasible([quotas[j] for j in trial]):
+            core = trial
+    conflicting = tuple(quotas[j] for j in core)
+    first = next(j for j in core if quotas[j].kind in _DEMAND_KINDS)
+    primary = quotas[first]
+    others = [quotas[j] for j in core if j != first]
+
+    prob = _problem(eligible, config, others)
+    state = np.full(prob.n, -1, dtype=np.int8)
+    state[list(_never_fundable(prob))] = 0
+    mask = _group_mask(primary.group, prob.cands).astype(np.float64)
+    currency = config.currency
+    budget = format_money(config.budget, currency)
+    words = _group_words(primary.group)
+    together = " together with " + ", ".join(q.describe(currency) for q in others) if others else ""
+    if primary.kind == "min_count":
+        best = _solve(prob, state, config, stats, objective_x=mask)
+        most = 0 if best is None else int(best.x @ mask.astype(np.int64))
+        have = int(mask.sum())
+        who = f"are {words}" if words else "are eligible"
+        detail = (
+            f"{have} of the {prob.n} eligible candidates {who}; at most {most} of them can be "
+            f"funded within the budget of {budget}{together} (needs {primary.value})"
+        )
+    else:
+        needed = (
+            int(primary.value)
+            if primary.kind == "min_money"
+            else _share_needed(Fraction(primary.value), config.budget)
+        )
+        if prob.partial:
+            best = _solve(prob, state, config, stats, objective_a=mask)
+        else:
+            best = _solve(prob, state, config, stats, objective_x=mask * prob.cost)
+        most = 0 if best is None else int(best.a @ mask.astype(np.int64))
+        requested = int(prob.cost @ mask.astype(np.int64))
+        who = f"{words} candidates" if words else "candidates"
+        detail = (
+            f"the eligible {who} request {format_money(requested, currency)} in all; at most "
+            f"{format_money(most, currency)} can be awarded to them within the budget of "
+            f"{budget}{together} (needs {format_money(needed, currency)})"
+        )
+    return InfeasibleQuotas(primary, f"{primary.describe(currency)}: {detail}", conflicting)
+
+
+# --- the greedy policies ----------------------------------------------------------------------
+
+
+def _greedy(
+    prob: _Problem, config: SelectionConfig, strict: bool
+) -> tuple[IntArray, IntArray, list[str]]:
+    """Rank order; maximum quotas kept by skipping; minimum quotas not enforced."""
+    n = prob.n
+    x = np.zeros(n, dtype=np.int64)
+    a = np.zeros(n, dtype=np.int64)
+    notes = [""] * n
+    currency = config.currency
+    packing = [k for k, row in enumerate(prob.rows) if row.packing]
+    rows_of = _rows_of(prob, packing)
+    used = {k: 0 for k in packing}
+    stopped_at: int | None = None
+    misfits: list[int] = []
+    for i in range(n):
+        if stopped_at is not None:
+            other = prob.cands[stopped_at]
+            notes[i] = (
+                f"below the funding line, which stopped at rank {stopped_at + 1} ({other.id})"
+            )
+            continue
+        cost, least = int(prob.cost[i]), int(prob.floor[i])
+        budget_room = prob.budget - used[0]
+        quota_room: int | None = None
+        quota_row: _Row | None = None
+        blocked: _Row | None = None
+        for k, xc, ac in rows_of[i]:
+            if k == 0:
+                continue
+            room = prob.rows[k].rhs - used[k] - xc
+            if room < 0:
+                blocked = prob.rows[k]
+                break
+            if ac > 0 and (quota_room is None or room // ac < quota_room):
+                quota_room, quota_row = room // ac, prob.rows[k]
+        if blocked is not None:
+            notes[i] = (
+                f"not funded: it would break quota {blocked.label(currency)}; skipped "
+                "(the rank-order policies keep maximum quotas by skipping)"
+            )
+            continue
+        cap = budget_room if quota_room is None else min(budget_room, quota_room)
+        if cap >= cost:
+            amount = cost
+            notes[i] = (
+                f"funded in rank order: fits within the budget "
+                f"({format_money(budget_room - cost, currency)} left after it)"
+            )
+        elif prob.partial and cap >= least:
+            amount = cap
+            limit = (
+                "the remaining budget"
+                if quota_row is None or budget_room <= cap
+                else f"quota {quota_row.label(currency)}"
+            )
+            notes[i] = (
+                f"funded in rank order at {format_money(amount, currency)} of "
+                f"{format_money(cost, currency)} requested ({_percent(Fraction(amount, cost))}): "
+                f"cut to fit {limit}"
+            )
+        elif budget_room < least:
+            misfits.append(i)
+            if strict:
+                stopped_at = i
+            continue
+        else:
+            assert quota_row is not None
+            notes[i] = (
+                f"not funded: it fits in the remaining budget but would break quota "
+                f"{quota_row.label(currency)}; skipped"
+            )
+            continue
+        x[i], a[i] = 1, amount
+        for k, xc, ac in rows_of[i]:
+            used[k] += xc + ac * amount
+    remaining = prob.budget - used[0]
+    for i in misfits:
+        need = int(prob.floor[i])
+        text = _misfit_text(need, remaining, prob.partial, currency)
+        notes[i] = f"{text}: the funding line stops here" if strict else f"{text}; skipped"
+    return x, a, notes
+
+
+def _rows_of(prob: _Problem, which: Sequence[int]) -> list[list[tuple[int, int, int]]]:
+    """For each candidate, the rows among ``which`` it is in, with its coefficients there."""
+    rows_of: list[list[tuple[int, int, int]]] = [[] for _ in range(prob.n)]
+    for k in which:
+        row = prob.rows[k]
+        for i, xc, ac in zip(
+            row.members.tolist(), row.xcoef.tolist(), row.acoef.tolist(), strict=True
+        ):
+            rows_of[i].append((k, xc, ac))
+    return rows_of
+
+
+def _misfit_text(need: int, remaining: int, partial: bool, currency: str) -> str:
+    what = "even at its partial-funding floor of" if partial else "it requests"
+    return (
+        f"does not fit in the remaining {format_money(remaining, currency)} ({what} "
+        f"{format_money(need, currency)}); it would fit if "
+        f"{format_money(need - remaining, currency)} were freed"
+    )
+
+
+# --- reasons for the optimal policy -----------------------------------------------------------
+
+
+def _optimal_notes(
+    prob: _Problem,
+    config: SelectionConfig,
+    x: IntArray,
+    a: IntArray,
+    excluded: Mapping[int, _Row],
+) -> list[str]:
+    currency = config.currency
+    remaining = prob.budget - int(a.sum())
+    total = sum(
+        (Fraction(c.score) for c, xi in zip(prob.cands, x.tolist(), strict=True) if xi),
+        Fraction(0),
+    )
+    funded = x == 1
+    unfunded_before = np.cumsum(~funded) - (~funded)
+    last_funded = int(np.flatnonzero(funded).max()) if funded.any() else -1
+    rows_of = _rows_of(prob, range(len(prob.rows)))
+    activity = [
+        int(row.xcoef @ x[row.members]) + int(row.acoef @ a[row.members]) for row in prob.rows
+    ]
+    notes: list[str] = []
+    for i in range(prob.n):
+        cost = int(prob.cost[i])
+        if funded[i]:
+            amount = int(a[i])
+            head = "funded"
+            if amount < cost:
+                head += (
+                    f" at {format_money(amount, currency)} of {format_money(cost, currency)} "
+                    f"requested ({_percent(Fraction(amount, cost))}; better-ranked awards are "
+                    "cut last)"
+                )
+            skipped = int(unfunded_before[i])
+            if skipped:
+                head += (
+                    f": the set with the highest total score ({_decimal(total)}) within the "
+                    f"budget and quotas includes it ahead of "
+                    f"{_plural(skipped, 'better-ranked proposal')} left out"
+                )
+            else:
+                head += (
+                    ": in rank order within the budget, and part of the set with the highest "
+                    f"total score ({_decimal(total)})"
+                )
+            needed = [
+                prob.rows[k]
+                for k, xc, ac in rows_of[i]
+                if not prob.rows[k].packing and activity[k] - xc - ac * amount > prob.rows[k].rhs
+            ]
+            if needed:
+                names = ", ".join(row.label(currency) for row in needed)
+                head += f"; needed to meet quota {names}"
+            notes.append(head)
+            continue
+        if i in excluded:
+            row = excluded[i]
+            what = "the whole budget" if row.quota is None else f"quota {row.label(currency)}"
+            notes.append(
+                f"can never be funded: even alone it would break {what} "
+                f"(it requests {format_money(cost, currency)})"
+            )
+            continue
+        need = int(prob.floor[i])
+        if need > remaining:
+            text = _misfit_text(need, remaining, prob.partial, currency)
+        else:
+            broken = [
+                prob.rows[k]
+                for k, xc, ac in rows_of[i]
+                if activity[k] + xc + ac * need > prob.rows[k].rhs
+            ]
+            names = ", ".join(row.label(currency) for row in broken) or "the optimum"
+            text = (
+                f"fits in the remaining {format_money(remaining, currency)} but funding it "
+                f"would break quota {names}"
+            )
+        if i < last_funded:
+            text += (
+                "; the set with the highest total score within the budget and quotas funds "
+                "lower-ranked proposals instead"
+            )
+        notes.append(text)
+    return notes
+
+
+def _decimal(number: Fraction) -> str:
+    """A score for reasons: exact when it has at most 4 decimals, else rounded down to 4."""
+    for places in range(5):
+        if (number * 10**places).denominator == 1:
+            break
+    else:
+        places = 4
+    scaled = number.numerator * 10**places // number.denominator
+    whole, part = divmod(scaled, 10**places)
+    return f"{whole}.{part:0{places}d}" if places else str(whole)
+
+
+# --- the result -------------------------------------------------------------------------------
+
+
+def _quota_checks(
+    prob: _Problem, config: SelectionConfig, x: IntArray, a: IntArray
+) -> list[QuotaCheck]:
+    checks: list[QuotaCheck] = []
+    currency = config.currency
+    for q in config.quotas:
+        mask = _group_mask(q.group, prob.cands)
+        count = int(x[mask].sum())
+        money = int(a[mask].sum())
+        words = _group_words(q.group) or "all"
+        if q.kind == "max_per_organisation":
+            per_org: dict[str, int] = {}
+            for i in np.flatnonzero(mask & (x == 1)).tolist():
+                org = prob.cands[i].organisation
+                per_org[org] = per_org.get(org, 0) + 1
+            achieved, required = max(per_org.values(), default=0), int(q.value)
+            detail = f"the most awards to one organisation ({words}): {achieved}"
+        elif q.kind in ("min_count", "max_count"):
+            achieved, required = count, int(q.value)
+            detail = f"{words} awards: {achieved}"
+        elif q.kind == "min_share_count":
+            achieved = count
+            required = _share_needed(Fraction(q.value), int(x.sum()))
+            detail = f"{words} awards: {achieved} of {int(x.sum())} (at least {required} needed)"
+        else:
+            achieved = money
+            required = (
+                _share_needed(Fraction(q.value), config.budget)
+                if q.kind == "min_share_money"
+                else int(q.value)
+            )
+            detail = f"awarded to {words}: {format_money(achieved, currency)}"
+        met = achieved >= required if q.kind in _MIN_KINDS else achieved <= required
+        checks.append(QuotaCheck(q, required, achieved, met, detail))
+    return checks
+
+
+def select(candidates: Sequence[Candidate], config: SelectionConfig) -> SelectionResult:
+    """Select the funded set, the reserve list and a reason for every candidate.
+
+    Raises :class:`InfeasibleQuotas` when the optimal policy cannot meet the quotas,
+    :class:`SolverFailure` when the solver cannot prove its answer, ``ValueError`` on bad input
+    (duplicate ids).
+    """
+    ids = [c.id for c in candidates]
+    if len(set(ids)) != len(ids):
+        raise ValueError("candidate ids must be unique")
+    eligible = sorted((c for c in candidates if c.eligible), key=_order_key)
+    ineligible = sorted((c for c in candidates if not c.eligible), key=_order_key)
+    prob = _problem(eligible, config, config.quotas)
+    excluded = _never_fundable(prob)
+    info: dict[str, int | str] = {"policy": config.policy.value, "candidates": prob.n}
+    if config.policy is Policy.OPTIMAL:
+        stats = _Stats()
+        solution = _optimal_selection(prob, config, excluded, stats, info)
+        if solution is None:
+            raise _diagnose(eligible, config, stats)
+        x = solution.x
+        a = solution.a if not prob.partial else _amounts(prob, x, config, stats)
+        if a is None:
+            raise SolverFailure("the amounts of a feasible selection could not be found")
+        notes = _optimal_notes(prob, config, x, a, excluded)
+        info.update(
+            status="optimal",
+            mip_rel_gap="0",
+            score_unit=str(prob.score_unit),
+            never_fundable=len(excluded),
+            lp_solves=stats.lp_solves,
+            milp_solves=stats.milp_solves,
+            nodes=stats.nodes,
+            probes_pruned_by_bound=stats.probes_pruned,
+        )
+    else:
+        strict = config.policy is Policy.STRICT_FUNDING_LINE
+        x, a, notes = _greedy(prob, config, strict)
+        info.update(status="greedy")
+    checks = _quota_checks(prob, config, x, a)
+    limit = prob.n if config.reserve_size is None else config.reserve_size
+    reserve = [i for i in range(prob.n) if x[i] == 0 and i not in excluded][:limit]
+    place = {i: k + 1 for k, i in enumerate(reserve)}
+    outcomes: list[Outcome] = []
+    for i, cand in enumerate(prob.cands):
+        rank = i + 1
+        if x[i] == 1:
+            outcomes.append(Outcome(cand.id, "funded", int(a[i]), f"rank {rank}; {notes[i]}", rank))
+        elif i in place:
+            reason = f"rank {rank}; reserve {place[i]}: {notes[i]}"
+            outcomes.append(Outcome(cand.id, "reserve", 0, reason, rank))
+        else:
+            outcomes.append(Outcome(cand.id, "not_funded", 0, f"rank {rank}; {notes[i]}", rank))
+    for cand in ineligible:
+        outcomes.append(
+            Outcome(
+                cand.id,
+                "ineligible",
+                0,
+                "not eligible: did not pass the eligibility rules or a score threshold; "
+                "not considered for funding",
+                None,
+            )
+        )
+    result_notes: list[str] = []
+    if config.policy is not Policy.OPTIMAL:
+        for check in checks:
+            if not check.met and check.quota.kind in _MIN_KINDS:
+                result_notes.append(
+                    f"the {config.policy.value.replace('_', ' ')} policy does not enforce "
+                    f"minimum quotas: {check.quota.describe(config.currency)} is not met "
+                    f"({check.detail})"
+                )
+    objective = sum(
+        (Fraction(c.score) for c, xi in zip(prob.cands, x.tolist(), strict=True) if xi),
+        Fraction(0),
+    )
+    return SelectionResult(
+        outcomes=tuple(outcomes),
+        funded_total=int(a.sum()),
+        objective=objective,
+        reserve=tuple(prob.cands[i].id for i in reserve),
+        quota_checks=tuple(checks),
+        notes=tuple(result_notes),
+        solver=info,
+    )

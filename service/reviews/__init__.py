@@ -1,0 +1,1 @@
+"""Review panels: rubrics, assignments, conflicts of interest, reviews."""

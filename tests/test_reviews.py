@@ -1,0 +1,215 @@
+"""Review panels through the typed client: rubric, panel, assignment, conflicts, blind review."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from contracts.calls import CallCreate, CallTransition, ContributionCreate
+from contracts.client import ApiError
+from contracts.common import I18nText
+from contracts.enums import ProposalStatus, ReviewStatus, Role
+from contracts.proposals import ProposalSubmit
+from contracts.reviews import (
+    AssignmentCreate,
+    AutoAssign,
+    ConflictCreate,
+    CriterionCreate,
+    CriterionScoreInput,
+    PanelReplace,
+    ReviewReopen,
+    ReviewSave,
+    ReviewSubmit,
+    RubricCreate,
+)
+from service.persistence.models import AuditEvent, Membership
+from tests.conftest import MakeUser, Person
+from tests.journey import (
+    MONTHS,
+    RULES,
+    Programme,
+    complete_draft,
+    published_call,
+    window_spec,
+)
+
+
+def _rubric(version: int) -> RubricCreate:
+    return RubricCreate(
+        version=version,
+        name=I18nText(en="Small grants rubric"),
+        criteria=[
+            CriterionCreate(
+                code="relevance", name=I18nText(en="Relevance"), weight=400, threshold=25
+            ),
+            CriterionCreate(code="feasibility", name=I18nText(en="Feasibility"), weight=350),
+            CriterionCreate(code="gender", name=I18nText(en="Gender"), weight=250),
+        ],
+        overall_threshold=20,
+        tie_break=["relevance", "feasibility"],
+    )
+
+
+def _scores(*values: int | None) -> list[CriterionScoreInput]:
+    codes = ["relevance", "feasibility", "gender"]
+    return [CriterionScoreInput(criterion=k, value=v) for k, v in zip(codes, values, strict=True)]
+
+
+async def _reviewers(make_user: MakeUser, n: int) -> list[Person]:
+    return [await make_user(Role.REVIEWER, token_expires_in=MONTHS) for _ in range(n)]
+
+
+async def _submitted_proposal(w: Programme) -> tuple[uuid.UUID, uuid.UUID]:
+    _, w1, _ = await published_call(w)
+    window = await w.officer.get_window(w1)
+    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    proposal_id = await complete_draft(w, w1)
+    current = await w.applicant.get_proposal(proposal_id)
+    receipt = await w.applicant.create_submission(
+        proposal_id, ProposalSubmit(version=current.version)
+    )
+    assert receipt.proposal.status == ProposalStatus.ELIGIBLE
+    return w1, proposal_id
+
+
+async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
+    programme: Programme, make_user: MakeUser, session: AsyncSession
+) -> None:
+    w = programme
+    w1, proposal_id = await _submitted_proposal(w)
+    r1, r2, r3 = await _reviewers(make_user, 3)
+    # r3 is a member of the applicant organisation: a conflict the system detects
+    session.add(Membership(user_id=r3.id, organisation_id=w.org.id))
+    await session.flush()
+    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id]))
+    assigned = await w.officer.create_assignments(w1, AutoAssign(seed="2026-11-23"))
+    reviewers = sorted(a.reviewer_id for a in assigned.items)
+    assert reviewers == sorted([r1.id, r2.id])
+    assert (await w.applicant.get_proposal(proposal_id)).status == ProposalStatus.IN_REVIEW
+    conflicts = await w.officer.list_conflicts(w1)
+    assert [(x.reviewer_id, x.source) for x in conflicts.items] == [(r3.id, "detected")]
+    assert "member of" in conflicts.items[0].reason
+
+    with pytest.raises(ApiError) as refused:
+        await w.officer.create_assignment(proposal_id, AssignmentCreate(reviewer_id=r3.id))
+    assert refused.value.status == 409
+    with pytest.raises(ApiError) as hidden:
+        await r3.client.list_proposal_reviews(proposal_id)
+    assert hidden.value.status == 404
+
+    a1 = next(a for a in (await r1.client.list_assignments()).items)
+    a2 = next(a for a in (await r2.client.list_assignments()).items)
+    view = await r1.client.get_assigned_proposal(a1.id)
+    assert view.organisation_name == "Yntymak"  # not a blind window
+    assert view.rubric is not None
+    assert [x.code for x in view.rubric.criteria] == ["relevance", "feasibility", "gender"]
+
+    with pytest.raises(ApiError) as off_scale:
+        await r1.client.update_review(a1.id, ReviewSave(scores=_scores(33, 40, None)))
+    assert off_scale.value.status == 422
+    saved = await r1.client.update_review(a1.id, ReviewSave(scores=_scores(35, 40, None)[:2]))
+    with pytest.raises(ApiError) as incomplete:
+        await r1.client.create_review_submission(a1.id, ReviewSubmit(version=saved.version))
+    assert incomplete.value.status == 422
+    saved = await r1.client.update_review(
+        a1.id, ReviewSave(version=saved.version, scores=_scores(35, 40, None), comment="Solid")
+    )
+    submitted = await r1.client.create_review_submission(a1.id, ReviewSubmit(version=saved.version))
+    assert submitted.status == ReviewStatus.SUBMITTED
+    assert [s.value for s in submitted.scores] == [35, 40, None]
+
+    # r2 has not submitted: it may not see the panel's scores yet
+    with pytest.raises(ApiError) as early:
+        await r2.client.list_proposal_reviews(proposal_id)
+    assert early.value.status == 409
+    panel = await r1.client.list_proposal_reviews(proposal_id)
+    assert [(r.reviewer_id, r.comment) for r in panel.items] == [(r1.id, "Solid")]
+
+    # r2 declares a conflict: it steps back, and the proposal is scored by r1 alone
+    await r2.client.create_conflict(a2.id, ConflictCreate(reason="I advised this NGO in 2025"))
+    with pytest.raises(ApiError) as gone:
+        await r2.client.get_assigned_proposal(a2.id)
+    assert gone.value.status == 404
+    assert (await w.officer.get_proposal(proposal_id)).status == ProposalStatus.SCORED
+
+    # a programme officer reopens r1's review with a reason: back in review, audited
+    reopened = await w.officer.create_review_reopening(
+        submitted.id, ReviewReopen(version=submitted.version, reason="Score 'gender' as well")
+    )
+    assert reopened.status == ReviewStatus.REOPENED
+    assert (await w.officer.get_proposal(proposal_id)).status == ProposalStatus.IN_REVIEW
+    event = (
+        await session.execute(select(AuditEvent).where(col(AuditEvent.action) == "review.reopened"))
+    ).scalar_one()
+    assert event.reason == "Score 'gender' as well"
+
+
+async def test_rubric_is_frozen_once_proposals_are_submitted(programme: Programme) -> None:
+    w = programme
+    w1, _ = await _submitted_proposal(w)
+    window = await w.officer.get_window(w1)
+    with pytest.raises(ApiError) as frozen:
+        await w.officer.update_window_rubric(w1, _rubric(window.version))
+    assert frozen.value.status == 409
+
+
+def _strings(value: Any) -> list[str]:
+    return json.dumps(msgspec.to_builtins(value), ensure_ascii=False).split('"')
+
+
+async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
+    programme: Programme, make_user: MakeUser
+) -> None:
+    w = programme
+    call = await w.officer.create_call(
+        CallCreate(
+            title=I18nText(en="Blind"),
+            description=I18nText(en="d"),
+            contributions=[ContributionCreate(funding_source_id=w.source.id, amount=100_000_000)],
+        )
+    )
+    spec = window_spec("B1", 5_000_000, 30_000_000, 40_000_000, w, RULES)
+    spec.blind_review = True
+    window = await w.officer.create_window(call.id, spec)
+    await w.officer.update_window_rubric(window.id, _rubric(window.version))
+    fresh = await w.officer.get_call(call.id)
+    await w.officer.create_call_transition(
+        call.id, CallTransition(version=fresh.version, status="published")
+    )
+    proposal_id = await complete_draft(w, window.id)
+    current = await w.applicant.get_proposal(proposal_id)
+    await w.applicant.create_submission(proposal_id, ProposalSubmit(version=current.version))
+    (reviewer,) = await _reviewers(make_user, 1)
+    await w.officer.update_panel(window.id, PanelReplace(reviewer_ids=[reviewer.id]))
+    await w.officer.create_assignments(window.id, AutoAssign(seed="blind"))
+
+    secrets = {w.org.name, str(w.org.id), "Бюджет", w.org.registration_number or "-"}
+    assignment = (await reviewer.client.list_assignments()).items[0]
+    view = await reviewer.client.get_assigned_proposal(assignment.id)
+    attachment_id = uuid.UUID(view.attachments[0]["id"])
+    content, headers = await reviewer.client.get_assigned_attachment_content(
+        assignment.id, attachment_id
+    )
+    saved = await reviewer.client.update_review(
+        assignment.id, ReviewSave(scores=_scores(30, 30, 30))
+    )
+    done = await reviewer.client.create_review_submission(
+        assignment.id, ReviewSubmit(version=saved.version)
+    )
+    panel = await reviewer.client.list_proposal_reviews(proposal_id)
+    bodies = [assignment, view, saved, done, panel, (await reviewer.client.list_assignments())]
+    for body in bodies:
+        text = json.dumps(msgspec.to_builtins(body), ensure_ascii=False)
+        for secret in secrets:
+            assert secret not in text, (type(body).__name__, secret)
+    assert view.organisation_name is None
+    assert all("original_name" not in a for a in view.attachments)
+    assert "Бюджет" not in headers["content-disposition"]
+    assert "%D0%91" not in headers["content-disposition"]  # nor percent-encoded
+    assert content.startswith(b"%PDF")
