@@ -23,6 +23,7 @@ from contracts import imports as imports_c
 from contracts import pcc as pcc_c
 from contracts import proposals as proposals_c
 from contracts import reviews as reviews_c
+from contracts import selection as selection_c
 from contracts.common import HealthRead, Problem
 
 T = TypeVar("T")
@@ -581,6 +582,52 @@ class GrantsClient:
     ) -> reviews_c.ReviewRead:
         return await self.request(
             "POST", f"reviews/{review_id}/reopening", reviews_c.ReviewRead, body=body
+        )
+
+    # --- selection -----------------------------------------------------------------------------
+
+    async def create_selection_run(
+        self, window_id: uuid.UUID, body: selection_c.SelectionRunCreate
+    ) -> selection_c.SelectionRunRead:
+        return await self.request(
+            "POST", f"windows/{window_id}/selection-runs", selection_c.SelectionRunRead, body=body
+        )
+
+    async def get_selection_run(self, run_id: uuid.UUID) -> selection_c.SelectionRunRead:
+        return await self.request("GET", f"selection-runs/{run_id}", selection_c.SelectionRunRead)
+
+    async def create_selection_computation(self, run_id: uuid.UUID) -> selection_c.SelectionRunRead:
+        return await self.request(
+            "POST", f"selection-runs/{run_id}/computation", selection_c.SelectionRunRead
+        )
+
+    async def replay_selection_run(self, run_id: uuid.UUID) -> selection_c.ReplayRead:
+        return await self.request("POST", f"selection-runs/{run_id}/replay", selection_c.ReplayRead)
+
+    async def approve_selection_run(
+        self, run_id: uuid.UUID, body: selection_c.SelectionRunTransition
+    ) -> selection_c.SelectionRunRead:
+        return await self.request(
+            "POST", f"selection-runs/{run_id}/approval", selection_c.SelectionRunRead, body=body
+        )
+
+    async def create_decision(
+        self, proposal_id: uuid.UUID, body: selection_c.DecisionCreate
+    ) -> selection_c.DecisionRead:
+        return await self.request(
+            "POST", f"proposals/{proposal_id}/decisions", selection_c.DecisionRead, body=body
+        )
+
+    async def create_declination(
+        self, proposal_id: uuid.UUID, body: selection_c.DeclineCreate
+    ) -> selection_c.DecisionRead:
+        return await self.request(
+            "POST", f"proposals/{proposal_id}/declination", selection_c.DecisionRead, body=body
+        )
+
+    async def get_feedback(self, proposal_id: uuid.UUID) -> selection_c.FeedbackRead:
+        return await self.request(
+            "GET", f"proposals/{proposal_id}/feedback", selection_c.FeedbackRead
         )
 
     # --- audit -----------------------------------------------------------------------------

@@ -314,6 +314,19 @@ def can_read_conflicts(actor: Actor) -> Decision:
 
 
 def can_read_all_reviews(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR}, "reading every review")
+
+
+# --- selection and decisions ------------------------------------------------------------------
+
+
+def can_run_selection(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "running and approving selections")
+
+
+def can_read_selection(actor: Actor) -> Decision:
     return _staff(
-        actor, {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR}, "reading every review"
+        actor,
+        {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR, Role.FINANCE_OFFICER},
+        "reading selection runs",
     )

@@ -183,32 +183,68 @@ class Method(StrEnum):
     TRIMMED_MEAN = "trimmed_mean"
 
 
-def _check_scores(
-    scores: Iterable[Score], by_code: Mapping[str, Criterion], require_steps: bool
-) -> None:
-    """Raise ValueError naming the problems: unknown criterion, off-scale value, a reviewer
-    scoring the same proposal and criterion twice."""
-    problems: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
-    for s in scores:
-        key = (s.proposal, s.reviewer, s.criterion)
-        if key in seen:
-            problems.append(f"{key}: scored twice")
-        seen.add(key)
-        c = by_code.get(s.criterion)
-        if c is None:
-            problems.append(f"{key}: no criterion {s.criterion!r} in the rubric")
-        elif s.value is not None:
-            ok = c.on_scale(s.value) if require_steps else c.in_range(s.value)
-            if not ok:
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Scores as arrays, in input order (internal)."""
+
+    proposals: list[str]
+    """Index → proposal id, in order of first appearance."""
+    reviewers: list[str]
+    p: npt.NDArray[np.int64]
+    r: npt.NDArray[np.int64]
+    c: npt.NDArray[np.int64]
+    """The criterion's index in the rubric."""
+    value: npt.NDArray[np.int64]
+    """Tenths; 0 where not applicable."""
+    na: npt.NDArray[np.bool_]
+
+
+def _parse(scores: Sequence[Score], rubric: Rubric, require_steps: bool) -> _Table:
+    """Index the scores; raise ValueError naming the problems: an unknown criterion, a value off
+    the scale, a reviewer scoring the same proposal and criterion twice."""
+    n = len(scores)
+    codes = {c.code: k for k, c in enumerate(rubric.criteria)}
+    pmap: dict[str, int] = {}
+    rmap: dict[str, int] = {}
+    p = np.fromiter((pmap.setdefault(s.proposal, len(pmap)) for s in scores), np.int64, n)
+    r = np.fromiter((rmap.setdefault(s.reviewer, len(rmap)) for s in scores), np.int64, n)
+    c = np.fromiter((codes.get(s.criterion, -1) for s in scores), np.int64, n)
+    raw = [s.value for s in scores]
+    na = np.fromiter((v is None for v in raw), np.bool_, n)
+    value = np.fromiter((0 if v is None else v for v in raw), np.int64, n)
+
+    known = c >= 0
+    ci = np.where(known, c, 0)
+    lo = np.array([x.scale_min for x in rubric.criteria], dtype=np.int64)[ci]
+    hi = np.array([x.scale_max for x in rubric.criteria], dtype=np.int64)[ci]
+    step = np.array([x.scale_step for x in rubric.criteria], dtype=np.int64)[ci]
+    off = known & ~na & ((value < lo) | (value > hi))
+    if require_steps:
+        off |= known & ~na & ((value - lo) % step != 0)
+    key = (p * max(len(rmap), 1) + r) * (len(codes) + 1) + (c + 1)
+    order = np.argsort(key, kind="stable")
+    twice = np.zeros(n, dtype=np.bool_)
+    twice[order[1:]] = key[order[1:]] == key[order[:-1]]
+    bad = np.flatnonzero(~known | off | twice)
+    if bad.size:
+        problems: list[str] = []
+        for i in bad.tolist():
+            s = scores[i]
+            where = (s.proposal, s.reviewer, s.criterion)
+            if twice[i]:
+                problems.append(f"{where}: scored twice")
+            if not known[i]:
+                problems.append(f"{where}: no criterion {s.criterion!r} in the rubric")
+            elif off[i]:
+                x = rubric.criteria[int(c[i])]
                 problems.append(
-                    f"{key}: {s.value} is not on the scale {c.scale_min}..{c.scale_max}"
-                    + (f" step {c.scale_step}" if require_steps else "")
+                    f"{where}: {s.value} is not on the scale {x.scale_min}..{x.scale_max}"
+                    + (f" step {x.scale_step}" if require_steps else "")
                 )
-    if problems:
         more = len(problems) - _MAX_LISTED_PROBLEMS
         listed = "; ".join(problems[:_MAX_LISTED_PROBLEMS])
         raise ValueError(listed + (f"; and {more} more" if more > 0 else ""))
+    return _Table(list(pmap), list(rmap), p, r, c, value, na)
 
 
 # --- aggregation --------------------------------------------------------------------------------
@@ -306,6 +342,28 @@ def _weighted_mean(pairs: Sequence[tuple[int, Fraction]]) -> Fraction | None:
     return Fraction(num, common * total_weight)
 
 
+def _cell_aggregates(
+    values: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    method: Method,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(numerator, denominator) of every cell's aggregate; ``values`` sorted within each cell,
+    a cell's values at ``starts[i] : starts[i] + counts[i]``. Empty cells: (0, 0)."""
+    prefix = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(values, dtype=np.int64)))
+    if method is Method.MEAN:
+        return prefix[starts + counts] - prefix[starts], counts
+    if method is Method.MEDIAN:
+        has = counts > 0
+        if not values.size:
+            return np.zeros_like(counts), np.zeros_like(counts)
+        low = np.where(has, starts + (counts - 1) // 2, 0)
+        high = np.where(has, starts + counts // 2, 0)
+        return np.where(has, values[low] + values[high], 0), np.where(has, 2, 0)
+    k = np.where(counts < 3, 0, np.maximum(1, counts // 5))
+    return prefix[starts + counts - k] - prefix[starts + k], counts - 2 * k
+
+
 def aggregate_proposals(
     rubric: Rubric,
     scores: Iterable[Score],
@@ -325,8 +383,8 @@ def aggregate_proposals(
     """
     method = Method(method)
     by_code = {c.code: c for c in rubric.criteria}
-    scores = list(scores)
-    _check_scores(scores, by_code, require_steps)
+    scores = scores if isinstance(scores, Sequence) else list(scores)
+    table = _parse(scores, rubric, require_steps)
     consensus = consensus or {}
     bad = [
         f"consensus {key}: not a criterion of the rubric or off its scale"
@@ -340,45 +398,61 @@ def aggregate_proposals(
     if bad:
         raise ValueError("; ".join(bad))
 
-    cells: dict[tuple[str, str], list[int]] = defaultdict(list)
-    not_applicable: dict[tuple[str, str], int] = defaultdict(int)
-    ids: set[str] = set(proposals)
-    for s in scores:
-        ids.add(s.proposal)
-        if s.value is None:
-            not_applicable[s.proposal, s.criterion] += 1
-        else:
-            cells[s.proposal, s.criterion].append(s.value)
-    ids.update(p for p, _ in consensus)
+    criteria = rubric.criteria
+    width = len(criteria)
+    ids = sorted(set(table.proposals).union(proposals, (p for p, _ in consensus)))
+    position = {pid: k for k, pid in enumerate(ids)}
+    remap = np.array([position[pid] for pid in table.proposals], dtype=np.int64)
+    n_cells = len(ids) * width
+    cell = remap[table.p] * width + table.c
+    not_applicable = np.bincount(cell[table.na], minlength=n_cells).tolist()
+    scored = ~table.na
+    cells, values = cell[scored], table.value[scored]
+    order = np.lexsort((values, cells))
+    values = values[order]
+    counts = np.bincount(cells, minlength=n_cells)
+    starts = np.cumsum(counts) - counts
+    nums, dens = _cell_aggregates(values, starts, counts, method)
+    value_list, start_list, count_list = values.tolist(), starts.tolist(), counts.tolist()
+    num_list, den_list = nums.tolist(), dens.tolist()
+    agreed = {
+        position[p] * width + k: v
+        for (p, code), v in consensus.items()
+        for k in [rubric.codes.index(code)]
+    }
 
     result: dict[str, ProposalAggregate] = {}
-    for proposal in sorted(ids):
+    thr = rubric.overall_threshold
+    for k, proposal in enumerate(ids):
         rows: list[CriterionResult] = []
         present: list[tuple[int, Fraction]] = []
-        for c in rubric.criteria:
-            key = (proposal, c.code)
-            values = sorted(cells.get(key, ()))
-            if key in consensus:
-                v = consensus[key]
-                value = None if v is None else Fraction(v)
+        for j, c in enumerate(criteria):
+            x = k * width + j
+            start, count = start_list[x], count_list[x]
+            is_consensus = x in agreed
+            if is_consensus:
+                v = agreed[x]
+                num, den = (None, 1) if v is None else (v, 1)
             else:
-                value = aggregate(values, method)
-            passed = None if value is None or c.threshold is None else value >= c.threshold
+                num, den = (num_list[x], den_list[x]) if count else (None, 1)
+            if num is None:
+                value, passed = None, None
+            else:
+                value = Fraction(num, den)
+                passed = None if c.threshold is None else num >= c.threshold * den
+                present.append((c.weight, value))
             rows.append(
                 CriterionResult(
                     code=c.code,
                     value=value,
-                    scores=tuple(values),
-                    not_applicable=not_applicable.get(key, 0),
-                    consensus=key in consensus,
+                    scores=tuple(value_list[start : start + count]),
+                    not_applicable=not_applicable[x],
+                    consensus=is_consensus,
                     threshold=c.threshold,
                     passed=passed,
                 )
             )
-            if value is not None:
-                present.append((c.weight, value))
         overall = _weighted_mean(present)
-        thr = rubric.overall_threshold
         passes_overall = None if thr is None or overall is None else overall >= thr
         passes_all = (
             overall is not None
@@ -434,6 +508,40 @@ def _population_sd(n: int, total: int, squares: int) -> float:
     return math.sqrt(Fraction(n * squares - total * total, n * n))
 
 
+def _sums(
+    groups: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
+) -> tuple[list[int], list[int], list[int]]:
+    """Per group: count, Σx, Σx², exact (int64)."""
+    n = np.bincount(groups, minlength=size)
+    total = np.zeros(size, dtype=np.int64)
+    squares = np.zeros(size, dtype=np.int64)
+    np.add.at(total, groups, values)
+    np.add.at(squares, groups, values * values)
+    return n.tolist(), total.tolist(), squares.tolist()
+
+
+def _rounded_scores(
+    scores: Sequence[Score],
+    table: _Table,
+    rubric: Rubric,
+    exact: npt.NDArray[np.float64],
+    changed: npt.NDArray[np.bool_],
+) -> tuple[tuple[Score, ...], tuple[float | None, ...]]:
+    """The scores with ``exact`` where ``changed`` — rounded half to even, clamped to the scale —
+    and the exact values (``None`` where not applicable)."""
+    lo = np.array([c.scale_min for c in rubric.criteria], dtype=np.float64)[table.c]
+    hi = np.array([c.scale_max for c in rubric.criteria], dtype=np.float64)[table.c]
+    rounded = np.clip(np.rint(exact), lo, hi).astype(np.int64).tolist()
+    out = tuple(
+        Score(s.proposal, s.reviewer, s.criterion, v) if ch else s
+        for s, v, ch in zip(scores, rounded, changed.tolist(), strict=True)
+    )
+    values = tuple(
+        None if missing else x for missing, x in zip(table.na.tolist(), exact.tolist(), strict=True)
+    )
+    return out, values
+
+
 def z_calibrate(
     scores: Sequence[Score], rubric: Rubric, min_reviews: int = 5, *, require_steps: bool = True
 ) -> ZCalibration:
@@ -446,59 +554,54 @@ def z_calibrate(
     """
     if min_reviews < 2:
         raise ValueError("min_reviews must be >= 2")
-    by_code = {c.code: c for c in rubric.criteria}
-    _check_scores(scores, by_code, require_steps)
-    # (criterion, reviewer) and criterion → [n, Σx, Σx²]
-    per_reviewer: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    per_criterion: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for s in scores:
-        if s.value is not None:
-            for acc in (per_reviewer[s.criterion, s.reviewer], per_criterion[s.criterion]):
-                acc[0] += 1
-                acc[1] += s.value
-                acc[2] += s.value * s.value
+    table = _parse(scores, rubric, require_steps)
+    n_rev = len(table.reviewers)
+    scored = ~table.na
+    group = table.c * n_rev + table.r
+    size = len(rubric.criteria) * n_rev
+    g_n, g_total, g_squares = _sums(group[scored], table.value[scored], size)
+    c_n, c_total, c_squares = _sums(table.c[scored], table.value[scored], len(rubric.criteria))
 
+    target = np.zeros(size)
+    ratio = np.zeros(size)
+    own_mean = np.zeros(size)
+    applies = np.zeros(size, dtype=np.bool_)
     scalings: list[ReviewerScaling] = []
-    maps: dict[tuple[str, str], tuple[float, float, float]] = {}  # μ₋ⱼ, σ₋ⱼ/σⱼ, μⱼ
-    order = {code: i for i, code in enumerate(rubric.codes)}
-    for (code, reviewer), (n, total, squares) in sorted(
-        per_reviewer.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
-    ):
-        mean = total / n
-        sd = _population_sd(n, total, squares)
-        cn, ctotal, csquares = per_criterion[code]
-        on, ototal, osquares = cn - n, ctotal - total, csquares - squares
-        target_mean = ototal / on if on else None
-        target_sd = _population_sd(on, ototal, osquares) if on else None
-        applied = n >= min_reviews and sd > 0 and on > 0
-        if applied:
-            # σ₋ⱼ/σⱼ from the exact variances' ratio, one rounding.
-            ratio = math.sqrt(
-                Fraction(on * osquares - ototal * ototal, on * on)
-                / Fraction(n * squares - total * total, n * n)
+    by_id = sorted(range(n_rev), key=lambda k: table.reviewers[k])
+    for j, c in enumerate(rubric.criteria):
+        for k in by_id:
+            g = j * n_rev + k
+            n, total, squares = g_n[g], g_total[g], g_squares[g]
+            if not n:
+                continue
+            on, ototal, osquares = c_n[j] - n, c_total[j] - total, c_squares[j] - squares
+            mean, sd = total / n, _population_sd(n, total, squares)
+            applied = n >= min_reviews and sd > 0 and on > 0
+            if applied:
+                # σ₋ⱼ/σⱼ from the exact variances' ratio, one rounding.
+                ratio[g] = math.sqrt(
+                    Fraction(on * osquares - ototal * ototal, on * on)
+                    / Fraction(n * squares - total * total, n * n)
+                )
+                target[g], own_mean[g], applies[g] = ototal / on, mean, True
+            scalings.append(
+                ReviewerScaling(
+                    criterion=c.code,
+                    reviewer=table.reviewers[k],
+                    n=n,
+                    mean=mean,
+                    sd=sd,
+                    target_mean=ototal / on if on else None,
+                    target_sd=_population_sd(on, ototal, osquares) if on else None,
+                    applied=applied,
+                )
             )
-            maps[code, reviewer] = (ototal / on, ratio, mean)
-        scalings.append(
-            ReviewerScaling(code, reviewer, n, mean, sd, target_mean, target_sd, applied)
-        )
 
-    out: list[Score] = []
-    exact: list[float | None] = []
-    for s in scores:
-        if s.value is None:
-            out.append(s)
-            exact.append(None)
-            continue
-        m = maps.get((s.criterion, s.reviewer))
-        if m is None:
-            out.append(s)
-            exact.append(float(s.value))
-            continue
-        target_mean, ratio, mean = m
-        x = target_mean + ratio * (s.value - mean)
-        exact.append(x)
-        out.append(Score(s.proposal, s.reviewer, s.criterion, by_code[s.criterion].clamp(round(x))))
-    return ZCalibration(tuple(out), tuple(exact), tuple(scalings))
+    changed = scored & applies[group]
+    value = table.value.astype(np.float64)
+    exact = np.where(changed, target[group] + ratio[group] * (value - own_mean[group]), value)
+    out, values = _rounded_scores(scores, table, rubric, exact, changed)
+    return ZCalibration(out, values, tuple(scalings))
 
 
 # --- calibration: the additive reviewer-severity model ------------------------------------------
@@ -554,23 +657,23 @@ def severity_model(
     by_code = {c.code: c for c in rubric.criteria}
     if criterion is not None and criterion not in by_code:
         raise ValueError(f"no criterion {criterion!r} in the rubric")
-    _check_scores(scores, by_code, require_steps)
+    table = _parse(scores, rubric, require_steps)
 
-    used = [
-        i
-        for i, s in enumerate(scores)
-        if s.value is not None and (criterion is None or s.criterion == criterion)
-    ]
-    reviewers = sorted({scores[i].reviewer for i in used})
+    used = ~table.na
+    if criterion is not None:
+        used &= table.c == rubric.codes.index(criterion)
+    present = np.unique(table.r[used])
+    by_id = sorted(present.tolist(), key=lambda k: table.reviewers[k])
+    reviewers = [table.reviewers[k] for k in by_id]
+    rank_of = np.full(len(table.reviewers), -1, dtype=np.int64)
+    rank_of[by_id] = np.arange(len(by_id))
+    item = table.p[used] * len(rubric.criteria) + table.c[used]
+    _, p_idx = np.unique(item, return_inverse=True)
+    p_idx = p_idx.astype(np.int64)
+    r_idx = rank_of[table.r[used]]
+    y = table.value[used].astype(np.float64)
     r_index = {r: k for k, r in enumerate(reviewers)}
-    items: dict[tuple[str, str], int] = {}
-    p_idx = np.array(
-        [items.setdefault((scores[i].proposal, scores[i].criterion), len(items)) for i in used],
-        dtype=np.int64,
-    )
-    r_idx = np.array([r_index[scores[i].reviewer] for i in used], dtype=np.int64)
-    y = np.array([scores[i].value for i in used], dtype=np.float64)
-    n_obs, n_items, n_rev = len(used), len(items), len(reviewers)
+    n_obs, n_items, n_rev = int(used.sum()), int(p_idx.max(initial=-1)) + 1, len(reviewers)
 
     bias = np.zeros(n_rev)
     se: list[float | None] = [None] * n_rev
@@ -592,21 +695,10 @@ def severity_model(
             se = [math.sqrt(variance * max(float(d), 0.0)) for d in np.diag(inverse)]
 
     bias_of = {r: float(bias[k]) for r, k in r_index.items()}
-    calibrated: list[Score] = []
-    exact: list[float | None] = []
-    for s in scores:
-        if s.value is None:
-            calibrated.append(s)
-            exact.append(None)
-        elif (criterion is not None and s.criterion != criterion) or s.reviewer not in bias_of:
-            calibrated.append(s)
-            exact.append(float(s.value))
-        else:
-            x = s.value - bias_of[s.reviewer]
-            exact.append(x)
-            calibrated.append(
-                Score(s.proposal, s.reviewer, s.criterion, by_code[s.criterion].clamp(round(x)))
-            )
+    shift = np.zeros(len(table.value))
+    shift[used] = bias[r_idx]
+    exact = table.value.astype(np.float64) - shift
+    calibrated, values = _rounded_scores(scores, table, rubric, exact, used)
     return SeverityFit(
         ridge=ridge,
         reviewer_bias=bias_of,
@@ -614,8 +706,8 @@ def severity_model(
         residual_variance=variance,
         residual_dof=dof,
         observations=n_obs,
-        calibrated=tuple(calibrated),
-        exact=tuple(exact),
+        calibrated=calibrated,
+        exact=values,
     )
 
 

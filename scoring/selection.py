@@ -649,10 +649,14 @@ def _solve(
     state: npt.NDArray[np.int8],
     config: SelectionConfig,
     stats: _Stats,
+    *,
+    any_feasible: bool = False,
     **objective: Any,
 ) -> _Solution | None:
-    """Solve to proven optimality (relative gap 0); None when infeasible. The answer is checked
-    in exact arithmetic; anything unproved or inexact raises :class:`SolverFailure`."""
+    """Solve to proven optimality (relative gap 0); None when proved infeasible. With
+    ``any_feasible`` the first solution found is enough: the question is only whether one exists
+    (the objective then merely steers the search). The answer is checked in exact arithmetic;
+    anything unproved or inexact raises :class:`SolverFailure`."""
     model = _build(prob, state, **objective)
     if model is None:
         return None
@@ -670,7 +674,11 @@ def _solve(
                 if model.matrix is not None
                 else []
             ),
-            options={"mip_rel_gap": 0.0, "time_limit": config.time_limit_s, "presolve": True},
+            options={
+                "mip_rel_gap": np.inf if any_feasible else 0.0,
+                "time_limit": config.time_limit_s,
+                "presolve": True,
+            },
         )
         stats.nodes += int(getattr(res, "mip_node_count", 0) or 0)
         if res.status == 2:
@@ -801,9 +809,10 @@ def _optimal_selection(
     duals, lp_x = relaxation
     lag = _lagrange(prob, duals, state0)
 
-    # A good feasible selection first: the candidates whose reduced cost is far from zero are
-    # fixed the LP's way and the rest (those nearest zero, and the LP's fractional ones) solved
-    # exactly. Its score is only a lower bound here.
+    # A good feasible selection first, to bound the optimum from below: the candidates are fixed
+    # the LP's way except the ``size`` whose reduced cost is nearest zero (and the LP's fractional
+    # ones), which are solved exactly. The core grows until the bound it gives leaves free no
+    # more than twice its size.
     free0 = np.flatnonzero(state0 < 0).tolist()
     order = sorted(free0, key=lambda i: (abs(lag.reduced[i]), i))
     settled = [i for i in free0 if lag.reduced[i] != 0 and min(lp_x[i], 1 - lp_x[i]) < 1e-6]
@@ -814,23 +823,25 @@ def _optimal_selection(
             state_h[i] = 1 if lp_x[i] > 0.5 else 0
         state_h[order[:size]] = -1
         incumbent = _solve(prob, state_h, config, stats, objective_x=score_obj)
-        if incumbent is not None:
+        if incumbent is None:
+            if size >= len(order):
+                return None
+            size = min(size * 4, len(order))
+            continue
+        # Stage 1: fixings provably kept by every selection scoring ≥ the incumbent's score,
+        # so by every optimal one.
+        state1 = _fix_by_bound(lag, int(prob.score @ incumbent.x), state0)
+        decided = state_h >= 0
+        if (state1[decided] == state_h[decided]).all():
+            best = incumbent  # every optimum lies inside the heuristic's space: it is optimal
             break
-        if size >= len(order):
-            return None
-        size = min(size * 8, len(order))
-    lower = int(prob.score @ incumbent.x)
-
-    # Stage 1: fixings now provably kept by every selection scoring ≥ lower, so by every optimum.
-    state1 = _fix_by_bound(lag, lower, state0)
-    decided = state_h >= 0
-    if (state1[decided] == state_h[decided]).all():
-        best = incumbent  # every optimum lies inside the heuristic's space: it is optimal
-    else:
-        found = _solve(prob, state1, config, stats, objective_x=score_obj)
-        if found is None:
-            raise SolverFailure("stage 1 lost a feasible selection: numerical trouble")
-        best = found
+        if (state1 < 0).sum() <= 2 * size or size >= len(order):
+            found = _solve(prob, state1, config, stats, objective_x=score_obj)
+            if found is None:
+                raise SolverFailure("stage 1 lost a feasible selection: numerical trouble")
+            best = found
+            break
+        size = min(size * 4, len(order))
     optimum = int(prob.score @ best.x)
 
     # Stage 2: among the selections scoring the optimum, the best in rank order, decided one
@@ -858,7 +869,9 @@ def _optimal_selection(
             continue
         trial = fixed.copy()
         trial[k] = 1
-        found = _solve(prob, trial, config, stats, objective_x=weights, min_score=optimum)
+        found = _solve(
+            prob, trial, config, stats, any_feasible=True, objective_x=weights, min_score=optimum
+        )
         if found is None:
             fixed[k] = 0
             spent += max(r, 0)

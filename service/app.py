@@ -43,6 +43,11 @@ from service.reviews.controllers import (
     RubricController,
     WindowReviewController,
 )
+from service.selection.controllers import (
+    DecisionController,
+    SelectionRunController,
+    WindowSelectionController,
+)
 from service.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -69,6 +74,9 @@ API_CONTROLLERS: list[Any] = [
     ProposalReviewController,
     AssignmentController,
     ReviewController,
+    WindowSelectionController,
+    SelectionRunController,
+    DecisionController,
 ]
 
 

@@ -5,7 +5,8 @@ with the app's routes, so a new route without a rule here fails. `test_permissio
 calls each operation as each actor, through the typed client, against a world in which every path
 parameter has a real target:
 
-- allowed: the call succeeds, and a write leaves at least one new audit event;
+- allowed: the call succeeds, and a write leaves at least one new audit event (a POST that only
+  computes, marked `writes=False`, must instead leave every row as it was);
 - refused: a problem with the expected status (401 nobody signed in, 403 signed in but not
   allowed, 404 where the service hides that the row exists), and a write changes no row at all.
 
@@ -51,6 +52,7 @@ from contracts.enums import (
     AttachmentKind,
     CallStatus,
     FundingSourceKind,
+    MembershipRole,
     OrganisationKind,
     ProposalStatus,
     Role,
@@ -87,28 +89,32 @@ from contracts.proposals import (
 )
 from service.app import create_app
 from service.context import utcnow
-from service.identity.secrets import new_api_key
+from service.identity.secrets import new_api_key, new_token
 from service.persistence.database import Database
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
     ApiKey,
+    AppUser,
     Attachment,
     AuditEvent,
+    AuthToken,
     CallContribution,
     CallWindow,
     FundingSource,
+    Membership,
     Organisation,
     Pcc,
     Proposal,
     RuleSet,
     Territory,
+    UserRole,
     WindowAllocation,
     WindowTerritory,
 )
 from service.persistence.models import Call as CallForProposals
 from service.storage import FileStore
-from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, MakeOrganisation, MakeUser, Person
+from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, Person, hashed_test_password
 
 PROBLEM_PREFIX = "urn:pcc-grants:problem:"
 REFUSAL_SLUGS = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}
@@ -233,20 +239,58 @@ class World:
 
 @pytest.fixture
 async def world(
-    http: httpx.AsyncClient,
-    session: AsyncSession,
-    territory: Territory,
-    make_user: MakeUser,
-    make_organisation: MakeOrganisation,
-    storage_dir: Path,
+    http: httpx.AsyncClient, session: AsyncSession, territory: Territory, storage_dir: Path
 ) -> World:
-    org_a = await make_organisation(name="Organisation A")
-    org_b = await make_organisation(name="Organisation B")
+    """Built for every case, so built in a few round trips: the rows are added level by level,
+    one flush per level (the models have no relationships by which one flush could order them)."""
+    now = utcnow()
+    orgs = [
+        Organisation(
+            name=f"Organisation {letter}",
+            kind=OrganisationKind.CSO,
+            territory_id=territory.id,
+            founded_year=2015,
+            registration_number=f"REG-{uuid.uuid4().hex[:10]}",
+        )
+        for letter in "AB"
+    ]
+    org_a, org_b = orgs
+    users = {
+        name: AppUser(
+            email=f"{name.replace('_', '-')}-{uuid.uuid4().hex[:8]}@test.example",
+            full_name=f"Test {name}",
+            password_hash=hashed_test_password(),
+        )
+        for name in USER_ROLES
+    }
+    session.add_all([*orgs, *users.values()])
+    await session.flush()
+
+    # --- people, partners, PCC, funding, calls and rule sets (they need users) ---
     people: dict[str, Person] = {}
     for name, roles in USER_ROLES.items():
-        member_of = {"applicant": (org_a,), "other_applicant": (org_b,)}.get(name, ())
-        people[name] = await make_user(*roles, member_of=member_of)
+        user = users[name]
+        session.add_all([UserRole(user_id=user.id, role=role) for role in roles])
+        member_of = {"applicant": org_a, "other_applicant": org_b}.get(name)
+        if member_of is not None:
+            session.add(
+                Membership(
+                    user_id=user.id, organisation_id=member_of.id, role=MembershipRole.MEMBER
+                )
+            )
+        token, token_hash = new_token()
+        session.add(
+            AuthToken(
+                user_id=user.id,
+                token_hash=token_hash,
+                created_at=now - timedelta(hours=2),
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+        people[name] = Person(user=user, token=token, client=GrantsClient(http, token=token))
     admin_id = people["admin"].id
+    officer_id = people["programme_officer"].id
+    applicant_id = people["applicant"].id
 
     partner_keys: dict[str, str] = {}
     for name, scopes in PARTNER_SCOPES.items():
@@ -278,31 +322,7 @@ async def world(
         name="Peacebuilding Fund",
         kind=FundingSourceKind.UN_AGENCY,
     )
-    session.add_all([target_key, pcc, source, fund])
-    await session.flush()
-    plan = ActionPlan(
-        pcc_id=pcc.id,
-        title={"en": "Action plan 2026"},
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 12, 31),
-        status=ActionPlanStatus.DRAFT,
-    )
-    session.add(plan)
-    await session.flush()
-    item = ActionPlanItem(
-        action_plan_id=plan.id,
-        code="1.1",
-        objective={"en": "Youth dialogue"},
-        activities="Dialogue platforms in schools",
-        budget_estimate=50_000_00,
-        currency="KGS",
-    )
-    session.add(item)
-    await session.flush()
-
-    # Calls: one published, its window open now (by the server clock); one draft, ready to publish.
-    officer_id = people["programme_officer"].id
-    now = utcnow()
+    # One call published, its window open now (by the server clock); one draft, ready to publish.
     call = CallForProposals(
         title={"en": "Trust-building grants"},
         description={"en": "Small grants for dialogue"},
@@ -342,12 +362,35 @@ async def world(
     )
     window.rule_set_id = rule_set.id
     draft_window.rule_set_id = draft_rules.id
-    session.add_all([call, draft_call, rule_set, draft_rules])
-    await session.flush()
-    session.add_all([window, draft_window])
+    session.add_all([target_key, pcc, source, fund, call, draft_call, rule_set, draft_rules])
     await session.flush()
 
-    applicant_id = people["applicant"].id
+    # --- the action plan, the windows, the calls' funding ---
+    plan = ActionPlan(
+        pcc_id=pcc.id,
+        title={"en": "Action plan 2026"},
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+        status=ActionPlanStatus.DRAFT,
+    )
+    contributions = [
+        CallContribution(
+            call_id=x.id, funding_source_id=fund.id, amount=100_000_000, rate=Decimal(1)
+        )
+        for x in (call, draft_call)
+    ]
+    session.add_all([plan, window, draft_window, *contributions])
+    await session.flush()
+
+    # --- the plan's item, the windows' links, the proposals ---
+    item = ActionPlanItem(
+        action_plan_id=plan.id,
+        code="1.1",
+        objective={"en": "Youth dialogue"},
+        activities="Dialogue platforms in schools",
+        budget_estimate=50_000_00,
+        currency="KGS",
+    )
     draft = Proposal(
         window_id=window.id,
         organisation_id=org_a.id,
@@ -375,15 +418,9 @@ async def world(
         summary="",
         created_by=people["other_applicant"].id,
     )
-    contributions = [
-        CallContribution(
-            call_id=x.id, funding_source_id=fund.id, amount=100_000_000, rate=Decimal(1)
-        )
-        for x in (call, draft_call)
-    ]
     session.add_all(
         [
-            *contributions,
+            item,
             WindowAllocation(window_id=window.id, funding_source_id=fund.id, amount=40_000_000),
             WindowTerritory(window_id=window.id, territory_id=territory.id),
             WindowTerritory(window_id=draft_window.id, territory_id=territory.id),
@@ -393,6 +430,8 @@ async def world(
         ]
     )
     await session.flush()
+
+    # --- the draft's attachment, its file really stored where the app reads files ---
     stored = FileStore(storage_dir).save(PDF, "budget.pdf")
     attachment = Attachment(
         proposal_id=draft.id,

@@ -1,0 +1,1 @@
+"""Selection runs: ranking, the funded set, the lottery, decisions and feedback."""

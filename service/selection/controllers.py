@@ -1,0 +1,130 @@
+"""HTTP routes of selection runs, decisions and feedback."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
+
+from contracts import selection as c
+from service.dependencies import Ctx, Session
+from service.openapi import USER, problems
+from service.selection import service
+
+
+class WindowSelectionController(Controller):
+    path = "/windows"
+    tags = ["selection"]
+    security = USER
+
+    @post(
+        "/{window_id:uuid}/selection-runs",
+        operation_id="CreateSelectionRun",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_selection_run(
+        self,
+        window_id: FromPath[uuid.UUID],
+        data: JSONBody[c.SelectionRunCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.SelectionRunRead:
+        """Fix the configuration; the seed's hash is published now, the seed after the draw."""
+        return await service.create_run(session, ctx, window_id, data)
+
+
+class SelectionRunController(Controller):
+    path = "/selection-runs"
+    tags = ["selection"]
+    security = USER
+
+    @get("/{run_id:uuid}", operation_id="GetSelectionRun", responses=problems(401, 403, 404))
+    async def get_selection_run(
+        self, run_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.SelectionRunRead:
+        return await service.get_run(session, ctx, run_id)
+
+    @post(
+        "/{run_id:uuid}/computation",
+        operation_id="CreateSelectionComputation",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_selection_computation(
+        self, run_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.SelectionRunRead:
+        """Aggregate, rank (lottery for exact ties), select; store inputs and outputs."""
+        return await service.compute_run(session, ctx, run_id)
+
+    @post(
+        "/{run_id:uuid}/replay",
+        operation_id="ReplaySelectionRun",
+        responses=problems(401, 403, 404, 409),
+        status_code=200,
+    )
+    async def replay_selection_run(
+        self, run_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.ReplayRead:
+        """Recompute from the stored inputs and seed; `identical` must be true."""
+        return await service.replay_run(session, ctx, run_id)
+
+    @post(
+        "/{run_id:uuid}/approval",
+        operation_id="ApproveSelectionRun",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def approve_selection_run(
+        self,
+        run_id: FromPath[uuid.UUID],
+        data: JSONBody[c.SelectionRunTransition],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.SelectionRunRead:
+        return await service.approve_run(session, ctx, run_id, data)
+
+
+class DecisionController(Controller):
+    path = "/proposals"
+    tags = ["selection"]
+    security = USER
+
+    @post(
+        "/{proposal_id:uuid}/decisions",
+        operation_id="CreateDecision",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_decision(
+        self,
+        proposal_id: FromPath[uuid.UUID],
+        data: JSONBody[c.DecisionCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.DecisionRead:
+        """Override a decision; the reason is required and audited."""
+        return await service.override_decision(session, ctx, proposal_id, data)
+
+    @post(
+        "/{proposal_id:uuid}/declination",
+        operation_id="CreateDeclination",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_declination(
+        self,
+        proposal_id: FromPath[uuid.UUID],
+        data: JSONBody[c.DeclineCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.DecisionRead:
+        """The applicant declines its selection; the first reserve proposal moves up."""
+        return await service.decline_award(session, ctx, proposal_id, data)
+
+    @get(
+        "/{proposal_id:uuid}/feedback",
+        operation_id="GetFeedback",
+        responses=problems(401, 404),
+    )
+    async def get_feedback(
+        self, proposal_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.FeedbackRead:
+        """Scores per criterion, thresholds, rank band and the panel's comments (no names)."""
+        return await service.feedback(session, ctx, proposal_id)

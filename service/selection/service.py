@@ -1,0 +1,642 @@
+"""Use cases of selection: runs (seed hash first, seed after), replay, approval, decisions,
+the reserve moving up, and the applicant's feedback."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from typing import Any
+
+import msgspec
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from contracts import permissions as p
+from contracts import selection as c
+from contracts.common import ValidationIssue
+from contracts.enums import (
+    AssignmentStatus,
+    CallStatus,
+    DecisionOutcome,
+    ProposalStatus,
+    ReviewStatus,
+    SelectionPolicy,
+    SelectionRunStatus,
+)
+from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
+from scoring.ranking import seed_hash
+from service.audit.service import record
+from service.calls.service import window_or_404
+from service.context import RequestContext, utcnow
+from service.pcc.service import i18n
+from service.persistence.models import (
+    Conflict,
+    ConsensusScore,
+    Criterion,
+    CriterionScore,
+    Decision,
+    Organisation,
+    Proposal,
+    Review,
+    ReviewAssignment,
+    Rubric,
+    SelectionRun,
+    Territory,
+    WindowAllocation,
+)
+from service.problems import Conflict as ConflictProblem
+from service.problems import IllegalTransition, InvalidInput, NotFound
+from service.selection.compute import compute, library_versions
+
+OUTCOME_STATUS = {
+    "funded": ProposalStatus.SELECTED,
+    "reserve": ProposalStatus.RESERVE,
+    "not_funded": ProposalStatus.NOT_SELECTED,
+    "ineligible": ProposalStatus.NOT_SELECTED,
+}
+
+
+def _move(row: Proposal, target: ProposalStatus) -> None:
+    if not can_move(PROPOSAL_TRANSITIONS, row.status, target):
+        raise IllegalTransition(
+            f"a {row.status} proposal cannot become {target}",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
+        )
+    row.status = target
+
+
+def _read(run: SelectionRun) -> c.SelectionRunRead:
+    revealed = run.status != SelectionRunStatus.PENDING
+    return c.SelectionRunRead(
+        id=run.id,
+        window_id=run.window_id,
+        policy=run.policy,
+        status=run.status,
+        seed_hash=run.seed_hash or "",
+        seed=run.seed if revealed else None,
+        config=dict(run.config),
+        outputs=dict(run.outputs) if run.outputs is not None else None,
+        library_versions=dict(run.library_versions),
+        created_at=run.created_at,
+        approved_at=run.approved_at,
+    )
+
+
+async def _run_or_404(
+    session: AsyncSession, run_id: uuid.UUID, *, lock: bool = False
+) -> SelectionRun:
+    run = await session.get(SelectionRun, run_id, with_for_update=lock)
+    if run is None:
+        raise NotFound(f"selection run {run_id} does not exist")
+    return run
+
+
+async def create_run(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID, body: c.SelectionRunCreate
+) -> c.SelectionRunRead:
+    """Fix the configuration and commit to a secret seed: its hash is published now."""
+    ctx.require(p.can_run_selection(ctx.actor))
+    window, call = await window_or_404(session, ctx, window_id)
+    if call.status == CallStatus.DRAFT:
+        raise ConflictProblem("the call is not published")
+    envelope = (
+        await session.execute(
+            select(func.coalesce(func.sum(WindowAllocation.amount), 0)).where(
+                col(WindowAllocation.window_id) == window.id
+            )
+        )
+    ).scalar_one()
+    policy = body.policy or window.selection_policy or SelectionPolicy.OPTIMAL
+    quotas = (
+        [msgspec.to_builtins(q) for q in body.quotas]
+        if body.quotas is not None
+        else list(window.quotas)
+    )
+    config = {
+        "policy": policy.value,
+        "budget": body.budget if body.budget is not None else int(envelope),
+        "quotas": quotas,
+        "partial_funding_floor_pct": body.partial_funding_floor_pct
+        if body.partial_funding_floor_pct is not None
+        else window.partial_funding_floor_pct,
+        "reserve_size": body.reserve_size,
+        "calibration": body.calibration,
+    }
+    seed = secrets.token_hex(32)
+    assert ctx.actor.id is not None
+    run = SelectionRun(
+        window_id=window.id,
+        policy=policy,
+        config=config,
+        inputs={},
+        seed=seed,
+        seed_hash=seed_hash(seed.encode()),
+        library_versions={},
+        status=SelectionRunStatus.PENDING,
+        created_by=ctx.actor.id,
+    )
+    session.add(run)
+    await session.flush()
+    await session.refresh(run)
+    await record(
+        session,
+        ctx,
+        action="selection_run.created",
+        entity="selection_run",
+        entity_id=run.id,
+        after={"config": config, "seed_hash": run.seed_hash},
+    )
+    return _read(run)
+
+
+async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> dict[str, Any]:
+    """Everything the computation needs, as JSON: stored with the run for replay."""
+    from service.persistence.models import CallWindow
+
+    window = await session.get_one(CallWindow, window_id)
+    if window.rubric_id is None:
+        raise ConflictProblem("the window has no rubric")
+    rubric = await session.get_one(Rubric, window.rubric_id)
+    criteria = list(
+        (
+            await session.execute(
+                select(Criterion)
+                .where(col(Criterion.rubric_id) == rubric.id)
+                .order_by(col(Criterion.position))
+            )
+        ).scalars()
+    )
+    code_of = {x.id: x.code for x in criteria}
+    proposals = list(
+        (
+            await session.execute(
+                select(Proposal, Organisation, Territory.code)
+                .join(Organisation, col(Organisation.id) == col(Proposal.organisation_id))
+                .join(Territory, col(Territory.id) == col(Organisation.territory_id))
+                .where(
+                    col(Proposal.window_id) == window_id,
+                    col(Proposal.status) == ProposalStatus.SCORED,
+                )
+                .order_by(col(Proposal.id))
+            )
+        ).all()
+    )
+    ids = [x.id for x, _, _ in proposals]
+    conflicted = (
+        set(
+            (
+                await session.execute(
+                    select(Conflict.proposal_id, Conflict.reviewer_id).where(
+                        col(Conflict.proposal_id).in_(ids)
+                    )
+                )
+            ).all()
+        )
+        if ids
+        else set()
+    )
+    scores = []
+    if ids:
+        for pid, rid, crit, value in await session.execute(
+            select(
+                ReviewAssignment.proposal_id,
+                ReviewAssignment.reviewer_id,
+                CriterionScore.criterion_id,
+                CriterionScore.value,
+            )
+            .join(Review, col(Review.id) == col(CriterionScore.review_id))
+            .join(ReviewAssignment, col(ReviewAssignment.id) == col(Review.assignment_id))
+            .where(
+                col(ReviewAssignment.proposal_id).in_(ids),
+                col(Review.status) == ReviewStatus.SUBMITTED,
+                col(ReviewAssignment.status) == AssignmentStatus.COMPLETED,
+            )
+            .order_by(
+                col(ReviewAssignment.proposal_id),
+                col(ReviewAssignment.reviewer_id),
+                col(CriterionScore.criterion_id),
+            )
+        ):
+            if (pid, rid) in conflicted or crit not in code_of:
+                continue  # a conflicted reviewer leaves every aggregate
+            scores.append(
+                {
+                    "proposal": str(pid),
+                    "reviewer": str(rid),
+                    "criterion": code_of[crit],
+                    "value": value,
+                }
+            )
+    consensus = (
+        [
+            {"proposal": str(pid), "criterion": code_of[crit], "value": value}
+            for pid, crit, value in (
+                await session.execute(
+                    select(
+                        ConsensusScore.proposal_id,
+                        ConsensusScore.criterion_id,
+                        ConsensusScore.value,
+                    )
+                    .where(col(ConsensusScore.proposal_id).in_(ids))
+                    .order_by(col(ConsensusScore.proposal_id), col(ConsensusScore.criterion_id))
+                )
+            ).all()
+            if crit in code_of
+        ]
+        if ids
+        else []
+    )
+    return {
+        "currency": window.currency,
+        "rubric": {
+            "id": str(rubric.id),
+            "version": rubric.version,
+            "aggregation": str(rubric.aggregation),
+            "overall_threshold": rubric.overall_threshold,
+            "tie_break": list(rubric.tie_break),
+            "criteria": [
+                {
+                    "code": x.code,
+                    "weight": x.weight,
+                    "scale_min": x.scale_min,
+                    "scale_max": x.scale_max,
+                    "scale_step": x.scale_step,
+                    "threshold": x.threshold,
+                }
+                for x in criteria
+            ],
+        },
+        "proposals": [
+            {
+                "id": str(prop.id),
+                "cost": prop.requested_amount,
+                "organisation": str(org.id),
+                "territory": code,
+                "women_led": org.women_led,
+                "youth_led": org.youth_led,
+            }
+            for prop, org, code in proposals
+        ],
+        "scores": scores,
+        "consensus": consensus,
+    }
+
+
+async def compute_run(
+    session: AsyncSession, ctx: RequestContext, run_id: uuid.UUID
+) -> c.SelectionRunRead:
+    """Draw: gather the inputs, compute, store everything, reveal the seed."""
+    ctx.require(p.can_run_selection(ctx.actor))
+    run = await _run_or_404(session, run_id, lock=True)
+    if run.status != SelectionRunStatus.PENDING:
+        raise IllegalTransition(
+            f"the run is {run.status}; only a pending run is computed", allowed=[]
+        )
+    inputs = await _inputs(session, run.window_id)
+    if not inputs["proposals"]:
+        raise ConflictProblem("no scored proposal in this window yet")
+    assert run.seed is not None
+    outputs = compute(inputs, dict(run.config), run.seed.encode())
+    if "error" in outputs:
+        raise InvalidInput(
+            f"the quotas cannot all be met: {outputs['error']['diagnosis']}",
+            [ValidationIssue(field="config.quotas", message=outputs["error"]["quota"])],
+        )
+    run.inputs = inputs
+    run.outputs = outputs
+    run.library_versions = library_versions()
+    run.status = SelectionRunStatus.COMPUTED
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="selection_run.computed",
+        entity="selection_run",
+        entity_id=run.id,
+        after={
+            "seed": run.seed,
+            "funded_total": outputs["funded_total"],
+            "funded": [e["proposal_id"] for e in outputs["entries"] if e["status"] == "funded"],
+        },
+    )
+    return _read(run)
+
+
+async def get_run(
+    session: AsyncSession, ctx: RequestContext, run_id: uuid.UUID
+) -> c.SelectionRunRead:
+    ctx.require(p.can_read_selection(ctx.actor))
+    return _read(await _run_or_404(session, run_id))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+async def replay_run(session: AsyncSession, ctx: RequestContext, run_id: uuid.UUID) -> c.ReplayRead:
+    """Recompute from the stored inputs, configuration and seed: must be identical."""
+    ctx.require(p.can_read_selection(ctx.actor))
+    run = await _run_or_404(session, run_id)
+    if run.outputs is None or run.seed is None:
+        raise ConflictProblem("the run has not been computed")
+    again = compute(dict(run.inputs), dict(run.config), run.seed.encode())
+    # JSONB reorders object keys: compare canonical JSON (sorted keys), not bytes as stored
+    identical = _canonical(again) == _canonical(dict(run.outputs))
+    return c.ReplayRead(identical=identical, outputs=again)
+
+
+async def _set_decision(
+    session: AsyncSession,
+    ctx: RequestContext,
+    proposal: Proposal,
+    outcome: DecisionOutcome,
+    reason: str,
+    run_id: uuid.UUID | None,
+) -> Decision:
+    current = (
+        (
+            await session.execute(
+                select(Decision)
+                .where(col(Decision.proposal_id) == proposal.id, col(Decision.is_current))
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if current is not None:
+        current.is_current = False
+        await session.flush()
+    assert ctx.actor.id is not None
+    row = Decision(
+        proposal_id=proposal.id,
+        outcome=outcome,
+        reason=reason,
+        run_id=run_id,
+        actor_id=ctx.actor.id,
+        is_current=True,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def approve_run(
+    session: AsyncSession, ctx: RequestContext, run_id: uuid.UUID, body: c.SelectionRunTransition
+) -> c.SelectionRunRead:
+    """Proposals become selected / reserve / not selected, each with its reason."""
+    ctx.require(p.can_run_selection(ctx.actor))
+    run = await _run_or_404(session, run_id, lock=True)
+    if run.status != SelectionRunStatus.COMPUTED or run.outputs is None:
+        raise IllegalTransition(
+            f"the run is {run.status}; only a computed run is approved", allowed=[]
+        )
+    entries = {e["proposal_id"]: e for e in run.outputs["entries"]}
+    rows = list(
+        (
+            await session.execute(
+                select(Proposal)
+                .where(col(Proposal.id).in_([uuid.UUID(i) for i in entries]))
+                .order_by(col(Proposal.id))
+                .with_for_update()
+            )
+        ).scalars()
+    )
+    stale = [str(x.id) for x in rows if x.status != ProposalStatus.SCORED]
+    if stale or len(rows) != len(entries):
+        raise ConflictProblem(
+            "proposals changed since the run was computed; compute a new run "
+            f"({', '.join(stale) or 'some were removed'})"
+        )
+    for proposal in rows:
+        e = entries[str(proposal.id)]
+        target = OUTCOME_STATUS[e["status"]]
+        _move(proposal, target)
+        await _set_decision(
+            session, ctx, proposal, DecisionOutcome(target.value), e["reason"], run.id
+        )
+        await record(
+            session,
+            ctx,
+            action=f"proposal.{target.value}",
+            entity="proposal",
+            entity_id=proposal.id,
+            before={"status": "scored"},
+            after={"status": target.value, "run_id": str(run.id), "amount": e["amount"]},
+            reason=e["reason"],
+        )
+    others = list(
+        (
+            await session.execute(
+                select(SelectionRun).where(
+                    col(SelectionRun.window_id) == run.window_id,
+                    col(SelectionRun.id) != run.id,
+                    col(SelectionRun.status).in_(
+                        [SelectionRunStatus.PENDING, SelectionRunStatus.COMPUTED]
+                    ),
+                )
+            )
+        ).scalars()
+    )
+    for other in others:
+        other.status = SelectionRunStatus.SUPERSEDED
+    run.status = SelectionRunStatus.APPROVED
+    run.approved_by = ctx.actor.id
+    run.approved_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="selection_run.approved",
+        entity="selection_run",
+        entity_id=run.id,
+        after={"status": "approved"},
+        reason=body.reason,
+    )
+    return _read(run)
+
+
+async def _proposal(session: AsyncSession, proposal_id: uuid.UUID) -> Proposal:
+    row = await session.get(Proposal, proposal_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"proposal {proposal_id} does not exist")
+    return row
+
+
+def _decision_read(d: Decision) -> c.DecisionRead:
+    return c.DecisionRead(
+        id=d.id,
+        proposal_id=d.proposal_id,
+        outcome=d.outcome,
+        reason=d.reason,
+        run_id=d.run_id,
+        created_at=d.created_at,
+    )
+
+
+async def override_decision(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.DecisionCreate
+) -> c.DecisionRead:
+    """A later change of a decision: a reason is required and audited."""
+    ctx.require(p.can_run_selection(ctx.actor))
+    proposal = await _proposal(session, proposal_id)
+    before = proposal.status
+    _move(proposal, ProposalStatus(body.outcome.value))
+    decision = await _set_decision(session, ctx, proposal, body.outcome, body.reason, None)
+    await session.refresh(decision)
+    await record(
+        session,
+        ctx,
+        action="decision.overridden",
+        entity="proposal",
+        entity_id=proposal.id,
+        before={"status": before.value},
+        after={"status": proposal.status.value},
+        reason=body.reason,
+    )
+    return _decision_read(decision)
+
+
+async def decline_award(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.DeclineCreate
+) -> c.DecisionRead:
+    """The applicant declines its selection; the first reserve proposal moves up."""
+    proposal = await _proposal(session, proposal_id)
+    ctx.require(p.can_edit_proposal(ctx.actor, proposal.organisation_id))
+    if proposal.status != ProposalStatus.SELECTED:
+        raise IllegalTransition(
+            "only a selected proposal can be declined",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, proposal.status)],
+        )
+    _move(proposal, ProposalStatus.NOT_SELECTED)
+    decision = await _set_decision(
+        session,
+        ctx,
+        proposal,
+        DecisionOutcome.NOT_SELECTED,
+        body.reason or "declined by the applicant",
+        None,
+    )
+    await session.refresh(decision)
+    await record(
+        session,
+        ctx,
+        action="proposal.declined",
+        entity="proposal",
+        entity_id=proposal.id,
+        before={"status": "selected"},
+        after={"status": "not_selected"},
+        reason=body.reason,
+    )
+    run = (
+        (
+            await session.execute(
+                select(SelectionRun).where(
+                    col(SelectionRun.window_id) == proposal.window_id,
+                    col(SelectionRun.status) == SelectionRunStatus.APPROVED,
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if run is not None and run.outputs is not None:
+        for pid in run.outputs["reserve"]:
+            nxt = await session.get(Proposal, uuid.UUID(pid), with_for_update=True)
+            if nxt is not None and nxt.status == ProposalStatus.RESERVE:
+                _move(nxt, ProposalStatus.SELECTED)
+                system = RequestContext.system("reserve-list", ctx.request_id)
+                reason = f"moved up from the reserve list when {proposal.id} declined"
+                await _set_decision(session, ctx, nxt, DecisionOutcome.SELECTED, reason, run.id)
+                await record(
+                    session,
+                    system,
+                    action="proposal.selected",
+                    entity="proposal",
+                    entity_id=nxt.id,
+                    before={"status": "reserve"},
+                    after={"status": "selected"},
+                    reason=reason,
+                )
+                break
+    return _decision_read(decision)
+
+
+async def feedback(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID
+) -> c.FeedbackRead:
+    """What the applicant learns: per-criterion scores, thresholds, rank band, comments."""
+    proposal = await session.get(Proposal, proposal_id)
+    if proposal is None or not p.can_read_proposal(ctx.actor, proposal.organisation_id).allowed:
+        ctx.require(p.can_list_proposals(ctx.actor))
+        raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
+    run = (
+        (
+            await session.execute(
+                select(SelectionRun).where(
+                    col(SelectionRun.window_id) == proposal.window_id,
+                    col(SelectionRun.status) == SelectionRunStatus.APPROVED,
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+    entry = None
+    total = 0
+    if run is not None and run.outputs is not None:
+        ranked = [e for e in run.outputs["entries"] if e["rank"] is not None]
+        total = len(ranked)
+        entry = next(
+            (e for e in run.outputs["entries"] if e["proposal_id"] == str(proposal.id)), None
+        )
+    names: dict[str, str] = {}
+    if run is not None:
+        rubric_id = run.inputs.get("rubric", {}).get("id")
+        if rubric_id:
+            for code, name in await session.execute(
+                select(Criterion.code, Criterion.name).where(
+                    col(Criterion.rubric_id) == uuid.UUID(rubric_id)
+                )
+            ):
+                names[code] = i18n(name).en
+    comments = [
+        text
+        for (text,) in (
+            await session.execute(
+                select(Review.comment)
+                .join(ReviewAssignment, col(ReviewAssignment.id) == col(Review.assignment_id))
+                .where(
+                    col(ReviewAssignment.proposal_id) == proposal.id,
+                    col(Review.status) == ReviewStatus.SUBMITTED,
+                    col(Review.comment).is_not(None),
+                )
+                .order_by(col(Review.submitted_at))
+            )
+        ).all()
+        if text
+    ]
+    band = None
+    if entry is not None and entry["rank"] is not None and total:
+        quarter = (entry["rank"] - 1) * 4 // total
+        band = ["top quarter", "second quarter", "third quarter", "bottom quarter"][quarter]
+    return c.FeedbackRead(
+        proposal_id=proposal.id,
+        status=proposal.status.value,
+        criteria=[
+            c.FeedbackCriterion(
+                code=x["code"],
+                name=names.get(x["code"], x["code"]),
+                value=x["value"],
+                threshold=x["threshold"],
+                passed=x["passed"],
+            )
+            for x in (entry["criteria"] if entry else [])
+        ],
+        score=entry["score"] if entry else None,
+        passes_all=entry["passes_all"] if entry else None,
+        rank_band=band,
+        comments=comments,
+    )

@@ -1,0 +1,207 @@
+"""End to end: a panel reviews, the run ranks with a lottery for exact ties, selects under a
+quota, is approved and replayed; the applicant reads feedback; a decline moves the reserve up."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import msgspec
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.client import ApiError, GrantsClient
+from contracts.enums import OrganisationKind, ProposalStatus, Role
+from contracts.proposals import (
+    BudgetLineCreate,
+    BudgetLinesReplace,
+    ProposalCreate,
+    ProposalSubmit,
+    ProposalUpdate,
+)
+from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
+from contracts.selection import (
+    DecisionCreate,
+    DeclineCreate,
+    QuotaInput,
+    SelectionRunCreate,
+    SelectionRunTransition,
+)
+from tests.conftest import MakeOrganisation, MakeUser
+from tests.journey import MONTHS, PDF, Programme, published_call
+from tests.test_reviews import _rubric, _scores
+
+# (name, women-led, scores by both reviewers): B and C tie exactly; D is the women-led one
+APPLICANTS = [
+    ("Alpha", False, (45, 45, 40)),
+    ("Bravo", False, (40, 40, 40)),
+    ("Charlie", False, (40, 40, 40)),
+    ("Delta", True, (30, 30, 30)),
+]
+REQUEST = 10_000_000
+
+
+async def _apply(
+    w: Programme, window_id: uuid.UUID, client: GrantsClient, org_id: uuid.UUID, title: str
+) -> uuid.UUID:
+    draft = await client.create_proposal(
+        window_id, ProposalCreate(organisation_id=org_id, title=title)
+    )
+    draft = await client.update_proposal(
+        draft.id,
+        ProposalUpdate(
+            version=draft.version, requested_amount=REQUEST, action_plan_item_ids=[w.item.id]
+        ),
+    )
+    draft = await client.update_budget_lines(
+        draft.id,
+        BudgetLinesReplace(
+            version=draft.version,
+            lines=[
+                BudgetLineCreate(
+                    category="all", description="All costs", quantity=1, unit_cost=REQUEST
+                )
+            ],
+        ),
+    )
+    await client.create_attachment(draft.id, PDF, "budget.pdf", kind="budget")
+    receipt = await client.create_submission(draft.id, ProposalSubmit(version=draft.version))
+    assert receipt.proposal.status == ProposalStatus.ELIGIBLE, receipt.proposal.eligibility
+    return draft.id
+
+
+async def test_review_rank_select_approve_feedback_and_reserve(
+    programme: Programme,
+    make_user: MakeUser,
+    make_organisation: MakeOrganisation,
+    session: AsyncSession,
+) -> None:
+    w = programme
+    _, w1, _ = await published_call(w)
+    window = await w.officer.get_window(w1)
+    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    ids: dict[str, uuid.UUID] = {}
+    applicants: dict[str, GrantsClient] = {}
+    for name, women_led, _ in APPLICANTS:
+        org = await make_organisation(
+            name=name,
+            territory_id=w.osh.id,
+            kind=OrganisationKind.CSO,
+            founded_year=2010,
+            women_led=women_led,
+        )
+        member = await make_user(member_of=(org,), token_expires_in=MONTHS)
+        applicants[name] = member.client
+        ids[name] = await _apply(w, w1, member.client, org.id, f"{name} project")
+
+    r1 = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
+    r2 = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
+    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id]))
+    await w.officer.create_assignments(w1, AutoAssign(seed="panel-1"))
+    by_id = {v: k for k, v in ids.items()}
+    for reviewer in (r1, r2):
+        for a in (await reviewer.client.list_assignments()).items:
+            values = next(s for n, _, s in APPLICANTS if n == by_id[a.proposal_id])
+            saved = await reviewer.client.update_review(
+                a.id,
+                ReviewSave(scores=_scores(*values), comment=f"Comment on {by_id[a.proposal_id]}"),
+            )
+            await reviewer.client.create_review_submission(
+                a.id, ReviewSubmit(version=saved.version)
+            )
+    for pid in ids.values():
+        assert (await w.officer.get_proposal(pid)).status == ProposalStatus.SCORED
+
+    # budget for three awards; at least one must go to a women-led organisation
+    run = await w.officer.create_selection_run(
+        w1,
+        SelectionRunCreate(
+            budget=3 * REQUEST,
+            quotas=[QuotaInput(kind="min_count", group="women_led", value="1")],
+        ),
+    )
+    assert run.seed is None
+    assert len(run.seed_hash) == 64
+    computed = await w.officer.create_selection_computation(run.id)
+    assert computed.seed is not None
+    import hashlib
+
+    assert hashlib.sha256(computed.seed.encode()).hexdigest() == run.seed_hash
+    outputs = computed.outputs
+    assert outputs is not None
+    entries = {by_id[uuid.UUID(e["proposal_id"])]: e for e in outputs["entries"]}
+    assert entries["Alpha"]["rank"] == 1
+    # Bravo and Charlie tie exactly: the lottery orders them
+    tied = sorted([entries["Bravo"], entries["Charlie"]], key=lambda e: e["rank"])
+    assert tied[0]["decided_by"] == "lottery"
+    assert tied[0]["ticket"] < tied[1]["ticket"]
+    funded = {n for n, e in entries.items() if e["status"] == "funded"}
+    assert funded == {"Alpha", by_id[uuid.UUID(tied[0]["proposal_id"])], "Delta"}
+    assert [q["met"] for q in outputs["quota_checks"]] == [True]
+    reserve_name = by_id[uuid.UUID(tied[1]["proposal_id"])]
+    assert entries[reserve_name]["status"] == "reserve"
+
+    replay = await w.officer.replay_selection_run(run.id)
+    assert replay.identical is True
+
+    approved = await w.officer.approve_selection_run(run.id, SelectionRunTransition())
+    assert approved.status == "approved"
+    assert (await w.officer.get_proposal(ids["Alpha"])).status == ProposalStatus.SELECTED
+    assert (await w.officer.get_proposal(ids[reserve_name])).status == ProposalStatus.RESERVE
+
+    # the applicant's feedback: scores and comments, never the reviewers
+    fb = await applicants["Alpha"].get_feedback(ids["Alpha"])
+    assert fb.rank_band == "top quarter"
+    assert [x.code for x in fb.criteria] == ["relevance", "feasibility", "gender"]
+    assert fb.comments == ["Comment on Alpha", "Comment on Alpha"]
+    text = json.dumps(msgspec.to_builtins(fb))
+    assert str(r1.id) not in text
+    assert str(r2.id) not in text
+    with pytest.raises(ApiError) as other:
+        await applicants["Bravo"].get_feedback(ids["Alpha"])
+    assert other.value.status == 404
+
+    # Delta declines: the reserve proposal moves up
+    await applicants["Delta"].create_declination(ids["Delta"], DeclineCreate(reason="Merged"))
+    assert (await w.officer.get_proposal(ids["Delta"])).status == ProposalStatus.NOT_SELECTED
+    assert (await w.officer.get_proposal(ids[reserve_name])).status == ProposalStatus.SELECTED
+
+    # an officer's override needs a reason
+    with pytest.raises(ApiError) as short:
+        await w.officer.create_decision(
+            ids["Alpha"], DecisionCreate(outcome="not_selected", reason="no")
+        )
+    assert short.value.status == 422
+    overridden = await w.officer.create_decision(
+        ids["Alpha"],
+        DecisionCreate(outcome="not_selected", reason="Duplicate funding found from another donor"),
+    )
+    assert overridden.outcome == "not_selected"
+
+
+async def test_infeasible_quota_is_diagnosed(
+    programme: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
+) -> None:
+    w = programme
+    _, w1, _ = await published_call(w)
+    window = await w.officer.get_window(w1)
+    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    org = await make_organisation(name="Solo", territory_id=w.osh.id, founded_year=2010)
+    member = await make_user(member_of=(org,), token_expires_in=MONTHS)
+    pid = await _apply(w, w1, member.client, org.id, "Solo project")
+    reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
+    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
+    await w.officer.create_assignments(w1, AutoAssign(seed="s"))
+    a = (await reviewer.client.list_assignments()).items[0]
+    saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
+    await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    assert (await w.officer.get_proposal(pid)).status == ProposalStatus.SCORED
+    run = await w.officer.create_selection_run(
+        w1, SelectionRunCreate(quotas=[QuotaInput(kind="min_count", group="women_led", value="1")])
+    )
+    with pytest.raises(ApiError) as infeasible:
+        await w.officer.create_selection_computation(run.id)
+    assert infeasible.value.status == 422
+    assert "women_led" in (infeasible.value.problem.detail or "") + str(
+        infeasible.value.problem.errors
+    )
