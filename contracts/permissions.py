@@ -252,7 +252,10 @@ def can_check_eligibility(actor: Actor) -> Decision:
 
 # --- proposals --------------------------------------------------------------------------------
 
-PROPOSAL_READERS = frozenset({Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR})
+# Finance officers read proposals too: they turn selected ones into grants and pay them.
+PROPOSAL_READERS = frozenset(
+    {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR, Role.FINANCE_OFFICER}
+)
 
 
 def sees_all_proposals(actor: Actor) -> bool:

@@ -25,9 +25,10 @@ proposal neither helps nor hurts it). The rubric's overall threshold is compared
 ranking score.
 
 Calibration is computed beside the raw result; callers apply it only when asked, by aggregating
-the calibrated scores (``require_steps=False``: a calibrated score is a whole number of tenths
-clamped to the scale, not necessarily on its step). Floats are used inside calibration only; the
-calibrated scores are rounded to tenths, half to even.
+the calibrated values: ``aggregate_proposals(rubric, scores, values=calibration.values,
+require_steps=False)`` (a calibrated score is a whole number of tenths clamped to the scale, not
+necessarily on its step). Floats are used inside calibration only; the calibrated values are
+rounded to tenths, half to even, and the unrounded ones are reported beside them (``exact``).
 
 - :func:`z_calibrate`: per criterion, each reviewer with at least ``min_reviews`` scores on the
   criterion is rescaled onto the distribution of the *other* reviewers' scores on it
@@ -199,17 +200,25 @@ class _Table:
     na: npt.NDArray[np.bool_]
 
 
-def _parse(scores: Sequence[Score], rubric: Rubric, require_steps: bool) -> _Table:
-    """Index the scores; raise ValueError naming the problems: an unknown criterion, a value off
-    the scale, a reviewer scoring the same proposal and criterion twice."""
+def _parse(
+    scores: Sequence[Score],
+    rubric: Rubric,
+    require_steps: bool,
+    values: Sequence[int | None] | None = None,
+) -> _Table:
+    """Index the scores, with ``values`` in place of theirs when given; raise ValueError naming
+    the problems: an unknown criterion, a value off the scale, a reviewer scoring the same
+    proposal and criterion twice."""
     n = len(scores)
+    if values is not None and len(values) != n:
+        raise ValueError(f"{len(values)} values for {n} scores")
     codes = {c.code: k for k, c in enumerate(rubric.criteria)}
     pmap: dict[str, int] = {}
     rmap: dict[str, int] = {}
     p = np.fromiter((pmap.setdefault(s.proposal, len(pmap)) for s in scores), np.int64, n)
     r = np.fromiter((rmap.setdefault(s.reviewer, len(rmap)) for s in scores), np.int64, n)
     c = np.fromiter((codes.get(s.criterion, -1) for s in scores), np.int64, n)
-    raw = [s.value for s in scores]
+    raw = [s.value for s in scores] if values is None else list(values)
     na = np.fromiter((v is None for v in raw), np.bool_, n)
     value = np.fromiter((0 if v is None else v for v in raw), np.int64, n)
 
@@ -238,7 +247,7 @@ def _parse(scores: Sequence[Score], rubric: Rubric, require_steps: bool) -> _Tab
             elif off[i]:
                 x = rubric.criteria[int(c[i])]
                 problems.append(
-                    f"{where}: {s.value} is not on the scale {x.scale_min}..{x.scale_max}"
+                    f"{where}: {raw[i]} is not on the scale {x.scale_min}..{x.scale_max}"
                     + (f" step {x.scale_step}" if require_steps else "")
                 )
         more = len(problems) - _MAX_LISTED_PROBLEMS
@@ -330,16 +339,13 @@ class ProposalAggregate:
         raise ValueError(f"no criterion {code!r} in this result")
 
 
-def _weighted_mean(pairs: Sequence[tuple[int, Fraction]]) -> Fraction | None:
-    """Σ wᵢ·aᵢ / Σ wᵢ over (weight, value) pairs, exactly, with integer arithmetic."""
-    total_weight = sum(w for w, _ in pairs)
+def _weighted_mean(terms: Sequence[tuple[int, int, int]]) -> Fraction | None:
+    """Σ wᵢ·(nᵢ/dᵢ) / Σ wᵢ over (weight, numerator, denominator) terms, exactly, in integers."""
+    total_weight = sum(w for w, _, _ in terms)
     if total_weight == 0:
         return None
-    common = 1
-    for _, a in pairs:
-        common = math.lcm(common, a.denominator)
-    num = sum(w * a.numerator * (common // a.denominator) for w, a in pairs)
-    return Fraction(num, common * total_weight)
+    common = math.lcm(*(d for _, _, d in terms))
+    return Fraction(sum(w * n * (common // d) for w, n, d in terms), common * total_weight)
 
 
 def _cell_aggregates(
@@ -372,19 +378,22 @@ def aggregate_proposals(
     *,
     proposals: Iterable[str] = (),
     require_steps: bool = True,
+    values: Sequence[int | None] | None = None,
 ) -> dict[str, ProposalAggregate]:
     """Aggregate every proposal's scores criterion by criterion and judge the thresholds.
 
     ``consensus`` maps (proposal, criterion) to a recorded consensus score (tenths, or ``None``
     for an agreed "not applicable"), which replaces the aggregate. ``proposals`` names proposals
     to report even without any score. ``require_steps=False`` accepts any whole number of tenths
-    within the scale (for calibrated scores). The result is keyed and ordered by proposal id.
-    Raises ValueError for a score or consensus value off the rubric.
+    within the scale (for calibrated scores). ``values``, aligned with ``scores``, replace the
+    scores' own values: a calibration's ``values`` aggregate the calibrated scores without
+    building them. The result is keyed and ordered by proposal id. Raises ValueError for a
+    score or consensus value off the rubric.
     """
     method = Method(method)
     by_code = {c.code: c for c in rubric.criteria}
     scores = scores if isinstance(scores, Sequence) else list(scores)
-    table = _parse(scores, rubric, require_steps)
+    table = _parse(scores, rubric, require_steps, values)
     consensus = consensus or {}
     bad = [
         f"consensus {key}: not a criterion of the rubric or off its scale"
@@ -407,13 +416,13 @@ def aggregate_proposals(
     cell = remap[table.p] * width + table.c
     not_applicable = np.bincount(cell[table.na], minlength=n_cells).tolist()
     scored = ~table.na
-    cells, values = cell[scored], table.value[scored]
-    order = np.lexsort((values, cells))
-    values = values[order]
+    cells, cell_values = cell[scored], table.value[scored]
+    order = np.lexsort((cell_values, cells))
+    cell_values = cell_values[order]
     counts = np.bincount(cells, minlength=n_cells)
     starts = np.cumsum(counts) - counts
-    nums, dens = _cell_aggregates(values, starts, counts, method)
-    value_list, start_list, count_list = values.tolist(), starts.tolist(), counts.tolist()
+    nums, dens = _cell_aggregates(cell_values, starts, counts, method)
+    value_list, start_list, count_list = cell_values.tolist(), starts.tolist(), counts.tolist()
     num_list, den_list = nums.tolist(), dens.tolist()
     agreed = {
         position[p] * width + k: v
@@ -423,9 +432,13 @@ def aggregate_proposals(
 
     result: dict[str, ProposalAggregate] = {}
     thr = rubric.overall_threshold
+    # Fractions are immutable: one object per distinct (numerator, denominator) is shared by
+    # every cell that has it (a window has few distinct aggregates, and far fewer allocations).
+    fractions: dict[tuple[int, int], Fraction] = {}
     for k, proposal in enumerate(ids):
         rows: list[CriterionResult] = []
-        present: list[tuple[int, Fraction]] = []
+        present: list[tuple[int, int, int]] = []
+        failed = False
         for j, c in enumerate(criteria):
             x = k * width + j
             start, count = start_list[x], count_list[x]
@@ -438,9 +451,12 @@ def aggregate_proposals(
             if num is None:
                 value, passed = None, None
             else:
-                value = Fraction(num, den)
+                value = fractions.get((num, den))
+                if value is None:
+                    value = fractions[num, den] = Fraction(num, den)
                 passed = None if c.threshold is None else num >= c.threshold * den
-                present.append((c.weight, value))
+                failed = failed or passed is False
+                present.append((c.weight, num, den))
             rows.append(
                 CriterionResult(
                     code=c.code,
@@ -454,11 +470,6 @@ def aggregate_proposals(
             )
         overall = _weighted_mean(present)
         passes_overall = None if thr is None or overall is None else overall >= thr
-        passes_all = (
-            overall is not None
-            and all(r.passed is not False for r in rows)
-            and passes_overall is not False
-        )
         result[proposal] = ProposalAggregate(
             proposal=proposal,
             method=method,
@@ -466,7 +477,7 @@ def aggregate_proposals(
             overall=overall,
             overall_threshold=thr,
             passes_overall=passes_overall,
-            passes_all=passes_all,
+            passes_all=overall is not None and not failed and passes_overall is not False,
         )
     return result
 
@@ -492,15 +503,23 @@ class ReviewerScaling:
     """False when n < min_reviews, sd = 0 or no other reviewer scored the criterion."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ZCalibration:
-    scores: tuple[Score, ...]
-    """The input scores in input order, rescaled where applied: rounded to tenths half to even
-    and clamped to the criterion's scale; not-applicable stays ``None``."""
+    source: tuple[Score, ...] = field(repr=False)
+    """The input scores."""
+    values: tuple[int | None, ...]
+    """The calibrated value of each input score, in input order: rescaled where applied,
+    rounded to tenths half to even and clamped to the criterion's scale; ``None`` stays."""
     exact: tuple[float | None, ...]
-    """The unrounded, unclamped calibrated values, aligned with ``scores``."""
+    """The unrounded, unclamped calibrated values, aligned with ``values``."""
     scalings: tuple[ReviewerScaling, ...]
     """Per (criterion in rubric order, reviewer id)."""
+
+    @property
+    def scores(self) -> tuple[Score, ...]:
+        """The calibrated scores (built on each access; to aggregate them, pass ``values`` to
+        :func:`aggregate_proposals` with the input scores instead)."""
+        return _with_values(self.source, self.values)
 
 
 def _population_sd(n: int, total: int, squares: int) -> float:
@@ -520,26 +539,26 @@ def _sums(
     return n.tolist(), total.tolist(), squares.tolist()
 
 
-def _rounded_scores(
-    scores: Sequence[Score],
-    table: _Table,
-    rubric: Rubric,
-    exact: npt.NDArray[np.float64],
-    changed: npt.NDArray[np.bool_],
-) -> tuple[tuple[Score, ...], tuple[float | None, ...]]:
-    """The scores with ``exact`` where ``changed`` — rounded half to even, clamped to the scale —
-    and the exact values (``None`` where not applicable)."""
+def _rounded(
+    table: _Table, rubric: Rubric, exact: npt.NDArray[np.float64]
+) -> tuple[tuple[int | None, ...], tuple[float | None, ...]]:
+    """``exact`` rounded to tenths half to even and clamped to the scale, and as it is; ``None``
+    where not applicable."""
     lo = np.array([c.scale_min for c in rubric.criteria], dtype=np.float64)[table.c]
     hi = np.array([c.scale_max for c in rubric.criteria], dtype=np.float64)[table.c]
     rounded = np.clip(np.rint(exact), lo, hi).astype(np.int64).tolist()
-    out = tuple(
-        Score(s.proposal, s.reviewer, s.criterion, v) if ch else s
-        for s, v, ch in zip(scores, rounded, changed.tolist(), strict=True)
+    missing = table.na.tolist()
+    return (
+        tuple(None if m else v for m, v in zip(missing, rounded, strict=True)),
+        tuple(None if m else x for m, x in zip(missing, exact.tolist(), strict=True)),
     )
-    values = tuple(
-        None if missing else x for missing, x in zip(table.na.tolist(), exact.tolist(), strict=True)
+
+
+def _with_values(scores: Sequence[Score], values: Sequence[int | None]) -> tuple[Score, ...]:
+    return tuple(
+        s if s.value == v else Score(s.proposal, s.reviewer, s.criterion, v)
+        for s, v in zip(scores, values, strict=True)
     )
-    return out, values
 
 
 def z_calibrate(
@@ -600,8 +619,8 @@ def z_calibrate(
     changed = scored & applies[group]
     value = table.value.astype(np.float64)
     exact = np.where(changed, target[group] + ratio[group] * (value - own_mean[group]), value)
-    out, values = _rounded_scores(scores, table, rubric, exact, changed)
-    return ZCalibration(out, values, tuple(scalings))
+    values, exact_values = _rounded(table, rubric, exact)
+    return ZCalibration(tuple(scores), values, exact_values, tuple(scalings))
 
 
 # --- calibration: the additive reviewer-severity model ------------------------------------------
@@ -613,7 +632,8 @@ class SeverityFit:
 
     ridge: float
     reviewer_bias: Mapping[str, float] = field(hash=False)
-    """b per reviewer; they sum to 0. Positive: scores higher than the panel's average reviewer."""
+    """b per reviewer, tenths. Positive: scores higher than the panel's average reviewer. They
+    sum to 0 (within each group of reviewers linked by proposals they scored in common)."""
     std_error: Mapping[str, float | None] = field(hash=False)
     """√(σ̂² · [(XᵀX + Λ)⁻¹]_bb); ``None`` when the residual variance is not estimable."""
     residual_variance: float | None
@@ -621,11 +641,20 @@ class SeverityFit:
     residual_dof: float
     """N − tr H."""
     observations: int
-    calibrated: tuple[Score, ...]
-    """The input scores in input order, ``y − b`` rounded to tenths half to even and clamped to the
-    scale; not-applicable, other criteria (when fitted on one) and unfitted reviewers unchanged."""
+    source: tuple[Score, ...] = field(repr=False)
+    """The input scores."""
+    values: tuple[int | None, ...]
+    """The calibrated value of each input score, in input order: ``y − b`` rounded to tenths
+    half to even and clamped to the scale; not-applicable, other criteria (when fitted on one)
+    and unfitted reviewers unchanged."""
     exact: tuple[float | None, ...]
-    """The unrounded, unclamped ``y − b``, aligned with ``calibrated``."""
+    """The unrounded, unclamped ``y − b``, aligned with ``values``."""
+
+    @property
+    def calibrated(self) -> tuple[Score, ...]:
+        """The calibrated scores (built on each access; to aggregate them, pass ``values`` to
+        :func:`aggregate_proposals` with the input scores instead)."""
+        return _with_values(self.source, self.values)
 
     def t_statistic(self, reviewer: str) -> float | None:
         se = self.std_error.get(reviewer)
@@ -698,7 +727,7 @@ def severity_model(
     shift = np.zeros(len(table.value))
     shift[used] = bias[r_idx]
     exact = table.value.astype(np.float64) - shift
-    calibrated, values = _rounded_scores(scores, table, rubric, exact, used)
+    values, exact_values = _rounded(table, rubric, exact)
     return SeverityFit(
         ridge=ridge,
         reviewer_bias=bias_of,
@@ -706,8 +735,9 @@ def severity_model(
         residual_variance=variance,
         residual_dof=dof,
         observations=n_obs,
-        calibrated=calibrated,
-        exact=values,
+        source=tuple(scores),
+        values=values,
+        exact=exact_values,
     )
 
 
@@ -781,14 +811,23 @@ def disagreement_flags(scores: Iterable[Score], spread: int) -> list[Disagreemen
     ]
 
 
+_PACKAGE_CELLS: Final = 2_000_000
+"""The ``krippendorff`` package builds float arrays of units × values × values (values: the
+distinct ratings); above this many cells (≈ 16 MB each) alpha comes from its closed form."""
+
+
 def krippendorff_alpha(scores: Iterable[Score], criterion: str | None = None) -> float | None:
     """Krippendorff's alpha, interval level, with the reviewers as coders.
 
     The units are the proposals (scores on ``criterion``) or, for ``criterion=None``, the
     (proposal, criterion) pairs of the whole window. Not-applicable is a missing rating.
     ``None`` when alpha is undefined: no unit has two ratings, or the paired ratings do not vary.
+
     Computed by the ``krippendorff`` package from value counts (units × distinct values), with
-    only the units that have at least two ratings (the others do not enter alpha).
+    only the units that have at least two ratings (the others do not enter alpha). When its
+    memory would grow large (many units on a fine scale, see ``_PACKAGE_CELLS``), by the exact
+    closed form of the interval level instead (:func:`_interval_alpha`), which gives the same
+    number.
     """
     cells: dict[tuple[str, str], list[int]] = defaultdict(list)
     for s in scores:
@@ -800,6 +839,8 @@ def krippendorff_alpha(scores: Iterable[Score], criterion: str | None = None) ->
     domain = sorted({v for values in units for v in values})
     if len(domain) < 2:
         return None
+    if len(units) * len(domain) ** 2 > _PACKAGE_CELLS:
+        return _interval_alpha(units)
     column = {v: k for k, v in enumerate(domain)}
     counts = np.zeros((len(units), len(domain)), dtype=np.int64)
     for u, values in enumerate(units):
@@ -811,3 +852,25 @@ def krippendorff_alpha(scores: Iterable[Score], criterion: str | None = None) ->
         )
     )
     return None if math.isnan(value) else value
+
+
+def _interval_alpha(units: Iterable[Sequence[int]]) -> float | None:
+    """Interval alpha of units with at least two ratings each, exactly, in O(ratings):
+
+    ``α = 1 − (n − 1) · Σᵤ (mᵤ·Σᵤv² − (Σᵤv)²) / (mᵤ − 1)  ÷  (n·Σv² − (Σv)²)``
+
+    (mᵤ ratings in unit u, n in all): the observed disagreement within units over the expected
+    disagreement between any two pairable ratings, with δ² = (a − b)². ``None`` when the
+    ratings do not vary.
+    """
+    n = total = squares = 0
+    within: dict[int, int] = defaultdict(int)  # mᵤ → Σ (mᵤ·Σv² − (Σv)²) over those units
+    for values in units:
+        m, s, q = len(values), sum(values), sum(v * v for v in values)
+        n, total, squares = n + m, total + s, squares + q
+        within[m] += m * q - s * s
+    spread = n * squares - total * total
+    if spread == 0:
+        return None
+    observed = sum(Fraction(w, m - 1) for m, w in within.items())
+    return float(1 - (n - 1) * observed / spread)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -53,7 +54,7 @@ def _check_seed(seed: bytes) -> None:
 def lottery_ticket(seed: bytes, proposal_id: str) -> str:
     """HMAC-SHA256(key=seed, msg=UTF-8 of the proposal id), hex digest; lower wins."""
     _check_seed(seed)
-    return hmac.new(bytes(seed), proposal_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(bytes(seed), proposal_id.encode(), "sha256").hex()
 
 
 def seed_hash(seed: bytes) -> str:
@@ -90,15 +91,7 @@ class RankedProposal:
     """The per-criterion values and thresholds behind the score."""
 
 
-_Key = tuple[tuple[int, Fraction], tuple[tuple[int, Fraction], ...], str]
-
-
-def _key(agg: ProposalAggregate, tie_break: Sequence[str], ticket: str) -> _Key:
-    """Sort key, ascending = better: a missing value sorts after any value."""
-    score = (1, Fraction(0)) if agg.overall is None else (0, -agg.overall)
-    values = agg.per_criterion
-    ties = tuple((1, Fraction(0)) if (v := values[code]) is None else (0, -v) for code in tie_break)
-    return (score, ties, ticket)
+_Key = tuple[int, tuple[int, ...], str]
 
 
 def _decided_by(a: _Key, b: _Key, tie_break: Sequence[str]) -> str:
@@ -125,24 +118,45 @@ def rank(
     if len({a.proposal for a in items}) != len(items):
         raise ValueError("a proposal is listed twice")
     tie_break = rubric.tie_break
-    for a in items:
-        missing = [c for c in tie_break if c not in a.per_criterion]
-        if missing:
-            raise ValueError(f"{a.proposal}: no value for tie-break criteria {missing}")
-    keyed = sorted(
-        ((_key(a, tie_break, t), t, a) for a in items for t in [lottery_ticket(seed, a.proposal)]),
-        key=lambda row: row[0],
-    )
+    values = [a.per_criterion for a in items]
+    for a, v in zip(items, values, strict=True):
+        absent = [c for c in tie_break if c not in v]
+        if absent:
+            raise ValueError(f"{a.proposal}: no value for tie-break criteria {absent}")
+    # Exact integer sort keys, ascending = better: −value × L, L the least common denominator
+    # of all the values (so the sort compares plain ints, as exactly as Fractions and faster),
+    # and for a missing value a key after all of them.
+    columns: list[list[Fraction | None]] = [
+        [a.overall, *(v[c] for c in tie_break)] for a, v in zip(items, values, strict=True)
+    ]
+    scale = math.lcm(*{x.denominator for row in columns for x in row if x is not None})
+    ints: list[tuple[int | None, ...]] = [
+        tuple(None if x is None else -(x.numerator * (scale // x.denominator)) for x in row)
+        for row in columns
+    ]
+    missing = max((k for row in ints for k in row if k is not None), default=0) + 1
+    unsorted: list[tuple[_Key, ProposalAggregate]] = [
+        (
+            (
+                missing if (first := row[0]) is None else first,
+                tuple(missing if k is None else k for k in row[1:]),
+                lottery_ticket(seed, a.proposal),
+            ),
+            a,
+        )
+        for a, row in zip(items, ints, strict=True)
+    ]
+    keyed = sorted(unsorted, key=lambda row: row[0])
     result: list[RankedProposal] = []
-    for position, (key, ticket, agg) in enumerate(keyed):
+    for position, (key, agg) in enumerate(keyed):
         following = keyed[position + 1] if position + 1 < len(keyed) else None
         result.append(
             RankedProposal(
                 proposal=agg.proposal,
                 rank=position + 1 if agg.overall is not None else None,
                 score=agg.overall,
-                ticket=ticket,
-                next_proposal=None if following is None else following[2].proposal,
+                ticket=key[2],
+                next_proposal=None if following is None else following[1].proposal,
                 decided_by=None if following is None else _decided_by(key, following[0], tie_break),
                 aggregate=agg,
             )

@@ -81,6 +81,9 @@ _TERRITORY_PREFIX: Final = "territory:"
 
 _MAX_SCORE_TOTAL: Final = 2**45
 """Scores are scaled to integers for the solver; their sum must stay well inside a double."""
+_MAX_SHARE_DENOMINATOR: Final = 1_000_000
+_MAX_MONEY: Final = 2**50
+"""Budgets and request totals in minor units stay exact in the solver's doubles below this."""
 _CORE_START: Final = 128
 """Candidates left free in the first, heuristic solve (the rest fixed by their LP reduced cost)."""
 
@@ -160,6 +163,11 @@ class Quota:
         if self.kind in _SHARE_KINDS:
             if not 0 <= self.value <= 1:
                 raise ValueError(f"{self.kind}: a share must be between 0 and 1")
+            if Fraction(self.value).denominator > _MAX_SHARE_DENOMINATOR:
+                raise ValueError(
+                    f"{self.kind}: a share needs a denominator of at most 1,000,000 "
+                    "(a percentage with up to four decimals)"
+                )
         elif not isinstance(self.value, int) or self.value < 0:
             raise ValueError(f"{self.kind}: value must be a whole number ≥ 0")
 
@@ -449,6 +457,8 @@ def _problem(
     eligible: Sequence[Candidate], config: SelectionConfig, quotas: Sequence[Quota]
 ) -> _Problem:
     cands = tuple(eligible)
+    if sum(c.cost for c in cands) > _MAX_MONEY:
+        raise ValueError("the sum of the requests must stay below 2**50 minor units")
     cost = np.array([c.cost for c in cands], dtype=np.int64)
     pct = config.partial_funding_floor_pct
     partial = pct is not None and pct < 100
@@ -458,6 +468,8 @@ def _problem(
     scaled = [f.numerator * (scale // f.denominator) for f in fractions]
     divisor = math.gcd(*scaled) if any(scaled) else 1
     ints = [s // divisor for s in scaled]
+    if config.budget > _MAX_MONEY:
+        raise ValueError("the budget must stay below 2**50 minor units")
     if sum(ints) > _MAX_SCORE_TOTAL:
         raise ValueError(
             "scores are too fine-grained for exact selection: on their common denominator "
@@ -845,20 +857,25 @@ def _optimal_selection(
     optimum = int(prob.score @ best.x)
 
     # Stage 2: among the selections scoring the optimum, the best in rank order, decided one
-    # candidate at a time in priority order ("can an optimum fund it, given the decisions so
-    # far?"), each answer proved by the bound or by the solver.
+    # candidate at a time in priority order. One that the current optimal selection funds is
+    # fixed funded; for one it does not, the question is whether any optimum (given the
+    # decisions so far) funds it: a yes (a checked solution) becomes the current selection, a
+    # no (the bound, or the solver's infeasibility proof) fixes it unfunded. (Asking it of a
+    # whole group at once, "funds at least one of them?", was measured slower: HiGHS struggles
+    # to find solutions under such a cover constraint.)
     fixed = _fix_by_bound(lag, optimum, state0)
     free2 = np.flatnonzero(fixed < 0).tolist()
     info["stage1_free"] = int((state1 < 0).sum())
     info["stage2_free"] = len(free2)
     slack = lag.bound - optimum * lag.scale
     spent = 0  # bound lost to the decisions taken against a candidate's reduced-cost sign
-    current = best
+    current_solution = best
+    current = best.x
     weights = np.zeros(n)
     weights[free2] = np.arange(len(free2), 0, -1, dtype=np.float64)
     for k in free2:
         r = lag.reduced[k]
-        if current.x[k] == 1:
+        if current[k] == 1:
             fixed[k] = 1
             spent += max(-r, 0)
             continue
@@ -876,12 +893,12 @@ def _optimal_selection(
             fixed[k] = 0
             spent += max(r, 0)
         else:
-            current = found
+            current_solution, current = found, found.x
             fixed[k] = 1
             spent += max(-r, 0)
-    if int(prob.score @ current.x) != optimum:
+    if int(prob.score @ current) != optimum:
         raise SolverFailure("stage 2 changed the optimum: numerical trouble")
-    return current
+    return current_solution
 
 
 def _amounts(
@@ -1118,7 +1135,9 @@ def _optimal_notes(
         Fraction(0),
     )
     funded = x == 1
-    unfunded_before = np.cumsum(~funded) - (~funded)
+    left_out = ~funded
+    left_out[list(excluded)] = False
+    unfunded_before = np.cumsum(left_out) - left_out
     last_funded = int(np.flatnonzero(funded).max()) if funded.any() else -1
     rows_of = _rows_of(prob, range(len(prob.rows)))
     activity = [
@@ -1175,11 +1194,12 @@ def _optimal_notes(
                 for k, xc, ac in rows_of[i]
                 if activity[k] + xc + ac * need > prob.rows[k].rhs
             ]
-            names = ", ".join(row.label(currency) for row in broken) or "the optimum"
-            text = (
-                f"fits in the remaining {format_money(remaining, currency)} but funding it "
-                f"would break quota {names}"
-            )
+            text = f"fits in the remaining {format_money(remaining, currency)} but "
+            if broken:
+                names = ", ".join(row.label(currency) for row in broken)
+                text += f"funding it would break quota {names}"
+            else:  # not expected: an optimum would then fund it (kept for a plain answer)
+                text += "the set with the highest total score leaves it out"
         if i < last_funded:
             text += (
                 "; the set with the highest total score within the budget and quotas funds "

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.permissions import ANONYMOUS, Actor, Decision
 from service.problems import Forbidden, NotAuthenticated
@@ -47,3 +51,31 @@ def utcnow() -> datetime:
 
 
 __all__ = ["ANONYMOUS", "RequestContext", "utcnow"]
+
+
+# --- side effects outside the database: run only once the transaction's fate is known ----------
+
+AFTER_COMMIT = "after_commit"
+AFTER_ROLLBACK = "after_rollback"
+_log = logging.getLogger("service.hooks")
+
+
+def on_commit(session: AsyncSession, hook: Callable[[], None]) -> None:
+    """Run `hook` after the request's transaction commits (e.g. delete a file whose row went)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(hook)
+
+
+def on_rollback(session: AsyncSession, hook: Callable[[], None]) -> None:
+    """Run `hook` if the transaction rolls back (e.g. remove a file stored for a row that was
+    never written)."""
+    session.info.setdefault(AFTER_ROLLBACK, []).append(hook)
+
+
+def run_hooks(session: AsyncSession, kind: str) -> None:
+    hooks: list[Callable[[], None]] = session.info.pop(kind, [])
+    session.info.pop(AFTER_COMMIT if kind == AFTER_ROLLBACK else AFTER_ROLLBACK, None)
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a failed clean-up must not turn a done request into an error
+            _log.exception("post-transaction hook failed")

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.permissions import Actor
-from service.context import RequestContext
+from service.context import AFTER_COMMIT, AFTER_ROLLBACK, RequestContext, run_hooks
 from service.identity.authn import authenticate
 from service.persistence.database import Database
 from service.settings import Settings
@@ -43,9 +43,11 @@ async def provide_session(
             yield session
         except BaseException:
             await session.rollback()
+            run_hooks(session, AFTER_ROLLBACK)
             raise
         else:
             await session.commit()
+            run_hooks(session, AFTER_COMMIT)
 
 
 async def provide_context(request: Request[Any, Any, Any], session: Session) -> RequestContext:

@@ -208,6 +208,8 @@ class World:
     draft: Proposal
     """Organisation A's draft in the open window, with `attachment` (a real stored PDF)."""
     attachment: Attachment
+    store: FileStore
+    """Where the app keeps uploaded files."""
     eligible: Proposal
     """Organisation A's proposal, submitted and judged eligible, in the open window."""
     other_draft: Proposal
@@ -432,7 +434,8 @@ async def world(
     await session.flush()
 
     # --- the draft's attachment, its file really stored where the app reads files ---
-    stored = FileStore(storage_dir).save(PDF, "budget.pdf")
+    store = FileStore(storage_dir)
+    stored = store.save(PDF, "budget.pdf")
     attachment = Attachment(
         proposal_id=draft.id,
         kind=AttachmentKind.BUDGET,
@@ -463,6 +466,7 @@ async def world(
         draft_window=draft_window,
         draft=draft,
         attachment=attachment,
+        store=store,
         eligible=eligible,
         other_draft=other_draft,
         people=people,
@@ -479,7 +483,7 @@ Check = Callable[[World, GrantsClient, Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Case:
-    call: CallForProposals
+    call: Call
     allowed: frozenset[str]
     hidden: frozenset[str] = frozenset()
     """Refused with 404: the service does not reveal that the target exists."""
@@ -605,7 +609,7 @@ def _call_create(w: World) -> CallCreate:
 
 
 def _window_create(w: World) -> WindowCreate:
-    """A second window of the draft call: a code of its own, within the call's funding."""
+    """Another window for the draft call, under a code of its own."""
     now = utcnow()
     return WindowCreate(
         code=f"W-{w.uid()}",
@@ -677,6 +681,7 @@ async def _is_the_stored_file(w: World, c: GrantsClient, result: tuple[bytes, An
 
 
 async def _file_is_gone(w: World, c: GrantsClient, _: None) -> None:
+    assert not w.store.path(w.attachment.storage_name).exists()
     with pytest.raises(ApiError) as caught:
         await c.get_attachment_content(w.attachment.id)
     assert caught.value.status == 404

@@ -32,7 +32,7 @@ from scoring.eligibility import (
 from service.audit.service import record, snapshot
 from service.calls.service import window_is_open, window_or_404
 from service.changes import check_version, record_created, update_versioned
-from service.context import RequestContext, utcnow
+from service.context import RequestContext, on_commit, on_rollback, utcnow
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
     ActionPlanItem,
@@ -537,6 +537,7 @@ async def upload_attachment(
         )
     ).scalar_one()
     stored: StoredFile = store.save(data, filename, already_used_bytes=int(used))
+    on_rollback(session, lambda: store.delete(stored.storage_name))  # no file without its row
     assert ctx.actor.id is not None
     try:
         a = Attachment(
@@ -594,7 +595,7 @@ async def delete_attachment(
         entity_id=attachment_id,
         before=before,
     )
-    store.delete(name)
+    on_commit(session, lambda: store.delete(name))  # the file goes only once the row has gone
 
 
 # --- eligibility ------------------------------------------------------------------------------

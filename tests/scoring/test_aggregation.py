@@ -20,6 +20,7 @@ from scoring.aggregation import (
     ProposalAggregate,
     Rubric,
     Score,
+    _interval_alpha,  # the closed form beside the package
     aggregate,
     aggregate_proposals,
     disagreement_flags,
@@ -495,6 +496,18 @@ def test_calibration_ignores_an_all_not_applicable_review(
     assert s_after.reviewer_bias == s_before.reviewer_bias
 
 
+def test_calibrated_values_aggregate_like_the_calibrated_scores() -> None:
+    scores = planted_panel(width=3)
+    z, fit = z_calibrate(scores, WIDE), severity_model(scores, WIDE)
+    for built, values in ((z.scores, z.values), (fit.calibrated, fit.values)):
+        assert [s.value for s in built] == list(values)
+        assert aggregate_proposals(
+            WIDE, scores, values=values, require_steps=False
+        ) == aggregate_proposals(WIDE, built, require_steps=False)
+    with pytest.raises(ValueError, match="1 values for 720 scores"):
+        aggregate_proposals(WIDE, scores, values=[1])
+
+
 # --- the severity model -------------------------------------------------------------------------
 
 
@@ -737,3 +750,36 @@ def test_krippendorff_alpha_agrees_with_its_definition(panel: tuple[Rubric, list
         assert actual is None
     else:
         assert actual == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@given(panels())
+@settings(max_examples=60)
+def test_the_closed_form_alpha_equals_the_package(panel: tuple[Rubric, list[Score]]) -> None:
+    """Large windows on fine scales use the closed form: it must give the package's number."""
+    _, scores = panel
+    units: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for s in scores:
+        if s.value is not None:
+            units[s.proposal, s.criterion].append(s.value)
+    pairable = [v for v in units.values() if len(v) >= 2]
+    packaged = krippendorff_alpha(scores)
+    if packaged is None:
+        assert not pairable or _interval_alpha(pairable) is None
+    else:
+        assert _interval_alpha(pairable) == pytest.approx(packaged, rel=1e-9, abs=1e-9)
+
+
+def test_a_large_fine_grained_window_uses_the_closed_form() -> None:
+    # 3,000 units on a 0–100 scale: the package would need 3,000 × 101² floats per array.
+    scores = [
+        Score(f"p{p}", f"r{r}", "q", (p * 7 + r * 13 + noise(p, r, width=10)) % 101)
+        for p in range(3000)
+        for r in range(3)
+    ]
+    alpha = krippendorff_alpha(scores, "q")
+    units: dict[str, list[int]] = defaultdict(list)
+    for s in scores:
+        assert s.value is not None
+        units[s.proposal].append(s.value)
+    assert alpha is not None
+    assert alpha == pytest.approx(_interval_alpha(list(units.values())), rel=1e-12)
