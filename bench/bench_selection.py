@@ -3,7 +3,7 @@
     python bench/bench_selection.py [--sizes 2000 10000] [--repeat 3] [--seed 2026] [--naive]
 
 Data (seeded): scores on a tenths grid (30.0–100.0), requests 100,000–2,000,000 KGS in tiyin,
-seven territories of uneven size, about 35% women-led and 30% youth-led organisations, a few
+seven territories of uneven size, about 25% women-led and 30% youth-led organisations, a few
 organisations with two proposals; budget ≈ 20% of all requests; quotas: women-led at least 30%
 of the budget, every territory at most 22% of it, one award per organisation. Prints wall-clock
 figures (no asserts) and the rank-with-skipping baseline's total score next to the exact one.
@@ -45,7 +45,7 @@ def window(n: int, seed: int) -> tuple[list[Candidate], SelectionConfig]:
                 priority=0,
                 organisation=org,
                 territory=rng.choices(TERRITORIES, TERRITORY_WEIGHTS)[0],
-                women_led=rng.random() < 0.35,
+                women_led=rng.random() < 0.25,
                 youth_led=rng.random() < 0.30,
             )
         )
