@@ -525,6 +525,13 @@ class GrantsClient:
             "POST", f"proposals/{proposal_id}/assignments", reviews_c.AssignmentRead, body=body
         )
 
+    async def create_consensus_score(
+        self, proposal_id: uuid.UUID, body: reviews_c.ConsensusCreate
+    ) -> reviews_c.ConsensusRead:
+        return await self.request(
+            "POST", f"proposals/{proposal_id}/consensus-scores", reviews_c.ConsensusRead, body=body
+        )
+
     async def list_proposal_reviews(self, proposal_id: uuid.UUID) -> reviews_c.ReviewList:
         return await self.request("GET", f"proposals/{proposal_id}/reviews", reviews_c.ReviewList)
 

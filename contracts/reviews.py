@@ -190,3 +190,19 @@ class ReviewerProposalView(msgspec.Struct, kw_only=True):
     organisation_name: str | None
     organisation_id: uuid.UUID | None
     rubric: RubricRead | None
+
+
+class ConsensusCreate(Request, kw_only=True):
+    """The panel's agreed score on a criterion; it overrides the aggregate of the reviews."""
+
+    criterion: Code
+    value: Tenths
+    reason: Reason
+
+
+class ConsensusRead(msgspec.Struct, kw_only=True):
+    proposal_id: uuid.UUID
+    criterion: str
+    value: int
+    reason: str
+    created_at: datetime

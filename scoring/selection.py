@@ -728,32 +728,35 @@ class _Lagrange:
     reduced: list[int]
 
 
-def _lagrange(
-    prob: _Problem, duals: Mapping[int, float], state0: npt.NDArray[np.int8]
-) -> _Lagrange:
+def _lagrange(prob: _Problem, duals: Mapping[int, float], state: npt.NDArray[np.int8]) -> _Lagrange:
+    """The bound for the selections that keep ``state``'s fixings (a candidate fixed funded adds
+    its reduced score, one fixed unfunded nothing); reduced scores of the others, exactly."""
     mults = {k: Fraction(v) for k, v in duals.items() if v > 0 and math.isfinite(v)}
     scale = math.lcm(*(m.denominator for m in mults.values())) if mults else 1
     ints = {k: int(m * scale) for k, m in mults.items()}
+    active = state != 0
     xprice = [0] * prob.n
     aprice = [0] * prob.n
     bound = 0
     for k, mult in ints.items():
         row = prob.rows[k]
         bound += mult * row.rhs
+        keep = active[row.members]
         for i, xc, ac in zip(
-            row.members.tolist(), row.xcoef.tolist(), row.acoef.tolist(), strict=True
+            row.members[keep].tolist(),
+            row.xcoef[keep].tolist(),
+            row.acoef[keep].tolist(),
+            strict=True,
         ):
             xprice[i] += mult * xc
             aprice[i] += mult * ac
-    reduced: list[int] = []
-    for i, (s, c, f) in enumerate(
-        zip(prob.score.tolist(), prob.cost.tolist(), prob.floor.tolist(), strict=True)
-    ):
-        amount = f if aprice[i] >= 0 else c
-        r = s * scale - xprice[i] - aprice[i] * amount
-        reduced.append(r)
-        if state0[i] < 0 and r > 0:
-            bound += r
+    reduced = [0] * prob.n
+    score, cost, floor = prob.score.tolist(), prob.cost.tolist(), prob.floor.tolist()
+    for i in np.flatnonzero(active).tolist():
+        amount = floor[i] if aprice[i] >= 0 else cost[i]
+        r = score[i] * scale - xprice[i] - aprice[i] * amount
+        reduced[i] = r
+        bound += r if state[i] == 1 else max(r, 0)
     return _Lagrange(scale, bound, reduced)
 
 
@@ -886,8 +889,19 @@ def _optimal_selection(
             continue
         trial = fixed.copy()
         trial[k] = 1
-        found = _solve(
-            prob, trial, config, stats, any_feasible=True, objective_x=weights, min_score=optimum
+        reduced_trial = _reduce_probe(prob, trial, optimum, stats)
+        found = (
+            None
+            if reduced_trial is None
+            else _solve(
+                prob,
+                reduced_trial,
+                config,
+                stats,
+                any_feasible=True,
+                objective_x=weights,
+                min_score=optimum,
+            )
         )
         if found is None:
             fixed[k] = 0
@@ -899,6 +913,24 @@ def _optimal_selection(
     if int(prob.score @ current) != optimum:
         raise SolverFailure("stage 2 changed the optimum: numerical trouble")
     return current_solution
+
+
+def _reduce_probe(
+    prob: _Problem, state: npt.NDArray[np.int8], optimum: int, stats: _Stats
+) -> npt.NDArray[np.int8] | None:
+    """Before asking the solver whether a selection keeping ``state`` can score ``optimum``:
+    the LP relaxation under these fixings and its exact bound. None when the bound already
+    says no; else ``state`` with every candidate fixed that the bound settles (HiGHS cannot do
+    this itself here: the probe's objective is not the score)."""
+    relaxation = _lp_relaxation(prob, state, stats)
+    if relaxation is None:
+        stats.probes_pruned += 1
+        return None
+    lag = _lagrange(prob, relaxation[0], state)
+    if lag.bound < optimum * lag.scale:
+        stats.probes_pruned += 1
+        return None
+    return _fix_by_bound(lag, optimum, state)
 
 
 def _amounts(

@@ -133,9 +133,17 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
 
     # r2 declares a conflict: it steps back, and the proposal is scored by r1 alone
     await r2.client.create_conflict(a2.id, ConflictCreate(reason="I advised this NGO in 2025"))
-    with pytest.raises(ApiError) as gone:
-        await r2.client.get_assigned_proposal(a2.id)
-    assert gone.value.status == 404
+    attachment_id = view.attachments[0]["id"]
+    for refused_call in (
+        r2.client.get_assigned_proposal(a2.id),
+        r2.client.get_assigned_attachment_content(a2.id, uuid.UUID(attachment_id)),
+        r2.client.get_review(a2.id),
+        r2.client.update_review(a2.id, ReviewSave(scores=_scores(50, 50, 50))),
+        r2.client.list_proposal_reviews(proposal_id),
+    ):
+        with pytest.raises(ApiError) as gone:
+            await refused_call
+        assert gone.value.status == 404
     assert (await w.officer.get_proposal(proposal_id)).status == ProposalStatus.SCORED
 
     # a programme officer reopens r1's review with a reason: back in review, audited

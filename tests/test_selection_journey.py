@@ -19,7 +19,7 @@ from contracts.proposals import (
     ProposalSubmit,
     ProposalUpdate,
 )
-from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
+from contracts.reviews import AutoAssign, ConsensusCreate, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import (
     DecisionCreate,
     DeclineCreate,
@@ -112,6 +112,16 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     for pid in ids.values():
         assert (await w.officer.get_proposal(pid)).status == ProposalStatus.SCORED
 
+    # the panel agrees on Delta's gender score: the consensus replaces the reviews' aggregate
+    with pytest.raises(ApiError) as off_scale:
+        await w.officer.create_consensus_score(
+            ids["Delta"], ConsensusCreate(criterion="gender", value=33, reason="Panel meeting 2")
+        )
+    assert off_scale.value.status == 422
+    await w.officer.create_consensus_score(
+        ids["Delta"], ConsensusCreate(criterion="gender", value=35, reason="Panel meeting 2")
+    )
+
     # budget for three awards; at least one must go to a women-led organisation
     run = await w.officer.create_selection_run(
         w1,
@@ -131,6 +141,8 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert outputs is not None
     entries = {by_id[uuid.UUID(e["proposal_id"])]: e for e in outputs["entries"]}
     assert entries["Alpha"]["rank"] == 1
+    gender = next(x for x in entries["Delta"]["criteria"] if x["code"] == "gender")
+    assert (gender["value"], gender["consensus"]) == ("35", True)
     # Bravo and Charlie tie exactly: the lottery orders them
     tied = sorted([entries["Bravo"], entries["Charlie"]], key=lambda e: e["rank"])
     assert tied[0]["decided_by"] == "lottery"

@@ -105,6 +105,21 @@ class ProposalReviewController(Controller):
     ) -> c.AssignmentRead:
         return await service.assign_manually(session, ctx, proposal_id, data)
 
+    @post(
+        "/{proposal_id:uuid}/consensus-scores",
+        operation_id="CreateConsensusScore",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_consensus_score(
+        self,
+        proposal_id: FromPath[uuid.UUID],
+        data: JSONBody[c.ConsensusCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.ConsensusRead:
+        """Record the panel's consensus on a criterion; it replaces the reviews' aggregate."""
+        return await service.record_consensus(session, ctx, proposal_id, data)
+
     @get(
         "/{proposal_id:uuid}/reviews",
         operation_id="ListProposalReviews",

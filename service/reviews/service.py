@@ -33,6 +33,7 @@ from service.persistence.models import (
     BudgetLine,
     CallWindow,
     Conflict,
+    ConsensusScore,
     Criterion,
     CriterionScore,
     Membership,
@@ -1100,3 +1101,69 @@ async def proposal_reviews(
         shown = reviewer_id if staff or reviewer_id == ctx.actor.id else None
         items.append(await _review_read(session, review, shown))
     return c.ReviewList(items=items)
+
+
+async def record_consensus(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.ConsensusCreate
+) -> c.ConsensusRead:
+    """A programme officer records the panel's consensus on one criterion (audited, reasoned)."""
+    ctx.require(p.can_manage_reviews(ctx.actor))
+    proposal = await session.get(Proposal, proposal_id, with_for_update=True)
+    if proposal is None:
+        raise NotFound(f"proposal {proposal_id} does not exist")
+    if proposal.status not in {ProposalStatus.IN_REVIEW, ProposalStatus.SCORED}:
+        raise ConflictProblem(f"a {proposal.status} proposal takes no consensus score")
+    criteria = {x.code: x for x in await _criteria(session, proposal)}
+    x = criteria.get(body.criterion)
+    if x is None:
+        raise InvalidInput("no such criterion", [_issue("body.criterion", "not in the rubric")])
+    if not x.scale_min <= body.value <= x.scale_max or (body.value - x.scale_min) % x.scale_step:
+        raise InvalidInput("off the scale", [_issue("body.value", "not on the criterion's scale")])
+    row = (
+        (
+            await session.execute(
+                select(ConsensusScore)
+                .where(
+                    col(ConsensusScore.proposal_id) == proposal.id,
+                    col(ConsensusScore.criterion_id) == x.id,
+                )
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .first()
+    )
+    before = snapshot(row)
+    assert ctx.actor.id is not None
+    if row is None:
+        row = ConsensusScore(
+            proposal_id=proposal.id,
+            criterion_id=x.id,
+            value=body.value,
+            reason=body.reason,
+            recorded_by=ctx.actor.id,
+        )
+        session.add(row)
+    else:
+        row.value = body.value
+        row.reason = body.reason
+        row.recorded_by = ctx.actor.id
+    await session.flush()
+    await session.refresh(row)
+    await record(
+        session,
+        ctx,
+        action="consensus_score.recorded",
+        entity="proposal",
+        entity_id=proposal.id,
+        before=before,
+        after=snapshot(row),
+        reason=body.reason,
+    )
+    return c.ConsensusRead(
+        proposal_id=proposal.id,
+        criterion=x.code,
+        value=row.value,
+        reason=row.reason,
+        created_at=row.created_at,
+    )
