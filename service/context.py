@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,6 +41,16 @@ class Clock:
 
     def now(self) -> datetime:
         return self.frozen if self.frozen is not None else datetime.now(UTC)
+
+    @contextmanager
+    def at(self, instant: datetime) -> Iterator[None]:
+        """Act as if it were `instant` (demo data re-enacting the past; tests)."""
+        previous = self.frozen
+        self.frozen = instant
+        try:
+            yield
+        finally:
+            self.frozen = previous
 
 
 clock = Clock()

@@ -24,7 +24,7 @@ from contracts.calls import (
     WindowCreate,
 )
 from contracts.common import I18nText
-from contracts.enums import AttachmentKind, CallStatus, ProposalStatus
+from contracts.enums import AttachmentKind, CallStatus, ProposalStatus, Role
 from contracts.permissions import Actor
 from contracts.proposals import (
     BudgetLineCreate,
@@ -35,8 +35,19 @@ from contracts.proposals import (
     ProposalUpdate,
     ProposalWithdraw,
 )
+from contracts.reviews import (
+    AssignmentCreate,
+    AutoAssign,
+    CriterionCreate,
+    CriterionScoreInput,
+    PanelReplace,
+    ReviewSave,
+    ReviewSubmit,
+    RubricCreate,
+)
+from contracts.selection import QuotaInput, SelectionRunCreate, SelectionRunTransition
 from service.calls import service as calls
-from service.context import RequestContext, utcnow
+from service.context import RequestContext, clock, utcnow
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -49,6 +60,8 @@ from service.persistence.models import (
     Territory,
 )
 from service.proposals import service as proposals
+from service.reviews import service as reviews
+from service.selection import service as selection
 from service.storage import FileStore
 
 CALL_TITLE = "Trust-building small grants 2026"
@@ -111,6 +124,7 @@ class _ProposalSpec:
 
 
 PROPOSALS: tuple[_ProposalSpec, ...] = (
+    # window 1 (closed): submitted while it was open, then reviewed and selected
     _ProposalSpec(
         "yntymak",
         "W1",
@@ -125,6 +139,33 @@ PROPOSALS: tuple[_ProposalSpec, ...] = (
         "W1",
         "Women's voices in Sokuluk local councils",
         38_500_000,
+        0,
+        (AttachmentKind.BUDGET,),
+        "submitted",
+    ),
+    _ProposalSpec(
+        "koytash",
+        "W1",
+        "Koy-Tash neighbours' festival of cultures",
+        35_000_000,
+        0,
+        (AttachmentKind.BUDGET,),
+        "submitted",
+    ),
+    _ProposalSpec(
+        "ayilunu",
+        "W1",
+        "Radio hour on shared water and pastures",
+        25_000_000,
+        0,
+        (AttachmentKind.BUDGET,),
+        "submitted",
+    ),
+    _ProposalSpec(
+        "leilek",
+        "W1",
+        "Women mediators on the Leilek border",
+        20_000_000,
         0,
         (AttachmentKind.BUDGET,),
         "submitted",
@@ -148,6 +189,7 @@ PROPOSALS: tuple[_ProposalSpec, ...] = (
         "withdrawn",
     ),
     _ProposalSpec("jashtar", "W1", "Batken youth media lab", 30_000_000, 0, (), "draft"),
+    # window 2 (open): judged on submission, reviews under way
     _ProposalSpec(
         "mediakopuro",
         "W2",
@@ -167,9 +209,68 @@ PROPOSALS: tuple[_ProposalSpec, ...] = (
         "overridden",
     ),  # certificate given on paper
     _ProposalSpec(
-        "nurosh", "W2", "Osh inter-ethnic neighbourhood forums", 80_000_000, 9_000_000, (), "draft"
+        "nurosh",
+        "W2",
+        "Osh inter-ethnic neighbourhood forums",
+        80_000_000,
+        9_000_000,
+        (AttachmentKind.BUDGET, AttachmentKind.REGISTRATION_CERTIFICATE),
+        "submitted",
     ),
 )
+
+# What the panel gives each W1 proposal on (relevance, feasibility, gender), in tenths.
+# Ayalzat and Koy-Tash tie exactly: the lottery orders them.
+W1_SCORES: dict[str, tuple[int, int, int]] = {
+    "yntymak": (45, 40, 35),
+    "ayalzat": (40, 40, 40),
+    "koytash": (40, 40, 40),
+    "ayilunu": (35, 35, 30),
+    "leilek": (30, 35, 45),
+}
+
+
+def _rubric(version: int) -> RubricCreate:
+    return RubricCreate(
+        version=version,
+        name=I18nText(
+            en="Small grants rubric",
+            ru="Критерии малых грантов",
+            ky="Чакан гранттардын критерийлери",
+        ),
+        criteria=[
+            CriterionCreate(
+                code="relevance",
+                weight=400,
+                threshold=25,
+                name=I18nText(
+                    en="Relevance to the PCC action plan",
+                    ru="Соответствие плану действий КСМ",
+                    ky="КСМдин иш-аракет планына шайкештиги",
+                ),
+            ),
+            CriterionCreate(
+                code="feasibility",
+                weight=350,
+                name=I18nText(
+                    en="Feasibility and budget",
+                    ru="Реалистичность и бюджет",
+                    ky="Ишке ашырылышы жана бюджети",
+                ),
+            ),
+            CriterionCreate(
+                code="gender",
+                weight=250,
+                name=I18nText(
+                    en="Gender and conflict sensitivity",
+                    ru="Гендер и конфликтная чувствительность",
+                    ky="Гендер жана чыр-чатакка сезимталдык",
+                ),
+            ),
+        ],
+        overall_threshold=20,
+        tie_break=["relevance", "feasibility"],
+    )
 
 
 async def _one(session: AsyncSession, stmt: Any) -> Any:
@@ -263,7 +364,7 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
     now = utcnow()
     all_items = list(items_by_territory.values())
     windows = {}
-    for code, title, lo, hi, allocations, rules in (
+    for code, title, lo, hi, allocations, rules, opens, closes in (
         (
             "W1",
             I18nText(
@@ -273,6 +374,8 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
             50_000_000,
             [("pbf-undp", 200_000_000), ("osh-mayor", 50_000_000)],
             W1_RULES,
+            now - timedelta(days=60),
+            now - timedelta(days=10),
         ),
         (
             "W2",
@@ -281,6 +384,8 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
             200_000_000,
             [("pbf-undp", 300_000_000), ("unesco", 200_000_000), ("osh-mayor", 50_000_000)],
             W2_RULES,
+            now - timedelta(days=20),
+            now + timedelta(days=25),
         ),
     ):
         windows[code] = await calls.create_window(
@@ -290,8 +395,8 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
             WindowCreate(
                 code=code,
                 title=title,
-                opens_at=now - timedelta(days=20),
-                closes_at=now + timedelta(days=25),
+                opens_at=opens,
+                closes_at=closes,
                 min_grant=lo,
                 max_grant=hi,
                 allocations=[
@@ -304,6 +409,9 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
                 reviewers_per_proposal=2,
             ),
         )
+        await reviews.set_window_rubric(
+            session, officer, windows[code].id, _rubric(windows[code].version)
+        )
     current = await calls.get_call(session, officer, call.id)
     await calls.transition_call(
         session,
@@ -311,9 +419,104 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
         call.id,
         CallTransition(version=current.version, status=CallStatus.PUBLISHED),
     )
+    ids: dict[str, uuid.UUID] = {}
     for spec in PROPOSALS:
-        await _proposal(session, store, officer, spec, windows[spec.window].id, items_by_territory)
+        # window 1 is closed now: its proposals were made while it was open, 20 days ago
+        when = now - timedelta(days=20) if spec.window == "W1" else now
+        with clock.at(when):
+            ids[spec.org] = await _proposal(
+                session, store, officer, spec, windows[spec.window].id, items_by_territory
+            )
+    await _review_and_select(session, officer, windows["W1"].id, windows["W2"].id, ids)
     return True
+
+
+async def _review_and_select(
+    session: AsyncSession,
+    officer: RequestContext,
+    w1: uuid.UUID,
+    w2: uuid.UUID,
+    ids: dict[str, uuid.UUID],
+) -> None:
+    """W1: the panel reviews every eligible proposal, a run selects under a women-led quota
+    (the lottery orders an exact tie) and is approved. W2: one proposal scored, one in review,
+    one not yet assigned."""
+    reviewer_ctx = {n: await _reviewer_ctx(session, f"reviewer{n}@{DOMAIN}") for n in (1, 2, 3, 4)}
+    await reviews.replace_panel(
+        session,
+        officer,
+        w1,
+        PanelReplace(reviewer_ids=[r.actor.id for r in reviewer_ctx.values() if r.actor.id]),
+    )
+    await reviews.auto_assign(session, officer, w1, AutoAssign(seed="demo-2026-w1"))
+    for ctx in reviewer_ctx.values():
+        await _score_all(session, ctx, W1_SCORES)
+    run = await selection.create_run(
+        session,
+        officer,
+        w1,
+        SelectionRunCreate(
+            budget=100_000_000,
+            reserve_size=1,
+            quotas=[QuotaInput(kind="min_count", group="women_led", value="1")],
+        ),
+    )
+    await selection.compute_run(session, officer, run.id)
+    await selection.approve_run(
+        session, officer, run.id, SelectionRunTransition(reason="Approved by the selection board")
+    )
+    # W2: a two-person panel; media proposal reviewed, legal aid in review, Nur-Osh waiting
+    await reviews.replace_panel(
+        session,
+        officer,
+        w2,
+        PanelReplace(
+            reviewer_ids=[r.actor.id for n, r in reviewer_ctx.items() if n in (1, 4) and r.actor.id]
+        ),
+    )
+    for org in ("mediakopuro", "ukuk"):
+        for n in (1, 4):
+            rid = reviewer_ctx[n].actor.id
+            assert rid is not None
+            await reviews.assign_manually(
+                session, officer, ids[org], AssignmentCreate(reviewer_id=rid)
+            )
+    for n in (1, 4):
+        await _score_all(session, reviewer_ctx[n], {"mediakopuro": (40, 35, 45)})
+
+
+async def _reviewer_ctx(session: AsyncSession, email: str) -> RequestContext:
+    ctx = await _user_ctx(session, email)
+    return RequestContext(
+        actor=Actor(
+            kind="user", id=ctx.actor.id, label=ctx.actor.label, roles=frozenset({Role.REVIEWER})
+        ),
+        request_id="demo-data",
+    )
+
+
+async def _score_all(
+    session: AsyncSession, ctx: RequestContext, scores: dict[str, tuple[int, int, int]]
+) -> None:
+    titles = {s.title: s.org for s in PROPOSALS}
+    for a in (await reviews.list_my_assignments(session, ctx)).items:
+        org = titles.get(a.proposal_title)
+        if org not in scores or a.status != "assigned":
+            continue
+        values = scores[org]
+        saved = await reviews.save_review(
+            session,
+            ctx,
+            a.id,
+            ReviewSave(
+                scores=[
+                    CriterionScoreInput(criterion=code, value=v)
+                    for code, v in zip(("relevance", "feasibility", "gender"), values, strict=True)
+                ],
+                comment="Clear link to the PCC action plan; the budget is realistic.",
+            ),
+        )
+        await reviews.submit_review(session, ctx, a.id, ReviewSubmit(version=saved.version))
 
 
 async def _proposal(
@@ -323,9 +526,15 @@ async def _proposal(
     spec: _ProposalSpec,
     window_id: uuid.UUID,
     items_by_territory: dict[uuid.UUID, uuid.UUID],
-) -> None:
+) -> uuid.UUID:
     ctx = await _user_ctx(session, f"applicant.{spec.org}@{DOMAIN}")
-    org_id = next(iter(ctx.actor.organisation_ids - set()))
+    org_id = await _one(
+        session,
+        select(Membership.organisation_id)
+        .join(AppUser, col(AppUser.id) == col(Membership.user_id))
+        .where(col(AppUser.email) == f"applicant.{spec.org}@{DOMAIN}")
+        .where(col(Membership.role) == "owner"),
+    )
     org: Organisation = await session.get_one(Organisation, org_id)
     draft = await proposals.create_proposal(
         session, ctx, window_id, ProposalCreate(organisation_id=org.id, title=spec.title)
@@ -375,7 +584,7 @@ async def _proposal(
             session, ctx, store, draft.id, kind, f"{kind.value}.pdf", DEMO_PDF
         )
     if spec.end == "draft":
-        return
+        return draft.id
     current = await proposals.get_proposal(session, ctx, draft.id)
     if spec.end == "withdrawn":
         await proposals.withdraw_proposal(
@@ -384,7 +593,7 @@ async def _proposal(
             draft.id,
             ProposalWithdraw(version=current.version, reason="Merged into a joint proposal"),
         )
-        return
+        return draft.id
     receipt = await proposals.submit_proposal(
         session, ctx, draft.id, ProposalSubmit(version=current.version)
     )
@@ -400,3 +609,4 @@ async def _proposal(
                 "office in Jalal-Abad and checked by the programme officer.",
             ),
         )
+    return draft.id

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from contracts.client import GrantsClient
-from contracts.enums import OrganisationKind, ProposalStatus
+from contracts.enums import OrganisationKind, ProposalStatus, SelectionRunStatus
 from service.audit.service import verify
 from service.demo import DEMO_PASSWORD, load_demo_data
 from service.persistence.models import (
@@ -18,6 +18,7 @@ from service.persistence.models import (
     AuditEvent,
     Organisation,
     Proposal,
+    SelectionRun,
     Territory,
 )
 
@@ -67,18 +68,38 @@ async def test_demo_data_is_complete_and_idempotent(
     assert [c.title.en for c in calls.items] == ["Trust-building small grants 2026"]
     assert [w.code for w in calls.items[0].windows] == ["W1", "W2"]
     statuses = Counter((await session.execute(select(Proposal.status))).scalars())
-    assert set(statuses) == {
-        ProposalStatus.DRAFT,
-        ProposalStatus.ELIGIBLE,
-        ProposalStatus.INELIGIBLE,
-        ProposalStatus.WITHDRAWN,
+    # every status up to selection ("awarded" comes with grants)
+    assert set(statuses) == set(ProposalStatus) - {
+        ProposalStatus.SUBMITTED,  # transient: judged eligible or not at once
+        ProposalStatus.AWARDED,
     }
     overridden = (
         await session.execute(
             select(Proposal).where(col(Proposal.eligibility_override).is_not(None))
         )
     ).scalar_one()
-    assert overridden.status == ProposalStatus.ELIGIBLE
+    assert overridden.status == ProposalStatus.IN_REVIEW  # eligible by override, now reviewed
+
+    # window 1 was reviewed by the panel, ranked (a lottery ordered the exact tie), selected
+    # with a women-led quota, and the decision approved; its applicants read their feedback
+    run = (
+        await session.execute(
+            select(SelectionRun).where(col(SelectionRun.status) == SelectionRunStatus.APPROVED)
+        )
+    ).scalar_one()
+    assert run.outputs is not None
+    assert "lottery" in [e["decided_by"] for e in run.outputs["entries"]]
+    assert [q["met"] for q in run.outputs["quota_checks"]] == [True]
+    yntymak = (
+        await session.execute(
+            select(Proposal).where(col(Proposal.title) == "Village mediation circles in Alamedin")
+        )
+    ).scalar_one()
+    token = await client.create_token("applicant.yntymak@demo.pcc-grants.kg", DEMO_PASSWORD)
+    feedback = await client.as_user(token.access_token).get_feedback(yntymak.id)
+    assert [x.code for x in feedback.criteria] == ["relevance", "feasibility", "gender"]
+    assert feedback.rank_band is not None
+    assert feedback.comments
     assert [p for p in storage_dir.rglob("*.pdf")]  # noqa: ASYNC240  (a tmp dir)
 
     # every printed login works
