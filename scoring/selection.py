@@ -84,7 +84,7 @@ _MAX_SCORE_TOTAL: Final = 2**45
 _MAX_SHARE_DENOMINATOR: Final = 1_000_000
 _MAX_MONEY: Final = 2**50
 """Budgets and request totals in minor units stay exact in the solver's doubles below this."""
-_CORE_START: Final = 128
+_CORE_START: Final = 256
 """Candidates left free in the first, heuristic solve (the rest fixed by their LP reduced cost)."""
 
 
@@ -672,14 +672,10 @@ def _solve(
     state: npt.NDArray[np.int8],
     config: SelectionConfig,
     stats: _Stats,
-    *,
-    any_feasible: bool = False,
     **objective: Any,
 ) -> _Solution | None:
-    """Solve to proven optimality (relative gap 0); None when proved infeasible. With
-    ``any_feasible`` the first solution found is enough: the question is only whether one exists
-    (the objective then merely steers the search). The answer is checked in exact arithmetic;
-    anything unproved or inexact raises :class:`SolverFailure`."""
+    """Solve to proven optimality (relative gap 0); None when proved infeasible. The answer is
+    checked in exact arithmetic; anything unproved or inexact raises :class:`SolverFailure`."""
     model = _build(prob, state, **objective)
     if model is None:
         return None
@@ -698,7 +694,7 @@ def _solve(
                 else []
             ),
             options={
-                "mip_rel_gap": np.inf if any_feasible else 0.0,
+                "mip_rel_gap": 0.0,
                 "time_limit": config.time_limit_s,
                 "presolve": True,
             },
@@ -874,9 +870,10 @@ def _optimal_selection(
     # candidate at a time in priority order. One that the current optimal selection funds is
     # fixed funded; for one it does not, the question is whether any optimum (given the
     # decisions so far) funds it: a yes (a checked solution) becomes the current selection, a
-    # no (the bound, or the solver's infeasibility proof) fixes it unfunded. (Asking it of a
-    # whole group at once, "funds at least one of them?", was measured slower: HiGHS struggles
-    # to find solutions under such a cover constraint.)
+    # no (the bound, or the solver's proof) fixes it unfunded. Before asking one by one, the
+    # question is put for all the candidates the current optimum leaves out at once ("can an
+    # optimum fund at least one of them?"): usually the answer is no and decides them all.
+    # Fixing a later candidate early is sound: no selection still allowed funds it.
     fixed = _fix_by_bound(lag, optimum, state0)
     free2 = np.flatnonzero(fixed < 0).tolist()
     info["stage1_free"] = int((state1 < 0).sum())
@@ -885,8 +882,7 @@ def _optimal_selection(
     spent = 0  # bound lost to the decisions taken against a candidate's reduced-cost sign
     current_solution = best
     current = best.x
-    weights = np.zeros(n)
-    weights[free2] = np.arange(len(free2), 0, -1, dtype=np.float64)
+    ask_group = True  # until a group answer is yes, then again after each candidate funded
 
     def decide(k: int, value: int) -> None:
         nonlocal spent
@@ -915,14 +911,13 @@ def _optimal_selection(
             decide(k, 0)
             continue
         group = [j for j in free2 if fixed[j] < 0 and current[j] == 0]
-        if len(group) > 1:
-            # One question for all the candidates the current optimum leaves out: can any
-            # optimum fund at least one of them? A no decides them all.
+        if ask_group and len(group) > 1:
             found = optimum_with(fixed, group)
             if found is None:
                 for j in group:
                     decide(j, 0)
                 continue
+            ask_group = False
             current_solution, current = found, found.x
             if current[k] == 1:
                 decide(k, 1)
@@ -935,6 +930,7 @@ def _optimal_selection(
         else:
             current_solution, current = found, found.x
             decide(k, 1)
+            ask_group = True
     if int(prob.score @ current) != optimum:
         raise SolverFailure("stage 2 changed the optimum: numerical trouble")
     return current_solution
@@ -1080,7 +1076,7 @@ def _greedy(
     a = np.zeros(n, dtype=np.int64)
     notes = [""] * n
     currency = config.currency
-    packing = [k for k, row in enumerate(prob.rows) if row.packing]
+    packing = np.flatnonzero(prob.packing).tolist()
     rows_of = _rows_of(prob, packing)
     used = {k: 0 for k in packing}
     stopped_at: int | None = None
@@ -1227,7 +1223,7 @@ def _optimal_notes(
             needed = [
                 prob.rows[k]
                 for k, xc, ac in rows_of[i]
-                if not prob.rows[k].packing and activity[k] - xc - ac * amount > prob.rows[k].rhs
+                if not prob.packing[k] and activity[k] - xc - ac * amount > prob.rows[k].rhs
             ]
             if needed:
                 names = ", ".join(row.label(currency) for row in needed)
