@@ -39,7 +39,8 @@ class SelectionRunCreate(Request, kw_only=True):
     """Default: the window's quotas."""
     partial_funding_floor_pct: Annotated[int, Meta(ge=1, le=100)] | None = None
     reserve_size: Annotated[int, Meta(ge=0, le=1000)] | None = None
-    calibration: Literal["none", "z", "severity"] = "none"
+    calibration: Literal["none", "z", "severity"] | None = None
+    """Default: the window's calibration setting (`{"method": "z"}`), else none."""
 
 
 class SelectionEntry(msgspec.Struct, kw_only=True):

@@ -193,5 +193,11 @@ def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict
             ],
             "outlier_reviewers": sorted(outlier_reviewers(fit)) if fit is not None else [],
             "alpha": None if alpha is None else round(alpha, 6),
+            "alpha_by_criterion": {
+                code: None if (a := krippendorff_alpha(scores, code)) is None else round(a, 6)
+                for code in rubric.codes
+            }
+            if scores
+            else {},
         },
     }

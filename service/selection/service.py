@@ -122,7 +122,10 @@ async def create_run(
         if body.partial_funding_floor_pct is not None
         else window.partial_funding_floor_pct,
         "reserve_size": body.reserve_size,
-        "calibration": body.calibration,
+        # the window says whether calibration applies; a run may ask for it explicitly
+        "calibration": body.calibration
+        if body.calibration is not None
+        else str(window.calibration.get("method", "none")),
     }
     seed = secrets.token_hex(32)
     assert ctx.actor.id is not None
