@@ -20,6 +20,7 @@ from contracts.common import (
     Request,
 )
 from contracts.enums import AttachmentKind, CallStatus, OrganisationKind, SelectionPolicy
+from contracts.selection import QuotaInput
 
 AwareDatetime = Annotated[
     datetime, Meta(tz=True, description="With a UTC offset, e.g. 2026-03-01T09:00:00+06:00")
@@ -106,7 +107,10 @@ class WindowCreate(Request, kw_only=True):
     reviewers_per_proposal: Annotated[int, Meta(ge=1, le=10)] = 2
     avoid_same_territory_reviewers: bool = False
     selection_policy: SelectionPolicy | None = None
-    quotas: Annotated[list[dict[str, Any]], Meta(max_length=50)] = []
+    quotas: Annotated[list[QuotaInput], Meta(max_length=50)] = []
+    calibration: Literal["none", "z", "severity"] = "none"
+    """Reviewer calibration applied by selection runs (shown beside the raw scores anyway)."""
+    partial_funding_floor_pct: Annotated[int, Meta(ge=1, le=100)] | None = None
 
 
 class WindowUpdate(Request, kw_only=True):
@@ -127,7 +131,7 @@ class WindowUpdate(Request, kw_only=True):
     reviewers_per_proposal: Annotated[int, Meta(ge=1, le=10)] | UnsetType = UNSET
     avoid_same_territory_reviewers: bool | UnsetType = UNSET
     selection_policy: SelectionPolicy | UnsetType | None = UNSET
-    quotas: Annotated[list[dict[str, Any]], Meta(max_length=50)] | UnsetType = UNSET
+    quotas: Annotated[list[QuotaInput], Meta(max_length=50)] | UnsetType = UNSET
 
 
 class RulesReplace(Request, kw_only=True):

@@ -27,8 +27,8 @@ def apply_update(row: Any, update: msgspec.Struct, *, skip: tuple[str, ...] = ("
         value = getattr(update, name)
         if value is msgspec.UNSET:
             continue
-        if isinstance(value, msgspec.Struct):
-            value = msgspec.to_builtins(value)
+        if isinstance(value, msgspec.Struct | list | dict):
+            value = msgspec.to_builtins(value)  # JSON columns take plain data
         if getattr(row, name) != value:
             setattr(row, name, value)
             changed = True

@@ -49,12 +49,15 @@ from contracts.common import I18nText
 from contracts.enums import (
     ActionPlanStatus,
     ApiScope,
+    AssignmentStatus,
     AttachmentKind,
     CallStatus,
+    DecisionOutcome,
     FundingSourceKind,
     MembershipRole,
     OrganisationKind,
     ProposalStatus,
+    ReviewStatus,
     Role,
 )
 from contracts.finance import FundingSourceCreate, FundingSourceUpdate
@@ -87,6 +90,34 @@ from contracts.proposals import (
     ProposalUpdate,
     ProposalWithdraw,
 )
+from contracts.reviews import (
+    AssignmentCreate,
+    AssignmentList,
+    AutoAssign,
+    ConflictCreate,
+    ConsensusCreate,
+    CriterionCreate,
+    CriterionScoreInput,
+    PanelReplace,
+    ReviewerProposalView,
+    ReviewList,
+    ReviewRead,
+    ReviewReopen,
+    ReviewSave,
+    ReviewSubmit,
+    RubricCreate,
+    RubricRead,
+)
+from contracts.selection import (
+    DecisionCreate,
+    DecisionRead,
+    DeclineCreate,
+    FeedbackRead,
+    ReplayRead,
+    SelectionRunCreate,
+    SelectionRunRead,
+    SelectionRunTransition,
+)
 from service.app import create_app
 from service.context import utcnow
 from service.identity.secrets import new_api_key, new_token
@@ -101,11 +132,19 @@ from service.persistence.models import (
     AuthToken,
     CallContribution,
     CallWindow,
+    Criterion,
+    CriterionScore,
+    Decision,
     FundingSource,
     Membership,
     Organisation,
+    Panel,
+    PanelMember,
     Pcc,
     Proposal,
+    Review,
+    ReviewAssignment,
+    Rubric,
     RuleSet,
     Territory,
     UserRole,
@@ -122,6 +161,14 @@ REFUSAL_SLUGS = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 RULES: list[dict[str, Any]] = [{"id": "place", "kind": "territory_in_window"}]
 """Organisation A (in the world's territory) passes; so does every proposal of the world."""
+CRITERIA: tuple[tuple[str, int, int | None], ...] = (
+    ("relevance", 400, 25),
+    ("feasibility", 350, None),
+    ("gender", 250, None),
+)
+"""The open window's rubric: (code, weight in thousandths, threshold in tenths); scales 0–5."""
+SCORES: dict[str, int] = {"relevance": 40, "feasibility": 40, "gender": 35}
+"""Every review of the world scores each criterion so, above every threshold."""
 
 # --- the callers ------------------------------------------------------------------------------
 
@@ -214,10 +261,26 @@ class World:
     """Organisation A's proposal, submitted and judged eligible, in the open window."""
     other_draft: Proposal
     """Organisation B's draft in the open window."""
+    rubric: Rubric
+    """The open window's rubric (`CRITERIA`); its panel is the `reviewer` alone."""
+    in_review: Proposal
+    """Organisation A's proposal in review: the reviewer's live `assignment`, its saved draft
+    `review` (every criterion scored), and `review_attachment` (a real stored PDF)."""
+    assignment: ReviewAssignment
+    review: Review
+    review_attachment: Attachment
+    scored: Proposal
+    """Organisation A's scored proposal: the reviewer's `submitted_review` is in, so a selection
+    run over the open window has this one proposal to rank."""
+    submitted_review: Review
+    selected: Proposal
+    """Organisation A's proposal, selected (with its current decision): it may be declined."""
     people: dict[str, Person]
     partner_keys: dict[str, str]
     http: httpx.AsyncClient
     actor: str = "anonymous"
+    run: SelectionRunRead | None = None
+    """The selection run over the open window that the case's `prepare` made."""
 
     def client(self, actor: str) -> GrantsClient:
         if actor in self.people:
@@ -226,6 +289,15 @@ class World:
             return GrantsClient(self.http, api_key=self.partner_keys[actor])
         assert actor == "anonymous"
         return GrantsClient(self.http)
+
+    @property
+    def officer(self) -> GrantsClient:
+        return self.people["programme_officer"].client
+
+    @property
+    def run_id(self) -> uuid.UUID:
+        assert self.run is not None, "the case's `prepare` makes the run"
+        return self.run.id
 
     @property
     def sign_in_email(self) -> str:
@@ -364,7 +436,18 @@ async def world(
     )
     window.rule_set_id = rule_set.id
     draft_window.rule_set_id = draft_rules.id
-    session.add_all([target_key, pcc, source, fund, call, draft_call, rule_set, draft_rules])
+    rubric = Rubric(
+        key=f"window:{window.id}",
+        version=1,
+        name={"en": "Small grants rubric"},
+        overall_threshold=20,
+        tie_break=["relevance"],
+        created_by=officer_id,
+    )
+    window.rubric_id = rubric.id
+    session.add_all(
+        [target_key, pcc, source, fund, call, draft_call, rule_set, draft_rules, rubric]
+    )
     await session.flush()
 
     # --- the action plan, the windows, the calls' funding ---
@@ -381,7 +464,21 @@ async def world(
         )
         for x in (call, draft_call)
     ]
-    session.add_all([plan, window, draft_window, *contributions])
+    criteria = {
+        code: Criterion(
+            rubric_id=rubric.id,
+            code=code,
+            position=n,
+            name={"en": code.title()},
+            weight=weight,
+            scale_min=0,
+            scale_max=50,
+            scale_step=5,
+            threshold=threshold,
+        )
+        for n, (code, weight, threshold) in enumerate(CRITERIA)
+    }
+    session.add_all([plan, window, draft_window, *contributions, *criteria.values()])
     await session.flush()
 
     # --- the plan's item, the windows' links, the proposals ---
@@ -420,6 +517,26 @@ async def world(
         summary="",
         created_by=people["other_applicant"].id,
     )
+    in_review, scored, selected = (
+        Proposal(
+            window_id=window.id,
+            organisation_id=org_a.id,
+            title=title,
+            summary=title,
+            requested_amount=15_000_000,
+            status=status,
+            snapshot={"title": title, "requested_amount": 15_000_000},
+            receipt_number=f"TEST-{uuid.uuid4().hex[:10]}",
+            submitted_at=now - timedelta(days=2),
+            created_by=applicant_id,
+        )
+        for title, status in (
+            ("Elders' councils", ProposalStatus.IN_REVIEW),
+            ("Radio for peace", ProposalStatus.SCORED),
+            ("Water users' mediation", ProposalStatus.SELECTED),
+        )
+    )
+    panel = Panel(window_id=window.id, name="Review panel")
     session.add_all(
         [
             item,
@@ -429,24 +546,65 @@ async def world(
             draft,
             eligible,
             other_draft,
+            in_review,
+            scored,
+            selected,
+            panel,
         ]
     )
     await session.flush()
 
-    # --- the draft's attachment, its file really stored where the app reads files ---
+    # --- attachments (their files really stored where the app reads files), the review panel,
+    # the reviewer's assignments, the selected proposal's decision ---
     store = FileStore(storage_dir)
-    stored = store.save(PDF, "budget.pdf")
-    attachment = Attachment(
-        proposal_id=draft.id,
-        kind=AttachmentKind.BUDGET,
-        original_name=stored.original_name,
-        storage_name=stored.storage_name,
-        content_type=stored.content_type,
-        size_bytes=stored.size_bytes,
-        sha256=stored.sha256,
-        uploaded_by=applicant_id,
+    attachment, review_attachment = (
+        _stored_pdf(store, proposal, applicant_id) for proposal in (draft, in_review)
     )
-    session.add(attachment)
+    reviewer_id = people["reviewer"].id
+    assignment, done = (
+        ReviewAssignment(
+            proposal_id=proposal.id, reviewer_id=reviewer_id, status=status, assigned_by=officer_id
+        )
+        for proposal, status in (
+            (in_review, AssignmentStatus.ASSIGNED),
+            (scored, AssignmentStatus.COMPLETED),
+        )
+    )
+    session.add_all(
+        [
+            attachment,
+            review_attachment,
+            assignment,
+            done,
+            PanelMember(panel_id=panel.id, user_id=reviewer_id),
+            Decision(
+                proposal_id=selected.id,
+                outcome=DecisionOutcome.SELECTED,
+                reason="Selected by the panel",
+                actor_id=officer_id,
+            ),
+        ]
+    )
+    await session.flush()
+
+    # --- the reviews, then their scores ---
+    review = Review(assignment_id=assignment.id, comment="Draft notes")
+    submitted_review = Review(
+        assignment_id=done.id,
+        status=ReviewStatus.SUBMITTED,
+        comment="Clear and feasible",
+        submitted_at=now - timedelta(hours=1),
+        version=2,
+    )
+    session.add_all([review, submitted_review])
+    await session.flush()
+    session.add_all(
+        [
+            CriterionScore(review_id=r.id, criterion_id=criteria[code].id, value=value)
+            for r in (review, submitted_review)
+            for code, value in SCORES.items()
+        ]
+    )
     await session.flush()
 
     return World(
@@ -469,9 +627,31 @@ async def world(
         store=store,
         eligible=eligible,
         other_draft=other_draft,
+        rubric=rubric,
+        in_review=in_review,
+        assignment=assignment,
+        review=review,
+        review_attachment=review_attachment,
+        scored=scored,
+        submitted_review=submitted_review,
+        selected=selected,
         people=people,
         partner_keys=partner_keys,
         http=http,
+    )
+
+
+def _stored_pdf(store: FileStore, proposal: Proposal, uploaded_by: uuid.UUID) -> Attachment:
+    stored = store.save(PDF, "budget.pdf")
+    return Attachment(
+        proposal_id=proposal.id,
+        kind=AttachmentKind.BUDGET,
+        original_name=stored.original_name,
+        storage_name=stored.storage_name,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        uploaded_by=uploaded_by,
     )
 
 
@@ -492,6 +672,9 @@ class Case:
     writes: bool | None = None
     """None: a write unless the method is GET. False for a POST that only computes (the
     eligibility pre-check): then even an allowed call must change no row and write no event."""
+    prepare: Callable[[World], Awaitable[None]] | None = None
+    """Run before the call (and before the rows are counted), as any actor: builds targets too
+    costly for every world (a computed selection run)."""
 
 
 def _org_create(w: World) -> OrganisationCreate:
@@ -1043,6 +1226,8 @@ async def test_permission_matrix(
     write = is_write(app, operation) if case.writes is None else case.writes
     world.actor = actor
     c = world.client(actor)
+    if case.prepare is not None:
+        await case.prepare(world)
     audit_before = await audit_count(session)
 
     if actor in case.allowed:

@@ -545,6 +545,18 @@ async def _set_links(
     await session.flush()
 
 
+def _checked_quotas(quotas: list[Any]) -> list[dict[str, Any]]:
+    from service.selection.compute import check_quotas
+
+    data: list[dict[str, Any]] = [msgspec.to_builtins(q) for q in quotas]
+    problems = check_quotas(data)
+    if problems:
+        raise InvalidInput(
+            "the quotas are not valid", [_issue("body.quotas", message) for message in problems]
+        )
+    return data
+
+
 def _check_window(opens_at: datetime, closes_at: datetime, min_grant: int, max_grant: int) -> None:
     issues = []
     if closes_at <= opens_at:
@@ -591,7 +603,9 @@ async def create_window(
         reviewers_per_proposal=body.reviewers_per_proposal,
         avoid_same_territory_reviewers=body.avoid_same_territory_reviewers,
         selection_policy=body.selection_policy,
-        quotas=list(body.quotas),
+        quotas=_checked_quotas(body.quotas),
+        calibration={"method": body.calibration},
+        partial_funding_floor_pct=body.partial_funding_floor_pct,
     )
     session.add(window)
     await session.flush()
@@ -621,6 +635,8 @@ async def update_window(
             f"the call is {call.status}: only title and description of its windows may change "
             f"(not {', '.join(frozen_fields)})"
         )
+    if body.quotas is not msgspec.UNSET:
+        _checked_quotas(body.quotas)
     if body.opens_at is not msgspec.UNSET:
         body.opens_at = body.opens_at.astimezone(UTC)
     if body.closes_at is not msgspec.UNSET:

@@ -69,6 +69,17 @@ def quota_from_json(q: dict[str, Any]) -> Quota:
     return Quota(kind=q["kind"], group=q["group"], value=parsed)
 
 
+def check_quotas(quotas: list[dict[str, Any]]) -> list[str]:
+    """Problems with quotas as stored (JSON), one message each; empty when all are valid."""
+    problems = []
+    for n, q in enumerate(quotas):
+        try:
+            quota_from_json(q)
+        except (ValueError, KeyError, ArithmeticError) as exc:
+            problems.append(f"quotas[{n}]: {exc}")
+    return problems
+
+
 def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict[str, Any]:
     """Aggregate, calibrate (if asked), rank and select. JSON in, JSON out."""
     rubric = _rubric(inputs["rubric"])

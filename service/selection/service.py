@@ -48,7 +48,7 @@ from service.persistence.models import (
 )
 from service.problems import Conflict as ConflictProblem
 from service.problems import IllegalTransition, InvalidInput, NotFound
-from service.selection.compute import compute, library_versions
+from service.selection.compute import check_quotas, compute, library_versions
 
 OUTCOME_STATUS = {
     "funded": ProposalStatus.SELECTED,
@@ -114,6 +114,12 @@ async def create_run(
         if body.quotas is not None
         else list(window.quotas)
     )
+    bad = check_quotas(quotas)
+    if bad:
+        raise InvalidInput(
+            "the quotas are not valid",
+            [ValidationIssue(field="body.quotas", message=m) for m in bad],
+        )
     config = {
         "policy": policy.value,
         "budget": body.budget if body.budget is not None else int(envelope),
