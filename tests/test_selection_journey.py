@@ -217,3 +217,16 @@ async def test_infeasible_quota_is_diagnosed(
     assert "women_led" in (infeasible.value.problem.detail or "") + str(
         infeasible.value.problem.errors
     )
+
+
+async def test_invalid_quota_is_refused_before_any_run(programme: Programme) -> None:
+    w = programme
+    _, w1, _ = await published_call(w)
+    with pytest.raises(ApiError) as bad:
+        await w.officer.create_selection_run(
+            w1,
+            SelectionRunCreate(quotas=[QuotaInput(kind="min_share_count", group="any", value="2")]),
+        )
+    assert bad.value.status == 422
+    assert bad.value.problem.errors
+    assert bad.value.problem.errors[0].field == "body.quotas"
