@@ -16,15 +16,17 @@ service answers wrongly today, the pair is listed in `KNOWN_BUGS` (a strict xfai
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 from sqlalchemy import func, select, text
@@ -93,11 +95,14 @@ from contracts.proposals import (
 from contracts.reviews import (
     AssignmentCreate,
     AssignmentList,
+    AssignmentRead,
     AutoAssign,
     ConflictCreate,
     ConsensusCreate,
+    ConsensusRead,
     CriterionCreate,
     CriterionScoreInput,
+    PanelRead,
     PanelReplace,
     ReviewerProposalView,
     ReviewList,
@@ -261,24 +266,27 @@ class World:
     """Organisation A's proposal, submitted and judged eligible, in the open window."""
     other_draft: Proposal
     """Organisation B's draft in the open window."""
-    rubric: Rubric
-    """The open window's rubric (`CRITERIA`); its panel is the `reviewer` alone."""
-    in_review: Proposal
-    """Organisation A's proposal in review: the reviewer's live `assignment`, its saved draft
-    `review` (every criterion scored), and `review_attachment` (a real stored PDF)."""
-    assignment: ReviewAssignment
-    review: Review
-    review_attachment: Attachment
-    scored: Proposal
-    """Organisation A's scored proposal: the reviewer's `submitted_review` is in, so a selection
-    run over the open window has this one proposal to rank."""
-    submitted_review: Review
-    selected: Proposal
-    """Organisation A's proposal, selected (with its current decision): it may be declined."""
     people: dict[str, Person]
     partner_keys: dict[str, str]
     http: httpx.AsyncClient
+    session: AsyncSession
     actor: str = "anonymous"
+
+    # --- the open window's review round: only for the cases that need it (`_review_round`) ---
+    rubric: Rubric = field(init=False, repr=False)
+    """The open window's rubric (`CRITERIA`); the window's panel is the `reviewer` alone."""
+    in_review: Proposal = field(init=False, repr=False)
+    """Organisation A's proposal in review: the reviewer's live `assignment`, its saved draft
+    `review` (every criterion scored), and `review_attachment` (a real stored PDF)."""
+    assignment: ReviewAssignment = field(init=False, repr=False)
+    review: Review = field(init=False, repr=False)
+    review_attachment: Attachment = field(init=False, repr=False)
+    scored: Proposal = field(init=False, repr=False)
+    """Organisation A's scored proposal: the reviewer's `submitted_review` is in, so a selection
+    run over the open window has this one proposal to rank."""
+    submitted_review: Review = field(init=False, repr=False)
+    selected: Proposal = field(init=False, repr=False)
+    """Organisation A's proposal, selected (with its current decision): it may be declined."""
     run: SelectionRunRead | None = None
     """The selection run over the open window that the case's `prepare` made."""
 
@@ -316,7 +324,8 @@ async def world(
     http: httpx.AsyncClient, session: AsyncSession, territory: Territory, storage_dir: Path
 ) -> World:
     """Built for every case, so built in a few round trips: the rows are added level by level,
-    one flush per level (the models have no relationships by which one flush could order them)."""
+    one flush per level (the models have no relationships by which one flush could order them).
+    The open window's review round is added only by the cases that need it (`_review_round`)."""
     now = utcnow()
     orgs = [
         Organisation(
@@ -436,18 +445,7 @@ async def world(
     )
     window.rule_set_id = rule_set.id
     draft_window.rule_set_id = draft_rules.id
-    rubric = Rubric(
-        key=f"window:{window.id}",
-        version=1,
-        name={"en": "Small grants rubric"},
-        overall_threshold=20,
-        tie_break=["relevance"],
-        created_by=officer_id,
-    )
-    window.rubric_id = rubric.id
-    session.add_all(
-        [target_key, pcc, source, fund, call, draft_call, rule_set, draft_rules, rubric]
-    )
+    session.add_all([target_key, pcc, source, fund, call, draft_call, rule_set, draft_rules])
     await session.flush()
 
     # --- the action plan, the windows, the calls' funding ---
@@ -464,21 +462,7 @@ async def world(
         )
         for x in (call, draft_call)
     ]
-    criteria = {
-        code: Criterion(
-            rubric_id=rubric.id,
-            code=code,
-            position=n,
-            name={"en": code.title()},
-            weight=weight,
-            scale_min=0,
-            scale_max=50,
-            scale_step=5,
-            threshold=threshold,
-        )
-        for n, (code, weight, threshold) in enumerate(CRITERIA)
-    }
-    session.add_all([plan, window, draft_window, *contributions, *criteria.values()])
+    session.add_all([plan, window, draft_window, *contributions])
     await session.flush()
 
     # --- the plan's item, the windows' links, the proposals ---
@@ -517,26 +501,6 @@ async def world(
         summary="",
         created_by=people["other_applicant"].id,
     )
-    in_review, scored, selected = (
-        Proposal(
-            window_id=window.id,
-            organisation_id=org_a.id,
-            title=title,
-            summary=title,
-            requested_amount=15_000_000,
-            status=status,
-            snapshot={"title": title, "requested_amount": 15_000_000},
-            receipt_number=f"TEST-{uuid.uuid4().hex[:10]}",
-            submitted_at=now - timedelta(days=2),
-            created_by=applicant_id,
-        )
-        for title, status in (
-            ("Elders' councils", ProposalStatus.IN_REVIEW),
-            ("Radio for peace", ProposalStatus.SCORED),
-            ("Water users' mediation", ProposalStatus.SELECTED),
-        )
-    )
-    panel = Panel(window_id=window.id, name="Review panel")
     session.add_all(
         [
             item,
@@ -546,65 +510,14 @@ async def world(
             draft,
             eligible,
             other_draft,
-            in_review,
-            scored,
-            selected,
-            panel,
         ]
     )
     await session.flush()
 
-    # --- attachments (their files really stored where the app reads files), the review panel,
-    # the reviewer's assignments, the selected proposal's decision ---
+    # --- the draft's attachment, its file really stored where the app reads files ---
     store = FileStore(storage_dir)
-    attachment, review_attachment = (
-        _stored_pdf(store, proposal, applicant_id) for proposal in (draft, in_review)
-    )
-    reviewer_id = people["reviewer"].id
-    assignment, done = (
-        ReviewAssignment(
-            proposal_id=proposal.id, reviewer_id=reviewer_id, status=status, assigned_by=officer_id
-        )
-        for proposal, status in (
-            (in_review, AssignmentStatus.ASSIGNED),
-            (scored, AssignmentStatus.COMPLETED),
-        )
-    )
-    session.add_all(
-        [
-            attachment,
-            review_attachment,
-            assignment,
-            done,
-            PanelMember(panel_id=panel.id, user_id=reviewer_id),
-            Decision(
-                proposal_id=selected.id,
-                outcome=DecisionOutcome.SELECTED,
-                reason="Selected by the panel",
-                actor_id=officer_id,
-            ),
-        ]
-    )
-    await session.flush()
-
-    # --- the reviews, then their scores ---
-    review = Review(assignment_id=assignment.id, comment="Draft notes")
-    submitted_review = Review(
-        assignment_id=done.id,
-        status=ReviewStatus.SUBMITTED,
-        comment="Clear and feasible",
-        submitted_at=now - timedelta(hours=1),
-        version=2,
-    )
-    session.add_all([review, submitted_review])
-    await session.flush()
-    session.add_all(
-        [
-            CriterionScore(review_id=r.id, criterion_id=criteria[code].id, value=value)
-            for r in (review, submitted_review)
-            for code, value in SCORES.items()
-        ]
-    )
+    attachment = _stored_pdf(store, draft, applicant_id)
+    session.add(attachment)
     await session.flush()
 
     return World(
@@ -627,17 +540,10 @@ async def world(
         store=store,
         eligible=eligible,
         other_draft=other_draft,
-        rubric=rubric,
-        in_review=in_review,
-        assignment=assignment,
-        review=review,
-        review_attachment=review_attachment,
-        scored=scored,
-        submitted_review=submitted_review,
-        selected=selected,
         people=people,
         partner_keys=partner_keys,
         http=http,
+        session=session,
     )
 
 
@@ -653,6 +559,111 @@ def _stored_pdf(store: FileStore, proposal: Proposal, uploaded_by: uuid.UUID) ->
         sha256=stored.sha256,
         uploaded_by=uploaded_by,
     )
+
+
+async def _review_round(w: World) -> None:
+    """The open window's review round, for the cases that need it (a `prepare`: most cases do
+    not, and every case builds its world afresh). Four more levels of rows: the rubric and the
+    proposals; the criteria, the reviewer's assignments and the rest; the reviews; their scores."""
+    session = w.session
+    now = utcnow()
+    officer_id = w.people["programme_officer"].id
+    reviewer_id = w.people["reviewer"].id
+    applicant_id = w.people["applicant"].id
+    rubric = Rubric(
+        key=f"window:{w.window.id}",
+        version=1,
+        name={"en": "Small grants rubric"},
+        overall_threshold=20,
+        tie_break=["relevance"],
+        created_by=officer_id,
+    )
+    in_review, scored, selected = (
+        Proposal(
+            window_id=w.window.id,
+            organisation_id=w.org_a.id,
+            title=title,
+            summary=title,
+            requested_amount=15_000_000,
+            status=status,
+            snapshot={"title": title, "requested_amount": 15_000_000},
+            receipt_number=f"TEST-{uuid.uuid4().hex[:10]}",
+            submitted_at=now - timedelta(days=2),
+            created_by=applicant_id,
+        )
+        for title, status in (
+            ("Elders' councils", ProposalStatus.IN_REVIEW),
+            ("Radio for peace", ProposalStatus.SCORED),
+            ("Water users' mediation", ProposalStatus.SELECTED),
+        )
+    )
+    panel = Panel(window_id=w.window.id, name="Review panel")
+    session.add_all([rubric, in_review, scored, selected, panel])
+    await session.flush()
+
+    criteria = {
+        code: Criterion(
+            rubric_id=rubric.id,
+            code=code,
+            position=n,
+            name={"en": code.title()},
+            weight=weight,
+            scale_min=0,
+            scale_max=50,
+            scale_step=5,
+            threshold=threshold,
+        )
+        for n, (code, weight, threshold) in enumerate(CRITERIA)
+    }
+    w.window.rubric_id = rubric.id
+    assignment, done = (
+        ReviewAssignment(
+            proposal_id=proposal.id, reviewer_id=reviewer_id, status=status, assigned_by=officer_id
+        )
+        for proposal, status in (
+            (in_review, AssignmentStatus.ASSIGNED),
+            (scored, AssignmentStatus.COMPLETED),
+        )
+    )
+    review_attachment = _stored_pdf(w.store, in_review, applicant_id)
+    session.add_all(
+        [
+            *criteria.values(),
+            assignment,
+            done,
+            review_attachment,
+            PanelMember(panel_id=panel.id, user_id=reviewer_id),
+            Decision(
+                proposal_id=selected.id,
+                outcome=DecisionOutcome.SELECTED,
+                reason="Selected by the panel",
+                actor_id=officer_id,
+            ),
+        ]
+    )
+    await session.flush()
+
+    review = Review(assignment_id=assignment.id, comment="Draft notes")
+    submitted_review = Review(
+        assignment_id=done.id,
+        status=ReviewStatus.SUBMITTED,
+        comment="Clear and feasible",
+        submitted_at=now - timedelta(hours=1),
+        version=2,
+    )
+    session.add_all([review, submitted_review])
+    await session.flush()
+    session.add_all(
+        [
+            CriterionScore(review_id=r.id, criterion_id=criteria[code].id, value=value)
+            for r in (review, submitted_review)
+            for code, value in SCORES.items()
+        ]
+    )
+    await session.flush()
+    w.rubric, w.in_review, w.assignment, w.review = rubric, in_review, assignment, review
+    w.review_attachment, w.scored, w.submitted_review = review_attachment, scored, submitted_review
+    w.selected = selected
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -844,7 +855,8 @@ async def _sees_proposals_it_may_read(w: World, c: GrantsClient, page: ProposalP
 
 
 async def _offers_what_it_allows(w: World, c: GrantsClient, proposal: ProposalRead) -> None:
-    """The buttons the proposal offers match the matrix: only its members may edit the draft."""
+    """The buttons the proposal offers match the matrix: only its members may edit the draft
+    (the staff who read it, finance officers included, are offered nothing)."""
     if w.actor == "applicant":
         assert proposal.allowed_actions == ["update", "upload", "submit", "withdraw"]
     else:
@@ -870,6 +882,164 @@ async def _file_is_gone(w: World, c: GrantsClient, _: None) -> None:
     assert caught.value.status == 404
 
 
+# --- reviews and selection: bodies, targets made on demand, checks ---
+
+
+def _rubric_create(w: World) -> RubricCreate:
+    """A rubric for the draft call's window (the open one has submissions: its rubric is final)."""
+    return RubricCreate(
+        version=w.draft_window.version,
+        name=I18nText(en=f"Rubric {w.uid()}"),
+        criteria=[
+            CriterionCreate(code=code, name=I18nText(en=code.title()), weight=weight, threshold=t)
+            for code, weight, t in CRITERIA
+        ],
+        overall_threshold=20,
+        tie_break=["relevance"],
+    )
+
+
+def _scores() -> list[CriterionScoreInput]:
+    return [CriterionScoreInput(criterion=k, value=v) for k, v in SCORES.items()]
+
+
+async def _pending_run(w: World) -> None:
+    await _review_round(w)
+    w.run = await w.officer.create_selection_run(w.window.id, SelectionRunCreate())
+
+
+async def _computed_run(w: World) -> None:
+    """Ranks the world's one scored proposal, which the window's envelope funds."""
+    await _pending_run(w)
+    w.run = await w.officer.create_selection_computation(w.run_id)
+
+
+async def _approved_run(w: World) -> None:
+    await _computed_run(w)
+    w.run = await w.officer.approve_selection_run(
+        w.run_id, SelectionRunTransition(reason="Panel meeting of 23 November")
+    )
+
+
+async def _status(w: World, proposal: Proposal) -> ProposalStatus:
+    return (await w.officer.get_proposal(proposal.id)).status
+
+
+async def _is_the_rubric(w: World, c: GrantsClient, rubric: RubricRead) -> None:
+    assert rubric.id == w.rubric.id
+    assert [x.code for x in rubric.criteria] == [code for code, _, _ in CRITERIA]
+
+
+async def _is_a_new_rubric(w: World, c: GrantsClient, rubric: RubricRead) -> None:
+    assert (rubric.key, rubric.version) == (f"window:{w.draft_window.id}", 1)
+    assert (await c.get_rubric(rubric.id)).criteria == rubric.criteria
+
+
+async def _panel_is_the_reviewer(w: World, c: GrantsClient, panel: PanelRead) -> None:
+    assert panel.reviewer_ids == [w.people["reviewer"].id]
+
+
+async def _eligible_goes_to_review(
+    w: World, c: GrantsClient, result: AssignmentList | AssignmentRead
+) -> None:
+    """Auto or manual: the eligible proposal, the only one the reviewer lacks, goes to it."""
+    items = result.items if isinstance(result, AssignmentList) else [result]
+    pairs = {(a.proposal_id, a.reviewer_id) for a in items}
+    assert pairs == {(w.eligible.id, w.people["reviewer"].id)}
+    assert await _status(w, w.eligible) == ProposalStatus.IN_REVIEW
+
+
+async def _sees_own_assignments(w: World, c: GrantsClient, page: AssignmentList) -> None:
+    assert {(a.proposal_id, a.review_status) for a in page.items} == {
+        (w.in_review.id, ReviewStatus.DRAFT),
+        (w.scored.id, ReviewStatus.SUBMITTED),
+    }
+
+
+async def _is_the_assigned_proposal(w: World, c: GrantsClient, view: ReviewerProposalView) -> None:
+    assert view.id == w.in_review.id
+    assert view.rubric is not None
+    assert view.rubric.id == w.rubric.id
+    assert [a["id"] for a in view.attachments] == [str(w.review_attachment.id)]
+
+
+async def _is_the_draft_review(w: World, c: GrantsClient, review: ReviewRead) -> None:
+    assert (review.id, review.status) == (w.review.id, ReviewStatus.DRAFT)
+    assert {s.criterion: s.value for s in review.scores} == SCORES
+
+
+async def _is_saved(w: World, c: GrantsClient, review: ReviewRead) -> None:
+    assert (review.id, review.version) == (w.review.id, w.review.version + 1)
+
+
+async def _proposal_is_scored(w: World, c: GrantsClient, review: ReviewRead) -> None:
+    assert review.status == ReviewStatus.SUBMITTED
+    assert await _status(w, w.in_review) == ProposalStatus.SCORED
+
+
+async def _reviewer_steps_back(w: World, c: GrantsClient, _: Any) -> None:
+    with pytest.raises(ApiError) as caught:
+        await c.get_assigned_proposal(w.assignment.id)
+    assert caught.value.status == 404
+
+
+async def _back_in_review(w: World, c: GrantsClient, review: ReviewRead) -> None:
+    assert review.status == ReviewStatus.REOPENED
+    assert await _status(w, w.scored) == ProposalStatus.IN_REVIEW
+
+
+async def _sees_the_submitted_review(w: World, c: GrantsClient, reviews: ReviewList) -> None:
+    """Staff see who reviewed; so does the reviewer, of its own review."""
+    assert [(r.id, r.reviewer_id) for r in reviews.items] == [
+        (w.submitted_review.id, w.people["reviewer"].id)
+    ]
+
+
+async def _consensus_recorded(w: World, c: GrantsClient, consensus: ConsensusRead) -> None:
+    assert (consensus.proposal_id, consensus.criterion, consensus.value) == (
+        w.scored.id,
+        "gender",
+        30,
+    )
+
+
+async def _seed_is_secret(w: World, c: GrantsClient, run: SelectionRunRead) -> None:
+    assert (run.status, run.seed, len(run.seed_hash)) == ("pending", None, 64)
+
+
+async def _funds_the_scored(w: World, c: GrantsClient, run: SelectionRunRead) -> None:
+    assert (run.status, run.seed is not None) == ("computed", True)
+    assert run.outputs is not None
+    funded = [e["proposal_id"] for e in run.outputs["entries"] if e["status"] == "funded"]
+    assert funded == [str(w.scored.id)]
+
+
+async def _is_identical(w: World, c: GrantsClient, replay: ReplayRead) -> None:
+    assert replay.identical is True
+
+
+async def _scored_is_selected(w: World, c: GrantsClient, run: SelectionRunRead) -> None:
+    assert run.status == "approved"
+    assert await _status(w, w.scored) == ProposalStatus.SELECTED
+
+
+async def _overridden(w: World, c: GrantsClient, decision: DecisionRead) -> None:
+    assert (decision.proposal_id, decision.outcome) == (w.scored.id, DecisionOutcome.NOT_SELECTED)
+    assert await _status(w, w.scored) == ProposalStatus.NOT_SELECTED
+
+
+async def _declined(w: World, c: GrantsClient, decision: DecisionRead) -> None:
+    assert (decision.proposal_id, decision.outcome) == (w.selected.id, DecisionOutcome.NOT_SELECTED)
+    assert await _status(w, w.selected) == ProposalStatus.NOT_SELECTED
+
+
+async def _feedback_without_names(w: World, c: GrantsClient, feedback: FeedbackRead) -> None:
+    assert (feedback.status, feedback.rank_band) == ("selected", "top quarter")
+    assert [x.code for x in feedback.criteria] == [code for code, _, _ in CRITERIA]
+    assert feedback.comments == ["Clear and feasible"]
+    assert str(w.people["reviewer"].id) not in json.dumps(msgspec.to_builtins(feedback))
+
+
 ACTION_PLAN_READERS = USERS | {"partner_pcc"}
 ORGANISATION_STAFF = only("programme_officer", "finance_officer", "auditor", "admin")
 FUNDING_READERS = only("finance_officer", "programme_officer", "auditor", "admin")
@@ -880,12 +1050,24 @@ DRAFT_PLAN_READERS = only("programme_officer", "finance_officer", "auditor", "ad
 DRAFT_PLAN_HIDDEN = only("applicant", "other_applicant", "reviewer", "partner_pcc")
 DRAFT_CALL_READERS = only("programme_officer", "finance_officer", "auditor", "admin")
 CALL_MANAGERS = only("programme_officer")
-PROPOSAL_READERS = only("programme_officer", "admin", "auditor")
-# Organisation A's proposals: read by its members and the programme staff, acted on by its members
-# only; other signed-in users are told they do not exist.
+# Finance officers read proposals too: they turn selected ones into grants and pay them.
+PROPOSAL_READERS = only("programme_officer", "finance_officer", "admin", "auditor")
+# Organisation A's proposals: read by its members and the staff above, acted on by its members
+# only (staff who read them are refused with 403); other signed-in users are told they do not
+# exist. Reviewers read the proposals assigned to them only through their assignments.
 READERS_OF_A_PROPOSALS = PROPOSAL_READERS | {"applicant"}
 EDITORS_OF_A_PROPOSALS = only("applicant")
-OUTSIDERS_OF_A_PROPOSALS = only("other_applicant", "reviewer", "finance_officer")
+OUTSIDERS_OF_A_PROPOSALS = only("other_applicant", "reviewer")
+# Reviews: programme officers manage rubrics, panels, assignments and reopenings; the reviewer
+# works on its own assignments (API keys never take part); the oversight roles read every review
+# and conflict. Finance officers read neither.
+REVIEW_MANAGERS = only("programme_officer")
+REVIEWERS = only("reviewer")
+CONFLICT_READERS = only("programme_officer", "admin", "auditor")
+# The panel's reviews of the scored proposal: the reviewer sees them, having submitted its own.
+PANEL_REVIEW_READERS = CONFLICT_READERS | {"reviewer"}
+SELECTION_RUNNERS = only("programme_officer")
+SELECTION_READERS = only("programme_officer", "finance_officer", "admin", "auditor")
 
 CASES: dict[str, Case] = {
     # health: probes for load balancers, public (they do not even look at credentials)
@@ -1144,14 +1326,183 @@ CASES: dict[str, Case] = {
         hidden=OUTSIDERS_OF_A_PROPOSALS,
         check=_file_is_gone,
     ),
+    # reviews. Rubrics are public (applicants see how they will be scored). Managing is refused
+    # before the target is looked up, and so is everything the reviewer does on an assignment
+    # (`_my_assignment`: a reviewer who is not assigned would get 404, a non-reviewer 403).
+    "GetRubric": Case(
+        lambda w, c: c.get_rubric(w.rubric.id),
+        EVERYONE,
+        check=_is_the_rubric,
+        prepare=_review_round,
+    ),
+    "UpdateWindowRubric": Case(
+        lambda w, c: c.update_window_rubric(w.draft_window.id, _rubric_create(w)),
+        REVIEW_MANAGERS,
+        check=_is_a_new_rubric,
+    ),
+    "UpdatePanel": Case(
+        lambda w, c: c.update_panel(
+            w.window.id, PanelReplace(reviewer_ids=[w.people["reviewer"].id])
+        ),
+        REVIEW_MANAGERS,
+        check=_panel_is_the_reviewer,
+    ),
+    "CreateAssignments": Case(
+        lambda w, c: c.create_assignments(w.window.id, AutoAssign(seed=f"seed-{w.uid()}")),
+        REVIEW_MANAGERS,
+        check=_eligible_goes_to_review,
+        prepare=_review_round,
+    ),
+    "CreateAssignment": Case(
+        lambda w, c: c.create_assignment(
+            w.eligible.id, AssignmentCreate(reviewer_id=w.people["reviewer"].id)
+        ),
+        REVIEW_MANAGERS,
+        check=_eligible_goes_to_review,
+    ),
+    "ListConflicts": Case(lambda w, c: c.list_conflicts(w.window.id), CONFLICT_READERS),
+    "ListAssignments": Case(
+        lambda w, c: c.list_assignments(),
+        REVIEWERS,
+        check=_sees_own_assignments,
+        prepare=_review_round,
+    ),
+    "GetAssignedProposal": Case(
+        lambda w, c: c.get_assigned_proposal(w.assignment.id),
+        REVIEWERS,
+        check=_is_the_assigned_proposal,
+        prepare=_review_round,
+    ),
+    "GetAssignedAttachmentContent": Case(
+        lambda w, c: c.get_assigned_attachment_content(w.assignment.id, w.review_attachment.id),
+        REVIEWERS,
+        check=_is_the_stored_file,
+        prepare=_review_round,
+    ),
+    "CreateConflict": Case(
+        lambda w, c: c.create_conflict(
+            w.assignment.id, ConflictCreate(reason="I advised this organisation in 2025")
+        ),
+        REVIEWERS,
+        check=_reviewer_steps_back,
+        prepare=_review_round,
+    ),
+    "GetReview": Case(
+        lambda w, c: c.get_review(w.assignment.id),
+        REVIEWERS,
+        check=_is_the_draft_review,
+        prepare=_review_round,
+    ),
+    "UpdateReview": Case(
+        lambda w, c: c.update_review(
+            w.assignment.id,
+            ReviewSave(version=w.review.version, scores=_scores(), comment="Well argued"),
+        ),
+        REVIEWERS,
+        check=_is_saved,
+        prepare=_review_round,
+    ),
+    "CreateReviewSubmission": Case(
+        lambda w, c: c.create_review_submission(
+            w.assignment.id, ReviewSubmit(version=w.review.version)
+        ),
+        REVIEWERS,
+        check=_proposal_is_scored,
+        prepare=_review_round,
+    ),
+    "CreateReviewReopening": Case(
+        lambda w, c: c.create_review_reopening(
+            w.submitted_review.id,
+            ReviewReopen(version=w.submitted_review.version, reason="Score 'gender' again"),
+        ),
+        REVIEW_MANAGERS,
+        check=_back_in_review,
+        prepare=_review_round,
+    ),
+    "ListProposalReviews": Case(
+        lambda w, c: c.list_proposal_reviews(w.scored.id),
+        PANEL_REVIEW_READERS,
+        check=_sees_the_submitted_review,
+        prepare=_review_round,
+    ),
+    "CreateConsensusScore": Case(
+        lambda w, c: c.create_consensus_score(
+            w.scored.id, ConsensusCreate(criterion="gender", value=30, reason="Panel meeting 2")
+        ),
+        REVIEW_MANAGERS,
+        check=_consensus_recorded,
+        prepare=_review_round,
+    ),
+    # selection: programme officers run and approve; the staff who read proposals read runs.
+    # The runs are made by the case's `prepare`, as the programme officer, whoever then calls.
+    "CreateSelectionRun": Case(
+        lambda w, c: c.create_selection_run(w.window.id, SelectionRunCreate()),
+        SELECTION_RUNNERS,
+        check=_seed_is_secret,
+    ),
+    "GetSelectionRun": Case(
+        lambda w, c: c.get_selection_run(w.run_id),
+        SELECTION_READERS,
+        check=_seed_is_secret,
+        prepare=_pending_run,
+    ),
+    "CreateSelectionComputation": Case(
+        lambda w, c: c.create_selection_computation(w.run_id),
+        SELECTION_RUNNERS,
+        check=_funds_the_scored,
+        prepare=_pending_run,
+    ),
+    # replaying recomputes and compares: it changes nothing
+    "ReplaySelectionRun": Case(
+        lambda w, c: c.replay_selection_run(w.run_id),
+        SELECTION_READERS,
+        check=_is_identical,
+        writes=False,
+        prepare=_computed_run,
+    ),
+    "ApproveSelectionRun": Case(
+        lambda w, c: c.approve_selection_run(
+            w.run_id, SelectionRunTransition(reason="Panel meeting of 23 November")
+        ),
+        SELECTION_RUNNERS,
+        check=_scored_is_selected,
+        prepare=_computed_run,
+    ),
+    "CreateDecision": Case(
+        lambda w, c: c.create_decision(
+            w.scored.id,
+            DecisionCreate(
+                outcome=DecisionOutcome.NOT_SELECTED,
+                reason="Duplicate funding found from another donor",
+            ),
+        ),
+        SELECTION_RUNNERS,
+        check=_overridden,
+        prepare=_review_round,
+    ),
+    # the applicant declines its selection; the feedback is read as the proposal itself
+    "CreateDeclination": Case(
+        lambda w, c: c.create_declination(
+            w.selected.id, DeclineCreate(reason="Merged with another project")
+        ),
+        EDITORS_OF_A_PROPOSALS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_declined,
+        prepare=_review_round,
+    ),
+    "GetFeedback": Case(
+        lambda w, c: c.get_feedback(w.scored.id),
+        READERS_OF_A_PROPOSALS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_feedback_without_names,
+        prepare=_approved_run,
+    ),
 }
 
 
 # --- refusals the service gets wrong today ------------------------------------------------------
 # Strict xfail: the fix turns them into failures (XPASS), and then these entries go.
-
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
-
 
 # --- reading the app's routes -----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from contracts import reviews as c
 from contracts.common import ValidationIssue
 from contracts.enums import (
     AssignmentStatus,
+    CallStatus,
     ConflictSource,
     ProposalStatus,
     ReviewStatus,
@@ -31,6 +32,7 @@ from service.persistence.models import (
     Affiliation,
     Attachment,
     BudgetLine,
+    Call,
     CallWindow,
     Conflict,
     ConsensusScore,
@@ -217,7 +219,19 @@ async def get_rubric(
 ) -> c.RubricRead:
     ctx.require(p.can_read_published_calls(ctx.actor))
     rubric = await session.get(Rubric, rubric_id)
-    if rubric is None:
+    call_status = (
+        (
+            await session.execute(
+                select(Call.status)
+                .join(CallWindow, col(CallWindow.call_id) == col(Call.id))
+                .where(col(CallWindow.rubric_id) == rubric_id)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    hidden = call_status in (None, CallStatus.DRAFT) and not p.sees_draft_calls(ctx.actor)
+    if rubric is None or hidden:
         raise NotFound(f"rubric {rubric_id} does not exist")
     return await rubric_read(session, rubric)
 
@@ -803,6 +817,14 @@ async def reviewer_attachment(
 # --- reviews ----------------------------------------------------------------------------------
 
 
+def _require_in_review(proposal: Proposal) -> None:
+    if proposal.status != ProposalStatus.IN_REVIEW:
+        raise ConflictProblem(
+            f"the proposal is {proposal.status}: reviews are closed (a programme officer may "
+            "reopen one while the proposal is not yet decided)"
+        )
+
+
 async def _criteria(session: AsyncSession, proposal: Proposal) -> list[Criterion]:
     window = await session.get_one(CallWindow, proposal.window_id)
     if window.rubric_id is None:
@@ -862,6 +884,7 @@ async def save_review(
     session: AsyncSession, ctx: RequestContext, assignment_id: uuid.UUID, body: c.ReviewSave
 ) -> c.ReviewRead:
     a, proposal = await _my_assignment(session, ctx, assignment_id, lock=True)
+    _require_in_review(proposal)
     criteria = {x.code: x for x in await _criteria(session, proposal)}
     issues = []
     seen: set[str] = set()
@@ -949,6 +972,7 @@ async def submit_review(
         .scalars()
         .first()
     )
+    _require_in_review(proposal)
     if review is None:
         raise ConflictProblem("save the review before submitting it")
     check_version(review, body)
@@ -1058,6 +1082,7 @@ async def proposal_reviews(
 ) -> c.ReviewList:
     """The panel's reviews of a proposal: programme staff always; a reviewer only after
     submitting its own. Reviews of conflicted reviewers are left out."""
+    ctx.require(p.can_list_proposals(ctx.actor))  # nobody learns whether an id exists
     proposal = await session.get(Proposal, proposal_id)
     if proposal is None:
         raise NotFound(f"proposal {proposal_id} does not exist")

@@ -121,7 +121,7 @@ class DecisionController(Controller):
     @get(
         "/{proposal_id:uuid}/feedback",
         operation_id="GetFeedback",
-        responses=problems(401, 404),
+        responses=problems(401, 403, 404),
     )
     async def get_feedback(
         self, proposal_id: FromPath[uuid.UUID], session: Session, ctx: Ctx

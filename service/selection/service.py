@@ -26,6 +26,7 @@ from contracts.enums import (
     SelectionRunStatus,
 )
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
+from contracts.permissions import Actor
 from scoring.ranking import seed_hash
 from service.audit.service import record
 from service.calls.service import window_or_404
@@ -512,8 +513,12 @@ async def decline_award(
     session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.DeclineCreate
 ) -> c.DecisionRead:
     """The applicant declines its selection; the first reserve proposal moves up."""
-    proposal = await _proposal(session, proposal_id)
-    ctx.require(p.can_edit_proposal(ctx.actor, proposal.organisation_id))
+    ctx.require(p.can_list_proposals(ctx.actor))
+    found = await session.get(Proposal, proposal_id)
+    if found is None or not p.can_read_proposal(ctx.actor, found.organisation_id).allowed:
+        raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
+    ctx.require(p.can_edit_proposal(ctx.actor, found.organisation_id))
+    proposal = await _proposal(session, proposal_id)  # now locked
     if proposal.status != ProposalStatus.SELECTED:
         raise IllegalTransition(
             "only a selected proposal can be declined",
@@ -558,7 +563,14 @@ async def decline_award(
                 _move(nxt, ProposalStatus.SELECTED)
                 system = RequestContext.system("reserve-list", ctx.request_id)
                 reason = f"moved up from the reserve list when {proposal.id} declined"
-                await _set_decision(session, ctx, nxt, DecisionOutcome.SELECTED, reason, run.id)
+                # the decision is the approved run's, taken by the officer who approved it
+                approver = RequestContext(
+                    actor=Actor(kind="user", id=run.approved_by, label="reserve-list"),
+                    request_id=ctx.request_id,
+                )
+                await _set_decision(
+                    session, approver, nxt, DecisionOutcome.SELECTED, reason, run.id
+                )
                 await record(
                     session,
                     system,
@@ -577,9 +589,9 @@ async def feedback(
     session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID
 ) -> c.FeedbackRead:
     """What the applicant learns: per-criterion scores, thresholds, rank band, comments."""
+    ctx.require(p.can_list_proposals(ctx.actor))
     proposal = await session.get(Proposal, proposal_id)
     if proposal is None or not p.can_read_proposal(ctx.actor, proposal.organisation_id).allowed:
-        ctx.require(p.can_list_proposals(ctx.actor))
         raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
     run = (
         (
@@ -611,22 +623,41 @@ async def feedback(
                 )
             ):
                 names[code] = i18n(name).en
-    comments = [
-        text
-        for (text,) in (
+    decided = proposal.status in {
+        ProposalStatus.SELECTED,
+        ProposalStatus.RESERVE,
+        ProposalStatus.NOT_SELECTED,
+        ProposalStatus.AWARDED,
+    }
+    conflicted = set(
+        (
             await session.execute(
-                select(Review.comment)
-                .join(ReviewAssignment, col(ReviewAssignment.id) == col(Review.assignment_id))
-                .where(
-                    col(ReviewAssignment.proposal_id) == proposal.id,
-                    col(Review.status) == ReviewStatus.SUBMITTED,
-                    col(Review.comment).is_not(None),
-                )
-                .order_by(col(Review.submitted_at))
+                select(Conflict.reviewer_id).where(col(Conflict.proposal_id) == proposal.id)
             )
-        ).all()
-        if text
-    ]
+        ).scalars()
+    )
+    # the panel's comments reach the applicant with the decision, never before, and never
+    # from a reviewer with a conflict of interest
+    comments = (
+        [
+            text
+            for text, reviewer in (
+                await session.execute(
+                    select(Review.comment, ReviewAssignment.reviewer_id)
+                    .join(ReviewAssignment, col(ReviewAssignment.id) == col(Review.assignment_id))
+                    .where(
+                        col(ReviewAssignment.proposal_id) == proposal.id,
+                        col(Review.status) == ReviewStatus.SUBMITTED,
+                        col(Review.comment).is_not(None),
+                    )
+                    .order_by(col(Review.submitted_at))
+                )
+            ).all()
+            if text and reviewer not in conflicted
+        ]
+        if decided
+        else []
+    )
     band = None
     if entry is not None and entry["rank"] is not None and total:
         quarter = (entry["rank"] - 1) * 4 // total
