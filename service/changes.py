@@ -13,9 +13,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from contracts.enums import ProposalStatus
+from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
 from service.audit.service import record, snapshot
 from service.context import RequestContext, utcnow
-from service.problems import StaleVersion
+from service.problems import IllegalTransition, StaleVersion
 
 
 def apply_update(row: Any, update: msgspec.Struct, *, skip: tuple[str, ...] = ("version",)) -> bool:
@@ -104,3 +106,13 @@ async def delete_audited(
     await record(
         session, ctx, action=f"{entity}.deleted", entity=entity, entity_id=row_id, before=before
     )
+
+
+def move_proposal(row: Any, target: ProposalStatus) -> None:
+    """Move a proposal along its lifecycle table; anything else is 409 naming the allowed."""
+    if not can_move(PROPOSAL_TRANSITIONS, row.status, target):
+        raise IllegalTransition(
+            f"a {row.status} proposal cannot become {target}",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
+        )
+    row.status = target

@@ -19,7 +19,7 @@ from contracts import permissions as p
 from contracts import proposals as c
 from contracts.common import I18nText, ValidationIssue
 from contracts.enums import AttachmentKind, GrantStatus, ProposalStatus
-from contracts.lifecycles import PROPOSAL_TRANSITIONS, WITHDRAWABLE, allowed_next, can_move
+from contracts.lifecycles import PROPOSAL_TRANSITIONS, WITHDRAWABLE, allowed_next
 from scoring.eligibility import (
     ApplicationFacts,
     BudgetLineFacts,
@@ -31,7 +31,7 @@ from scoring.eligibility import (
 )
 from service.audit.service import record, snapshot
 from service.calls.service import window_is_open, window_or_404
-from service.changes import check_version, record_created, update_versioned
+from service.changes import check_version, move_proposal, record_created, update_versioned
 from service.context import RequestContext, on_commit, on_rollback, utcnow
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
@@ -71,15 +71,6 @@ async def _proposal_or_404(
     if row is None or not p.can_read_proposal(ctx.actor, row.organisation_id).allowed:
         raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
     return row
-
-
-def _transition(row: Proposal, target: ProposalStatus) -> None:
-    if not can_move(PROPOSAL_TRANSITIONS, row.status, target):
-        raise IllegalTransition(
-            f"a {row.status} proposal cannot become {target}",
-            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
-        )
-    row.status = target
 
 
 def _require_draft(row: Proposal) -> None:
@@ -794,7 +785,7 @@ async def submit_proposal(
     verdict = eligibility_read(evaluation, rule_set)
     receipt_number = await _receipt_number(session, window, call)
     with session.no_autoflush:  # the row is complete only once its snapshot is set
-        _transition(row, ProposalStatus.SUBMITTED)
+        move_proposal(row, ProposalStatus.SUBMITTED)
         row.submitted_at = now
         row.receipt_number = receipt_number
         row.eligibility_verdict = msgspec.to_builtins(verdict)
@@ -816,7 +807,7 @@ async def submit_proposal(
     )
     # Ineligible proposals do not enter review; needs-information counts as not eligible.
     target = ProposalStatus.ELIGIBLE if verdict.verdict == "pass" else ProposalStatus.INELIGIBLE
-    _transition(row, target)
+    move_proposal(row, target)
     await session.flush()
     await record(
         session,
@@ -843,7 +834,7 @@ async def withdraw_proposal(
     if now >= window.closes_at:
         raise Conflict("the window has closed: proposals can no longer be withdrawn")
     before = snapshot(row, exclude=("snapshot",))
-    _transition(row, ProposalStatus.WITHDRAWN)
+    move_proposal(row, ProposalStatus.WITHDRAWN)
     row.withdrawn_at = now
     row.version += 1
     row.updated_at = now
@@ -879,7 +870,7 @@ async def override_eligibility(
     if row.status == target:
         raise Conflict(f"the proposal is already {target}")
     before = snapshot(row, exclude=("snapshot",))
-    _transition(row, target)
+    move_proposal(row, target)
     row.eligibility_override = {
         "eligible": body.eligible,
         "reason": body.reason,

@@ -21,11 +21,10 @@ from contracts.enums import (
     ReviewStatus,
     Role,
 )
-from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
 from scoring.assignment import ProposalToAssign, Reviewer, assign
 from service.audit.service import record, snapshot
 from service.calls.service import window_or_404
-from service.changes import check_version, record_created
+from service.changes import check_version, move_proposal, record_created
 from service.context import RequestContext, utcnow
 from service.pcc.service import i18n, i18n_dict
 from service.persistence.models import (
@@ -60,15 +59,6 @@ PANEL_NAME = "Review panel"
 
 def _issue(field: str, message: str) -> ValidationIssue:
     return ValidationIssue(field=field, message=message)
-
-
-def _move(row: Proposal, target: ProposalStatus) -> None:
-    if not can_move(PROPOSAL_TRANSITIONS, row.status, target):
-        raise IllegalTransition(
-            f"a {row.status} proposal cannot become {target}",
-            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
-        )
-    row.status = target
 
 
 # --- rubrics ----------------------------------------------------------------------------------
@@ -582,7 +572,7 @@ async def auto_assign(
         if proposal.status == ProposalStatus.ELIGIBLE and any(
             a.proposal_id == proposal.id for a in created
         ):
-            _move(proposal, ProposalStatus.IN_REVIEW)
+            move_proposal(proposal, ProposalStatus.IN_REVIEW)
             await session.flush()
             await record(
                 session,
@@ -647,7 +637,7 @@ async def assign_manually(
     await session.flush()
     await record_created(session, ctx, "review_assignment", row)
     if proposal.status == ProposalStatus.ELIGIBLE:
-        _move(proposal, ProposalStatus.IN_REVIEW)
+        move_proposal(proposal, ProposalStatus.IN_REVIEW)
         await session.flush()
         await record(
             session,
@@ -1027,7 +1017,7 @@ async def _maybe_scored(session: AsyncSession, ctx: RequestContext, proposal: Pr
     pending = counts.get(AssignmentStatus.ASSIGNED, 0)
     done = counts.get(AssignmentStatus.COMPLETED, 0)
     if pending == 0 and done > 0 and proposal.status == ProposalStatus.IN_REVIEW:
-        _move(proposal, ProposalStatus.SCORED)
+        move_proposal(proposal, ProposalStatus.SCORED)
         await session.flush()
         await record(
             session,
@@ -1062,7 +1052,7 @@ async def reopen_review(
     review.version += 1
     a.status = AssignmentStatus.ASSIGNED
     if proposal.status == ProposalStatus.SCORED:
-        _move(proposal, ProposalStatus.IN_REVIEW)
+        move_proposal(proposal, ProposalStatus.IN_REVIEW)
     await session.flush()
     await record(
         session,

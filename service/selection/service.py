@@ -25,11 +25,12 @@ from contracts.enums import (
     SelectionPolicy,
     SelectionRunStatus,
 )
-from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
+from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next
 from contracts.permissions import Actor
 from scoring.ranking import seed_hash
 from service.audit.service import record
 from service.calls.service import window_or_404
+from service.changes import move_proposal
 from service.context import RequestContext, utcnow
 from service.pcc.service import i18n
 from service.persistence.models import (
@@ -57,15 +58,6 @@ OUTCOME_STATUS = {
     "not_funded": ProposalStatus.NOT_SELECTED,
     "ineligible": ProposalStatus.NOT_SELECTED,
 }
-
-
-def _move(row: Proposal, target: ProposalStatus) -> None:
-    if not can_move(PROPOSAL_TRANSITIONS, row.status, target):
-        raise IllegalTransition(
-            f"a {row.status} proposal cannot become {target}",
-            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, row.status)],
-        )
-    row.status = target
 
 
 def _read(run: SelectionRun) -> c.SelectionRunRead:
@@ -423,7 +415,7 @@ async def approve_run(
     for proposal in rows:
         e = entries[str(proposal.id)]
         target = OUTCOME_STATUS[e["status"]]
-        _move(proposal, target)
+        move_proposal(proposal, target)
         await _set_decision(
             session, ctx, proposal, DecisionOutcome(target.value), e["reason"], run.id
         )
@@ -493,7 +485,7 @@ async def override_decision(
     ctx.require(p.can_run_selection(ctx.actor))
     proposal = await _proposal(session, proposal_id)
     before = proposal.status
-    _move(proposal, ProposalStatus(body.outcome.value))
+    move_proposal(proposal, ProposalStatus(body.outcome.value))
     decision = await _set_decision(session, ctx, proposal, body.outcome, body.reason, None)
     await session.refresh(decision)
     await record(
@@ -524,7 +516,7 @@ async def decline_award(
             "only a selected proposal can be declined",
             allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, proposal.status)],
         )
-    _move(proposal, ProposalStatus.NOT_SELECTED)
+    move_proposal(proposal, ProposalStatus.NOT_SELECTED)
     decision = await _set_decision(
         session,
         ctx,
@@ -560,7 +552,7 @@ async def decline_award(
         for pid in run.outputs["reserve"]:
             nxt = await session.get(Proposal, uuid.UUID(pid), with_for_update=True)
             if nxt is not None and nxt.status == ProposalStatus.RESERVE:
-                _move(nxt, ProposalStatus.SELECTED)
+                move_proposal(nxt, ProposalStatus.SELECTED)
                 system = RequestContext.system("reserve-list", ctx.request_id)
                 reason = f"moved up from the reserve list when {proposal.id} declined"
                 # the decision is the approved run's, taken by the officer who approved it
