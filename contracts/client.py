@@ -515,6 +515,11 @@ class GrantsClient:
             "POST", f"windows/{window_id}/assignments", reviews_c.AssignmentList, body=body
         )
 
+    async def list_window_assignments(self, window_id: uuid.UUID) -> reviews_c.AssignmentList:
+        return await self.request(
+            "GET", f"windows/{window_id}/assignments", reviews_c.AssignmentList
+        )
+
     async def list_conflicts(self, window_id: uuid.UUID) -> reviews_c.ConflictList:
         return await self.request("GET", f"windows/{window_id}/conflicts", reviews_c.ConflictList)
 

@@ -41,6 +41,7 @@ from service.reviews.controllers import (
     ProposalReviewController,
     ReviewController,
     RubricController,
+    WindowAssignmentController,
     WindowReviewController,
 )
 from service.selection.controllers import (
@@ -70,6 +71,7 @@ API_CONTROLLERS: list[Any] = [
     ProposalController,
     AttachmentController,
     WindowReviewController,
+    WindowAssignmentController,
     RubricController,
     ProposalReviewController,
     AssignmentController,

@@ -1361,6 +1361,9 @@ CASES: dict[str, Case] = {
         check=_eligible_goes_to_review,
     ),
     "ListConflicts": Case(lambda w, c: c.list_conflicts(w.window.id), CONFLICT_READERS),
+    "ListWindowAssignments": Case(
+        lambda w, c: c.list_window_assignments(w.window.id), CONFLICT_READERS
+    ),
     "ListAssignments": Case(
         lambda w, c: c.list_assignments(),
         REVIEWERS,

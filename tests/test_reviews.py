@@ -91,6 +91,8 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
     assigned = await w.officer.create_assignments(w1, AutoAssign(seed="2026-11-23"))
     reviewers = sorted(a.reviewer_id for a in assigned.items)
     assert reviewers == sorted([r1.id, r2.id])
+    oversight = await w.officer.list_window_assignments(w1)
+    assert sorted(a.reviewer_id for a in oversight.items) == reviewers
     assert (await w.applicant.get_proposal(proposal_id)).status == ProposalStatus.IN_REVIEW
     conflicts = await w.officer.list_conflicts(w1)
     assert [(x.reviewer_id, x.source) for x in conflicts.items] == [(r3.id, "detected")]

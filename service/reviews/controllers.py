@@ -75,6 +75,23 @@ class WindowReviewController(Controller):
         return await service.list_conflicts(session, ctx, window_id)
 
 
+class WindowAssignmentController(Controller):
+    path = "/windows"
+    tags = ["reviews"]
+    security = USER
+
+    @get(
+        "/{window_id:uuid}/assignments",
+        operation_id="ListWindowAssignments",
+        responses=problems(401, 403, 404),
+    )
+    async def list_window_assignments(
+        self, window_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.AssignmentList:
+        """Every review assignment of the window (programme staff and auditors)."""
+        return await service.list_window_assignments(session, ctx, window_id)
+
+
 class RubricController(Controller):
     path = "/rubrics"
     tags = ["reviews"]

@@ -651,6 +651,25 @@ async def assign_manually(
     return (await _assignment_reads(session, [row]))[0]
 
 
+async def list_window_assignments(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID
+) -> c.AssignmentList:
+    """Who reviews what in a window: the oversight view for programme staff and auditors."""
+    ctx.require(p.can_read_conflicts(ctx.actor))
+    await window_or_404(session, ctx, window_id)
+    rows = list(
+        (
+            await session.execute(
+                select(ReviewAssignment)
+                .join(Proposal, col(Proposal.id) == col(ReviewAssignment.proposal_id))
+                .where(col(Proposal.window_id) == window_id)
+                .order_by(col(ReviewAssignment.created_at), col(ReviewAssignment.id))
+            )
+        ).scalars()
+    )
+    return c.AssignmentList(items=await _assignment_reads(session, rows))
+
+
 async def list_my_assignments(session: AsyncSession, ctx: RequestContext) -> c.AssignmentList:
     ctx.require(p.can_review(ctx.actor))
     rows = list(
