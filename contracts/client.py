@@ -443,13 +443,18 @@ class GrantsClient:
         )
 
     async def create_submission(
-        self, proposal_id: uuid.UUID, body: proposals_c.ProposalSubmit
+        self,
+        proposal_id: uuid.UUID,
+        body: proposals_c.ProposalSubmit,
+        idempotency_key: str | None = None,
     ) -> proposals_c.SubmissionReceipt:
+        """With `idempotency_key`, a retry of the same submission replays the first answer."""
         return await self.request(
             "POST",
             f"proposals/{proposal_id}/submission",
             proposals_c.SubmissionReceipt,
             body=body,
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key is not None else None,
         )
 
     async def create_withdrawal(

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from contracts import proposals as c
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
 from service.dependencies import AppSettings, Ctx, Session
+from service.idempotency import HEADER, KEY_PATTERN, idempotent
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
 from service.proposals import service
 from service.storage import MAX_FILE_BYTES, FileStore, download_headers
 
 UPLOAD_BODY_LIMIT = MAX_FILE_BYTES + 1024 * 1024  # the file plus the multipart envelope
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name=HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=KEY_PATTERN,
+        description="Optional: a retry with the same key replays the first answer (kept 24 h)",
+    ),
+]
 
 
 @dataclass
@@ -104,14 +116,21 @@ class ProposalController(Controller):
     )
     async def create_submission(
         self,
+        request: Request[Any, Any, Any],
         proposal_id: FromPath[uuid.UUID],
         data: JSONBody[c.ProposalSubmit],
         session: Session,
         ctx: Ctx,
-    ) -> c.SubmissionReceipt:
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[c.SubmissionReceipt]:
         """Submit while the window is open (server time): eligibility is judged, the proposal
-        frozen, a receipt number issued."""
-        return await service.submit_proposal(session, ctx, proposal_id, data)
+        frozen, a receipt number issued. With an `Idempotency-Key` a retry replays the first
+        answer (`Idempotent-Replayed: true`) instead of submitting again."""
+
+        async def submit() -> c.SubmissionReceipt:
+            return await service.submit_proposal(session, ctx, proposal_id, data)
+
+        return await idempotent(request, session, ctx, submit, key=idempotency_key)
 
     @post(
         "/{proposal_id:uuid}/withdrawal",

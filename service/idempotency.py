@@ -1,0 +1,332 @@
+"""Idempotency-Key for unsafe requests (Stripe / IETF draft-ietf-httpapi-idempotency-key-header).
+
+A client sends ``Idempotency-Key: <1-255 visible ASCII characters>`` with a POST. The first request
+with a key claims it: an ``in_flight`` row in ``idempotency_record`` is inserted and committed in a
+short transaction of its own, so that concurrent requests with the same key see it. The use case
+then runs in the request's normal transaction; its response (status and body) is stored and the
+record marked ``completed`` in that same transaction, so the record commits together with the
+result. A 4xx problem is stored and replayed too (the use case's writes are rolled back to a
+savepoint first); a 5xx or a crash deletes the claim so that the client may retry.
+
+Later requests of the same principal with the same key:
+
+- same request (method, path, canonical body) and completed: the stored status and body are
+  replayed byte for byte, with ``Idempotent-Replayed: true``, and the use case does not run;
+- a different request: 422 ``urn:pcc-grants:problem:idempotency-key-reused``;
+- while the first is still running: 409 ``urn:pcc-grants:problem:idempotency-key-in-flight``.
+
+Keys are per principal (``kind:id`` of the authenticated actor): two callers never share one.
+Records are kept at least 24 hours; :func:`purge_expired` deletes older ones (run it from a
+scheduled job). A claim whose request died without cleaning up (the process was killed, or the
+final commit failed) stays ``in_flight`` until it is purged.
+
+The claim runs on the request's own session, in sequential transactions: the authentication's
+read-only transaction is committed, the claim inserted and committed, then the use case runs in a
+new transaction. This needs no second pooled connection per request, so many concurrent requests
+cannot starve the pool waiting for one, and it behaves the same on a test database bound to one
+connection (where each transaction is a savepoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import anyio
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from contracts.common import Problem
+from contracts.enums import IdempotencyStatus
+from service.context import AFTER_COMMIT, AFTER_ROLLBACK, RequestContext, utcnow
+from service.persistence.models import IdempotencyRecord
+from service.problems import (
+    PROBLEM_MEDIA_TYPE,
+    ProblemError,
+    handle_http,
+    handle_integrity,
+    handle_problem_error,
+)
+
+T = TypeVar("T")
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+"""1-255 visible ASCII characters (no spaces, no control characters)."""
+RETENTION = timedelta(hours=24)
+"""Records are kept at least this long; a key may be reused only after it was purged."""
+
+_KEY = re.compile(KEY_PATTERN)
+_CLAIM_ATTEMPTS = 3
+log = structlog.get_logger("service.idempotency")
+
+
+class InvalidIdempotencyKey(ProblemError):
+    status = 400
+    slug = "invalid-idempotency-key"
+    title = "The Idempotency-Key header is not valid"
+
+
+class IdempotencyKeyReused(ProblemError):
+    status = 422
+    slug = "idempotency-key-reused"
+    title = "The Idempotency-Key was used for a different request"
+
+
+class IdempotencyKeyInFlight(ProblemError):
+    status = 409
+    slug = "idempotency-key-in-flight"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+def principal_of(ctx: RequestContext) -> str:
+    """Whose keys these are: the actor's kind and id (stable, and short enough for the column),
+    or its label when it has no id."""
+    actor = ctx.actor
+    return f"{actor.kind}:{actor.id}" if actor.id is not None else actor.label
+
+
+def canonical_body(raw: bytes) -> bytes:
+    """JSON re-encoded with sorted keys and no insignificant whitespace; other bodies as sent."""
+    if not raw.strip():
+        return b""
+    try:
+        return msgspec.json.encode(msgspec.json.decode(raw), order="sorted")
+    except msgspec.DecodeError:
+        return raw
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    """SHA-256 (hex) over the method, the path and the canonical body."""
+    digest = hashlib.sha256()
+    digest.update(method.upper().encode())
+    digest.update(b"\n")
+    digest.update(path.encode())
+    digest.update(b"\n")
+    digest.update(canonical_body(body))
+    return digest.hexdigest()
+
+
+def _json(content: Any) -> bytes:
+    # Sorted keys: a JSONB round trip reorders keys, so the original response and its replays
+    # are encoded the same way and are identical byte for byte.
+    return msgspec.json.encode(content, order="sorted")
+
+
+def _replay(record: IdempotencyRecord) -> Response[bytes]:
+    status = record.response_status or 200
+    return Response(
+        content=_json(record.response_body),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE if status >= 400 else "application/json",
+        headers={REPLAYED_HEADER: "true"},
+    )
+
+
+async def _claim(
+    session: AsyncSession, principal: str, key: str, digest: str
+) -> uuid.UUID | IdempotencyRecord:
+    """Insert and commit an in-flight record (the new id), or return the record already there."""
+    await session.commit()  # end the authentication's (read-only) transaction
+    for _ in range(_CLAIM_ATTEMPTS):
+        inserted = await session.execute(
+            insert(IdempotencyRecord)
+            .values(
+                id=uuid.uuid4(),
+                principal=principal,
+                key=key,
+                request_hash=digest,
+                status=IdempotencyStatus.IN_FLIGHT,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["principal", "key"])
+            .returning(col(IdempotencyRecord.id))
+        )
+        new_id = inserted.scalar_one_or_none()
+        await session.commit()
+        if new_id is not None:
+            return new_id
+        existing = (
+            await session.execute(
+                select(IdempotencyRecord).where(
+                    col(IdempotencyRecord.principal) == principal,
+                    col(IdempotencyRecord.key) == key,
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+        # the holder failed and released the key between our insert and our read: try again
+    raise IdempotencyKeyInFlight("the key is being claimed by another request; retry shortly")
+
+
+async def _release(session: AsyncSession, record_id: uuid.UUID) -> None:
+    """After a 5xx or a crash: roll the request back and delete the claim, so a retry may run."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await session.rollback()
+            await session.execute(
+                delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == record_id)
+            )
+            await session.commit()
+        except Exception:  # the original error matters more; the purge removes the claim later
+            log.exception("idempotency_release_failed", record_id=str(record_id))
+
+
+def _problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem] | None:
+    """The response an expected error renders to (None for an unexpected one)."""
+    if isinstance(exc, ProblemError):
+        return handle_problem_error(request, exc)
+    if isinstance(exc, HTTPException):
+        return handle_http(request, exc)
+    if isinstance(exc, IntegrityError):
+        return handle_integrity(request, exc)
+    return None
+
+
+async def _complete(session: AsyncSession, record_id: uuid.UUID, status: int, body: Any) -> None:
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(col(IdempotencyRecord.id) == record_id)
+        .values(
+            status=IdempotencyStatus.COMPLETED,
+            response_status=status,
+            response_body=body,
+            completed_at=utcnow(),
+        )
+    )
+    await session.flush()
+
+
+def _hook_marks(session: AsyncSession) -> dict[str, int]:
+    return {kind: len(session.info.get(kind, [])) for kind in (AFTER_COMMIT, AFTER_ROLLBACK)}
+
+
+def _roll_back_hooks_since(session: AsyncSession, marks: dict[str, int]) -> None:
+    """The use case's writes were rolled back to a savepoint: run the rollback hooks it
+    registered and forget its commit hooks; the request's transaction itself goes on."""
+    added: dict[str, list[Callable[[], None]]] = {}
+    for kind, mark in marks.items():
+        hooks: list[Callable[[], None]] = session.info.get(kind, [])
+        added[kind] = hooks[mark:]
+        del hooks[mark:]
+    for hook in added[AFTER_ROLLBACK]:
+        try:
+            hook()
+        except Exception:  # a failed clean-up must not turn the stored answer into an error
+            log.exception("rollback_hook_failed")
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    ctx: RequestContext,
+    handler: Callable[[], Awaitable[T]],
+    *,
+    key: str | None = None,
+    encode: Callable[[T], Any] = msgspec.to_builtins,
+    status_code: int | None = None,
+) -> Response[Any]:
+    """Run ``handler`` at most once per (principal, Idempotency-Key); see the module docstring.
+
+    ``key`` defaults to the request's ``Idempotency-Key`` header; without one (or for an anonymous
+    caller, who is refused by the use case anyway) the handler simply runs. ``encode`` turns the
+    handler's result into JSON-able builtins; ``status_code`` defaults to the route's own."""
+    if key is None:
+        key = request.headers.get(HEADER)
+    success_status = status_code or request.route_handler.status_code or 200
+    if key is None or ctx.actor.kind == "anonymous":
+        result = await handler()
+        return Response(content=encode(result), status_code=success_status)
+    if not _KEY.fullmatch(key):
+        raise InvalidIdempotencyKey(
+            f"{HEADER} must be 1 to 255 visible ASCII characters (no spaces)"
+        )
+    principal = principal_of(ctx)
+    digest = request_hash(request.method, request.url.path, await request.body())
+
+    claimed = await _claim(session, principal, key, digest)
+    if isinstance(claimed, IdempotencyRecord):
+        if claimed.request_hash != digest:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used for a different request; "
+                "use a new key for a new request"
+            )
+        if claimed.status != IdempotencyStatus.COMPLETED:
+            raise IdempotencyKeyInFlight(
+                "the first request with this Idempotency-Key is still being processed; "
+                "retry shortly"
+            )
+        return _replay(claimed)
+
+    record_id = claimed
+    marks = _hook_marks(session)
+    try:
+        async with session.begin_nested():  # a 4xx rolls the use case back to here
+            result = await handler()
+    except Exception as exc:
+        rendered = _problem_response(request, exc)
+        status = rendered.status_code if rendered is not None else None
+        if rendered is None or status is None or status >= 500:
+            await _release(session, record_id)
+            raise
+        _roll_back_hooks_since(session, marks)
+        problem_body = msgspec.to_builtins(rendered.content)
+        try:
+            await _complete(session, record_id, status, problem_body)
+        except BaseException:
+            await _release(session, record_id)
+            raise
+        return Response(
+            content=_json(problem_body),
+            status_code=status,
+            media_type=PROBLEM_MEDIA_TYPE,
+            headers=dict(rendered.headers),
+        )
+    except BaseException:
+        await _release(session, record_id)
+        raise
+    try:
+        body = encode(result)
+        await _complete(session, record_id, success_status, body)
+    except BaseException:
+        await _release(session, record_id)
+        raise
+    return Response(content=_json(body), status_code=success_status, media_type="application/json")
+
+
+async def purge_expired(session: AsyncSession, older_than: timedelta = RETENTION) -> int:
+    """Delete the records created more than ``older_than`` ago (at least 24 hours in production),
+    completed or abandoned in flight; returns how many. The caller commits."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < utcnow() - older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+__all__ = [
+    "HEADER",
+    "KEY_PATTERN",
+    "REPLAYED_HEADER",
+    "RETENTION",
+    "IdempotencyKeyInFlight",
+    "IdempotencyKeyReused",
+    "InvalidIdempotencyKey",
+    "canonical_body",
+    "idempotent",
+    "principal_of",
+    "purge_expired",
+    "request_hash",
+]
