@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -694,4 +693,4 @@ class GrantsClient:
         )
 
 
-__all__ = ["ApiError", "GrantsClient", "datetime"]
+__all__ = ["ApiError", "GrantsClient"]

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.calls import EligibilityRead
-from contracts.common import CurrencyCode, Cursor, LongText, MinorUnits, Request
+from contracts.common import CurrencyCode, Cursor, MinorUnits, Request
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
 
 Title = Annotated[str, Meta(min_length=1, max_length=300)]
@@ -167,6 +167,3 @@ class EligibilityOverride(Request, kw_only=True):
     version: Annotated[int, Meta(ge=1)]
     eligible: bool
     reason: Annotated[str, Meta(min_length=10, max_length=2000)]
-
-
-__all__ = ["CurrencyCode", "LongText"]

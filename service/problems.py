@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import structlog
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -285,7 +285,6 @@ __all__ = [
     "Forbidden",
     "IllegalTransition",
     "InvalidInput",
-    "MediaType",
     "NotAuthenticated",
     "NotFound",
     "ProblemError",

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from contracts import calls as c
 from contracts import permissions as p
 from contracts.common import ValidationIssue
-from contracts.enums import CallStatus, ProposalStatus
+from contracts.enums import CallStatus
 from contracts.lifecycles import CALL_TRANSITIONS, allowed_next, can_move
 from scoring.eligibility import RuleSet as EngineRuleSet
 from scoring.eligibility import RuleSetError, parse_rules, rules_to_json
@@ -472,22 +472,19 @@ async def _new_rule_set(
     latest = (
         await session.execute(select(func.max(RuleSet.version)).where(col(RuleSet.key) == key))
     ).scalar_one_or_none()
-    assert ctx.actor.id is not None or ctx.actor.kind == "system"
+    if ctx.actor.id is None:
+        raise Conflict("rule sets are created by a signed-in programme officer")
     rs = RuleSet(
         key=key,
         version=(latest or 0) + 1,
         rules=rules_to_json(parsed),
-        created_by=ctx.actor.id or await _system_user(session),
+        created_by=ctx.actor.id,
     )
     session.add(rs)
     await session.flush()
     await session.refresh(rs)
     await record_created(session, ctx, "rule_set", rs)
     return rs
-
-
-async def _system_user(session: AsyncSession) -> uuid.UUID:
-    raise Conflict("rule sets are created by a signed-in programme officer")
 
 
 async def _check_ids(
@@ -716,6 +713,3 @@ async def replace_rules(
         after={"rule_set_id": str(rs.id), "rule_set_version": rs.version},
     )
     return (await _window_reads(session, [window], utcnow()))[call.id][0]
-
-
-__all__ = ["ProposalStatus", "window_is_open"]

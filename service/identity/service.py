@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -24,7 +23,6 @@ from contracts.permissions import Actor
 from service.audit.service import record, snapshot
 from service.changes import apply_update, check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
-from service.identity.authn import load_user_actor
 from service.identity.secrets import (
     hash_password,
     needs_rehash,
@@ -484,10 +482,3 @@ async def revoke_api_key(session: AsyncSession, ctx: RequestContext, key_id: uui
         before=before,
         after=snapshot(row),
     )
-
-
-async def count_users(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(AppUser))).scalar_one())
-
-
-__all__ = ["load_user_actor"]

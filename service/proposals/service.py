@@ -6,7 +6,6 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -891,7 +890,3 @@ async def override_eligibility(
         reason=body.reason,
     )
     return (await _reads(session, ctx, [row]))[0]
-
-
-def store_for(root: Path) -> FileStore:
-    return FileStore(root)

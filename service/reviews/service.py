@@ -556,7 +556,6 @@ async def auto_assign(
         existing=[(str(a), str(b)) for a, b in existing],
     )
     created: list[ReviewAssignment] = []
-    by_id = {x.id: x for x in proposals}
     for pid, rid in result.assignments:
         row = ReviewAssignment(
             proposal_id=uuid.UUID(pid),
@@ -591,7 +590,6 @@ async def auto_assign(
         entity_id=window.id,
         after={"seed": body.seed, "assigned": len(created), "short": dict(result.short)},
     )
-    del by_id
     return c.AssignmentList(
         items=await _assignment_reads(session, created), short=dict(result.short)
     )

@@ -148,7 +148,6 @@ def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict
             }
         }
     outcomes = {o.id: o for o in result.outcomes}
-    by_rank = {r.proposal: r for r in ranked}
     entries = []
     for r in ranked:
         agg = used[r.proposal]
@@ -179,7 +178,6 @@ def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict
                 ],
             }
         )
-    del by_rank
     alpha = krippendorff_alpha(scores) if scores else None
     return {
         "funded_total": result.funded_total,
