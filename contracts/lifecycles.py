@@ -43,7 +43,7 @@ TRANCHE_TRANSITIONS: Mapping[TrancheStatus, frozenset[TrancheStatus]] = {
     T.PLANNED: frozenset({T.DUE, T.CANCELLED}),
     T.DUE: frozenset({T.APPROVED, T.CANCELLED}),
     T.APPROVED: frozenset({T.DISBURSED, T.CANCELLED}),
-    T.DISBURSED: frozenset(),
+    T.DISBURSED: frozenset({T.DUE}),  # only by a reversal entry: paid again after re-approval
     T.CANCELLED: frozenset(),
 }
 

@@ -333,3 +333,90 @@ def can_read_selection(actor: Actor) -> Decision:
         {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR, Role.FINANCE_OFFICER},
         "reading selection runs",
     )
+
+
+# --- grants, tranches, the ledger, reports ----------------------------------------------------
+
+GRANT_STAFF = frozenset({Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN})
+
+
+def can_manage_grants(actor: Actor) -> Decision:
+    """Making grants, amending them, cancelling tranches, signing agreements."""
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "making and amending grants")
+
+
+def sees_all_grants(actor: Actor) -> bool:
+    return actor.has_role(*GRANT_STAFF) or (
+        actor.kind == "api_key" and ApiScope.READ_AWARDS in actor.scopes
+    )
+
+
+def can_list_grants(actor: Actor) -> Decision:
+    if actor.kind == "api_key":
+        if ApiScope.READ_AWARDS in actor.scopes:
+            return allow("partner systems with awards:read list grants")
+        return deny("this API key lacks the awards:read scope")
+    return _signed_in_then(actor, "signed-in users list the grants they may read")
+
+
+def can_read_grant(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    if actor.kind == "api_key":
+        if ApiScope.READ_AWARDS in actor.scopes:
+            return allow("partner systems with awards:read read grants")
+        return deny("this API key lacks the awards:read scope")
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members read their organisation's grants")
+    if actor.roles & GRANT_STAFF:
+        return allow("programme and finance staff read every grant")
+    return deny("only the grantee's members and programme staff read a grant")
+
+
+def can_approve_tranche(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "approving tranches")
+
+
+def can_disburse(actor: Actor) -> Decision:
+    """Confirming (the second pair of eyes) and paying tranches, reversing payments."""
+    return _staff(actor, {Role.FINANCE_OFFICER}, "confirming and disbursing tranches")
+
+
+def can_read_ledger(actor: Actor) -> Decision:
+    return _staff(
+        actor,
+        {Role.FINANCE_OFFICER, Role.PROGRAMME_OFFICER, Role.AUDITOR, Role.ADMIN},
+        "reading the ledger and the finance views",
+    )
+
+
+def can_write_report(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    """Drafting, uploading to and submitting a grantee report: the grantee's members, or a
+    partner system with the reports:write scope for that organisation."""
+    if actor.kind == "api_key":
+        if ApiScope.WRITE_REPORTS not in actor.scopes:
+            return deny("this API key lacks the reports:write scope")
+        if organisation_id in actor.organisation_ids:
+            return allow("the organisation's partner system pushes its reports")
+        return deny("this API key belongs to another organisation")
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members write their organisation's reports")
+    return deny("only the grantee's members write its reports")
+
+
+def can_read_report(actor: Actor, organisation_id: uuid.UUID) -> Decision:
+    if actor.kind == "api_key":
+        return can_write_report(actor, organisation_id)
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if organisation_id in actor.organisation_ids:
+        return allow("members read their organisation's reports")
+    if actor.roles & GRANT_STAFF:
+        return allow("programme and finance staff read every report")
+    return deny("only the grantee's members and programme staff read its reports")
+
+
+def can_decide_report(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "accepting or returning reports")

@@ -68,7 +68,11 @@ def build_combined_app(settings: Settings, database: Database) -> CombinedApp:
 def combined_app_factory() -> CombinedApp:
     """For `uvicorn --factory` (several workers): each worker builds its own app and pool."""
     settings = _settings()
-    database = Database.from_url(resolve_database_url(settings), pool_size=settings.pool_size)
+    database = Database.from_url(
+        resolve_database_url(settings),
+        pool_size=settings.pool_size,
+        role=settings.database_role or None,
+    )
     return build_combined_app(settings, database)
 
 
@@ -76,7 +80,11 @@ def api_app_factory() -> Any:
     from service.app import create_app
 
     settings = _settings()
-    database = Database.from_url(resolve_database_url(settings), pool_size=settings.pool_size)
+    database = Database.from_url(
+        resolve_database_url(settings),
+        pool_size=settings.pool_size,
+        role=settings.database_role or None,
+    )
     return create_app(settings, database=database)
 
 

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     database_name: str = "grants"
     """Database created on the embedded server."""
     pool_size: int = Field(default=10, ge=1, le=200)
+    database_role: str | None = Field(default="grants_app", pattern=r"^[a-z_][a-z0-9_]*$")
+    """The role the service's connections act as (`SET ROLE` at connect). The migrations create
+    it without UPDATE/DELETE on the ledger and the audit log; empty: the connecting user."""
+    second_confirmation_above: int = Field(default=50_000_000, ge=0)
+    """Disbursements above this amount (minor units of the grant's currency; 500,000.00 KGS by
+    default) need a second finance officer's confirmation before they are paid."""
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     storage_dir: Path | None = None
     """Private file storage; default `data_dir/storage`."""

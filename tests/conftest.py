@@ -163,7 +163,11 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 
 TEST_STORAGE = Path(tempfile.mkdtemp(prefix="grants-test-storage-"))
 TEST_SETTINGS = Settings(
-    environment="test", log_json=True, log_level="WARNING", storage_dir=TEST_STORAGE
+    environment="test",
+    log_json=True,
+    log_level="WARNING",
+    storage_dir=TEST_STORAGE,
+    second_confirmation_above=15_000_000,
 )
 
 

@@ -62,9 +62,15 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+    def from_url(cls, url: str, *, pool_size: int = 10, role: str | None = None) -> Database:
+        """`role`: every connection acts as it (PostgreSQL `SET ROLE`, as a startup setting)."""
+        connect_args = {"server_settings": {"role": role}} if role else {}
         engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args=connect_args,
         )
         return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
 

@@ -37,7 +37,10 @@ class Grant(SQLModel, table=True):
 
     __tablename__ = "grant_award"
     __table_args__ = (
-        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        sa.CheckConstraint(
+            "disbursed_amount >= 0 AND disbursed_amount <= amount", name="disbursed_within_amount"
+        ),
         sa.CheckConstraint("end_date >= start_date", name="period_ordered"),
         currency_check(),
     )
@@ -61,6 +64,7 @@ class Grant(SQLModel, table=True):
         default=None, sa_column=sa.Column(sa.String(80), nullable=True, unique=True)
     )
     agreement_signed_at: datetime | None = timestamp_field(nullable=True)
+    disbursed_amount: int = money_field(default=0)
     status: GrantStatus = enum_field(GrantStatus, "grant_status", default=GrantStatus.ACTIVE)
     version: int = Field(
         default=1, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="1")
@@ -76,8 +80,8 @@ class GrantCharge(SQLModel, table=True):
     __tablename__ = "grant_charge"
     __table_args__ = (
         sa.UniqueConstraint("grant_id", "funding_source_id"),
-        sa.CheckConstraint("amount > 0", name="amount_positive"),
-        sa.CheckConstraint("source_amount > 0", name="source_amount_positive"),
+        sa.CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        sa.CheckConstraint("source_amount >= 0", name="source_amount_nonnegative"),
         sa.CheckConstraint("rate > 0", name="rate_positive"),
         currency_check(),
         currency_check("source_currency"),
@@ -110,6 +114,12 @@ class Tranche(SQLModel, table=True):
             "status <> 'cancelled' OR cancelled_reason IS NOT NULL",
             name="cancelled_has_reason",
         ),
+        sa.CheckConstraint(
+            "(confirmed_by IS NULL) = (confirmed_at IS NULL)", name="confirmation_pair"
+        ),
+        sa.CheckConstraint(
+            "confirmed_by IS NULL OR confirmed_by <> approved_by", name="confirmer_not_approver"
+        ),
         currency_check(),
     )
 
@@ -124,6 +134,8 @@ class Tranche(SQLModel, table=True):
     )
     approved_by: uuid.UUID | None = fk_field("app_user.id", nullable=True)
     approved_at: datetime | None = timestamp_field(nullable=True)
+    confirmed_by: uuid.UUID | None = fk_field("app_user.id", nullable=True)
+    confirmed_at: datetime | None = timestamp_field(nullable=True)
     cancelled_reason: str | None = text_field(nullable=True)
     version: int = Field(
         default=1, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="1")
@@ -165,9 +177,11 @@ class TrancheCondition(SQLModel, table=True):
 
 class LedgerEntry(SQLModel, table=True):
     """The append-only disbursement ledger: never updated or deleted. A mistaken disbursement is
-    undone by a reversal entry pointing at it; each disbursement is reversed at most once, and a
-    tranche has at most one disbursement. `amount` is in the grant's currency; `source_amount` in
-    the currency actually paid, at `rate` (grant units per paid unit)."""
+    undone by a reversal entry pointing at it; each disbursement is reversed at most once. A
+    tranche has at most one disbursement per `attempt` (the number of reversals of that tranche
+    before it), so it is paid at most once at any time. `amount` is in the grant's currency;
+    `source_amount` in the currency actually paid, at `rate` (grant units per paid unit). The
+    people are copied from the tranche so the four-eyes rule is a CHECK on the row itself."""
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
@@ -182,11 +196,20 @@ class LedgerEntry(SQLModel, table=True):
             name="reversal_has_reason",
         ),
         sa.CheckConstraint("reverses_id <> id", name="not_self_reversal"),
+        sa.CheckConstraint("attempt >= 0", name="attempt_nonnegative"),
+        sa.CheckConstraint(
+            "kind <> 'disbursement' OR (approved_by IS NOT NULL AND approved_by <> created_by)",
+            name="four_eyes_approval",
+        ),
+        sa.CheckConstraint(
+            "confirmed_by IS NULL OR confirmed_by <> created_by", name="four_eyes_confirmation"
+        ),
         currency_check(),
         currency_check("source_currency"),
         sa.Index(
-            "uq_ledger_entry_one_disbursement_per_tranche",
+            "uq_ledger_entry_one_disbursement_per_attempt",
             "tranche_id",
+            "attempt",
             unique=True,
             postgresql_where=sa.text("kind = 'disbursement'"),
         ),
@@ -214,6 +237,64 @@ class LedgerEntry(SQLModel, table=True):
         ),
     )
     reason: str | None = text_field(nullable=True)
+    attempt: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
+    )
+    approved_by: uuid.UUID | None = fk_field("app_user.id", nullable=True, index=False)
+    confirmed_by: uuid.UUID | None = fk_field("app_user.id", nullable=True, index=False)
+    created_by: uuid.UUID = fk_field("app_user.id")
+    created_at: datetime = created_at_field()
+
+
+class LedgerSplit(SQLModel, table=True):
+    """The part of a ledger entry paid from one funding source (append-only, like the ledger).
+    `amount` is in the grant's currency; `source_amount` is what that is in the source's currency
+    at the payment's `rate` (grant units per source unit), and `committed_source_amount` what it
+    was at the rate recorded when the grant was committed: their difference is the exchange gain
+    or loss, reported and never rounded away."""
+
+    __tablename__ = "ledger_split"
+    __table_args__ = (
+        sa.UniqueConstraint("ledger_entry_id", "funding_source_id"),
+        sa.CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        sa.CheckConstraint("source_amount >= 0", name="source_amount_nonnegative"),
+        sa.CheckConstraint(
+            "committed_source_amount >= 0", name="committed_source_amount_nonnegative"
+        ),
+        sa.CheckConstraint("rate > 0", name="rate_positive"),
+        currency_check(),
+        currency_check("source_currency"),
+    )
+
+    id: uuid.UUID = id_field()
+    ledger_entry_id: uuid.UUID = fk_field("ledger_entry.id", index=False)
+    funding_source_id: uuid.UUID = fk_field("funding_source.id")
+    amount: int = money_field()
+    currency: str = currency_field()
+    source_amount: int = money_field()
+    committed_source_amount: int = money_field()
+    source_currency: str = currency_field()
+    rate: Decimal = Field(sa_column=sa.Column(sa.Numeric(18, 8), nullable=False))
+
+
+class GrantVersion(SQLModel, table=True):
+    """A version of a grant's terms (append-only): version 1 when it is made, one more per
+    amendment or cancelled tranche, each with the whole schedule and charges as they then stood."""
+
+    __tablename__ = "grant_version"
+    __table_args__ = (
+        sa.UniqueConstraint("grant_id", "version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.CheckConstraint("amount >= 0", name="amount_nonnegative"),
+        sa.CheckConstraint("jsonb_typeof(terms) = 'object'", name="terms_is_object"),
+    )
+
+    id: uuid.UUID = id_field()
+    grant_id: uuid.UUID = fk_field("grant_award.id", index=False)
+    version: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    amount: int = money_field()
+    terms: dict[str, Any] = jsonb_field()
+    reason: str = text_field()
     created_by: uuid.UUID = fk_field("app_user.id")
     created_at: datetime = created_at_field()
 
