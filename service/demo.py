@@ -1432,11 +1432,15 @@ async def _load_plans(loader: _Loader) -> None:
             await loader.indicators(item, THEMES[item_spec.theme].indicators)
 
 
-async def load_demo_data(session: AsyncSession, storage_dir: Path | None = None) -> DemoSummary:
+async def load_demo_data(
+    session: AsyncSession, storage_dir: Path | None = None, *, with_grants: bool = True
+) -> DemoSummary:
     """Create whatever of the demo data is missing (flushes, never commits).
 
-    `storage_dir`: where the demo proposals' attachments go (default: the settings' storage)."""
+    `storage_dir`: where the demo proposals' attachments go (default: the settings' storage).
+    `with_grants`: False stops at the selection (the end-to-end test makes the grants itself)."""
     from service.demo_call import load_demo_call
+    from service.demo_grants import load_demo_grants
     from service.settings import Settings
     from service.storage import FileStore
 
@@ -1449,6 +1453,8 @@ async def load_demo_data(session: AsyncSession, storage_dir: Path | None = None)
     store = FileStore(storage_dir or Settings().resolved_storage_dir)
     if await load_demo_call(session, store):
         loader.created["call"] = 1
+    if with_grants and (grants := await load_demo_grants(session)):
+        loader.created["grant"] = grants
     return DemoSummary(logins=list(loader.logins), created=dict(loader.created))
 
 

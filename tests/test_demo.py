@@ -10,16 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from contracts.client import GrantsClient
-from contracts.enums import OrganisationKind, ProposalStatus, SelectionRunStatus
+from contracts.enums import (
+    LedgerEntryKind,
+    OrganisationKind,
+    ProposalStatus,
+    SelectionRunStatus,
+    TrancheStatus,
+)
 from service.audit.service import verify
 from service.demo import DEMO_PASSWORD, load_demo_data
 from service.persistence.models import (
     ActionPlanItem,
     AuditEvent,
+    GrantCharge,
+    LedgerEntry,
     Organisation,
     Proposal,
     SelectionRun,
     Territory,
+    Tranche,
 )
 
 TERRITORIES = {"alamedin", "sokuluk", "osh", "uzgen", "jalal-abad", "batken", "razzakov"}
@@ -68,11 +77,20 @@ async def test_demo_data_is_complete_and_idempotent(
     assert [c.title.en for c in calls.items] == ["Trust-building small grants 2026"]
     assert [w.code for w in calls.items[0].windows] == ["W1", "W2"]
     statuses = Counter((await session.execute(select(Proposal.status))).scalars())
-    # every status up to selection ("awarded" comes with grants)
+    # every status; window 1's selected proposals are all grants now
     assert set(statuses) == set(ProposalStatus) - {
         ProposalStatus.SUBMITTED,  # transient: judged eligible or not at once
-        ProposalStatus.AWARDED,
+        ProposalStatus.SELECTED,
     }
+    # grants with tranches in every state, charged partly to the USD source, and a payment
+    # reversed and made again
+    assert first.created["grant"] == statuses[ProposalStatus.AWARDED] == 3
+    tranche_states = set((await session.execute(select(Tranche.status))).scalars())
+    assert tranche_states == set(TrancheStatus)
+    charge_currencies = set((await session.execute(select(GrantCharge.source_currency))).scalars())
+    assert charge_currencies == {"KGS", "USD"}
+    ledger = Counter((await session.execute(select(LedgerEntry.kind))).scalars())
+    assert ledger == {LedgerEntryKind.DISBURSEMENT: 2, LedgerEntryKind.REVERSAL: 1}
     overridden = (
         await session.execute(
             select(Proposal).where(col(Proposal.eligibility_override).is_not(None))
