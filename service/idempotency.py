@@ -6,7 +6,8 @@ short transaction of its own, so that concurrent requests with the same key see 
 then runs in the request's normal transaction; its response (status and body) is stored and the
 record marked ``completed`` in that same transaction, so the record commits together with the
 result. A 4xx problem is stored and replayed too (the use case's writes are rolled back to a
-savepoint first); a 5xx or a crash deletes the claim so that the client may retry.
+savepoint first); a 5xx or a crash deletes the claim so that the client may retry, and so does a
+refusal of the caller (401, 403, 404): a request that was not allowed to run leaves no row.
 
 Later requests of the same principal with the same key:
 
@@ -69,6 +70,8 @@ RETENTION = timedelta(hours=24)
 """Records are kept at least this long; a key may be reused only after it was purged."""
 
 _KEY = re.compile(KEY_PATTERN)
+NOT_STORED = frozenset({401, 403, 404})
+"""Refusals of the caller: the use case never ran, so nothing is kept for the key."""
 _CLAIM_ATTEMPTS = 3
 log = structlog.get_logger("service.idempotency")
 
@@ -279,7 +282,7 @@ async def idempotent(
     except Exception as exc:
         rendered = _problem_response(request, exc)
         status = rendered.status_code if rendered is not None else None
-        if rendered is None or status is None or status >= 500:
+        if rendered is None or status is None or status >= 500 or status in NOT_STORED:
             await _release(session, record_id)
             raise
         _roll_back_hooks_since(session, marks)

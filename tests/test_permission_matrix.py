@@ -33,6 +33,22 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from contracts.awards import (
+    AgreementSignature,
+    AmendmentCreate,
+    ConditionInput,
+    DisbursementCreate,
+    GrantCreate,
+    GrantPage,
+    GrantRead,
+    LedgerEntryRead,
+    LedgerPage,
+    ReversalCreate,
+    TrancheCancellation,
+    TrancheInput,
+    TrancheRead,
+    TrancheTransition,
+)
 from contracts.calls import (
     CallCreate,
     CallPage,
@@ -61,6 +77,8 @@ from contracts.enums import (
     ProposalStatus,
     ReviewStatus,
     Role,
+    TrancheConditionKind,
+    TrancheStatus,
 )
 from contracts.finance import FundingSourceCreate, FundingSourceUpdate
 from contracts.identity import (
@@ -81,6 +99,7 @@ from contracts.pcc import (
     ActionPlanUpdate,
     IndicatorCreate,
 )
+from contracts.permissions import Actor
 from contracts.proposals import (
     BudgetLineCreate,
     BudgetLinesReplace,
@@ -124,7 +143,8 @@ from contracts.selection import (
     SelectionRunTransition,
 )
 from service.app import create_app
-from service.context import utcnow
+from service.awards import service as awards
+from service.context import RequestContext, utcnow
 from service.identity.secrets import new_api_key, new_token
 from service.persistence.database import Database
 from service.persistence.models import (
@@ -153,6 +173,7 @@ from service.persistence.models import (
     RuleSet,
     Territory,
     UserRole,
+    WindowActionPlanItem,
     WindowAllocation,
     WindowTerritory,
 )
@@ -189,7 +210,10 @@ USER_ROLES: dict[str, tuple[Role, ...]] = {
 PARTNER_SCOPES: dict[str, tuple[ApiScope, ...]] = {
     "partner_pcc": (ApiScope.READ_PCC,),
     "partner_noscope": (ApiScope.READ_CALLS,),
+    "partner_awards": (ApiScope.READ_AWARDS,),
+    "partner_reports": (ApiScope.WRITE_REPORTS,),  # organisation A's own system
 }
+PARTNER_OF_A = "partner_reports"
 ACTORS: tuple[str, ...] = ("anonymous", *USER_ROLES, *PARTNER_SCOPES)
 
 EVERYONE = frozenset(ACTORS)
@@ -289,6 +313,12 @@ class World:
     """Organisation A's proposal, selected (with its current decision): it may be declined."""
     run: SelectionRunRead | None = None
     """The selection run over the open window that the case's `prepare` made."""
+    grant: GrantRead = field(init=False, repr=False)
+    """Organisation A's grant on `selected` (`_grant_round`): 40,000,000 in four tranches —
+    0: 16,000,000 approved (above the test threshold: needs a second finance officer), 1:
+    8,000,000 approved (payable), 2: 8,000,000 due, 3: 8,000,000 planned until the agreement."""
+    entry: LedgerEntryRead = field(init=False, repr=False)
+    """Tranche 1's payment (`_paid_round`), made by a finance officer other than the callers."""
 
     def client(self, actor: str) -> GrantsClient:
         if actor in self.people:
@@ -384,6 +414,7 @@ async def world(
                 prefix=prefix,
                 key_hash=key_hash,
                 scopes=[s.value for s in scopes],
+                organisation_id=org_a.id if name == PARTNER_OF_A else None,
                 created_by=admin_id,
             )
         )
@@ -1068,6 +1099,165 @@ CONFLICT_READERS = only("programme_officer", "admin", "auditor")
 PANEL_REVIEW_READERS = CONFLICT_READERS | {"reviewer"}
 SELECTION_RUNNERS = only("programme_officer")
 SELECTION_READERS = only("programme_officer", "finance_officer", "admin", "auditor")
+GRANT_MANAGERS = only("programme_officer")
+GRANT_READERS = only(
+    "applicant", "programme_officer", "finance_officer", "auditor", "admin", "partner_awards"
+)
+PAYERS = only("finance_officer")
+LEDGER_READERS = only("finance_officer", "programme_officer", "auditor", "admin")
+
+
+# --- grants, tranches, the ledger -------------------------------------------------------------
+
+THRESHOLD = TEST_SETTINGS.second_confirmation_above
+GRANT_START = date(2027, 1, 1)
+
+
+def _acting(w: World, name: str, role: Role) -> RequestContext:
+    """The service's context for one of the world's people acting in `role`."""
+    person = w.people[name]
+    return RequestContext(
+        actor=Actor(kind="user", id=person.id, label=name, roles=frozenset({role}))
+    )
+
+
+def _tranche(amount: int, n: int, *conditions: ConditionInput) -> TrancheInput:
+    return TrancheInput(
+        amount=amount,
+        planned_date=GRANT_START + timedelta(days=30 * n),
+        action_plan_item_ids=[],
+        conditions=list(conditions),
+    )
+
+
+async def _selected_round(w: World) -> None:
+    """The review round, with the window financing the world's action-plan item."""
+    await _review_round(w)
+    w.session.add(WindowActionPlanItem(window_id=w.window.id, action_plan_item_id=w.item.id))
+    await w.session.flush()
+
+
+def _grant_create(w: World, amount: int, tranches: list[TrancheInput]) -> GrantCreate:
+    for t in tranches:
+        t.action_plan_item_ids = [w.item.id]
+    return GrantCreate(
+        proposal_id=w.selected.id,
+        amount=amount,
+        start_date=GRANT_START,
+        end_date=date(2027, 12, 31),
+        tranches=tranches,
+    )
+
+
+async def _grant_round(w: World) -> None:
+    await _selected_round(w)
+    w.selected.requested_amount = 40_000_000
+    await w.session.flush()
+    officer = _acting(w, "programme_officer", Role.PROGRAMME_OFFICER)
+    agreement = ConditionInput(kind=TrancheConditionKind.AGREEMENT_SIGNED)
+    grant = await awards.create_grant(
+        w.session,
+        officer,
+        _grant_create(
+            w,
+            40_000_000,
+            [
+                _tranche(16_000_000, 0),
+                _tranche(8_000_000, 1),
+                _tranche(8_000_000, 2),
+                _tranche(8_000_000, 3, agreement),
+            ],
+        ),
+        THRESHOLD,
+    )
+    for t in grant.tranches[:2]:
+        await awards.approve_tranche(
+            w.session, officer, t.id, TrancheTransition(version=t.version), THRESHOLD
+        )
+    w.grant = await awards.get_grant(w.session, officer, grant.id, THRESHOLD)
+
+
+async def _paid_round(w: World) -> None:
+    await _grant_round(w)
+    payer = _acting(w, "admin", Role.FINANCE_OFFICER)  # not one of the callers' roles
+    tranche = w.grant.tranches[1]
+    w.entry = await awards.disburse(
+        w.session, payer, tranche.id, _payment(tranche.amount), THRESHOLD
+    )
+
+
+def _payment(amount: int) -> DisbursementCreate:
+    return DisbursementCreate(
+        amount=amount, value_date=date(2027, 1, 20), reference=f"PAY-{uuid.uuid4().hex[:8]}"
+    )
+
+
+async def _is_awarded(w: World, c: GrantsClient, grant: GrantRead) -> None:
+    assert grant.proposal_id == w.selected.id
+    assert await _status(w, w.selected) == ProposalStatus.AWARDED
+
+
+async def _sees_grants_it_may_read(w: World, c: GrantsClient, page: GrantPage) -> None:
+    ids = {g.id for g in page.items}
+    if w.actor in ("other_applicant", "reviewer"):
+        assert ids == set()
+    else:
+        assert w.grant.id in ids
+
+
+async def _is_the_grant(w: World, c: GrantsClient, grant: GrantRead) -> None:
+    assert grant.id == w.grant.id
+    assert sum(t.amount for t in grant.tranches) == grant.amount
+
+
+async def _versions(w: World, c: GrantsClient, versions: list[Any]) -> None:
+    assert [v.version for v in versions] == [1]
+
+
+async def _amended(w: World, c: GrantsClient, grant: GrantRead) -> None:
+    assert grant.version == w.grant.version + 1
+    assert grant.end_date == date(2027, 11, 30)
+
+
+async def _last_tranche_due(w: World, c: GrantsClient, grant: GrantRead) -> None:
+    assert grant.agreement_reference == "AGR-1"
+    assert grant.tranches[3].status == TrancheStatus.DUE
+
+
+async def _is_the_tranche(w: World, c: GrantsClient, tranche: TrancheRead) -> None:
+    assert tranche.id == w.grant.tranches[2].id
+
+
+async def _approved(w: World, c: GrantsClient, tranche: TrancheRead) -> None:
+    assert tranche.status == TrancheStatus.APPROVED
+
+
+async def _confirmed(w: World, c: GrantsClient, tranche: TrancheRead) -> None:
+    assert tranche.confirmed_by == w.people[w.actor].id
+
+
+async def _cancelled(w: World, c: GrantsClient, tranche: TrancheRead) -> None:
+    assert tranche.status == TrancheStatus.CANCELLED
+    assert (await w.officer.get_grant(w.grant.id)).amount == 32_000_000
+
+
+async def _paid(w: World, c: GrantsClient, entry: LedgerEntryRead) -> None:
+    assert entry.tranche_id == w.grant.tranches[1].id
+    assert (await w.officer.get_tranche(entry.tranche_id)).status == TrancheStatus.DISBURSED
+
+
+async def _sees_the_payment(w: World, c: GrantsClient, page: LedgerPage) -> None:
+    assert [e.id for e in page.items] == [w.entry.id]
+
+
+async def _is_the_payment(w: World, c: GrantsClient, entry: LedgerEntryRead) -> None:
+    assert entry.id == w.entry.id
+
+
+async def _reversed(w: World, c: GrantsClient, entry: LedgerEntryRead) -> None:
+    assert entry.reverses_id == w.entry.id
+    assert (await w.officer.get_tranche(w.entry.tranche_id)).status == TrancheStatus.DUE
+
 
 CASES: dict[str, Case] = {
     # health: probes for load balancers, public (they do not even look at credentials)
@@ -1499,6 +1689,115 @@ CASES: dict[str, Case] = {
         hidden=OUTSIDERS_OF_A_PROPOSALS,
         check=_feedback_without_names,
         prepare=_approved_run,
+    ),
+    # grants: programme officers make and change them; the grantee, programme and finance
+    # staff and partner systems with awards:read read them (others do not learn they exist)
+    "CreateGrant": Case(
+        lambda w, c: c.create_grant(_grant_create(w, 15_000_000, [_tranche(15_000_000, 0)])),
+        GRANT_MANAGERS,
+        check=_is_awarded,
+        prepare=_selected_round,
+    ),
+    "ListGrants": Case(
+        lambda w, c: c.list_grants(),
+        USERS | {"partner_awards"},
+        check=_sees_grants_it_may_read,
+        prepare=_grant_round,
+    ),
+    "GetGrant": Case(
+        lambda w, c: c.get_grant(w.grant.id),
+        GRANT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_is_the_grant,
+        prepare=_grant_round,
+    ),
+    "ListGrantVersions": Case(
+        lambda w, c: c.list_grant_versions(w.grant.id),
+        GRANT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_versions,
+        prepare=_grant_round,
+    ),
+    "CreateAmendment": Case(
+        lambda w, c: c.create_amendment(
+            w.grant.id,
+            AmendmentCreate(
+                version=w.grant.version, reason="Ends a month early", end_date=date(2027, 11, 30)
+            ),
+        ),
+        GRANT_MANAGERS,
+        check=_amended,
+        prepare=_grant_round,
+    ),
+    "CreateAgreementSignature": Case(
+        lambda w, c: c.create_agreement_signature(
+            w.grant.id, AgreementSignature(version=w.grant.version, agreement_reference="AGR-1")
+        ),
+        GRANT_MANAGERS,
+        check=_last_tranche_due,
+        prepare=_grant_round,
+    ),
+    "GetTranche": Case(
+        lambda w, c: c.get_tranche(w.grant.tranches[2].id),
+        GRANT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_is_the_tranche,
+        prepare=_grant_round,
+    ),
+    "ApproveTranche": Case(
+        lambda w, c: c.approve_tranche(
+            w.grant.tranches[2].id, TrancheTransition(version=w.grant.tranches[2].version)
+        ),
+        GRANT_MANAGERS,
+        check=_approved,
+        prepare=_grant_round,
+    ),
+    "CreateTrancheCancellation": Case(
+        lambda w, c: c.create_tranche_cancellation(
+            w.grant.tranches[2].id,
+            TrancheCancellation(version=w.grant.tranches[2].version, reason="Activity dropped"),
+        ),
+        GRANT_MANAGERS,
+        check=_cancelled,
+        prepare=_grant_round,
+    ),
+    # money: finance officers confirm, pay and reverse; ledger readers are the staff
+    "CreateTrancheConfirmation": Case(
+        lambda w, c: c.create_tranche_confirmation(
+            w.grant.tranches[0].id, TrancheTransition(version=w.grant.tranches[0].version)
+        ),
+        PAYERS,
+        check=_confirmed,
+        prepare=_grant_round,
+    ),
+    "CreateDisbursement": Case(
+        lambda w, c: c.create_disbursement(
+            w.grant.tranches[1].id, _payment(8_000_000), f"key-{uuid.uuid4().hex}"
+        ),
+        PAYERS,
+        check=_paid,
+        prepare=_grant_round,
+    ),
+    "ListLedgerEntries": Case(
+        lambda w, c: c.list_ledger_entries(grant_id=w.grant.id),
+        LEDGER_READERS,
+        check=_sees_the_payment,
+        prepare=_paid_round,
+    ),
+    "GetLedgerEntry": Case(
+        lambda w, c: c.get_ledger_entry(w.entry.id),
+        LEDGER_READERS,
+        check=_is_the_payment,
+        prepare=_paid_round,
+    ),
+    "CreateReversal": Case(
+        lambda w, c: c.create_reversal(
+            w.entry.id,
+            ReversalCreate(reason="Wrong account", value_date=date(2027, 1, 21), reference="RET-1"),
+        ),
+        PAYERS,
+        check=_reversed,
+        prepare=_paid_round,
     ),
 }
 
