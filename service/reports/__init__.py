@@ -1,0 +1,1 @@
+"""Grantee reports: progress and financial reports, their review, attachments."""
