@@ -75,6 +75,8 @@ from contracts.enums import (
     MembershipRole,
     OrganisationKind,
     ProposalStatus,
+    ReportKind,
+    ReportStatus,
     ReviewStatus,
     Role,
     TrancheConditionKind,
@@ -110,6 +112,15 @@ from contracts.proposals import (
     ProposalSubmit,
     ProposalUpdate,
     ProposalWithdraw,
+)
+from contracts.reports import (
+    ExpenditureLine,
+    ReportCreate,
+    ReportDecisionCreate,
+    ReportPage,
+    ReportRead,
+    ReportSubmit,
+    ReportUpdate,
 )
 from contracts.reviews import (
     AssignmentCreate,
@@ -178,6 +189,7 @@ from service.persistence.models import (
     WindowTerritory,
 )
 from service.persistence.models import Call as CallForProposals
+from service.reports import service as reports
 from service.storage import FileStore
 from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, Person, hashed_test_password
 
@@ -319,6 +331,11 @@ class World:
     8,000,000 approved (payable), 2: 8,000,000 due, 3: 8,000,000 planned until the agreement."""
     entry: LedgerEntryRead = field(init=False, repr=False)
     """Tranche 1's payment (`_paid_round`), made by a finance officer other than the callers."""
+    report: ReportRead = field(init=False, repr=False)
+    """Organisation A's draft progress report on `grant` (`_report_round`), with
+    `report_attachment` (a real stored PDF); `submitted_report` awaits the officer's decision."""
+    submitted_report: ReportRead = field(init=False, repr=False)
+    report_attachment: Attachment = field(init=False, repr=False)
 
     def client(self, actor: str) -> GrantsClient:
         if actor in self.people:
@@ -1259,6 +1276,126 @@ async def _reversed(w: World, c: GrantsClient, entry: LedgerEntryRead) -> None:
     assert (await w.officer.get_tranche(w.entry.tranche_id)).status == TrancheStatus.DUE
 
 
+# --- grantee reports and the finance views ----------------------------------------------------
+
+REPORT_READERS = only(
+    "applicant",
+    "programme_officer",
+    "finance_officer",
+    "auditor",
+    "admin",
+    PARTNER_OF_A,
+)
+REPORT_WRITERS = only("applicant", PARTNER_OF_A)
+
+
+async def _report_round(w: World) -> None:
+    await _grant_round(w)
+    member = RequestContext(
+        actor=Actor(
+            kind="user",
+            id=w.people["applicant"].id,
+            label="applicant",
+            organisation_ids=frozenset({w.org_a.id}),
+        )
+    )
+    w.report = await reports.create_report(
+        w.session,
+        member,
+        w.grant.id,
+        ReportCreate(kind=ReportKind.PROGRESS, narrative="First quarter: two dialogues held"),
+    )
+    submitted = await reports.create_report(
+        w.session,
+        member,
+        w.grant.id,
+        ReportCreate(kind=ReportKind.FINANCIAL, narrative="Spending to date", expenditure=[]),
+    )
+    submitted = await reports.update_report(
+        w.session,
+        member,
+        submitted.id,
+        ReportUpdate(
+            version=submitted.version,
+            expenditure=[ExpenditureLine(category="venue", description="Hall", amount=500_000)],
+        ),
+    )
+    w.submitted_report = await reports.submit_report(
+        w.session, member, submitted.id, ReportSubmit(version=submitted.version)
+    )
+    stored = w.store.save(PDF, "minutes.pdf")
+    w.report_attachment = Attachment(
+        report_id=w.report.id,
+        kind=AttachmentKind.REPORT,
+        original_name=stored.original_name,
+        storage_name=stored.storage_name,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        uploaded_by=w.people["applicant"].id,
+    )
+    w.session.add(w.report_attachment)
+    await w.session.flush()
+
+
+async def _is_a_draft_report(w: World, c: GrantsClient, report: ReportRead) -> None:
+    assert report.grant_id == w.grant.id
+    assert report.status == ReportStatus.DRAFT
+
+
+async def _sees_the_reports(w: World, c: GrantsClient, page: ReportPage) -> None:
+    assert {w.report.id, w.submitted_report.id} <= {r.id for r in page.items}
+
+
+async def _is_the_report(w: World, c: GrantsClient, report: ReportRead) -> None:
+    assert report.id == w.report.id
+
+
+async def _report_updated(w: World, c: GrantsClient, report: ReportRead) -> None:
+    assert report.narrative == "Second draft"
+
+
+async def _report_submitted(w: World, c: GrantsClient, report: ReportRead) -> None:
+    assert report.status == ReportStatus.SUBMITTED
+
+
+async def _report_accepted(w: World, c: GrantsClient, report: ReportRead) -> None:
+    assert report.status == ReportStatus.ACCEPTED
+
+
+async def _report_file_stored(w: World, c: GrantsClient, attachment: Any) -> None:
+    content, _ = await c.get_report_attachment(w.report.id, attachment.id)
+    assert content == PDF
+
+
+async def _is_the_report_file(w: World, c: GrantsClient, result: tuple[bytes, Any]) -> None:
+    content, headers = result
+    assert content == PDF
+    assert headers["content-disposition"].startswith("attachment")
+
+
+async def _report_file_gone(w: World, c: GrantsClient, _: None) -> None:
+    with pytest.raises(ApiError) as caught:
+        await c.get_report_attachment(w.report.id, w.report_attachment.id)
+    assert caught.value.status == 404
+
+
+async def _summarises_the_grant(w: World, c: GrantsClient, summary: Any) -> None:
+    row = next(r for r in summary.rows if r.key == str(w.window.id))
+    assert row.committed == w.grant.amount
+    assert row.disbursed == w.entry.amount
+
+
+async def _lists_the_unpaid(w: World, c: GrantsClient, page: Any) -> None:
+    assert {u.id for u in page.items} >= {w.grant.tranches[0].id, w.grant.tranches[2].id}
+
+
+async def _exports_the_payment(w: World, c: GrantsClient, result: tuple[bytes, str]) -> None:
+    data, content_type = result
+    assert content_type.startswith("text/csv")
+    assert w.entry.reference in data.decode("utf-8-sig")
+
+
 CASES: dict[str, Case] = {
     # health: probes for load balancers, public (they do not even look at credentials)
     "GetLiveness": Case(lambda w, c: c.get_liveness(), EVERYONE),
@@ -1797,6 +1934,97 @@ CASES: dict[str, Case] = {
         ),
         PAYERS,
         check=_reversed,
+        prepare=_paid_round,
+    ),
+    # grantee reports: the grantee's members and its own partner system write them; programme
+    # officers decide; staff read; outsiders do not learn they exist
+    "CreateReport": Case(
+        lambda w, c: c.create_report(
+            w.grant.id, ReportCreate(kind=ReportKind.PROGRESS, narrative="Kick-off held")
+        ),
+        REPORT_WRITERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_is_a_draft_report,
+        prepare=_grant_round,
+    ),
+    "ListReports": Case(
+        lambda w, c: c.list_reports(w.grant.id),
+        REPORT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_sees_the_reports,
+        prepare=_report_round,
+    ),
+    "GetReport": Case(
+        lambda w, c: c.get_report(w.report.id),
+        REPORT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_is_the_report,
+        prepare=_report_round,
+    ),
+    "UpdateReport": Case(
+        lambda w, c: c.update_report(
+            w.report.id, ReportUpdate(version=w.report.version, narrative="Second draft")
+        ),
+        REPORT_WRITERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_report_updated,
+        prepare=_report_round,
+    ),
+    "SubmitReport": Case(
+        lambda w, c: c.submit_report(w.report.id, ReportSubmit(version=w.report.version)),
+        REPORT_WRITERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_report_submitted,
+        prepare=_report_round,
+    ),
+    "CreateReportDecision": Case(
+        lambda w, c: c.create_report_decision(
+            w.submitted_report.id,
+            ReportDecisionCreate(version=w.submitted_report.version, outcome="accept"),
+        ),
+        GRANT_MANAGERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_report_accepted,
+        prepare=_report_round,
+    ),
+    "CreateReportAttachment": Case(
+        lambda w, c: c.create_report_attachment(w.report.id, PDF, "photos.pdf"),
+        REPORT_WRITERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_report_file_stored,
+        prepare=_report_round,
+    ),
+    "GetReportAttachment": Case(
+        lambda w, c: c.get_report_attachment(w.report.id, w.report_attachment.id),
+        REPORT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_is_the_report_file,
+        prepare=_report_round,
+    ),
+    "DeleteReportAttachment": Case(
+        lambda w, c: c.delete_report_attachment(w.report.id, w.report_attachment.id),
+        REPORT_WRITERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_report_file_gone,
+        prepare=_report_round,
+    ),
+    # finance views: the ledger's readers
+    "GetFinanceSummary": Case(
+        lambda w, c: c.get_finance_summary("window", call_id=w.call.id),
+        LEDGER_READERS,
+        check=_summarises_the_grant,
+        prepare=_paid_round,
+    ),
+    "ListUpcomingTranches": Case(
+        lambda w, c: c.list_upcoming_tranches(within_days=3650),
+        LEDGER_READERS,
+        check=_lists_the_unpaid,
+        prepare=_paid_round,
+    ),
+    "GetLedgerExport": Case(
+        lambda w, c: c.get_ledger_export("csv"),
+        LEDGER_READERS,
+        check=_exports_the_payment,
         prepare=_paid_round,
     ),
 }
