@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -126,7 +126,7 @@ async def test_demo_selection_to_paid_tranches_and_the_finance_summary(
     def payment(amount: int, ref: str) -> DisbursementCreate:
         return DisbursementCreate(
             amount=amount,
-            value_date=date.today(),
+            value_date=start + timedelta(days=6),
             reference=ref,
             bank_details={"bank": "KICB"},
             rates={"USD": "88.25"},
@@ -143,13 +143,17 @@ async def test_demo_selection_to_paid_tranches_and_the_finance_summary(
 
     # the grantee reports; the programme officer accepts; the second tranche becomes due
     member_email = (
-        await session.execute(
-            select(AppUser.email)
-            .join(Membership, col(Membership.user_id) == AppUser.id)
-            .where(col(Membership.organisation_id) == grant.organisation_id)
-            .order_by(col(AppUser.email))
+        (
+            await session.execute(
+                select(AppUser.email)
+                .join(Membership, col(Membership.user_id) == AppUser.id)
+                .where(col(Membership.organisation_id) == grant.organisation_id)
+                .order_by(col(AppUser.email))
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     assert member_email is not None
     grantee = await _signed_in(client, member_email)
     report = await grantee.create_report(

@@ -315,7 +315,8 @@ async def test_a_large_payment_needs_a_second_finance_officer(
     po, fo1, fo2 = (who(http, world, n) for n in ("po", "fo1", "fo2"))
     grant = await po.create_grant(grant_body(world, world.proposals[0], [16_000_000, 4_000_000]))
     big, small = grant.tranches
-    assert big.needs_confirmation and not small.needs_confirmation
+    assert big.needs_confirmation
+    assert not small.needs_confirmation
     big = await po.approve_tranche(big.id, TrancheTransition(version=big.version))
     with pytest.raises(ApiError) as unconfirmed:
         await fo1.create_disbursement(big.id, pay(16_000_000), "b-1")
@@ -461,6 +462,12 @@ async def test_an_amendment_replaces_the_unpaid_schedule_and_never_edits_a_paid_
     assert versions[-1].reason == "second phase extended"
 
 
+async def _as_service_role(session: AsyncSession, statement: str, entry_id: uuid.UUID) -> None:
+    async with session.begin_nested():
+        await session.execute(text("SET LOCAL ROLE grants_app"))
+        await session.execute(text(statement), {"id": entry_id})
+
+
 async def test_the_ledger_refuses_update_and_delete(
     http: httpx.AsyncClient, world: MoneyWorld, session: AsyncSession
 ) -> None:
@@ -482,9 +489,7 @@ async def test_the_ledger_refuses_update_and_delete(
                 await session.execute(text(statement), {"id": entry.id})
         # …and the service's role has no such privilege at all
         with pytest.raises(DBAPIError, match="permission denied"):
-            async with session.begin_nested():
-                await session.execute(text("SET LOCAL ROLE grants_app"))
-                await session.execute(text(statement), {"id": entry.id})
+            await _as_service_role(session, statement, entry.id)
     row = await session.get(LedgerEntry, entry.id)
     assert row is not None
     await session.refresh(row)
