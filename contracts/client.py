@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
 import msgspec
 
 from contracts import audit as audit_c
+from contracts import awards as awards_c
 from contracts import calls as calls_c
 from contracts import finance as finance_c
 from contracts import identity as identity_c
 from contracts import imports as imports_c
 from contracts import pcc as pcc_c
 from contracts import proposals as proposals_c
+from contracts import reports as reports_c
 from contracts import reviews as reviews_c
 from contracts import selection as selection_c
 from contracts.common import HealthRead, Problem
@@ -646,6 +649,128 @@ class GrantsClient:
             "GET", f"proposals/{proposal_id}/feedback", selection_c.FeedbackRead
         )
 
+    # --- grants, tranches, the ledger -------------------------------------------------------
+
+    async def create_grant(self, body: awards_c.GrantCreate) -> awards_c.GrantRead:
+        return await self.request("POST", "grants", awards_c.GrantRead, body=body)
+
+    async def list_grants(
+        self,
+        *,
+        window_id: uuid.UUID | None = None,
+        organisation_id: uuid.UUID | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> awards_c.GrantPage:
+        return await self.request(
+            "GET",
+            "grants",
+            awards_c.GrantPage,
+            params={
+                "window_id": window_id,
+                "organisation_id": organisation_id,
+                "status": status,
+                "cursor": cursor,
+                "limit": limit,
+            },
+        )
+
+    async def get_grant(self, grant_id: uuid.UUID) -> awards_c.GrantRead:
+        return await self.request("GET", f"grants/{grant_id}", awards_c.GrantRead)
+
+    async def create_amendment(
+        self, grant_id: uuid.UUID, body: awards_c.AmendmentCreate
+    ) -> awards_c.GrantRead:
+        return await self.request(
+            "POST", f"grants/{grant_id}/amendments", awards_c.GrantRead, body=body
+        )
+
+    async def list_grant_versions(self, grant_id: uuid.UUID) -> list[awards_c.GrantVersionRead]:
+        return await self.request(
+            "GET", f"grants/{grant_id}/versions", list[awards_c.GrantVersionRead]
+        )
+
+    async def create_agreement_signature(
+        self, grant_id: uuid.UUID, body: awards_c.AgreementSignature
+    ) -> awards_c.GrantRead:
+        return await self.request(
+            "POST", f"grants/{grant_id}/signature", awards_c.GrantRead, body=body
+        )
+
+    async def get_tranche(self, tranche_id: uuid.UUID) -> awards_c.TrancheRead:
+        return await self.request("GET", f"tranches/{tranche_id}", awards_c.TrancheRead)
+
+    async def approve_tranche(
+        self, tranche_id: uuid.UUID, body: awards_c.TrancheTransition
+    ) -> awards_c.TrancheRead:
+        return await self.request(
+            "POST", f"tranches/{tranche_id}/approval", awards_c.TrancheRead, body=body
+        )
+
+    async def create_tranche_confirmation(
+        self, tranche_id: uuid.UUID, body: awards_c.TrancheTransition
+    ) -> awards_c.TrancheRead:
+        return await self.request(
+            "POST", f"tranches/{tranche_id}/confirmation", awards_c.TrancheRead, body=body
+        )
+
+    async def create_tranche_cancellation(
+        self, tranche_id: uuid.UUID, body: awards_c.TrancheCancellation
+    ) -> awards_c.TrancheRead:
+        return await self.request(
+            "POST", f"tranches/{tranche_id}/cancellation", awards_c.TrancheRead, body=body
+        )
+
+    async def create_disbursement(
+        self, tranche_id: uuid.UUID, body: awards_c.DisbursementCreate, idempotency_key: str
+    ) -> awards_c.LedgerEntryRead:
+        """Pay a tranche; the key is required (a retry with it replays the first answer)."""
+        return await self.request(
+            "POST",
+            f"tranches/{tranche_id}/disbursements",
+            awards_c.LedgerEntryRead,
+            body=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+
+    async def list_ledger_entries(
+        self,
+        *,
+        grant_id: uuid.UUID | None = None,
+        tranche_id: uuid.UUID | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> awards_c.LedgerPage:
+        return await self.request(
+            "GET",
+            "ledger-entries",
+            awards_c.LedgerPage,
+            params={
+                "grant_id": grant_id,
+                "tranche_id": tranche_id,
+                "cursor": cursor,
+                "limit": limit,
+            },
+        )
+
+    async def get_ledger_entry(self, entry_id: uuid.UUID) -> awards_c.LedgerEntryRead:
+        return await self.request("GET", f"ledger-entries/{entry_id}", awards_c.LedgerEntryRead)
+
+    async def create_reversal(
+        self,
+        entry_id: uuid.UUID,
+        body: awards_c.ReversalCreate,
+        idempotency_key: str | None = None,
+    ) -> awards_c.LedgerEntryRead:
+        return await self.request(
+            "POST",
+            f"ledger-entries/{entry_id}/reversal",
+            awards_c.LedgerEntryRead,
+            body=body,
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key is not None else None,
+        )
+
     # --- audit -----------------------------------------------------------------------------
 
     async def list_audit_events(
@@ -691,6 +816,148 @@ class GrantsClient:
             params={"dry_run": str(dry_run).lower(), "skip_invalid": str(skip_invalid).lower()},
             files={"file": (filename, data, media_type or "application/octet-stream")},
         )
+
+    # --- finance views -----------------------------------------------------------------------
+
+    async def get_finance_summary(
+        self,
+        by: finance_c.FinanceDimension,
+        *,
+        call_id: uuid.UUID | None = None,
+        window_id: uuid.UUID | None = None,
+        currency: str | None = None,
+    ) -> finance_c.FinanceSummaryRead:
+        return await self.request(
+            "GET",
+            "finance/summary",
+            finance_c.FinanceSummaryRead,
+            params={"by": by, "call_id": call_id, "window_id": window_id, "currency": currency},
+        )
+
+    async def list_upcoming_tranches(
+        self,
+        *,
+        within_days: int | None = None,
+        status: finance_c.UpcomingTrancheStatus | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> finance_c.UpcomingTranchePage:
+        return await self.request(
+            "GET",
+            "finance/upcoming-tranches",
+            finance_c.UpcomingTranchePage,
+            params={"within_days": within_days, "status": status, "cursor": cursor, "limit": limit},
+        )
+
+    async def get_ledger_export(
+        self,
+        file_format: finance_c.LedgerExportFormat = "csv",
+        *,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> tuple[bytes, str]:
+        """The ledger as a file: its bytes and its content type (`text/csv; charset=utf-8` or
+        the XLSX type). The server names it in `Content-Disposition` (`ledger-YYYY-MM-DD.csv`)."""
+        params = {
+            "format": file_format,
+            "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None,
+        }
+        resp = await self.http.get(
+            "ledger-entries/export",
+            params={k: v for k, v in params.items() if v is not None},
+            headers=self._headers({"accept": "*/*"}),
+        )
+        self._decode(resp, None)
+        return resp.content, resp.headers.get("content-type", "")
+
+    # --- reports ---------------------------------------------------------------------------
+
+    async def create_report(
+        self,
+        grant_id: uuid.UUID,
+        body: reports_c.ReportCreate,
+        idempotency_key: str | None = None,
+    ) -> reports_c.ReportRead:
+        """With `idempotency_key`, a retry of the same report replays the first answer."""
+        return await self.request(
+            "POST",
+            f"grants/{grant_id}/reports",
+            reports_c.ReportRead,
+            body=body,
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key is not None else None,
+        )
+
+    async def list_reports(
+        self,
+        grant_id: uuid.UUID,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> reports_c.ReportPage:
+        return await self.request(
+            "GET",
+            f"grants/{grant_id}/reports",
+            reports_c.ReportPage,
+            params={"status": status, "kind": kind, "cursor": cursor, "limit": limit},
+        )
+
+    async def get_report(self, report_id: uuid.UUID) -> reports_c.ReportRead:
+        return await self.request("GET", f"reports/{report_id}", reports_c.ReportRead)
+
+    async def update_report(
+        self, report_id: uuid.UUID, body: reports_c.ReportUpdate
+    ) -> reports_c.ReportRead:
+        return await self.request("PATCH", f"reports/{report_id}", reports_c.ReportRead, body=body)
+
+    async def submit_report(
+        self,
+        report_id: uuid.UUID,
+        body: reports_c.ReportSubmit,
+        idempotency_key: str | None = None,
+    ) -> reports_c.ReportRead:
+        return await self.request(
+            "POST",
+            f"reports/{report_id}/submission",
+            reports_c.ReportRead,
+            body=body,
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key is not None else None,
+        )
+
+    async def create_report_decision(
+        self, report_id: uuid.UUID, body: reports_c.ReportDecisionCreate
+    ) -> reports_c.ReportRead:
+        return await self.request(
+            "POST", f"reports/{report_id}/decision", reports_c.ReportRead, body=body
+        )
+
+    async def create_report_attachment(
+        self, report_id: uuid.UUID, data: bytes, filename: str, kind: str = "report"
+    ) -> proposals_c.AttachmentRead:
+        return await self.request(
+            "POST",
+            f"reports/{report_id}/attachments",
+            proposals_c.AttachmentRead,
+            files={"file": (filename, data, "application/octet-stream")},
+            form={"kind": kind},
+        )
+
+    async def get_report_attachment(
+        self, report_id: uuid.UUID, attachment_id: uuid.UUID
+    ) -> tuple[bytes, httpx.Headers]:
+        """The file's bytes and the response headers (Content-Disposition etc.)."""
+        resp = await self.http.get(
+            f"reports/{report_id}/attachments/{attachment_id}", headers=self._headers()
+        )
+        self._decode(resp, None)
+        return resp.content, resp.headers
+
+    async def delete_report_attachment(
+        self, report_id: uuid.UUID, attachment_id: uuid.UUID
+    ) -> None:
+        await self.request("DELETE", f"reports/{report_id}/attachments/{attachment_id}", None)
 
 
 __all__ = ["ApiError", "GrantsClient"]

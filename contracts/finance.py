@@ -1,16 +1,16 @@
-"""Funding sources."""
+"""Funding sources, and the finance views (summary, upcoming tranches, ledger export)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.common import Code, CurrencyCode, Cursor, NameText, Request
-from contracts.enums import FundingSourceKind
+from contracts.enums import FundingSourceKind, TrancheStatus
 
 Description = Annotated[str, Meta(max_length=5000)]
 
@@ -44,4 +44,96 @@ class FundingSourceRead(msgspec.Struct, kw_only=True):
 
 class FundingSourcePage(msgspec.Struct, kw_only=True):
     items: list[FundingSourceRead]
+    next_cursor: Cursor | None = None
+
+
+# --- finance views: the summary, upcoming tranches, the ledger export ------------------------
+
+FinanceDimension = Literal[
+    "call", "window", "territory", "pcc", "action_plan_item", "funding_source", "organisation_kind"
+]
+"""What the finance summary groups by."""
+
+UpcomingTrancheStatus = Literal["planned", "due", "approved"]
+"""The tranche states the upcoming-tranches list can be filtered to (all still to be paid)."""
+
+LedgerExportFormat = Literal["csv", "xlsx"]
+
+
+class FinanceSummaryRow(msgspec.Struct, kw_only=True):
+    """One group of the finance summary. Money in integer minor units of `currency` (the grants'
+    currency). `committed` is what the grants in the group commit now (cancelled tranches are no
+    longer part of it); `disbursed` is paid out net of reversals; `remaining = committed −
+    disbursed`. `envelope` (and so `available = envelope − committed`) is known only when grouping
+    by call, window or funding source; otherwise both are null. Grouped by territory, PCC or
+    action-plan item, each tranche's amount is split equally (to the minor unit) over its items.
+    The `source_*` fields and `exchange_difference` are given only when grouping by funding
+    source: amounts in the source's own currency, at the commitment rate and at the payment
+    rates; `exchange_difference` is disbursed at payment rates minus the same at the commitment
+    rate (positive: the source paid more of its currency than committed)."""
+
+    key: str
+    label: str
+    code: str | None = None
+    currency: str
+    envelope: int | None = None
+    committed: int
+    disbursed: int
+    remaining: int
+    available: int | None = None
+    grants: int
+    source_currency: str | None = None
+    committed_source_amount: int | None = None
+    disbursed_source_amount: int | None = None
+    exchange_difference: int | None = None
+
+
+class FinanceSummaryTotals(msgspec.Struct, kw_only=True):
+    """The sums of the rows' money columns; `grants` counts each grant once (a grant may fall in
+    several rows when grouped by item, PCC, territory or funding source)."""
+
+    currency: str
+    envelope: int | None = None
+    committed: int
+    disbursed: int
+    remaining: int
+    available: int | None = None
+    grants: int
+
+
+class FinanceSummaryRead(msgspec.Struct, kw_only=True):
+    by: FinanceDimension
+    currency: str
+    call_id: uuid.UUID | None = None
+    window_id: uuid.UUID | None = None
+    rows: list[FinanceSummaryRow]
+    totals: FinanceSummaryTotals
+
+
+class UpcomingTrancheRead(msgspec.Struct, kw_only=True):
+    """A tranche still to be paid. `overdue`: its planned date is before today in Bishkek;
+    `days_until` is negative then."""
+
+    id: uuid.UUID
+    grant_id: uuid.UUID
+    position: int
+    organisation_id: uuid.UUID
+    organisation_name: str
+    proposal_id: uuid.UUID
+    proposal_title: str
+    window_id: uuid.UUID
+    window_code: str
+    agreement_reference: str | None
+    amount: int
+    currency: str
+    status: TrancheStatus
+    planned_date: date
+    overdue: bool
+    days_until: int
+
+
+class UpcomingTranchePage(msgspec.Struct, kw_only=True):
+    as_of: date
+    """Today in Asia/Bishkek: what `overdue` and the horizon are judged against."""
+    items: list[UpcomingTrancheRead]
     next_cursor: Cursor | None = None

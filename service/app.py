@@ -14,9 +14,11 @@ from litestar.openapi.spec import OpenAPI
 
 import contracts.common
 from service.audit.controllers import AuditController
+from service.awards.controllers import GrantController, LedgerController, TrancheController
 from service.calls.controllers import CallController, WindowController
 from service.dependencies import provide_context, provide_session
 from service.finance.controllers import FundingSourceController
+from service.finance.views_controllers import FinanceViewController
 from service.health import live, ready
 from service.identity.controllers import (
     ApiKeyController,
@@ -36,6 +38,7 @@ from service.pcc.controllers import (
 from service.persistence.database import Database, resolve_database_url
 from service.problems import EXCEPTION_HANDLERS
 from service.proposals.controllers import AttachmentController, ProposalController
+from service.reports.controllers import GrantReportController, ReportController
 from service.reviews.controllers import (
     AssignmentController,
     ProposalReviewController,
@@ -65,6 +68,7 @@ API_CONTROLLERS: list[Any] = [
     ActionPlanItemController,
     ImportController,
     FundingSourceController,
+    FinanceViewController,
     AuditController,
     CallController,
     WindowController,
@@ -79,6 +83,11 @@ API_CONTROLLERS: list[Any] = [
     WindowSelectionController,
     SelectionRunController,
     DecisionController,
+    GrantController,
+    TrancheController,
+    LedgerController,
+    GrantReportController,
+    ReportController,
 ]
 
 
@@ -109,7 +118,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     configure_logging(json_logs=settings.log_json, level=settings.log_level)
     owns_database = database is None
-    db = database or Database.from_url(resolve_database_url(settings), pool_size=settings.pool_size)
+    db = database or Database.from_url(
+        resolve_database_url(settings),
+        pool_size=settings.pool_size,
+        role=settings.database_role or None,
+    )
 
     async def dispose(app: Litestar) -> None:
         if owns_database:
