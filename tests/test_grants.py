@@ -501,3 +501,30 @@ async def test_the_ledger_refuses_update_and_delete(
                 text("UPDATE grant_award SET disbursed_amount = amount + 1 WHERE id = :id"),
                 {"id": grant.id},
             )
+
+
+async def test_a_payment_without_an_idempotency_key_is_refused(
+    http: httpx.AsyncClient, world: MoneyWorld, session: AsyncSession
+) -> None:
+    po = who(http, world, "po")
+    grant = await po.create_grant(grant_body(world, world.proposals[0], [10_000_000]))
+    t = await po.approve_tranche(
+        grant.tranches[0].id, TrancheTransition(version=grant.tranches[0].version)
+    )
+    events = await _count(session, AuditEvent)
+    response = await http.post(
+        f"tranches/{t.id}/disbursements",
+        json={
+            "amount": 10_000_000,
+            "value_date": "2027-01-15",
+            "reference": "NO-KEY",
+            "rates": {"USD": "88.0"},
+        },
+        headers={"Authorization": f"Bearer {world.tokens['fo1']}"},
+    )
+    assert response.status_code == 422  # a missing required header, like any invalid input
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "Idempotency-Key" in response.text
+    assert await _count(session, LedgerEntry) == 0
+    assert await _count(session, AuditEvent) == events
+    assert (await po.get_tranche(t.id)).status == TrancheStatus.APPROVED

@@ -830,8 +830,9 @@ async def amend_grant(
     if not changed:
         return await _grant_read(session, grant, threshold)
     grant.version += 1
-    if grant.status == GrantStatus.COMPLETED and grant.disbursed_amount < grant.amount:
-        grant.status = GrantStatus.ACTIVE
+    grant.status = (
+        GrantStatus.COMPLETED if grant.disbursed_amount == grant.amount else GrantStatus.ACTIVE
+    )
     await session.flush()
     await _new_version(session, ctx, grant, body.reason)
     await record(
