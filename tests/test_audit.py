@@ -62,11 +62,20 @@ async def test_audit_events_cannot_be_changed_by_the_app(
     assert len(await _events(session)) == 1
 
 
-async def test_ledger_cannot_be_truncated(session: AsyncSession) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE ledger_entry, ledger_split",
+        "TRUNCATE ledger_entry CASCADE",
+        "TRUNCATE ledger_split",
+        "TRUNCATE grant_version CASCADE",
+    ],
+)
+async def test_ledger_cannot_be_truncated(session: AsyncSession, statement: str) -> None:
     # Row-level UPDATE/DELETE refusal on real ledger rows is tested with disbursements.
     with pytest.raises(DBAPIError, match="append-only"):
         async with session.begin_nested():
-            await session.execute(text("TRUNCATE ledger_entry"))
+            await session.execute(text(statement))
 
 
 async def test_update_writes_before_after_actor_and_request_id(
