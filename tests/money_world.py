@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.awards import ConditionInput, GrantCreate, TrancheInput
 from contracts.enums import (
+    ActionPlanStatus,
     CallStatus,
     FundingSourceKind,
     MembershipRole,
@@ -129,7 +130,7 @@ async def build_money_world(
         title={"en": "Plan"},
         period_start=date(2026, 1, 1),
         period_end=date(2028, 12, 31),
-        status="active",
+        status=ActionPlanStatus.ACTIVE,
     )
     session.add(plan)
     await session.flush()
@@ -143,7 +144,10 @@ async def build_money_world(
     session.add(item)
     await session.flush()
     indicator = Indicator(
-        action_plan_item_id=item.id, name={"en": "People reached"}, unit="people", target=500
+        action_plan_item_id=item.id,
+        name={"en": "People reached"},
+        unit="people",
+        target=Decimal(500),
     )
     kgs = FundingSource(code=f"K-{tag}", name="Pooled KGS", kind=FundingSourceKind.UN_AGENCY)
     usd = FundingSource(
@@ -224,12 +228,8 @@ async def build_money_world(
     await session.flush()
     session.add_all(
         [
-            WindowAllocation(
-                window_id=window.id, funding_source_id=kgs.id, amount=kgs_allocation
-            ),
-            WindowAllocation(
-                window_id=window.id, funding_source_id=usd.id, amount=usd_allocation
-            ),
+            WindowAllocation(window_id=window.id, funding_source_id=kgs.id, amount=kgs_allocation),
+            WindowAllocation(window_id=window.id, funding_source_id=usd.id, amount=usd_allocation),
             WindowActionPlanItem(window_id=window.id, action_plan_item_id=item.id),
         ]
     )
