@@ -428,7 +428,7 @@ async def _charge(
             )
         else:
             charge.amount += part
-            charge.source_amount = convert(charge.amount, charge.rate)
+            charge.source_amount += convert(part, charge.rate)
 
 
 async def _paid_by_source(
