@@ -35,7 +35,11 @@ NEW_CHECKS = (
         "four_eyes_approval",
         "kind <> 'disbursement' OR (approved_by IS NOT NULL AND approved_by <> created_by)",
     ),
-    ("ledger_entry", "four_eyes_confirmation", "confirmed_by IS NULL OR confirmed_by <> created_by"),
+    (
+        "ledger_entry",
+        "four_eyes_confirmation",
+        "confirmed_by IS NULL OR confirmed_by <> created_by",
+    ),
 )
 # (table, constraint name, condition) of the CHECKs these replace
 OLD_CHECKS = (
@@ -247,9 +251,7 @@ def downgrade() -> None:
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
         f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {APP_ROLE}"
     )
-    revoke_sequences = (
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM {APP_ROLE}"  # noqa: S608  (a constant role name, not input)
-    )
+    revoke_sequences = f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM {APP_ROLE}"  # noqa: S608  (a constant role name, not input)
     op.execute(revoke_sequences)
     op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {APP_ROLE}")
     op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APP_ROLE}")
