@@ -528,3 +528,24 @@ async def test_a_payment_without_an_idempotency_key_is_refused(
     assert await _count(session, LedgerEntry) == 0
     assert await _count(session, AuditEvent) == events
     assert (await po.get_tranche(t.id)).status == TrancheStatus.APPROVED
+
+
+async def test_a_payment_worth_nothing_in_the_paid_currency_is_refused_by_name(
+    http: httpx.AsyncClient, world: MoneyWorld, session: AsyncSession
+) -> None:
+    po, fo1 = who(http, world, "po"), who(http, world, "fo1")
+    grant = await po.create_grant(grant_body(world, world.proposals[0], [40, 9_999_960]))
+    t = await po.approve_tranche(
+        grant.tranches[0].id, TrancheTransition(version=grant.tranches[0].version)
+    )
+    body = pay(40)
+    body.paid_currency, body.paid_rate = "USD", "88.5"
+    with pytest.raises(ApiError) as refused:
+        await fo1.create_disbursement(t.id, body, "tiny")
+    assert refused.value.status == 422
+    assert refused.value.problem.errors is not None
+    assert refused.value.problem.errors[0].field == "body.paid_rate"
+    assert await _count(session, LedgerEntry) == 0
+    body.paid_currency, body.paid_rate = None, None
+    paid = await fo1.create_disbursement(t.id, body, "tiny-kgs")
+    assert (paid.source_currency, paid.source_amount) == ("KGS", 40)

@@ -547,7 +547,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if t.needs_confirmation and t.confirmed_by is None
             else "forbidden"  # four eyes: nor by its confirmer
             if t.needs_confirmation and t.confirmed_by == who
-            else "integrity"  # worth 0 in the paid currency: the ledger's CHECK refuses it
+            else "invalid-input"  # worth 0 in the paid currency: refused, named
             if in_usd and convert(t.amount, PAID_RATE) == 0
             else None
         )

@@ -1223,6 +1223,13 @@ async def disburse(
         paid_rate = _parse_rate("body.paid_rate", body.paid_rate)
     else:
         paid_rate = Decimal(1)
+    paid_amount = convert(body.amount, paid_rate)
+    if paid_amount == 0:
+        raise _invalid(
+            "body.paid_rate",
+            f"{body.amount} minor units of {grant.currency} are worth nothing in"
+            f" {paid_currency} at {paid_rate}: pay it in {grant.currency}",
+        )
     paid = await _paid_by_source(session, grant.id)
     remaining = [ch.amount - paid.get(ch.funding_source_id, (0, 0))[0] for ch in charges]
     remaining_src = [ch.source_amount - paid.get(ch.funding_source_id, (0, 0))[1] for ch in charges]
@@ -1243,7 +1250,7 @@ async def disburse(
         kind=LedgerEntryKind.DISBURSEMENT,
         amount=body.amount,
         currency=grant.currency,
-        source_amount=convert(body.amount, paid_rate),
+        source_amount=paid_amount,
         source_currency=paid_currency,
         rate=paid_rate,
         value_date=body.value_date,
