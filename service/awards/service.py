@@ -919,6 +919,27 @@ async def _tranche_for_update(
     return grant, tranche
 
 
+async def _audit_tranche(
+    session: AsyncSession,
+    ctx: RequestContext,
+    tranche: Tranche,
+    what: str,
+    before: dict[str, Any] | None,
+    reason: str | None = None,
+) -> None:
+    """The audit event of a change to a tranche (`tranche.<what>`), before → as it is now."""
+    await record(
+        session,
+        ctx,
+        action=f"tranche.{what}",
+        entity="tranche",
+        entity_id=tranche.id,
+        before=before,
+        after=snapshot(tranche),
+        reason=reason,
+    )
+
+
 def _move(tranche: Tranche, target: TrancheStatus) -> None:
     if not can_move(TRANCHE_TRANSITIONS, tranche.status, target):
         raise IllegalTransition(
@@ -954,16 +975,7 @@ async def approve_tranche(
     tranche.approved_at = utcnow()
     tranche.version += 1
     await session.flush()
-    await record(
-        session,
-        ctx,
-        action="tranche.approved",
-        entity="tranche",
-        entity_id=tranche.id,
-        before=before,
-        after=snapshot(tranche),
-        reason=body.comment,
-    )
+    await _audit_tranche(session, ctx, tranche, "approved", before, reason=body.comment)
     return (await _tranche_reads(session, [tranche], threshold))[0]
 
 
@@ -994,16 +1006,7 @@ async def confirm_tranche(
     tranche.confirmed_at = utcnow()
     tranche.version += 1
     await session.flush()
-    await record(
-        session,
-        ctx,
-        action="tranche.confirmed",
-        entity="tranche",
-        entity_id=tranche.id,
-        before=before,
-        after=snapshot(tranche),
-        reason=body.comment,
-    )
+    await _audit_tranche(session, ctx, tranche, "confirmed", before, reason=body.comment)
     return (await _tranche_reads(session, [tranche], threshold))[0]
 
 
@@ -1038,16 +1041,7 @@ async def cancel_tranche(
         grant.status = GrantStatus.COMPLETED
     await session.flush()
     await _new_version(session, ctx, grant, f"tranche {tranche.position} cancelled: {body.reason}")
-    await record(
-        session,
-        ctx,
-        action="tranche.cancelled",
-        entity="tranche",
-        entity_id=tranche.id,
-        before=before,
-        after=snapshot(tranche),
-        reason=body.reason,
-    )
+    await _audit_tranche(session, ctx, tranche, "cancelled", before, reason=body.reason)
     await record(
         session,
         ctx,
@@ -1295,15 +1289,7 @@ async def disburse(
         entity_id=entry.id,
         after=snapshot(entry),
     )
-    await record(
-        session,
-        ctx,
-        action="tranche.disbursed",
-        entity="tranche",
-        entity_id=tranche.id,
-        before=before,
-        after=snapshot(tranche),
-    )
+    await _audit_tranche(session, ctx, tranche, "disbursed", before)
     return (await ledger_reads(session, [entry]))[0]
 
 
@@ -1384,14 +1370,5 @@ async def reverse(
         after=snapshot(entry),
         reason=body.reason,
     )
-    await record(
-        session,
-        ctx,
-        action="tranche.reversed",
-        entity="tranche",
-        entity_id=tranche.id,
-        before=before,
-        after=snapshot(tranche),
-        reason=body.reason,
-    )
+    await _audit_tranche(session, ctx, tranche, "reversed", before, reason=body.reason)
     return (await ledger_reads(session, [entry]))[0]

@@ -30,7 +30,13 @@ from scoring.eligibility import (
 )
 from service.audit.service import record, snapshot
 from service.calls.service import window_is_open, window_or_404
-from service.changes import check_version, move_proposal, record_created, update_versioned
+from service.changes import (
+    check_version,
+    delete_audited,
+    move_proposal,
+    record_created,
+    update_versioned,
+)
 from service.context import RequestContext, on_commit, on_rollback, utcnow
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
@@ -573,18 +579,8 @@ async def delete_attachment(
     a, row = await _attachment_or_404(session, ctx, attachment_id)
     ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
     _require_draft(row)
-    before = snapshot(a)
     name = a.storage_name
-    await session.delete(a)
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="attachment.deleted",
-        entity="attachment",
-        entity_id=attachment_id,
-        before=before,
-    )
+    await delete_audited(session, ctx, "attachment", a)
     on_commit(session, lambda: store.delete(name))  # the file goes only once the row has gone
 
 

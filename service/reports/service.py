@@ -30,7 +30,7 @@ from contracts.lifecycles import allowed_next
 from contracts.proposals import AttachmentRead
 from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant, refresh_grant
-from service.changes import check_version, record_created
+from service.changes import check_version, delete_audited, record_created
 from service.context import RequestContext, on_commit, on_rollback, utcnow
 from service.pagination import keyset, split_page
 from service.pcc.service import i18n
@@ -732,16 +732,6 @@ async def delete_attachment(
     a, row, grant = await _attachment_or_404(session, ctx, report_id, attachment_id, lock=True)
     ctx.require(p.can_write_report(ctx.actor, grant.organisation_id))
     _require_editable(row)
-    before = snapshot(a)
     name = a.storage_name
-    await session.delete(a)
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="attachment.deleted",
-        entity="attachment",
-        entity_id=attachment_id,
-        before=before,
-    )
+    await delete_audited(session, ctx, "attachment", a)
     on_commit(session, lambda: store.delete(name))  # the file goes only once the row has gone
