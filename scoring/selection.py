@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
@@ -85,7 +86,12 @@ _MAX_SCORE_TOTAL: Final = 2**45
 _MAX_SHARE_DENOMINATOR: Final = 1_000_000
 _MAX_MONEY: Final = 2**50
 """Budgets and request totals in minor units stay exact in the solver's doubles below this."""
-_CORE_START: Final = 256
+_CORE_START: Final = 64
+"""Candidates left free in the first, heuristic solve (the rest fixed by their LP reduced cost);
+it only has to find a good selection, the proof comes after (measured against 128 and 256 on
+13 windows in `docs/performance.md`)."""
+_SPLIT_MIN_FREE: Final = 40
+"""A proof over fewer free candidates than this is not split over two threads."""
 
 HIGHS_TUNING: Final[dict[str, bool]] = {
     "mip_heuristic_run_rins": False,
@@ -95,7 +101,21 @@ HIGHS_TUNING: Final[dict[str, bool]] = {
 programmes (the incumbent comes from our own core solve): measured 2.0 s → 0.6 s on the
 benchmark's 2,000-proposal window. They find solutions, they prove nothing: turning them off
 changes no optimum, only how fast it is proved (`docs/performance.md`)."""
-"""Candidates left free in the first, heuristic solve (the rest fixed by their LP reduced cost)."""
+HIGHS_SEARCH_TUNING: Final[dict[str, bool | int]] = {
+    "mip_pscost_minreliable": 16,
+    "mip_heuristic_run_feasibility_jump": False,
+}
+"""For a solve that must find its own first selection (no cutoff known)."""
+HIGHS_PROOF_TUNING: Final[dict[str, bool | int]] = {
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_pscost_minreliable": 4,
+}
+"""For a proof — a solve whose cutoff is the score to beat or to match: the root reduced-cost
+sub-MIP and feasibility jump only look for selections, which the cutoff makes pointless
+(measured: the proofs of 13 windows 2.75 s → 2.35 s; the same settings without a cutoff are
+2–3× slower, so they are not used there). Like the others, they touch no tolerance and not the
+gap: optima and selections are unchanged."""
 
 
 # --- the inputs -------------------------------------------------------------------------------
@@ -689,6 +709,77 @@ def _cutoff_option(
     return {"objective_bound": -(cutoff - fixed_score) + 0.5}
 
 
+def _tuning(*, proof: bool, cutoff: int | None) -> Mapping[str, bool | int]:
+    if proof:
+        return HIGHS_PROOF_TUNING
+    return HIGHS_SEARCH_TUNING if cutoff is None else {}
+
+
+def _run_milp(
+    model: _Model,
+    lb: FloatArray,
+    ub: FloatArray,
+    options: Mapping[str, Any],
+) -> tuple[IntArray | None, int]:
+    """One HiGHS solve of ``model`` within the bounds ``lb``/``ub``: its integral values (None
+    when proved infeasible, or, with an ``objective_bound``, when nothing reaches it) and the
+    number of branch-and-bound nodes. Safe to run on several threads at once."""
+    constraints = (
+        [LinearConstraint(model.matrix, -np.inf, model.rhs)] if model.matrix is not None else []
+    )
+    with warnings.catch_warnings():
+        # scipy passes options it does not know to HiGHS verbatim, with a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        integrality = np.ones(len(model.c))
+        res = milp(
+            model.c,
+            integrality=integrality,
+            bounds=Bounds(lb, ub),
+            constraints=constraints,
+            options=dict(options),
+        )
+        if res.status == 4 and options.get("presolve", True):
+            # HiGHS 1.12's presolve can end an infeasible programme in "Solve error" (seen on
+            # a 7-candidate window in tests/scoring/test_selection.py); without presolve it
+            # proves the infeasibility
+            res = milp(
+                model.c,
+                integrality=integrality,
+                bounds=Bounds(lb, ub),
+                constraints=constraints,
+                options={**options, "presolve": False},
+            )
+    nodes = int(getattr(res, "mip_node_count", 0) or 0)
+    if res.status == 2:
+        return None, nodes
+    if res.status != 0 or res.x is None:
+        raise SolverFailure(f"the solver stopped without proving optimality: {res.message}")
+    values: IntArray = np.rint(res.x).astype(np.int64)
+    if np.abs(res.x - values).max(initial=0.0) > 1e-6:
+        raise SolverFailure("the solver returned a non-integral solution")
+    return values, nodes
+
+
+def _split_variable(model: _Model) -> int | None:
+    """The column to split a proof on: the candidate whose LP-relaxation value is nearest ½
+    (None when the relaxation is integral, or too small a programme to be worth two threads)."""
+    nx = len(model.free)
+    if nx < _SPLIT_MIN_FREE or model.matrix is None:
+        return None
+    res = linprog(
+        model.c,
+        A_ub=model.matrix,
+        b_ub=model.rhs,
+        bounds=np.column_stack([model.lb, model.ub]),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return None  # infeasible or unusual: the single solve says so with a proof
+    distance = np.abs(res.x[:nx] - 0.5)
+    k = int(np.argmin(distance))
+    return k if distance[k] < 0.5 - 1e-6 else None
+
+
 def _solve(
     prob: _Problem,
     state: npt.NDArray[np.int8],
@@ -696,6 +787,7 @@ def _solve(
     stats: _Stats,
     *,
     cutoff: int | None = None,
+    proof: bool = False,
     **objective: Any,
 ) -> _Solution | None:
     """Solve to proven optimality (relative gap 0); None when proved infeasible. The answer is
@@ -704,7 +796,14 @@ def _solve(
     ``cutoff`` (with the score as objective): only selections scoring at least this are wanted —
     a score some selection of this space is known to reach, or the optimum a probe asks for.
     HiGHS prunes every node that cannot reach it (its `objective_bound`), which it otherwise
-    learns only when its own heuristics find such a selection; None when none reaches it."""
+    learns only when its own heuristics find such a selection; None when none reaches it.
+
+    ``proof``: the cutoff is the score to beat or to match, so finding selections is pointless
+    (:data:`HIGHS_PROOF_TUNING`). A proof is split in two on the candidate the LP relaxation
+    leaves most fractional — funded in one half, not in the other — and the halves are solved at
+    once on two threads (HiGHS releases the GIL). Each half is solved exactly and both are
+    awaited; the better half is the answer (the funded half on a tie), so the result does not
+    depend on which thread ends first."""
     model = _build(prob, state, **objective)
     if model is None:
         return None
@@ -712,39 +811,42 @@ def _solve(
     a = np.zeros(prob.n, dtype=np.int64)
     nx = len(model.free)
     if len(model.c):
-        stats.milp_solves += 1
-        with warnings.catch_warnings():
-            # scipy passes options it does not know to HiGHS verbatim, with a warning
-            warnings.simplefilter("ignore", RuntimeWarning)
-            res = milp(
-                model.c,
-                integrality=np.ones(len(model.c)),
-                bounds=Bounds(model.lb, model.ub),
-                constraints=(
-                    [LinearConstraint(model.matrix, -np.inf, model.rhs)]
-                    if model.matrix is not None
-                    else []
-                ),
-                options={
-                    "mip_rel_gap": 0.0,
-                    "time_limit": config.time_limit_s,
-                    "presolve": True,
-                    **HIGHS_TUNING,
-                    **_cutoff_option(prob, state, cutoff),
-                },
-            )
-        stats.nodes += int(getattr(res, "mip_node_count", 0) or 0)
-        if res.status == 2:
+        options = {
+            "mip_rel_gap": 0.0,
+            "time_limit": config.time_limit_s,
+            "presolve": True,
+            **HIGHS_TUNING,
+            **_tuning(proof=proof, cutoff=cutoff),
+            **_cutoff_option(prob, state, cutoff),
+        }
+        split = _split_variable(model) if proof else None
+        if split is None:
+            answers = [_run_milp(model, model.lb, model.ub, options)]
+        else:
+            halves = []
+            for side in (1.0, 0.0):
+                lb, ub = model.lb.copy(), model.ub.copy()
+                lb[split] = ub[split] = side
+                halves.append((lb, ub))
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futures = [pool.submit(_run_milp, model, lb, ub, options) for lb, ub in halves]
+                answers = [f.result() for f in futures]
+        values: IntArray | None = None  # the better half; on a tie the first (funded)
+        for answer, nodes in answers:
+            stats.milp_solves += 1
+            stats.nodes += nodes
+            if answer is not None and (values is None or model.c @ answer < model.c @ values - 0.5):
+                values = answer
+        if values is None:
             return None
-        if res.status != 0 or res.x is None:
-            raise SolverFailure(f"the solver stopped without proving optimality: {res.message}")
-        values = np.rint(res.x).astype(np.int64)
-        if np.abs(res.x - values).max(initial=0.0) > 1e-6:
-            raise SolverFailure("the solver returned a non-integral solution")
         x[model.free] = values[:nx]
         a[model.avars] = values[nx:]
     if not prob.partial:
         a = prob.cost * x
+    if cutoff is not None and int(prob.score @ x) < cutoff:
+        # HiGHS may hand back a selection it found below its objective bound; having pruned
+        # every node that cannot reach the bound, it has proved that none does
+        return None
     if _violated(prob, x, a):
         raise SolverFailure("the solver's answer fails the exact check of budget and quotas")
     min_score = objective.get("min_score")
@@ -888,21 +990,36 @@ def _optimal_selection(
                 return None
             size = min(size * 4, len(order))
             continue
-        # Stage 1: fixings provably kept by every selection scoring ≥ the incumbent's score,
-        # so by every optimal one.
+        # Fixings provably kept by every selection scoring ≥ the incumbent's score, so by
+        # every optimal one.
         reached = int(prob.score @ incumbent.x)
         state1 = _fix_by_bound(lag, reached, state0)
-        decided = state_h >= 0
-        if (state1[decided] == state_h[decided]).all():
-            best = incumbent  # every optimum lies inside the heuristic's space: it is optimal
-            break
         if (state1 < 0).sum() <= 2 * size or size >= len(order):
-            found = _solve(prob, state1, config, stats, objective_x=score_obj, cutoff=reached)
-            if found is None:
-                raise SolverFailure("stage 1 lost a feasible selection: numerical trouble")
-            best = found
             break
         size = min(size * 4, len(order))
+    info["stage1_free"] = int((state1 < 0).sum())
+    # One proof settles both stages when the incumbent is the only optimum (the usual case):
+    # does any selection that funds a candidate the incumbent leaves out score as much? Every
+    # better selection does (scores are ≥ 0), and so does every optimum better in rank order.
+    outside = np.flatnonzero((state1 < 0) & (incumbent.x == 0)).astype(np.int64)
+    other = _solve(
+        prob,
+        state1,
+        config,
+        stats,
+        objective_x=score_obj,
+        at_least_one=outside,
+        cutoff=reached,
+        proof=True,
+    )
+    if other is None:
+        info["stage2_free"] = 0
+        return incumbent  # the unique optimum is also the best in rank order
+    if int(prob.score @ other.x) > reached:
+        best = other  # the best of all the others, and better than the incumbent: optimal
+    else:  # two optima: the better in rank order leads stage 2
+        first = np.flatnonzero(incumbent.x != other.x)[0]
+        best = incumbent if incumbent.x[first] == 1 else other
     optimum = int(prob.score @ best.x)
 
     # Stage 2: among the selections scoring the optimum, the best in rank order, decided one
@@ -915,7 +1032,6 @@ def _optimal_selection(
     # Fixing a later candidate early is sound: no selection still allowed funds it.
     fixed = _fix_by_bound(lag, optimum, state0)
     free2 = np.flatnonzero(fixed < 0).tolist()
-    info["stage1_free"] = int((state1 < 0).sum())
     info["stage2_free"] = len(free2)
     slack = lag.bound - optimum * lag.scale
     spent = 0  # bound lost to the decisions taken against a candidate's reduced-cost sign
@@ -937,7 +1053,14 @@ def _optimal_selection(
             return None
         cover = None if group is None else np.array(group, dtype=np.int64)
         found = _solve(
-            prob, base, config, stats, objective_x=score_obj, at_least_one=cover, cutoff=optimum
+            prob,
+            base,
+            config,
+            stats,
+            objective_x=score_obj,
+            at_least_one=cover,
+            cutoff=optimum,
+            proof=True,
         )
         return found if found is not None and int(prob.score @ found.x) == optimum else None
 

@@ -243,6 +243,26 @@ def test_optimal_equals_brute_force_value_and_rank_order_tie_break(
         check_against_brute_force(cands, config, expected)
 
 
+def test_highs_presolve_solve_error_on_an_infeasible_window_is_proved_without_presolve() -> None:
+    """Found by the property above: HiGHS's presolve ends this infeasible programme (all scores
+    0, so a pure feasibility question; uzgen's requests cannot add up to exactly the budget) in
+    "Solve error" instead of "infeasible". The engine retries without presolve and names the
+    quota, as for any infeasible set."""
+    costs = (4, 24, 24, 1, 11, 1, 1)
+    where = ("uzgen", "uzgen", "uzgen", "osh", "uzgen", "osh", "osh")
+    cands = [
+        cand(f"p{i}", c, 0, i, org="o0", territory=t)
+        for i, (c, t) in enumerate(zip(costs, where, strict=True))
+    ]
+    config = SelectionConfig(
+        Policy.OPTIMAL, 33, (Quota("min_share_money", "territory:uzgen", Fraction(1)),)
+    )
+    assert brute_force(cands, config) is None
+    for core in (1, 3, 128):
+        with core_start(core):
+            check_against_brute_force(cands, config, None)
+
+
 def check_against_brute_force(
     cands: list[Candidate],
     config: SelectionConfig,
