@@ -22,7 +22,9 @@ is. Money is integer minor units, scores exact fractions; the solver works on in
 and every answer it gives is checked again in exact integer arithmetic before it is used.
 
 Pure: no I/O, no clock, no environment. The solver's time limit is a safety net only: a solver
-that stops without proving optimality raises :class:`SolverFailure`, never a lesser answer.
+that stops without proving optimality raises :class:`SolverFailure`, never a lesser answer. A
+proof may run as two halves on two threads; both are always awaited, so neither the result nor
+the solver statistics depend on which ends first.
 """
 
 from __future__ import annotations
