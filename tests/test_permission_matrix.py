@@ -3,7 +3,8 @@
 The table `CASES` is keyed by operation id; `test_every_route_has_a_permission_rule` compares it
 with the app's routes, so a new route without a rule here fails. `test_permission_matrix` then
 calls each operation as each actor, through the typed client, against a world in which every path
-parameter has a real target:
+parameter has a real target (built once per operation; each actor's call runs in a savepoint that
+is rolled back after it, so every actor meets the same world):
 
 - allowed: the call succeeds, and a write leaves at least one new audit event (a POST that only
   computes, marked `writes=False`, must instead leave every row as it was);
@@ -11,7 +12,8 @@ parameter has a real target:
   allowed, 404 where the service hides that the row exists), and a write changes no row at all.
 
 The expected sets follow `contracts/permissions.py` and the services that apply it. Where the
-service answers wrongly today, the pair is listed in `KNOWN_BUGS` (a strict xfail).
+service answers wrongly today, the pair is listed in `KNOWN_BUGS`: it must fail, and the test
+says so when it passes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel
 
 from contracts.awards import (
@@ -2031,7 +2033,7 @@ CASES: dict[str, Case] = {
 
 
 # --- refusals the service gets wrong today ------------------------------------------------------
-# Strict xfail: the fix turns them into failures (XPASS), and then these entries go.
+# Each must fail; the fix makes the test report it as passing, and then its entry goes.
 KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 # --- reading the app's routes -----------------------------------------------------------------
@@ -2085,30 +2087,13 @@ async def test_every_route_has_a_permission_rule(app: Litestar) -> None:
     assert set(app_operations(app)) == set(CASES)
 
 
-MATRIX = [
-    pytest.param(
-        operation,
-        actor,
-        id=f"{operation}-{actor}",
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[operation, actor])]
-        if (operation, actor) in KNOWN_BUGS
-        else [],
-    )
-    for operation in CASES
-    for actor in ACTORS
-]
-
-
-@pytest.mark.parametrize(("operation", "actor"), MATRIX)
-async def test_permission_matrix(
-    operation: str, actor: str, world: World, app: Litestar, session: AsyncSession
+async def check_case(
+    case: Case, write: bool, world: World, actor: str, session: AsyncSession
 ) -> None:
-    case = CASES[operation]
-    write = is_write(app, operation) if case.writes is None else case.writes
+    """One operation called by one actor: allowed and done, or refused as expected and nothing
+    changed."""
     world.actor = actor
     c = world.client(actor)
-    if case.prepare is not None:
-        await case.prepare(world)
     audit_before = await audit_count(session)
 
     if actor in case.allowed:
@@ -2138,3 +2123,59 @@ async def test_permission_matrix(
     if write:
         assert await audit_count(session) == audit_before
         assert await table_digests(session) == rows_before
+
+
+def stored_files(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
+
+
+def restore_files(root: Path, files: dict[Path, bytes]) -> None:
+    """The file store as it was: what a case uploaded goes, what it deleted comes back (a
+    rolled-back transaction cannot undo a file removed on commit)."""
+    for path in stored_files(root):
+        if path not in files:
+            path.unlink()
+    for path, content in files.items():
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
+
+@pytest.mark.parametrize("operation", list(CASES))
+async def test_permission_matrix(
+    operation: str,
+    world: World,
+    app: Litestar,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    storage_dir: Path,
+) -> None:
+    """Every actor against one world: the world (and the case's `prepare`) is built once for
+    the operation, and each actor's call runs inside a savepoint rolled back after it, with the
+    file store put back, so every actor meets the same world. Failures are gathered and
+    reported per actor; a pair in `KNOWN_BUGS` must fail (strictly: a pass is reported)."""
+    case = CASES[operation]
+    write = is_write(app, operation) if case.writes is None else case.writes
+    if case.prepare is not None:
+        await case.prepare(world)
+    files = stored_files(storage_dir)
+    failures: list[str] = []
+    for actor in ACTORS:
+        # the test session's own transaction begins outside the actor's savepoint, so rolling
+        # the savepoint back leaves it intact
+        await session.execute(text("SELECT 1"))
+        savepoint = await connection.begin_nested()
+        error: BaseException | None = None
+        try:
+            await check_case(case, write, world, actor, session)
+        except (Exception, pytest.fail.Exception) as exc:
+            error = exc
+        finally:
+            await savepoint.rollback()
+            restore_files(storage_dir, files)
+        bug = KNOWN_BUGS.get((operation, actor))
+        if bug is not None and error is None:
+            failures.append(f"{actor}: passes now; remove it from KNOWN_BUGS ({bug})")
+        elif bug is None and error is not None:
+            failures.append(f"{actor}: {type(error).__name__}: {error}")
+    assert not failures, f"{operation}:\n" + "\n".join(failures)
