@@ -783,6 +783,17 @@ def _split_variable(model: _Model) -> int | None:
     return k if distance[k] < 0.5 - 1e-6 else None
 
 
+def _best_answer(c: FloatArray, answers: Sequence[IntArray | None]) -> IntArray | None:
+    """The answer with the lowest objective ``c·x`` (HiGHS minimises); on equal objectives the
+    first, so that two halves of a split proof give one result whichever ends first. The
+    objectives are integers (scores, or 0/1 targets), hence the half-unit margin."""
+    best: IntArray | None = None
+    for answer in answers:
+        if answer is not None and (best is None or c @ answer < c @ best - 0.5):
+            best = answer
+    return best
+
+
 def _solve(
     prob: _Problem,
     state: npt.NDArray[np.int8],
@@ -834,12 +845,10 @@ def _solve(
             with ThreadPoolExecutor(max_workers=2) as pool:
                 futures = [pool.submit(_run_milp, model, lb, ub, options) for lb, ub in halves]
                 answers = [f.result() for f in futures]
-        values: IntArray | None = None  # the better half; on a tie the first (funded)
-        for answer, nodes in answers:
+        for _, nodes in answers:
             stats.milp_solves += 1
             stats.nodes += nodes
-            if answer is not None and (values is None or model.c @ answer < model.c @ values - 0.5):
-                values = answer
+        values = _best_answer(model.c, [answer for answer, _ in answers])
         if values is None:
             return None
         x[model.free] = values[:nx]

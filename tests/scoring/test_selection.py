@@ -226,11 +226,11 @@ def core_start(size: int) -> Iterator[None]:
     """Start the engine's heuristic core this small, so that its reduced-cost fixing and core
     growth, which real windows need, are exercised on windows small enough for brute force."""
     saved = selection._CORE_START
-    selection._CORE_START = size  # type: ignore[misc]
+    selection._CORE_START = size  # type: ignore[misc]  # a Final, replaced for the test
     try:
         yield
     finally:
-        selection._CORE_START = saved  # type: ignore[misc]
+        selection._CORE_START = saved  # type: ignore[misc]  # a Final, put back
 
 
 @given(windows(max_size=12), st.sampled_from([1, 3, 128]))
@@ -843,3 +843,55 @@ def test_optimal_matches_a_plain_solver_call_and_ignores_input_order_at_scale(se
     assert select(shuffled, config) == result
     assert all(check.met for check in result.quota_checks)
     assert result.funded_total <= config.budget
+
+
+@contextmanager
+def split_proofs_from(free: int) -> Iterator[list[int]]:
+    """Split every proof over at least ``free`` candidates over two threads; yields the list
+    of the candidates (columns) the proofs were split on."""
+    saved_min, saved_pick = selection._SPLIT_MIN_FREE, selection._split_variable
+    picked: list[int] = []
+
+    def recording(model: selection._Model) -> int | None:
+        column = saved_pick(model)
+        if column is not None:
+            picked.append(column)
+        return column
+
+    selection._SPLIT_MIN_FREE = free  # type: ignore[misc]  # a Final, replaced for the test
+    selection._split_variable = recording
+    try:
+        yield picked
+    finally:
+        selection._SPLIT_MIN_FREE = saved_min  # type: ignore[misc]  # a Final, put back
+        selection._split_variable = saved_pick
+
+
+@pytest.mark.parametrize(("size", "seed"), [(150, 3), (250, 4), (400, 5)])
+def test_proofs_split_over_two_threads_give_the_unsplit_result(size: int, seed: int) -> None:
+    """The proofs of stage 1 and 2 run as two halves on two threads: the result is the one of
+    the same proofs unsplit, and the optimum that of one plain solver call."""
+    cands, config = larger_window(size, seed)
+    with split_proofs_from(1) as picked:
+        split = select(cands, config)
+    assert picked, "no proof was split"
+    with split_proofs_from(10**9) as never:
+        whole = select(cands, config)
+    assert never == []
+    assert split == whole
+    assert int(split.solver["milp_solves"]) > int(whole.solver["milp_solves"])
+    assert split.objective == plain_milp_optimum(cands, config)
+
+
+def test_the_better_half_of_a_split_proof_is_the_answer_the_first_on_a_tie() -> None:
+    import numpy as np
+
+    c = np.array([-3.0, -2.0, -1.0])  # HiGHS minimises: the objective is minus the score
+    funded_half = np.array([1, 0, 1])  # −4
+    other_half = np.array([0, 1, 1])  # −3
+    assert selection._best_answer(c, [funded_half, other_half]) is funded_half
+    assert selection._best_answer(c, [other_half, funded_half]) is funded_half
+    tie = np.array([0, 1, 1])
+    assert selection._best_answer(c, [other_half, tie]) is other_half
+    assert selection._best_answer(c, [None, other_half]) is other_half
+    assert selection._best_answer(c, [None, None]) is None
