@@ -3,8 +3,11 @@ quota, is approved and replayed; the applicant reads feedback; a decline moves t
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import uuid
+from typing import Any
 
 import msgspec
 import pytest
@@ -27,6 +30,7 @@ from contracts.selection import (
     SelectionRunCreate,
     SelectionRunTransition,
 )
+from service.selection import service as selection_service
 from tests.conftest import MakeOrganisation, MakeUser
 from tests.journey import MONTHS, PDF, Programme, published_call
 from tests.test_reviews import _rubric, _scores
@@ -217,6 +221,55 @@ async def test_infeasible_quota_is_diagnosed(
     assert "women_led" in (infeasible.value.problem.detail or "") + str(
         infeasible.value.problem.errors
     )
+
+
+async def test_the_server_answers_while_a_selection_computes(
+    programme: Programme,
+    make_user: MakeUser,
+    make_organisation: MakeOrganisation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The solver runs in a worker thread: while it computes, the event loop serves others. The
+    computation here waits until a health check has been answered; were it run on the event
+    loop, that check could not be answered before it ends (it would give up after 5 s)."""
+    w = programme
+    _, w1, _ = await published_call(w)
+    window = await w.officer.get_window(w1)
+    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    org = await make_organisation(name="Solo", territory_id=w.osh.id, founded_year=2010)
+    member = await make_user(member_of=(org,), token_expires_in=MONTHS)
+    pid = await _apply(w, w1, member.client, org.id, "Solo project")
+    reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
+    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
+    await w.officer.create_assignments(w1, AutoAssign(seed="s"))
+    a = (await reviewer.client.list_assignments()).items[0]
+    saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
+    await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    run = await w.officer.create_selection_run(w1, SelectionRunCreate())
+
+    loop = asyncio.get_running_loop()
+    started, answered = asyncio.Event(), threading.Event()
+    waited: list[bool] = []
+    compute = selection_service.compute
+
+    def computing(*args: Any) -> dict[str, Any]:
+        loop.call_soon_threadsafe(started.set)
+        waited.append(answered.wait(timeout=5))
+        return compute(*args)
+
+    monkeypatch.setattr(selection_service, "compute", computing)
+    task = asyncio.create_task(w.officer.create_selection_computation(run.id))
+    await asyncio.wait(
+        [task, asyncio.create_task(started.wait())], timeout=10, return_when=asyncio.FIRST_COMPLETED
+    )
+    health = await w.officer.get_liveness()  # asked after the computation began
+    assert health.status == "ok"
+    answered.set()
+    computed = await task
+    assert waited == [True], "the health check was not answered while the selection computed"
+    assert computed.outputs is not None
+    funded = [e["proposal_id"] for e in computed.outputs["entries"] if e["status"] == "funded"]
+    assert funded == [str(pid)]
 
 
 async def test_invalid_quota_is_refused_before_any_run(programme: Programme) -> None:

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import msgspec
+from anyio import to_thread
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -300,7 +301,8 @@ async def compute_run(
     if not inputs["proposals"]:
         raise ConflictProblem("no scored proposal in this window yet")
     assert run.seed is not None
-    outputs = compute(inputs, dict(run.config), run.seed.encode())
+    # seconds of CPU for a large window: in a worker thread, so the server keeps answering
+    outputs = await to_thread.run_sync(compute, inputs, dict(run.config), run.seed.encode())
     if "error" in outputs:
         raise InvalidInput(
             f"the quotas cannot all be met: {outputs['error']['diagnosis']}",
@@ -343,7 +345,9 @@ async def replay_run(session: AsyncSession, ctx: RequestContext, run_id: uuid.UU
     run = await _run_or_404(session, run_id)
     if run.outputs is None or run.seed is None:
         raise ConflictProblem("the run has not been computed")
-    again = compute(dict(run.inputs), dict(run.config), run.seed.encode())
+    again = await to_thread.run_sync(
+        compute, dict(run.inputs), dict(run.config), run.seed.encode()
+    )
     # JSONB reorders object keys: compare canonical JSON (sorted keys), not bytes as stored
     identical = _canonical(again) == _canonical(dict(run.outputs))
     return c.ReplayRead(identical=identical, outputs=again)
