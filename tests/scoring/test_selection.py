@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
@@ -895,3 +896,29 @@ def test_the_better_half_of_a_split_proof_is_the_answer_the_first_on_a_tie() -> 
     assert selection._best_answer(c, [other_half, tie]) is other_half
     assert selection._best_answer(c, [None, other_half]) is other_half
     assert selection._best_answer(c, [None, None]) is None
+
+
+@pytest.mark.parametrize("seed", [5, 7])
+def test_the_search_around_the_first_core_only_speeds_the_proof(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the first core is enough for the bound, a neighbourhood search improves its
+    selection before the proof (in these windows it does: by 0.3 and 1.9 points). The result
+    is the one without the search, and the plain solver's optimum."""
+    cands, config = larger_window(600, seed)
+    improve = selection._improve
+    gains: list[int] = []
+
+    def recording(*args: Any) -> selection._Solution:
+        prob, incumbent = args[0], args[4]
+        found = improve(*args)
+        gains.append(int(prob.score @ found.x) - int(prob.score @ incumbent.x))
+        return found
+
+    monkeypatch.setattr(selection, "_improve", recording)
+    searched = select(cands, config)
+    assert len(gains) == 1
+    assert gains[0] > 0, "the search found nothing better: the test lost its purpose"
+    monkeypatch.setattr(selection, "_improve", lambda *args: args[4])
+    assert select(cands, config) == searched
+    assert searched.objective == plain_milp_optimum(cands, config)
