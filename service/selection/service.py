@@ -345,9 +345,7 @@ async def replay_run(session: AsyncSession, ctx: RequestContext, run_id: uuid.UU
     run = await _run_or_404(session, run_id)
     if run.outputs is None or run.seed is None:
         raise ConflictProblem("the run has not been computed")
-    again = await to_thread.run_sync(
-        compute, dict(run.inputs), dict(run.config), run.seed.encode()
-    )
+    again = await to_thread.run_sync(compute, dict(run.inputs), dict(run.config), run.seed.encode())
     # JSONB reorders object keys: compare canonical JSON (sorted keys), not bytes as stored
     identical = _canonical(again) == _canonical(dict(run.outputs))
     return c.ReplayRead(identical=identical, outputs=again)
