@@ -770,19 +770,24 @@ def _run_milp(
     return values, nodes
 
 
-def _split_variable(model: _Model) -> int | None:
-    """The column to split a proof on: the candidate whose LP-relaxation value is nearest ½
-    (None when the relaxation is integral, or too small a programme to be worth two threads)."""
-    nx = len(model.free)
-    if nx < _SPLIT_MIN_FREE or model.matrix is None:
-        return None
-    res = linprog(
+def _relax(model: _Model) -> Any:
+    """The LP relaxation of ``model`` (HiGHS through ``linprog``): its ``OptimizeResult``."""
+    return linprog(
         model.c,
         A_ub=model.matrix,
         b_ub=model.rhs,
         bounds=np.column_stack([model.lb, model.ub]),
         method="highs",
     )
+
+
+def _split_variable(model: _Model) -> int | None:
+    """The column to split a proof on: the candidate whose LP-relaxation value is nearest ½
+    (None when the relaxation is integral, or too small a programme to be worth two threads)."""
+    nx = len(model.free)
+    if nx < _SPLIT_MIN_FREE or model.matrix is None:
+        return None
+    res = _relax(model)
     if res.status != 0 or res.x is None:
         return None  # infeasible or unusual: the single solve says so with a proof
     distance = np.abs(res.x[:nx] - 0.5)
@@ -946,13 +951,7 @@ def _lp_relaxation(
     if not len(model.c) or model.matrix is None:
         return {}, lp_x
     stats.lp_solves += 1
-    res = linprog(
-        model.c,
-        A_ub=model.matrix,
-        b_ub=model.rhs,
-        bounds=np.column_stack([model.lb, model.ub]),
-        method="highs",
-    )
+    res = _relax(model)
     if res.status == 2:
         return None
     if res.status != 0:

@@ -195,10 +195,11 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert overridden.outcome == "not_selected"
 
 
-async def test_infeasible_quota_is_diagnosed(
-    programme: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
-) -> None:
-    w = programme
+async def _one_scored_proposal(
+    w: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A published call whose first window holds one proposal, scored by a one-reviewer panel:
+    the window's id and the proposal's."""
     _, w1, _ = await published_call(w)
     window = await w.officer.get_window(w1)
     await w.officer.update_window_rubric(w1, _rubric(window.version))
@@ -211,6 +212,14 @@ async def test_infeasible_quota_is_diagnosed(
     a = (await reviewer.client.list_assignments()).items[0]
     saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
     await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    return w1, pid
+
+
+async def test_infeasible_quota_is_diagnosed(
+    programme: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
+) -> None:
+    w = programme
+    w1, pid = await _one_scored_proposal(w, make_user, make_organisation)
     assert (await w.officer.get_proposal(pid)).status == ProposalStatus.SCORED
     run = await w.officer.create_selection_run(
         w1, SelectionRunCreate(quotas=[QuotaInput(kind="min_count", group="women_led", value="1")])
@@ -233,18 +242,7 @@ async def test_the_server_answers_while_a_selection_computes(
     computation here waits until a health check has been answered; were it run on the event
     loop, that check could not be answered before it ends (it would give up after 5 s)."""
     w = programme
-    _, w1, _ = await published_call(w)
-    window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
-    org = await make_organisation(name="Solo", territory_id=w.osh.id, founded_year=2010)
-    member = await make_user(member_of=(org,), token_expires_in=MONTHS)
-    pid = await _apply(w, w1, member.client, org.id, "Solo project")
-    reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
-    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
-    await w.officer.create_assignments(w1, AutoAssign(seed="s"))
-    a = (await reviewer.client.list_assignments()).items[0]
-    saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
-    await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    w1, pid = await _one_scored_proposal(w, make_user, make_organisation)
     run = await w.officer.create_selection_run(w1, SelectionRunCreate())
 
     loop = asyncio.get_running_loop()

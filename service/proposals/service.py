@@ -28,16 +28,16 @@ from scoring.eligibility import (
     evaluate,
     parse_rules,
 )
+from service.attachments import attachment_read, remove_attachment, store_attachment
 from service.audit.service import record, snapshot
 from service.calls.service import window_is_open, window_or_404
 from service.changes import (
     check_version,
-    delete_audited,
     move_proposal,
     record_created,
     update_versioned,
 )
-from service.context import RequestContext, on_commit, on_rollback, utcnow
+from service.context import RequestContext, utcnow
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
     ActionPlanItem,
@@ -56,7 +56,7 @@ from service.persistence.models import (
     WindowTerritory,
 )
 from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound
-from service.storage import FileStore, StoredFile
+from service.storage import FileStore
 
 MINOR = Decimal(1)
 
@@ -176,7 +176,7 @@ async def _reads(
             )
         ).scalars():
             assert a.proposal_id is not None
-            files[a.proposal_id].append(_attachment_read(a))
+            files[a.proposal_id].append(attachment_read(a))
     now = utcnow()
     out = []
     for r in rows:
@@ -239,18 +239,6 @@ def _allowed_actions(
     }:
         actions.append("override_eligibility")
     return actions
-
-
-def _attachment_read(a: Attachment) -> c.AttachmentRead:
-    return c.AttachmentRead(
-        id=a.id,
-        kind=a.kind,
-        original_name=a.original_name,
-        content_type=a.content_type,
-        size_bytes=a.size_bytes,
-        sha256=a.sha256,
-        created_at=a.created_at,
-    )
 
 
 async def get_proposal(
@@ -525,35 +513,18 @@ async def upload_attachment(
     row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
     ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
     _require_draft(row)
-    used = (
-        await session.execute(
-            select(func.coalesce(func.sum(Attachment.size_bytes), 0)).where(
-                col(Attachment.proposal_id) == row.id
-            )
-        )
-    ).scalar_one()
-    stored: StoredFile = store.save(data, filename, already_used_bytes=int(used))
-    on_rollback(session, lambda: store.delete(stored.storage_name))  # no file without its row
     assert ctx.actor.id is not None
-    try:
-        a = Attachment(
-            proposal_id=row.id,
-            kind=kind,
-            original_name=stored.original_name,
-            storage_name=stored.storage_name,
-            content_type=stored.content_type,
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            uploaded_by=ctx.actor.id,
-        )
-        session.add(a)
-        await session.flush()
-        await session.refresh(a)
-        await record_created(session, ctx, "attachment", a)
-    except BaseException:
-        store.delete(stored.storage_name)  # nothing stored when the row is not
-        raise
-    return _attachment_read(a)
+    a = await store_attachment(
+        session,
+        ctx,
+        store,
+        proposal_id=row.id,
+        kind=kind,
+        filename=filename,
+        data=data,
+        uploaded_by=ctx.actor.id,
+    )
+    return attachment_read(a)
 
 
 async def _attachment_or_404(
@@ -579,9 +550,7 @@ async def delete_attachment(
     a, row = await _attachment_or_404(session, ctx, attachment_id)
     ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
     _require_draft(row)
-    name = a.storage_name
-    await delete_audited(session, ctx, "attachment", a)
-    on_commit(session, lambda: store.delete(name))  # the file goes only once the row has gone
+    await remove_attachment(session, ctx, store, a)
 
 
 # --- eligibility ------------------------------------------------------------------------------

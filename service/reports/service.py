@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -28,10 +28,11 @@ from contracts.common import ValidationIssue
 from contracts.enums import ApiScope, AttachmentKind, GrantStatus, ReportKind, ReportStatus
 from contracts.lifecycles import allowed_next
 from contracts.proposals import AttachmentRead
+from service.attachments import attachment_read, remove_attachment, store_attachment
 from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant, refresh_grant
-from service.changes import check_version, delete_audited, record_created
-from service.context import RequestContext, on_commit, on_rollback, utcnow
+from service.changes import check_version, record_created
+from service.context import RequestContext, utcnow
 from service.pagination import keyset, split_page
 from service.pcc.service import i18n
 from service.persistence.models import (
@@ -127,18 +128,6 @@ async def _author_id(session: AsyncSession, ctx: RequestContext) -> uuid.UUID:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _attachment_read(a: Attachment) -> AttachmentRead:
-    return AttachmentRead(
-        id=a.id,
-        kind=a.kind,
-        original_name=a.original_name,
-        content_type=a.content_type,
-        size_bytes=a.size_bytes,
-        sha256=a.sha256,
-        created_at=a.created_at,
-    )
-
-
 def _lines(row: Report) -> list[c.ExpenditureLineRead]:
     return [
         c.ExpenditureLineRead(
@@ -223,7 +212,7 @@ async def _read(
         )
     ]
     files = [
-        _attachment_read(a)
+        attachment_read(a)
         for a in (
             await session.execute(
                 select(Attachment)
@@ -669,35 +658,17 @@ async def upload_attachment(
     row, grant = await _report_or_404(session, ctx, report_id, lock=True)
     ctx.require(p.can_write_report(ctx.actor, grant.organisation_id))
     _require_editable(row)
-    used = (
-        await session.execute(
-            select(func.coalesce(func.sum(Attachment.size_bytes), 0)).where(
-                col(Attachment.report_id) == row.id
-            )
-        )
-    ).scalar_one()
-    uploaded_by = await _author_id(session, ctx)
-    stored = store.save(data, filename, already_used_bytes=int(used))
-    on_rollback(session, lambda: store.delete(stored.storage_name))  # no file without its row
-    try:
-        a = Attachment(
-            report_id=row.id,
-            kind=kind,
-            original_name=stored.original_name,
-            storage_name=stored.storage_name,
-            content_type=stored.content_type,
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            uploaded_by=uploaded_by,
-        )
-        session.add(a)
-        await session.flush()
-        await session.refresh(a)
-        await record_created(session, ctx, "attachment", a)
-    except BaseException:
-        store.delete(stored.storage_name)  # nothing stored when the row is not
-        raise
-    return _attachment_read(a)
+    a = await store_attachment(
+        session,
+        ctx,
+        store,
+        report_id=row.id,
+        kind=kind,
+        filename=filename,
+        data=data,
+        uploaded_by=await _author_id(session, ctx),
+    )
+    return attachment_read(a)
 
 
 async def _attachment_or_404(
@@ -732,6 +703,4 @@ async def delete_attachment(
     a, row, grant = await _attachment_or_404(session, ctx, report_id, attachment_id, lock=True)
     ctx.require(p.can_write_report(ctx.actor, grant.organisation_id))
     _require_editable(row)
-    name = a.storage_name
-    await delete_audited(session, ctx, "attachment", a)
-    on_commit(session, lambda: store.delete(name))  # the file goes only once the row has gone
+    await remove_attachment(session, ctx, store, a)
