@@ -8,7 +8,10 @@ Who may upload or delete, and when, is the owning context's decision.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
+import anyio
+from litestar import Response
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -18,7 +21,7 @@ from contracts.proposals import AttachmentRead
 from service.changes import delete_audited, record_created
 from service.context import RequestContext, on_commit, on_rollback
 from service.persistence.models import Attachment
-from service.storage import FileStore
+from service.storage import FileStore, download_headers
 
 
 def attachment_read(a: Attachment) -> AttachmentRead:
@@ -88,3 +91,14 @@ async def remove_attachment(
     name = a.storage_name
     await delete_audited(session, ctx, "attachment", a)
     on_commit(session, lambda: store.delete(name))
+
+
+async def download(storage_dir: Path, a: Attachment, *, name: str | None = None) -> Response[bytes]:
+    """The file as a download response (`Content-Disposition: attachment`), under its original
+    name or ``name``."""
+    content = await anyio.Path(FileStore(storage_dir).path(a.storage_name)).read_bytes()
+    return Response(
+        content=content,
+        media_type=a.content_type,
+        headers=download_headers(name or a.original_name, a.content_type),
+    )

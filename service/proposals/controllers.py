@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -14,12 +13,13 @@ from litestar.params import Body, FromPath, HeaderParameter, JSONBody, QueryPara
 
 from contracts import proposals as c
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
+from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
 from service.idempotency import HEADER, KEY_PATTERN, idempotent
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
 from service.proposals import service
-from service.storage import MAX_FILE_BYTES, FileStore, download_headers
+from service.storage import MAX_FILE_BYTES, FileStore
 
 UPLOAD_BODY_LIMIT = MAX_FILE_BYTES + 1024 * 1024  # the file plus the multipart envelope
 
@@ -208,13 +208,7 @@ class AttachmentController(Controller):
     ) -> Response[bytes]:
         """The file, always as a download (`Content-Disposition: attachment`)."""
         a = await service.attachment_for_download(session, ctx, attachment_id)
-        path = FileStore(settings.resolved_storage_dir).path(a.storage_name)
-        content = await anyio.Path(path).read_bytes()
-        return Response(
-            content=content,
-            media_type=a.content_type,
-            headers=download_headers(a.original_name, a.content_type),
-        )
+        return await download(settings.resolved_storage_dir, a)
 
     @delete(
         "/{attachment_id:uuid}",

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -15,13 +14,14 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from contracts import reports as c
 from contracts.enums import AttachmentKind, ReportKind, ReportStatus
 from contracts.proposals import AttachmentRead
+from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
 from service.idempotency import idempotent
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, USER_OR_KEY, problems
 from service.proposals.controllers import UPLOAD_BODY_LIMIT, IdempotencyKeyHeader
 from service.reports import service
-from service.storage import FileStore, download_headers
+from service.storage import FileStore
 
 
 @dataclass
@@ -179,13 +179,7 @@ class ReportController(Controller):
     ) -> Response[bytes]:
         """The file, always as a download (`Content-Disposition: attachment`)."""
         a = await service.attachment_for_download(session, ctx, report_id, attachment_id)
-        path = FileStore(settings.resolved_storage_dir).path(a.storage_name)
-        content = await anyio.Path(path).read_bytes()
-        return Response(
-            content=content,
-            media_type=a.content_type,
-            headers=download_headers(a.original_name, a.content_type),
-        )
+        return await download(settings.resolved_storage_dir, a)
 
     @delete(
         "/{report_id:uuid}/attachments/{attachment_id:uuid}",

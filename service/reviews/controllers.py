@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-import anyio
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from contracts import reviews as c
+from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
 from service.openapi import USER, problems
 from service.reviews import service
-from service.storage import FileStore, download_headers
 
 
 class WindowReviewController(Controller):
@@ -200,14 +199,8 @@ class AssignmentController(Controller):
         settings: AppSettings,
     ) -> Response[bytes]:
         f, blind = await service.reviewer_attachment(session, ctx, assignment_id, attachment_id)
-        path = FileStore(settings.resolved_storage_dir).path(f.storage_name)
-        content = await anyio.Path(path).read_bytes()
-        name = f"attachment-{f.id}" if blind else f.original_name
-        return Response(
-            content=content,
-            media_type=f.content_type,
-            headers=download_headers(name, f.content_type),
-        )
+        name = f"attachment-{f.id}" if blind else None
+        return await download(settings.resolved_storage_dir, f, name=name)
 
     @get(
         "/{assignment_id:uuid}/review",
