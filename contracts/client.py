@@ -181,6 +181,9 @@ class GrantsClient:
     async def update_me(self, body: identity_c.MeUpdate) -> identity_c.MeRead:
         return await self.request("PATCH", "users/me", identity_c.MeRead, body=body)
 
+    async def create_password_change(self, body: identity_c.PasswordChange) -> None:
+        await self.request("POST", "users/me/password", None, body=body)
+
     async def create_user(self, body: identity_c.UserCreate) -> identity_c.UserRead:
         return await self.request("POST", "users", identity_c.UserRead, body=body)
 

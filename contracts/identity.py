@@ -165,3 +165,11 @@ class ApiKeyCreated(ApiKeyRead, kw_only=True):
 class ApiKeyPage(msgspec.Struct, kw_only=True):
     items: list[ApiKeyRead]
     next_cursor: Cursor | None = None
+
+
+class PasswordChange(Request, kw_only=True):
+    """Change one's own password: the current one proves it is you. Every other session (token)
+    of the account is revoked; the one making the change stays signed in."""
+
+    current_password: Annotated[str, Meta(min_length=1, max_length=200)]
+    new_password: Password

@@ -49,6 +49,37 @@ class CombinedApp:
             await self.web(scope, receive, send)
 
 
+def web_config(settings: Settings) -> Any:
+    """The web's deployment facts from the settings: the session secret shared by all workers
+    (and hosts), secure cookies when the public address is HTTPS."""
+    import secrets
+
+    from web.config import WebConfig
+
+    if settings.session_secret:
+        secret = bytes.fromhex(settings.session_secret)
+    elif settings.environment == "production":
+        raise click.UsageError("production needs GRANTS_SESSION_SECRET (64 hex digits)")
+    else:
+        key_file = settings.data_dir / "web-session.key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            try:
+                with key_file.open("x") as fh:  # several workers may race: one writes
+                    fh.write(secrets.token_hex(32))
+                key_file.chmod(0o600)
+            except FileExistsError:
+                pass
+        secret = bytes.fromhex(key_file.read_text().strip())
+    https = settings.public_base_url.startswith("https://")
+    return WebConfig(
+        session_secret=secret,
+        secure_cookies=https,
+        production=settings.environment == "production",
+        session_max_age=settings.token_ttl_seconds,
+    )
+
+
 def build_combined_app(settings: Settings, database: Database) -> CombinedApp:
     import httpx
 
@@ -61,7 +92,7 @@ def build_combined_app(settings: Settings, database: Database) -> CombinedApp:
         transport=httpx.ASGITransport(app=api),  # type: ignore[arg-type]  # Litestar is ASGI
         base_url=f"http://in-process{API_PREFIX}/",
     )
-    web = create_web_app(lambda: GrantsClient(http))
+    web = create_web_app(lambda: GrantsClient(http), web_config(settings))
     return CombinedApp(api, web)
 
 
@@ -98,7 +129,7 @@ def web_app_factory() -> Any:
     if not settings.api_url:
         raise click.UsageError("--only web needs GRANTS_API_URL (e.g. http://api:8000)")
     http = httpx.AsyncClient(base_url=settings.api_url.rstrip("/") + "/api/v1/")
-    return create_web_app(lambda: GrantsClient(http))
+    return create_web_app(lambda: GrantsClient(http), web_config(settings))
 
 
 @cli.command()

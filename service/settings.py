@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     api_url: str | None = None
     """For `grants serve --only web`: where the API lives."""
     public_base_url: str = "http://localhost:8000"
+    session_secret: str | None = None
+    """The web's session and CSRF secret: 64 hex digits (32 bytes), the same on every worker and
+    host serving the web. Required in production; elsewhere a key is made once and kept in
+    `data_dir/web-session.key`."""
 
     @property
     def pgdata_dir(self) -> Path:

@@ -168,6 +168,7 @@ TEST_SETTINGS = Settings(
     log_level="WARNING",
     storage_dir=TEST_STORAGE,
     second_confirmation_above=15_000_000,
+    session_secret="5e" * 32,
 )
 
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from contracts import identity as c
 from contracts.common import Cursor
 from service.dependencies import AppSettings, Ctx, Session
-from service.identity import service
+from service.identity import passwords, service
 from service.openapi import USER, problems
 
 CursorQ = Annotated[Cursor | None, QueryParameter(description="From next_cursor")]
@@ -56,6 +56,22 @@ class UserController(Controller):
     @patch("/me", operation_id="UpdateMe", responses=problems(401))
     async def update_me(self, data: JSONBody[c.MeUpdate], session: Session, ctx: Ctx) -> c.MeRead:
         return await service.update_me(session, ctx, data)
+
+    @post(
+        "/me/password",
+        operation_id="CreatePasswordChange",
+        responses=problems(401, 422),
+        status_code=204,
+    )
+    async def create_password_change(
+        self,
+        data: JSONBody[c.PasswordChange],
+        request: Request[Any, Any, Any],
+        session: Session,
+        ctx: Ctx,
+    ) -> None:
+        """Change your own password; your other sessions (bearer tokens) are revoked."""
+        await passwords.change_password(session, ctx, data, request.headers.get("authorization"))
 
     @post("/", operation_id="CreateUser", responses=problems(401, 403, 409))
     async def create_user(

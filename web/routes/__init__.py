@@ -1,0 +1,9 @@
+"""The web's pages, one module per audience; `ROUTES` is what the app serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.routes import account, public
+
+ROUTES: list[Any] = [*public.ROUTES, *account.ROUTES]

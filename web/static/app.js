@@ -1,0 +1,70 @@
+/* pcc-grants: progressive enhancement only; every page works without this file. */
+(function () {
+  "use strict";
+
+  // Focus the error summary of a form that came back with problems (full page or htmx swap).
+  function focusErrors(root) {
+    var summary = (root || document).querySelector(".error-summary");
+    if (summary) { summary.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusErrors(document); });
+  document.addEventListener("htmx:afterSwap", function (evt) { focusErrors(evt.detail.target); });
+
+  // Upload progress: <progress data-upload-progress> inside the uploading form.
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var form = evt.target.closest ? evt.target.closest("form") : null;
+    var bar = form ? form.querySelector("progress[data-upload-progress]") : null;
+    if (bar && evt.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.max = evt.detail.total;
+      bar.value = evt.detail.loaded;
+    }
+  });
+
+  // Live budget totals: rows carry data-budget-row; inputs name quantity / unit_cost.
+  function parseAmount(text) {
+    var s = String(text || "").replace(/[\s\u00a0\u202f]/g, "");
+    if (s.indexOf(",") >= 0 && s.indexOf(".") < 0) { s = s.replace(",", "."); } else { s = s.replace(/,/g, ""); }
+    var n = Number(s);
+    return isFinite(n) ? n : 0;
+  }
+  function formatAmount(n, lang) {
+    try {
+      return new Intl.NumberFormat(lang || document.documentElement.lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
+    } catch (e) { return n.toFixed(2); }
+  }
+  function recalcBudget(table) {
+    var total = 0, byCategory = {};
+    table.querySelectorAll("[data-budget-row]").forEach(function (row) {
+      var q = parseAmount((row.querySelector("[data-quantity]") || {}).value);
+      var u = parseAmount((row.querySelector("[data-unit-cost]") || {}).value);
+      var cat = ((row.querySelector("[data-category]") || {}).value || "").trim();
+      var line = Math.round(q * u * 100) / 100;
+      var out = row.querySelector("[data-line-total]");
+      if (out) { out.textContent = formatAmount(line); }
+      total += line;
+      if (cat) { byCategory[cat] = (byCategory[cat] || 0) + line; }
+    });
+    var totalOut = table.querySelector("[data-budget-total]");
+    if (totalOut) { totalOut.textContent = formatAmount(total); }
+    var cats = document.querySelector("[data-category-totals]");
+    if (cats) {
+      cats.textContent = "";
+      Object.keys(byCategory).sort().forEach(function (name) {
+        var dt = document.createElement("dt"); dt.textContent = name;
+        var dd = document.createElement("dd"); dd.textContent = formatAmount(byCategory[name]);
+        cats.appendChild(dt); cats.appendChild(dd);
+      });
+    }
+  }
+  document.addEventListener("input", function (evt) {
+    var table = evt.target.closest ? evt.target.closest("[data-budget]") : null;
+    if (table) { recalcBudget(table); }
+  });
+
+  // A "saved" indicator: forms with data-autosave show their state in [data-save-state].
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var state = evt.target.closest && evt.target.closest("[data-autosave]") ? document.querySelector("[data-save-state]") : null;
+    if (state && state.dataset.savingText) { state.textContent = state.dataset.savingText; }
+  });
+})();
