@@ -27,7 +27,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.client import ApiError, GrantsClient
-from web import i18n
+from web import i18n, labels
 from web.config import WebConfig
 from web.errors import (
     SignInRequired,
@@ -118,6 +118,7 @@ def _configure_jinja(engine: JinjaTemplateEngine) -> None:
         i18n.gettext, i18n.ngettext, newstyle=True
     )
     env.filters.update(i18n.FILTERS)
+    env.filters["label"] = labels.label
     env.globals["static"] = static_url
     env.globals["field_id"] = lambda name: "f-" + str(name).replace(".", "-").replace("_", "-")
     env.trim_blocks = True

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.routes import account, public
+from web.routes import account, applicant, grants, public
 
-ROUTES: list[Any] = [*public.ROUTES, *account.ROUTES]
+ROUTES: list[Any] = [*public.ROUTES, *account.ROUTES, *applicant.ROUTES, *grants.ROUTES]
