@@ -3,9 +3,12 @@ all or nothing (or the good rows alone), dry runs, idempotent re-imports, the AP
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 import uuid
+import zipfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +27,14 @@ from contracts.imports import ImportKind, ImportReport, ImportRowError
 from service.context import RequestContext
 from service.imports import action_plans, import_file
 from service.imports.base import CellError, money
-from service.imports.reader import MAX_UPLOAD_BYTES, read_table
+from service.imports.reader import (
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    ReadTimeLimit,
+    TooManyRows,
+    read_rows,
+    read_table,
+)
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -606,10 +616,10 @@ def test_money_refuses_what_it_cannot_convert_exactly(cell: Any, message: str) -
     assert str(caught.value) == message
 
 
-def test_blank_rows_are_skipped_and_rows_keep_their_numbers() -> None:
+async def test_blank_rows_are_skipped_and_rows_keep_their_numbers() -> None:
     rows = [GOOD_PLAN_ROWS[0], [None] * len(PLAN_HEADER), ["  "] + [None] * 19, GOOD_PLAN_ROWS[2]]
 
-    table = read_table(xlsx(PLAN_HEADER, rows), action_plans.COLUMNS)
+    table = await read_table(xlsx(PLAN_HEADER, rows), action_plans.COLUMNS)
 
     assert [r.number for r in table.rows] == [2, 5]
 
@@ -898,3 +908,82 @@ def test_cli_refuses_a_file_that_is_no_spreadsheet(tmp_path: Path) -> None:
 
     assert refused.returncode == 1
     assert "neither an Excel workbook (.xlsx) nor UTF-8 text (.csv)" in refused.stderr
+
+
+# --- hostile files: limits, and the server answers meanwhile -------------------------------------
+
+
+def sheet_of_rows_without_numbers(rows: int, cells: int) -> bytes:
+    """A workbook whose header row is PLAN_HEADER and whose sheet then has `rows` rows without
+    row numbers (no `r=`), each of `cells` blank text cells: small packed, large unpacked, and
+    every row blank (the shape of the file that froze the server)."""
+    packed = io.BytesIO(xlsx(PLAN_HEADER, []))
+    with zipfile.ZipFile(packed) as source:
+        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    blank_row = "<row>" + '<c t="inlineStr"><is><t> </t></is></c>' * cells + "</row>"
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+        "</sheetData>", blank_row * rows + "</sheetData>"
+    ).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+async def test_api_endless_blank_rows_are_refused_while_the_server_answers(
+    places: None, make_user: MakeUser
+) -> None:
+    """The file is read off the event loop: while it is read (seconds: 30 cells a row), a
+    health check is answered at once; and its blank rows count toward the row limit, so it is
+    refused by name instead of read to its end."""
+    officer = await make_user(Role.PROGRAMME_OFFICER)
+    data = sheet_of_rows_without_numbers(MAX_ROWS + 2_000, 30)
+    assert len(data) < 100_000
+
+    started = time.monotonic()
+    upload = asyncio.create_task(
+        officer.client.create_action_plan_import(data, "plans.xlsx", dry_run=True)
+    )
+    await asyncio.sleep(0.2)  # the import is under way
+    asked = time.monotonic()
+    health = await officer.client.get_liveness()
+    answered = time.monotonic()
+    import_running = not upload.done()
+    with pytest.raises(ApiError) as caught:
+        await upload
+    finished = time.monotonic()
+
+    assert health.status == "ok"
+    assert import_running, "the health check was answered only after the import ended"
+    assert answered - asked < 0.5, f"the health check took {answered - asked:.2f} s"
+    assert finished - started > answered - started
+    problem = caught.value.problem
+    assert (problem.status, problem.type) == (422, PROBLEM + "import-too-many-rows")
+    assert problem.detail is not None
+    assert f"more than {MAX_ROWS:,} rows after the header (blank rows count too)" in problem.detail
+
+
+async def test_the_row_limit_counts_every_row_read_blank_ones_too() -> None:
+    at_limit = b"territory\n" + b"\n" * 5
+    assert len(await read_rows("csv", at_limit, max_rows=5)) == 6
+    with pytest.raises(TooManyRows) as caught:
+        await read_rows("csv", at_limit + b"\n", max_rows=5)
+    assert caught.value.detail is not None
+    assert caught.value.detail.startswith("the file has more than 5 rows after the header")
+
+
+async def test_a_file_that_takes_too_long_to_read_is_refused_by_the_time_limit() -> None:
+    one_wide_row = sheet_of_rows_without_numbers(1, 400_000)
+
+    started = time.monotonic()
+    with pytest.raises(ReadTimeLimit) as caught:
+        await read_table(one_wide_row, action_plans.COLUMNS, time_limit=0.5)
+    elapsed = time.monotonic() - started
+
+    assert caught.value.status == 422
+    assert caught.value.detail == (
+        "reading the file took longer than the limit of 0.5 seconds: split it into smaller files"
+    )
+    assert elapsed < 3, f"the reader was not stopped at its time limit ({elapsed:.1f} s)"

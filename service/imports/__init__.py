@@ -73,7 +73,7 @@ async def import_file(
         return await action_plans.run(
             session,
             ctx,
-            read_table(data, action_plans.COLUMNS),
+            await read_table(data, action_plans.COLUMNS),
             dry_run=dry_run,
             skip_invalid=skip_invalid,
             progress=progress,
@@ -81,7 +81,7 @@ async def import_file(
     return await organisations.run(
         session,
         ctx,
-        read_table(data, organisations.COLUMNS),
+        await read_table(data, organisations.COLUMNS),
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         progress=progress,

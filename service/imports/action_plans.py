@@ -48,6 +48,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
+from anyio import to_thread
 from msgspec import UNSET, UnsetType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -644,7 +645,9 @@ async def run(
     skip_invalid: bool,
     progress: Progress | None = None,
 ) -> ImportReport:
-    validated = validate(table, await load_territories(session), progress)
+    territories = await load_territories(session)
+    # pure Python over up to 10,000 rows: in a worker thread, so the server keeps answering
+    validated = await to_thread.run_sync(validate, table, territories, progress)
     return await apply(
         session, ctx, validated, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
     )

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -234,7 +235,9 @@ async def run(
     skip_invalid: bool,
     progress: Progress | None = None,
 ) -> ImportReport:
-    validated = validate(table, await load_territories(session), progress)
+    territories = await load_territories(session)
+    # pure Python over up to 10,000 rows: in a worker thread, so the server keeps answering
+    validated = await to_thread.run_sync(validate, table, territories, progress)
     return await apply(
         session, ctx, validated, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
     )

@@ -10,23 +10,34 @@
   a column with a blank header is ignored.
 - Rows whose cells are all blank are skipped. Every other row keeps the number the spreadsheet
   shows for it, so errors point at the right line.
+- The file is read in a process of its own (`sheet_worker`, streaming: openpyxl's read-only
+  mode), never on the server's event loop: at most `MAX_ROWS` rows after the header, counted as
+  they are read, blank ones too (a sheet of endless rows without row numbers stops there), within
+  `READ_TIME_LIMIT` seconds and `WORKER_MEMORY_BYTES` of memory. Over a limit, the import is
+  refused with a 422 problem naming it.
 - Cells come back as read: text trimmed (blank text is None), numbers, booleans and dates as the
   workbook stores them; CSV cells are always text.
 """
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import difflib
 import io
+import math
 import re
+import sys
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any, Literal
 
-from openpyxl import load_workbook
+import anyio
+import msgspec
+import structlog
+from anyio import to_thread
 from openpyxl.utils import get_column_letter
 
 from contracts.imports import ImportRowError
@@ -36,8 +47,17 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 """The largest file the API accepts."""
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 """The most a workbook may unpack to (a ZIP bomb guard)."""
-MAX_DATA_ROWS = 10_000
-"""The most data rows one file may have; split larger files."""
+MAX_ROWS = 10_000
+"""The most rows one file may have after its header, blank ones included; split larger files."""
+READ_TIME_LIMIT = 20.0
+"""Seconds of wall time the reading of one file may take."""
+WORKER_MEMORY_BYTES = 1024 * 1024 * 1024
+"""The address space the reading process may use."""
+MAX_CONCURRENT_READS = 2
+"""Files read at the same time by one server process; more wait their turn."""
+_WORKER = Path(__file__).with_name("sheet_worker.py")
+_readers = asyncio.Semaphore(MAX_CONCURRENT_READS)
+log = structlog.get_logger("service.imports")
 
 Cell = str | int | float | bool | date | datetime | time | None
 FileFormat = Literal["xlsx", "csv"]
@@ -53,6 +73,18 @@ class FileTooLarge(ProblemError):
     status = 413
     slug = "payload-too-large"
     title = "Request body too large"
+
+
+class TooManyRows(ProblemError):
+    status = 422
+    slug = "import-too-many-rows"
+    title = "The file has more rows than an import takes"
+
+
+class ReadTimeLimit(ProblemError):
+    status = 422
+    slug = "import-time-limit"
+    title = "The file took longer to read than an import may take"
 
 
 @dataclass(frozen=True)
@@ -119,7 +151,7 @@ def detect_format(data: bytes) -> FileFormat:
     return "csv"
 
 
-def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
+def _check_unpacked_size(data: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > MAX_UNPACKED_BYTES:
@@ -127,34 +159,88 @@ def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
             f"the workbook unpacks to {unpacked // (1024 * 1024)} MB; "
             f"at most {MAX_UNPACKED_BYTES // (1024 * 1024)} MB are accepted"
         )
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        raise UnsupportedFile(f"the Excel workbook cannot be read ({type(exc).__name__})") from exc
-    try:
-        if not workbook.worksheets:
-            return
-        sheet = workbook.worksheets[0]
-        if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()  # do not trust the stored used range
+
+
+def _decode_cell(value: Any) -> Any:
+    """A cell from the worker (`sheet_worker.encode_cell`): dates and times come tagged."""
+    if isinstance(value, list) and len(value) == 2:
+        tag, text = value
+        if tag == "dt":
+            return datetime.fromisoformat(text)
+        if tag == "d":
+            return date.fromisoformat(text)
+        if tag == "t":
+            return time.fromisoformat(text)
+    return value
+
+
+class _WorkerResult(msgspec.Struct):
+    rows: list[list[Any]]
+    error: tuple[str, str] | None
+
+
+def _limit_text(seconds: float) -> str:
+    return f"{seconds:g} seconds"
+
+
+async def read_rows(
+    fmt: FileFormat,
+    data: bytes,
+    *,
+    max_rows: int = MAX_ROWS,
+    time_limit: float = READ_TIME_LIMIT,
+) -> list[list[Cell]]:
+    """The header and the rows after it, read in a process of its own (`sheet_worker`) so that
+    neither the CPU nor the memory of a hostile file reaches the server's event loop: at most
+    `max_rows` rows after the header, blank ones included, within `time_limit` seconds of wall
+    time (the process is killed when it runs over)."""
+    if fmt == "xlsx":
+        _check_unpacked_size(data)
+    async with _readers:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-I",  # isolated: neither the project nor the worker's own folder on sys.path
+            str(_WORKER),
+            fmt,
+            str(max_rows),
+            str(WORKER_MEMORY_BYTES),
+            str(math.ceil(time_limit) + 1),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         try:
-            yield from sheet.iter_rows(values_only=True)
-        except Exception as exc:  # a broken sheet inside a readable workbook
-            raise UnsupportedFile(
-                f"the Excel workbook cannot be read ({type(exc).__name__})"
-            ) from exc
-    finally:
-        workbook.close()
-
-
-def _csv_rows(data: bytes) -> Iterator[Sequence[Cell]]:
-    text = data.decode("utf-8-sig")
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
+            out, _ = await asyncio.wait_for(proc.communicate(data), timeout=time_limit)
+        except TimeoutError:
+            raise ReadTimeLimit(
+                f"reading the file took longer than the limit of {_limit_text(time_limit)}: "
+                "split it into smaller files"
+            ) from None
+        finally:
+            if proc.returncode is None:  # over time, or the request was cancelled
+                proc.kill()
+                with anyio.CancelScope(shield=True):
+                    await proc.wait()
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    except csv.Error as exc:  # e.g. a field over the csv module's limit of 128 KiB
-        raise UnsupportedFile(f"the CSV file cannot be read ({exc})") from exc
+        result = msgspec.msgpack.decode(out, type=_WorkerResult)
+    except msgspec.DecodeError:  # killed by its memory or CPU limit
+        log.warning("sheet_worker_failed", returncode=proc.returncode)
+        raise UnsupportedFile(
+            f"the {'Excel workbook' if fmt == 'xlsx' else 'CSV file'} cannot be read "
+            "within the reader's memory and time limits"
+        ) from None
+    if result.error is not None:
+        kind, detail = result.error
+        if kind == "too_many_rows":
+            raise TooManyRows(
+                f"the file has more than {max_rows:,} rows after the header (blank rows count "
+                "too): split it into files of at most that many rows, or delete the blank rows "
+                "at its end"
+            )
+        if fmt == "xlsx":
+            raise UnsupportedFile(f"the Excel workbook cannot be read ({detail})")
+        raise UnsupportedFile(f"the CSV file cannot be read ({detail})")
+    return [[_decode_cell(v) for v in row] for row in result.rows]
 
 
 def _clean(value: Any) -> Cell:
@@ -214,37 +300,35 @@ def _table(fmt: FileFormat, raw_rows: Iterable[Sequence[Any]], columns: Columns)
         cells = {name: _clean(values[i]) for i, name in positions.items() if i < len(values)}
         if all(v is None for v in cells.values()):
             continue  # blank (or only notes in a column without a header)
-        if len(rows) >= MAX_DATA_ROWS:
-            errors.append(
-                ImportRowError(
-                    row=number,
-                    column=None,
-                    message=f"the file has more than {MAX_DATA_ROWS} data rows: split it",
-                )
-            )
-            break
         rows.append(Row(number=number, cells=cells))
     present = tuple(name for _, name in sorted(positions.items()))
     return Table(format=fmt, columns=present, rows=tuple(rows), errors=tuple(errors))
 
 
-def read_table(data: bytes, columns: Columns) -> Table:
-    """Read the file's rows; 415 when it is neither XLSX nor CSV, 413 when it unpacks too big."""
+async def read_table(
+    data: bytes, columns: Columns, *, time_limit: float = READ_TIME_LIMIT
+) -> Table:
+    """Read the file's rows off the event loop; 415 when it is neither XLSX nor CSV (or cannot
+    be read), 413 when it unpacks too big, 422 when it has too many rows or takes too long."""
     fmt = detect_format(data)
-    raw = _xlsx_rows(data) if fmt == "xlsx" else _csv_rows(data)
-    return _table(fmt, raw, columns)
+    raw = await read_rows(fmt, data, time_limit=time_limit)
+    return await to_thread.run_sync(_table, fmt, raw, columns)
 
 
 __all__ = [
-    "MAX_DATA_ROWS",
+    "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
+    "READ_TIME_LIMIT",
     "Cell",
     "Columns",
     "FileTooLarge",
+    "ReadTimeLimit",
     "Row",
     "Table",
+    "TooManyRows",
     "UnsupportedFile",
     "detect_format",
     "normalise_header",
+    "read_rows",
     "read_table",
 ]
