@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 
+from anyio import CapacityLimiter, to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -32,6 +34,35 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+# --- off the event loop: what requests call --------------------------------------------------
+# An argon2 hash or verification is ~50 ms of CPU and 64 MiB of memory: on the event loop, 20
+# concurrent sign-ins held every other request for up to a second. In worker threads (argon2's C
+# code releases the GIL), at most as many at once as there are CPUs, so a burst of sign-ins
+# queues instead of taking all memory; the event loop stays free.
+
+_PASSWORD_THREADS = max(2, os.cpu_count() or 2)
+_limiter: CapacityLimiter | None = None
+
+
+def _password_limiter() -> CapacityLimiter:
+    global _limiter
+    if _limiter is None:  # created in the event loop that first needs it
+        _limiter = CapacityLimiter(_PASSWORD_THREADS)
+    return _limiter
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """`hash_password` in a worker thread: for request handlers."""
+    return await to_thread.run_sync(hash_password, password, limiter=_password_limiter())
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    """`verify_password` in a worker thread: for request handlers."""
+    return await to_thread.run_sync(
+        verify_password, password_hash, password, limiter=_password_limiter()
+    )
 
 
 def sha256_hex(value: str) -> str:

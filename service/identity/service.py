@@ -24,12 +24,12 @@ from service.audit.service import record, snapshot
 from service.changes import apply_update, check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
 from service.identity.secrets import (
-    hash_password,
+    hash_password_off_loop,
     needs_rehash,
     new_api_key,
     new_token,
     sha256_hex,
-    verify_password,
+    verify_password_off_loop,
 )
 from service.pagination import keyset, split_page
 from service.persistence.models import (
@@ -55,13 +55,14 @@ async def issue_token(
     user = (
         await session.execute(select(AppUser).where(AppUser.email == body.email.lower()))
     ).scalar_one_or_none()
-    if not verify_password(user.password_hash if user else None, body.password) or user is None:
+    matches = await verify_password_off_loop(user.password_hash if user else None, body.password)
+    if not matches or user is None:
         log.info("sign_in_failed", email_hash=sha256_hex(body.email.lower())[:16])
         raise NotAuthenticated("the e-mail or the password is wrong")
     if not user.is_active:
         raise NotAuthenticated("this account is deactivated")
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(body.password)
+        user.password_hash = await hash_password_off_loop(body.password)
     token, token_hash = new_token()
     now = utcnow()
     row = AuthToken(
@@ -199,7 +200,7 @@ async def _insert_user(
     user = AppUser(
         email=email,
         full_name=full_name,
-        password_hash=hash_password(password),
+        password_hash=await hash_password_off_loop(password),
         preferred_language=language,
     )
     session.add(user)
