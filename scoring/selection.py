@@ -78,6 +78,7 @@ OutcomeStatus: TypeAlias = Literal["funded", "reserve", "not_funded", "ineligibl
 _QUOTA_KINDS: Final = frozenset(get_args(QuotaKind))
 _SHARE_KINDS: Final = frozenset({"min_share_money", "min_share_count"})
 _MIN_KINDS: Final = frozenset({"min_share_money", "min_share_count", "min_count", "min_money"})
+_MAX_KINDS: Final = frozenset({"max_count", "max_money", "max_per_organisation"})
 _DEMAND_KINDS: Final = frozenset({"min_count", "min_money", "min_share_money"})
 """Minimum quotas that funding nothing breaks: every infeasible quota set contains one."""
 _FLAG_GROUPS: Final = {"women_led": "women-led", "youth_led": "youth-led", "any": ""}
@@ -99,6 +100,14 @@ _IMPROVE_PASSES: Final = 2
 candidates, 48 nearest zero reduced cost and 48 in a ring moved outward 32 at a time; at most
 two passes. Run only when that core was enough for the bound (measured on 33 windows in
 `docs/performance.md`: the worst of the benchmark's 13 went from 1.6 s to 1.0 s)."""
+_DIAGNOSIS_NODES: Final = 1_000
+"""Branch-and-bound nodes per solve of the infeasibility diagnosis: a deterministic cap (not a
+time), so the same window always gets the same diagnosis, within about a second."""
+_TIGHT: Final[dict[str, float]] = {
+    "mip_feasibility_tolerance": 1e-10,
+    "primal_feasibility_tolerance": 1e-10,
+}
+"""HiGHS tolerances for a second try at a question whose answer failed the exact check."""
 _SPLIT_MIN_FREE: Final = 40
 """A proof over fewer free candidates than this is not split over two threads."""
 
@@ -312,10 +321,19 @@ class InfeasibleQuotas(ValueError):
     explanation with its numbers.
     """
 
-    def __init__(self, quota: Quota, diagnosis: str, conflicting: tuple[Quota, ...]) -> None:
+    def __init__(
+        self,
+        quota: Quota,
+        diagnosis: str,
+        conflicting: tuple[Quota, ...],
+        evidence: tuple[str, ...] = (),
+    ) -> None:
         self.quota = quota
         self.diagnosis = diagnosis
         self.conflicting = conflicting
+        self.evidence = evidence
+        """How each step of the diagnosis was settled: which solver proved what, and where a
+        figure is a bound rather than an exact most."""
         super().__init__(diagnosis)
 
 
@@ -527,12 +545,14 @@ def _problem(
     )
 
 
-def _never_fundable(prob: _Problem) -> dict[int, _Row]:
+def _never_fundable(prob: _Problem, *, rank_order: bool = False) -> dict[int, _Row]:
     """Candidates that no feasible selection can fund: even at its floor a candidate alone breaks
-    the budget or a maximum quota. Maps each to the first such row."""
+    the budget or a packing quota row. Maps each to the first such row. ``rank_order``: only the
+    rows the rank-order policies keep (the budget and the maximum quotas)."""
     out: dict[int, _Row] = {}
-    for row in prob.rows:
-        if not row.packing:
+    kept = set(_greedy_rows(prob)) if rank_order else set(range(len(prob.rows)))
+    for k, row in enumerate(prob.rows):
+        if not row.packing or k not in kept:
             continue
         least = row.xcoef + row.acoef * prob.floor[row.members]
         for i in row.members[least > row.rhs].tolist():
@@ -558,6 +578,12 @@ class _Stats:
     milp_solves: int = 0
     nodes: int = 0
     probes_pruned: int = 0
+    rechecked: int = 0
+    """Answers "infeasible" of a solve with presolve, asked again without it."""
+    overruled: int = 0
+    """... of which the run without presolve found a solution."""
+    tightened: int = 0
+    """Answers failing the exact check, asked again with tight tolerances."""
 
 
 @dataclass(frozen=True)
@@ -725,49 +751,80 @@ def _tuning(*, proof: bool, cutoff: int | None) -> Mapping[str, bool | int]:
     return HIGHS_SEARCH_TUNING if cutoff is None else {}
 
 
-def _run_milp(
-    model: _Model,
-    lb: FloatArray,
-    ub: FloatArray,
-    options: Mapping[str, Any],
-) -> tuple[IntArray | None, int]:
-    """One HiGHS solve of ``model`` within the bounds ``lb``/``ub``: its integral values (None
-    when proved infeasible, or, with an ``objective_bound``, when nothing reaches it) and the
-    number of branch-and-bound nodes. Safe to run on several threads at once."""
+@dataclass(frozen=True)
+class _Run:
+    """One HiGHS answer: its integral values (None when proved infeasible, or, with an
+    ``objective_bound``, when nothing reaches it), its branch-and-bound nodes, and how an
+    "infeasible" was checked: ``rechecked`` when a run without presolve confirmed it,
+    ``overruled`` when that run found a solution presolve had missed."""
+
+    values: IntArray | None
+    nodes: int
+    rechecked: int = 0
+    overruled: int = 0
+
+
+class _Unsettled(SolverFailure):
+    """A node-limited solve (the infeasibility diagnosis) stopped before settling its question;
+    ``best`` is the best selection it found, if any (unchecked)."""
+
+    def __init__(self, message: str, best: FloatArray | None) -> None:
+        super().__init__(message)
+        self.best = best
+
+
+def _highs(model: _Model, lb: FloatArray, ub: FloatArray, options: Mapping[str, Any]) -> Any:
     constraints = (
         [LinearConstraint(model.matrix, -np.inf, model.rhs)] if model.matrix is not None else []
     )
     with warnings.catch_warnings():
         # scipy passes options it does not know to HiGHS verbatim, with a warning
         warnings.simplefilter("ignore", RuntimeWarning)
-        integrality = np.ones(len(model.c))
-        res = milp(
+        return milp(
             model.c,
-            integrality=integrality,
+            integrality=np.ones(len(model.c)),
             bounds=Bounds(lb, ub),
             constraints=constraints,
             options=dict(options),
         )
-        if res.status == 4 and options.get("presolve", True):
-            # HiGHS 1.12's presolve can end an infeasible programme in "Solve error" (seen on
-            # a 7-candidate window in tests/scoring/test_selection.py); without presolve it
-            # proves the infeasibility
-            res = milp(
-                model.c,
-                integrality=integrality,
-                bounds=Bounds(lb, ub),
-                constraints=constraints,
-                options={**options, "presolve": False},
-            )
+
+
+def _run_milp(
+    model: _Model,
+    lb: FloatArray,
+    ub: FloatArray,
+    options: Mapping[str, Any],
+    verify: bool = True,
+) -> _Run:
+    """One HiGHS solve of ``model`` within the bounds ``lb``/``ub``. Safe to run on several
+    threads at once.
+
+    An "infeasible" from a run with presolve is not trusted when ``verify``: HiGHS 1.12's
+    presolve has called feasible programmes infeasible (a 3-candidate stage-2 question of
+    ``tests/scoring/cases/selection/tie-break-56.json``) and ended infeasible ones in "Solve
+    error"; the question is asked again without presolve, whose answer is used."""
+    res = _highs(model, lb, ub, options)
     nodes = int(getattr(res, "mip_node_count", 0) or 0)
+    limit = options.get("mip_max_nodes")
+    if limit is not None and res.status not in (0, 2) and nodes >= limit:
+        raise _Unsettled(f"not settled within {limit:,} branch-and-bound nodes", res.x)
+    rechecked = overruled = 0
+    presolved = options.get("presolve", True)
+    if presolved and (res.status == 4 or (res.status == 2 and verify)):
+        first = res.status
+        res = _highs(model, lb, ub, {**options, "presolve": False})
+        nodes += int(getattr(res, "mip_node_count", 0) or 0)
+        if first == 2:
+            rechecked = 1
+            overruled = int(res.status != 2)
     if res.status == 2:
-        return None, nodes
+        return _Run(None, nodes, rechecked, overruled)
     if res.status != 0 or res.x is None:
         raise SolverFailure(f"the solver stopped without proving optimality: {res.message}")
     values: IntArray = np.rint(res.x).astype(np.int64)
     if np.abs(res.x - values).max(initial=0.0) > 1e-6:
         raise SolverFailure("the solver returned a non-integral solution")
-    return values, nodes
+    return _Run(values, nodes, rechecked, overruled)
 
 
 def _relax(model: _Model) -> Any:
@@ -814,6 +871,8 @@ def _solve(
     *,
     cutoff: int | None = None,
     proof: bool = False,
+    verify: bool = True,
+    node_limit: int | None = None,
     **objective: Any,
 ) -> _Solution | None:
     """Solve to proven optimality (relative gap 0); None when proved infeasible. The answer is
@@ -829,25 +888,70 @@ def _solve(
     leaves most fractional — funded in one half, not in the other — and the halves are solved at
     once on two threads (HiGHS releases the GIL). Each half is solved exactly and both are
     awaited; the better half is the answer (the funded half on a tie), so the result does not
-    depend on which thread ends first."""
+    depend on which thread ends first.
+
+    ``verify``: an "infeasible" is asked again without presolve (:func:`_run_milp`); only the
+    heuristic search, whose "no" decides nothing, does without. ``node_limit``: a deterministic
+    cap on branch-and-bound nodes (the diagnosis); reaching it raises :class:`_Unsettled`."""
     model = _build(prob, state, **objective)
     if model is None:
         return None
+    options: dict[str, Any] = {
+        "mip_rel_gap": 0.0,
+        "time_limit": config.time_limit_s,
+        "presolve": True,
+        **HIGHS_TUNING,
+        **_tuning(proof=proof, cutoff=cutoff),
+        **_cutoff_option(prob, state, cutoff),
+    }
+    if node_limit is not None:
+        options["mip_max_nodes"] = node_limit
+    split = _split_variable(model) if proof and len(model.c) else None
+    found = _solve_model(prob, state, model, options, split, verify, stats)
+    if found is None:
+        return None
+    x, a = found
+    if cutoff is not None and int(prob.score @ x) < cutoff:
+        # HiGHS may hand back a selection it found below its objective bound; having pruned
+        # every node that cannot reach the bound, it has proved that none does
+        return None
+    if _violated(prob, x, a) and len(model.c):
+        # HiGHS accepts a row broken within its feasibility tolerance, which after its scaling
+        # can be a minor unit on a money row of millions (a selection 1 over max_money: the
+        # case tests/scoring/cases/selection/contradictory-quotas-over-max-money.json). Asked
+        # again with tight tolerances, unsplit; its answer is checked again.
+        stats.tightened += 1
+        found = _solve_model(prob, state, model, {**options, **_TIGHT}, None, verify, stats)
+        if found is None:
+            return None
+        x, a = found
+        if cutoff is not None and int(prob.score @ x) < cutoff:
+            return None
+    if _violated(prob, x, a):
+        raise SolverFailure("the solver's answer fails the exact check of budget and quotas")
+    min_score = objective.get("min_score")
+    if min_score is not None and int(prob.score @ x) < min_score:
+        raise SolverFailure("the solver's answer fails the exact check of the optimum")
+    return _Solution(x, a)
+
+
+def _solve_model(
+    prob: _Problem,
+    state: npt.NDArray[np.int8],
+    model: _Model,
+    options: Mapping[str, Any],
+    split: int | None,
+    verify: bool,
+    stats: _Stats,
+) -> tuple[IntArray, IntArray] | None:
+    """HiGHS on ``model`` (in two halves on two threads when ``split``): the selection and
+    amounts of the best answer, unchecked; None when infeasible."""
     x = np.where(state == 1, 1, 0).astype(np.int64)
     a = np.zeros(prob.n, dtype=np.int64)
     nx = len(model.free)
     if len(model.c):
-        options = {
-            "mip_rel_gap": 0.0,
-            "time_limit": config.time_limit_s,
-            "presolve": True,
-            **HIGHS_TUNING,
-            **_tuning(proof=proof, cutoff=cutoff),
-            **_cutoff_option(prob, state, cutoff),
-        }
-        split = _split_variable(model) if proof else None
         if split is None:
-            answers = [_run_milp(model, model.lb, model.ub, options)]
+            answers = [_run_milp(model, model.lb, model.ub, options, verify)]
         else:
             halves = []
             for side in (1.0, 0.0):
@@ -855,28 +959,23 @@ def _solve(
                 lb[split] = ub[split] = side
                 halves.append((lb, ub))
             with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = [pool.submit(_run_milp, model, lb, ub, options) for lb, ub in halves]
+                futures = [
+                    pool.submit(_run_milp, model, lb, ub, options, verify) for lb, ub in halves
+                ]
                 answers = [f.result() for f in futures]
-        for _, nodes in answers:
+        for run in answers:
             stats.milp_solves += 1
-            stats.nodes += nodes
-        values = _best_answer(model.c, [answer for answer, _ in answers])
+            stats.nodes += run.nodes
+            stats.rechecked += run.rechecked
+            stats.overruled += run.overruled
+        values = _best_answer(model.c, [run.values for run in answers])
         if values is None:
             return None
         x[model.free] = values[:nx]
         a[model.avars] = values[nx:]
     if not prob.partial:
         a = prob.cost * x
-    if cutoff is not None and int(prob.score @ x) < cutoff:
-        # HiGHS may hand back a selection it found below its objective bound; having pruned
-        # every node that cannot reach the bound, it has proved that none does
-        return None
-    if _violated(prob, x, a):
-        raise SolverFailure("the solver's answer fails the exact check of budget and quotas")
-    min_score = objective.get("min_score")
-    if min_score is not None and int(prob.score @ x) < min_score:
-        raise SolverFailure("the solver's answer fails the exact check of the optimum")
-    return _Solution(x, a)
+    return x, a
 
 
 @dataclass(frozen=True)
@@ -895,9 +994,17 @@ class _Lagrange:
     reduced: list[int]
 
 
-def _lagrange(prob: _Problem, duals: Mapping[int, float], state: npt.NDArray[np.int8]) -> _Lagrange:
+def _lagrange(
+    prob: _Problem,
+    duals: Mapping[int, float],
+    state: npt.NDArray[np.int8],
+    gain_x: Sequence[int] | None = None,
+    gain_a: Sequence[int] | None = None,
+) -> _Lagrange:
     """The bound for the selections that keep ``state``'s fixings (a candidate fixed funded adds
-    its reduced score, one fixed unfunded nothing); reduced scores of the others, exactly."""
+    its reduced score, one fixed unfunded nothing); reduced scores of the others, exactly.
+
+    The objective is the score, or ``Σ gain_x·x + Σ gain_a·a`` (integers) when given."""
     mults = {k: Fraction(v) for k, v in duals.items() if v > 0 and math.isfinite(v)}
     scale = math.lcm(*(m.denominator for m in mults.values())) if mults else 1
     ints = {k: int(m * scale) for k, m in mults.items()}
@@ -918,10 +1025,16 @@ def _lagrange(prob: _Problem, duals: Mapping[int, float], state: npt.NDArray[np.
             xprice[i] += mult * xc
             aprice[i] += mult * ac
     reduced = [0] * prob.n
-    score, cost, floor = prob.score.tolist(), prob.cost.tolist(), prob.floor.tolist()
+    cost, floor = prob.cost.tolist(), prob.floor.tolist()
+    gx = prob.score.tolist() if gain_x is None else list(gain_x)
+    ga = [0] * prob.n if gain_a is None else list(gain_a)
     for i in np.flatnonzero(active).tolist():
-        amount = floor[i] if aprice[i] >= 0 else cost[i]
-        r = score[i] * scale - xprice[i] - aprice[i] * amount
+        # the candidate's objective less its priced use of the rows, linear in the amount: at
+        # whichever end of [floor, cost] is larger
+        r = max(
+            (gx[i] + ga[i] * amount) * scale - xprice[i] - aprice[i] * amount
+            for amount in (floor[i], cost[i])
+        )
         reduced[i] = r
         bound += r if state[i] == 1 else max(r, 0)
     return _Lagrange(scale, bound, reduced)
@@ -940,11 +1053,12 @@ def _fix_by_bound(lag: _Lagrange, lower: int, state0: npt.NDArray[np.int8]) -> n
 
 
 def _lp_relaxation(
-    prob: _Problem, state0: npt.NDArray[np.int8], stats: _Stats
+    prob: _Problem, state0: npt.NDArray[np.int8], stats: _Stats, **objective: Any
 ) -> tuple[dict[int, float], FloatArray] | None:
     """The LP relaxation's dual values per row of ``prob.rows`` (≥ 0 for the ``≤`` rows of a
-    maximisation) and its ``x``; None when even the relaxation is infeasible."""
-    model = _build(prob, state0, objective_x=prob.score.astype(np.float64))
+    maximisation) and its ``x``; None when even the relaxation is infeasible. The objective is
+    the score unless ``objective_x`` / ``objective_a`` are given."""
+    model = _build(prob, state0, **(objective or {"objective_x": prob.score.astype(np.float64)}))
     if model is None:
         return None
     lp_x = np.zeros(prob.n)
@@ -989,7 +1103,15 @@ def _improve(
             state = state1.copy()
             state[free1] = incumbent.x[free1].astype(np.int8)
             state[free1[:half] + free1[start : start + half]] = -1
-            found = _solve(prob, state, config, stats, objective_x=score_obj, cutoff=reached + 1)
+            found = _solve(
+                prob,
+                state,
+                config,
+                stats,
+                objective_x=score_obj,
+                cutoff=reached + 1,
+                verify=False,  # a heuristic: its "no" decides nothing
+            )
             if found is not None:
                 incumbent, reached, improved = found, int(prob.score @ found.x), True
         if not improved:
@@ -1226,22 +1348,49 @@ def _diagnose(
 ) -> InfeasibleQuotas:
     """Name the quota to blame: a smallest conflicting subset by deletion (drop each quota in
     turn; keep it dropped while the rest still cannot be met), then the figures for one of its
-    minimum quotas under the others."""
-    quotas = list(config.quotas)
+    minimum quotas under the others.
 
-    def feasible(subset: Sequence[Quota]) -> bool:
+    Every solve here has a deterministic cap of :data:`_DIAGNOSIS_NODES` branch-and-bound nodes,
+    so a diagnosis never stalls (a subset-sum-like question can keep HiGHS busy for minutes):
+    a deletion step it does not settle keeps the quota (the set stays provably conflicting,
+    perhaps not smallest), and a figure it does not settle is replaced by an exact bound. Any
+    other solver trouble is treated the same way: contradictory quotas always end here, in an
+    :class:`InfeasibleQuotas` whose ``evidence`` says which solver proved what."""
+    quotas = list(config.quotas)
+    currency = config.currency
+    evidence: list[str] = []
+
+    def feasible(subset: Sequence[Quota]) -> tuple[bool | None, str]:
+        """True / False when settled, None when not; and how."""
         prob = _problem(eligible, config, subset)
         state = np.full(prob.n, -1, dtype=np.int8)
         state[list(_never_fundable(prob))] = 0
-        return _solve(prob, state, config, stats) is not None
+        if _lp_relaxation(prob, state, stats) is None:
+            return False, "even the LP relaxation is infeasible (HiGHS)"
+        rechecked = stats.rechecked
+        try:
+            found = _solve(prob, state, config, stats, node_limit=_DIAGNOSIS_NODES)
+        except SolverFailure as failure:
+            return None, f"{failure}; the quota is kept, so the set named may not be the smallest"
+        if found is not None:
+            return True, "a selection meets the rest (HiGHS, checked exactly)"
+        confirmed = "confirmed without presolve" if stats.rechecked > rechecked else "presolve off"
+        return False, f"proved infeasible by HiGHS's branch and bound ({confirmed})"
 
-    if feasible(quotas):
+    def named(subset: Sequence[Quota]) -> str:
+        return ", ".join(q.describe(currency) for q in subset) or "no quota"
+
+    answer, how = feasible(quotas)
+    if answer is True:
         raise SolverFailure("the quotas were found infeasible and then feasible: numerical trouble")
+    evidence.append(f"all the quotas: {how}")
     core = list(range(len(quotas)))
     for k in range(len(quotas)):
         trial = [j for j in core if j != k]
-        if not feasible([quotas[j] for j in trial]):
+        answer, how = feasible([quotas[j] for j in trial])
+        if answer is False:
             core = trial
+        evidence.append(f"without {quotas[k].describe(currency)}: {how}")
     conflicting = tuple(quotas[j] for j in core)
     first = next(j for j in core if quotas[j].kind in _DEMAND_KINDS)
     primary = quotas[first]
@@ -1250,20 +1399,13 @@ def _diagnose(
     prob = _problem(eligible, config, others)
     state = np.full(prob.n, -1, dtype=np.int8)
     state[list(_never_fundable(prob))] = 0
-    mask = _group_mask(primary.group, prob.cands).astype(np.float64)
-    currency = config.currency
+    member = _group_mask(primary.group, prob.cands).astype(np.int64)
     budget = format_money(config.budget, currency)
     words = _group_words(primary.group)
-    together = " together with " + ", ".join(q.describe(currency) for q in others) if others else ""
+    together = " together with " + named(others) if others else ""
     if primary.kind == "min_count":
-        best = _solve(prob, state, config, stats, objective_x=mask)
-        most = 0 if best is None else int(best.x @ mask.astype(np.int64))
-        have = int(mask.sum())
-        who = f"are {words}" if words else "are eligible"
-        detail = (
-            f"{have} of the {prob.n} eligible candidates {who}; at most {most} of them can be "
-            f"funded within the budget of {budget}{together} (needs {primary.value})"
-        )
+        needed = int(primary.value)
+        gain_x, gain_a = member, np.zeros(prob.n, dtype=np.int64)
     else:
         needed = (
             int(primary.value)
@@ -1271,35 +1413,114 @@ def _diagnose(
             else _share_needed(Fraction(primary.value), config.budget)
         )
         if prob.partial:
-            best = _solve(prob, state, config, stats, objective_a=mask)
+            gain_x, gain_a = np.zeros(prob.n, dtype=np.int64), member
         else:
-            best = _solve(prob, state, config, stats, objective_x=mask * prob.cost)
-        most = 0 if best is None else int(best.a @ mask.astype(np.int64))
-        requested = int(prob.cost @ mask.astype(np.int64))
+            gain_x, gain_a = member * prob.cost, np.zeros(prob.n, dtype=np.int64)
+    money = primary.kind != "min_count"
+    most, shown = _most(prob, state, config, stats, gain_x, gain_a, needed, money)
+    evidence.append(f"the most for {primary.describe(currency)} under the rest: {shown}")
+    if primary.kind == "min_count":
+        have = int(member.sum())
+        who = f"are {words}" if words else "are eligible"
+        detail = (
+            f"{have} of the {prob.n} eligible candidates {who}; at most {most} of them can be "
+            f"funded within the budget of {budget}{together} (needs {primary.value})"
+        )
+    else:
+        requested = int(prob.cost @ member)
         who = f"{words} candidates" if words else "candidates"
         detail = (
             f"the eligible {who} request {format_money(requested, currency)} in all; at most "
             f"{format_money(most, currency)} can be awarded to them within the budget of "
             f"{budget}{together} (needs {format_money(needed, currency)})"
         )
-    return InfeasibleQuotas(primary, f"{primary.describe(currency)}: {detail}", conflicting)
+    return InfeasibleQuotas(
+        primary, f"{primary.describe(currency)}: {detail}", conflicting, tuple(evidence)
+    )
+
+
+def _most(
+    prob: _Problem,
+    state: npt.NDArray[np.int8],
+    config: SelectionConfig,
+    stats: _Stats,
+    gain_x: IntArray,
+    gain_a: IntArray,
+    needed: int,
+    money: bool,
+) -> tuple[int, str]:
+    """The most of ``Σ gain_x·x + Σ gain_a·a`` a selection can reach under ``prob``'s rows —
+    below ``needed``, since they conflict with it — and how that figure was obtained.
+
+    Exact when HiGHS settles it within :data:`_DIAGNOSIS_NODES` nodes (its selection checked
+    exactly); otherwise the least of ``needed − 1`` and the LP relaxation's Lagrangian bound
+    (exact arithmetic), a true "at most" though perhaps not reached."""
+
+    def shown(value: int) -> str:
+        return format_money(value, config.currency) if money else _plural(value, "award")
+
+    try:
+        best = _solve(
+            prob,
+            state,
+            config,
+            stats,
+            node_limit=_DIAGNOSIS_NODES,
+            objective_x=gain_x.astype(np.float64),
+            objective_a=gain_a.astype(np.float64),
+        )
+    except SolverFailure as failure:
+        reason = str(failure)
+    else:
+        value = 0 if best is None else int(gain_x @ best.x) + int(gain_a @ best.a)
+        if value < needed:
+            return value, f"{shown(value)}, exact (HiGHS; its selection checked exactly)"
+        reason = "HiGHS's answer reaches the quota the rest conflicts with"
+    bound = needed - 1
+    relaxation = _lp_relaxation(
+        prob,
+        state,
+        stats,
+        objective_x=gain_x.astype(np.float64),
+        objective_a=gain_a.astype(np.float64),
+    )
+    if relaxation is not None:
+        lag = _lagrange(prob, relaxation[0], state, gain_x.tolist(), gain_a.tolist())
+        bound = min(bound, lag.bound // lag.scale)
+    return bound, (
+        f"at most {shown(bound)}, a bound from the LP relaxation's duals in exact arithmetic "
+        f"(the exact most was not settled: {reason})"
+    )
 
 
 # --- the greedy policies ----------------------------------------------------------------------
 
 
+def _greedy_rows(prob: _Problem) -> list[int]:
+    """The rows a rank-order policy keeps: the budget and the maximum quotas, never a minimum
+    one (a ``min_share_count`` row can look like a packing row — an empty group, a share of
+    100% — and must still not be enforced)."""
+    return [
+        k for k, row in enumerate(prob.rows) if row.quota is None or row.quota.kind in _MAX_KINDS
+    ]
+
+
 def _greedy(
     prob: _Problem, config: SelectionConfig, strict: bool
 ) -> tuple[IntArray, IntArray, list[str]]:
-    """Rank order; maximum quotas kept by skipping; minimum quotas not enforced."""
+    """Rank order; maximum quotas kept by skipping; minimum quotas not enforced.
+
+    One rule for every maximum quota: a proposal that would break one even at its floor (given
+    the awards already made) is skipped, whether or not it also misfits the budget; the strict
+    line stops only at a proposal every maximum quota allows and the budget does not."""
     n = prob.n
     x = np.zeros(n, dtype=np.int64)
     a = np.zeros(n, dtype=np.int64)
     notes = [""] * n
     currency = config.currency
-    packing = np.flatnonzero(prob.packing).tolist()
-    rows_of = _rows_of(prob, packing)
-    used = {k: 0 for k in packing}
+    kept = _greedy_rows(prob)
+    rows_of = _rows_of(prob, kept)
+    used = {k: 0 for k in kept}
     stopped_at: int | None = None
     misfits: list[int] = []
     for i in range(n):
@@ -1318,16 +1539,32 @@ def _greedy(
             if k == 0:
                 continue
             room = prob.rows[k].rhs - used[k] - xc
-            if room < 0:
+            if room < ac * least:  # broken even at the floor (xc, ac ≥ 0 on a maximum row)
                 blocked = prob.rows[k]
                 break
             if ac > 0 and (quota_room is None or room // ac < quota_room):
                 quota_room, quota_row = room // ac, prob.rows[k]
         if blocked is not None:
-            notes[i] = (
-                f"not funded: it would break quota {blocked.label(currency)}; skipped "
-                "(the rank-order policies keep maximum quotas by skipping)"
-            )
+            if (
+                blocked.quota is not None
+                and blocked.quota.kind == "max_money"
+                and (budget_room >= least)
+            ):
+                notes[i] = (
+                    f"not funded: it fits in the remaining budget but would break quota "
+                    f"{blocked.label(currency)}; skipped (the rank-order policies keep maximum "
+                    "quotas by skipping)"
+                )
+            else:
+                notes[i] = (
+                    f"not funded: it would break quota {blocked.label(currency)}; skipped "
+                    "(the rank-order policies keep maximum quotas by skipping)"
+                )
+            continue
+        if budget_room < least:
+            misfits.append(i)
+            if strict:
+                stopped_at = i
             continue
         cap = budget_room if quota_room is None else min(budget_room, quota_room)
         if cap >= cost:
@@ -1336,7 +1573,7 @@ def _greedy(
                 f"funded in rank order: fits within the budget "
                 f"({format_money(budget_room - cost, currency)} left after it)"
             )
-        elif prob.partial and cap >= least:
+        else:  # partial funding: cap ≥ least, checked above for the budget and every quota
             amount = cap
             limit = (
                 "the remaining budget"
@@ -1348,18 +1585,6 @@ def _greedy(
                 f"{format_money(cost, currency)} requested ({_percent(Fraction(amount, cost))}): "
                 f"cut to fit {limit}"
             )
-        elif budget_room < least:
-            misfits.append(i)
-            if strict:
-                stopped_at = i
-            continue
-        else:
-            assert quota_row is not None
-            notes[i] = (
-                f"not funded: it fits in the remaining budget but would break quota "
-                f"{quota_row.label(currency)}; skipped"
-            )
-            continue
         x[i], a[i] = 1, amount
         for k, xc, ac in rows_of[i]:
             used[k] += xc + ac * amount
@@ -1548,7 +1773,7 @@ def select(candidates: Sequence[Candidate], config: SelectionConfig) -> Selectio
     eligible = sorted((c for c in candidates if c.eligible), key=_order_key)
     ineligible = sorted((c for c in candidates if not c.eligible), key=_order_key)
     prob = _problem(eligible, config, config.quotas)
-    excluded = _never_fundable(prob)
+    excluded = _never_fundable(prob, rank_order=config.policy is not Policy.OPTIMAL)
     info: dict[str, int | str] = {"policy": config.policy.value, "candidates": prob.n}
     if config.policy is Policy.OPTIMAL:
         stats = _Stats()
@@ -1569,6 +1794,9 @@ def select(candidates: Sequence[Candidate], config: SelectionConfig) -> Selectio
             milp_solves=stats.milp_solves,
             nodes=stats.nodes,
             probes_pruned_by_bound=stats.probes_pruned,
+            infeasible_rechecked_without_presolve=stats.rechecked,
+            presolve_infeasible_overruled=stats.overruled,
+            resolved_with_tight_tolerances=stats.tightened,
         )
     else:
         strict = config.policy is Policy.STRICT_FUNDING_LINE
