@@ -24,7 +24,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from contracts.client import ApiError, GrantsClient
 from web import i18n, labels
@@ -65,24 +65,13 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """Every web response carries the strict CSP (no inline code anywhere) and its friends."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # ScopeType is a str enum
-            await app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Every web response — error pages of unknown paths included, which no route middleware
+    sees — carries the strict CSP (no inline code anywhere) and its companions."""
+    if message["type"] == "http.response.start":
+        present = {name.lower() for name, _ in message.get("headers", [])}
+        extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+        message["headers"] = [*message.get("headers", []), *extra]
 
 
 def resolve_language(request: Request[Any, Any, Any]) -> str:
@@ -161,7 +150,8 @@ def create_web_app(client_factory: ClientFactory, config: WebConfig | None = Non
             engine=JinjaTemplateEngine,
             engine_callback=_configure_jinja,
         ),
-        middleware=[security_headers, session.middleware],
+        middleware=[session.middleware],
+        before_send=[security_headers],
         csrf_config=csrf,
         compression_config=CompressionConfig(backend="gzip", minimum_size=800),
         plugins=[HTMXPlugin()],

@@ -105,6 +105,15 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Any:
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Any:
-    log.error("web_unexpected", error=type(exc).__name__, path=request.url.path)
+    where = exc.__traceback__
+    while where is not None and where.tb_next is not None:
+        where = where.tb_next
+    log.error(
+        "web_unexpected",
+        error=type(exc).__name__,
+        message=str(exc)[:300],
+        at=f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else None,
+        path=request.url.path,
+    )
     _language(request)
     return error_page(request, 500)

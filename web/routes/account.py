@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Response
 
 from contracts.client import ApiError
@@ -55,7 +56,7 @@ def _landing(user: SessionUser) -> str:
 
 
 @get("/signin", name="signin", include_in_schema=False)
-async def signin_form(request: Request[Any, Any, Any], next: str | None = None) -> Any:
+async def signin_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Any:
     return page(
         request, "account/signin.html", {"next": safe_next(next, ""), "errors": None, "email": ""}
     )

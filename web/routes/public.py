@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from contracts.calls import CallRead, EligibilityAnswers, EligibilityCheck, WindowRead
@@ -46,7 +47,7 @@ async def home(request: Request[Any, Any, Any]) -> Any:
     )
 
 
-async def _call_or_404(request: Request[Any, Any, Any], call_id: uuid.UUID) -> CallRead:
+async def _call_or_404(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> CallRead:
     try:
         return await client_for(request).get_call(call_id)
     except ApiError as exc:
@@ -55,7 +56,7 @@ async def _call_or_404(request: Request[Any, Any, Any], call_id: uuid.UUID) -> C
         raise
 
 
-def _window_of(call: CallRead, window_id: uuid.UUID) -> WindowRead:
+def _window_of(call: CallRead, window_id: FromPath[uuid.UUID]) -> WindowRead:
     for window in call.windows:
         if window.id == window_id:
             return window
@@ -96,7 +97,7 @@ async def _call_context(request: Request[Any, Any, Any], call: CallRead) -> dict
 
 
 @get("/calls/{call_id:uuid}", name="call", include_in_schema=False)
-async def call_page(request: Request[Any, Any, Any], call_id: uuid.UUID) -> Any:
+async def call_page(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
     call = await _call_or_404(request, call_id)
     return page(request, "public/call.html", await _call_context(request, call))
 
@@ -154,7 +155,7 @@ def _is_uuid(value: str) -> bool:
     include_in_schema=False,
 )
 async def precheck(
-    request: Request[Any, Any, Any], call_id: uuid.UUID, window_id: uuid.UUID
+    request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID], window_id: FromPath[uuid.UUID]
 ) -> Any:
     """The eligibility pre-check: a GET form (nothing is stored), answered rule by rule."""
     call = await _call_or_404(request, call_id)
