@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from contracts.common import MinorUnits, Request
+from contracts.common import I18nText, MinorUnits, Request
 from contracts.enums import DecisionOutcome, SelectionPolicy, SelectionRunStatus
 
 QuotaKindName = Literal[
@@ -102,11 +102,26 @@ class DeclineCreate(Request, kw_only=True):
 
 
 class FeedbackCriterion(msgspec.Struct, kw_only=True):
+    """One criterion's panel score. `value`, `threshold` and the scale are in tenths of a point
+    (`value` exact: a decimal string or a fraction "n/d")."""
+
     code: str
     name: str
+    """In English; `title` has every language."""
     value: str | None
     threshold: int | None
     passed: bool | None
+    title: I18nText | None = None
+    scale_min: int | None = None
+    scale_max: int | None = None
+
+
+class FeedbackDecision(msgspec.Struct, kw_only=True):
+    """The proposal's current decision as the applicant sees it (never who recorded it)."""
+
+    outcome: DecisionOutcome
+    reason: str
+    decided_at: datetime
 
 
 class FeedbackRead(msgspec.Struct, kw_only=True):
@@ -118,3 +133,5 @@ class FeedbackRead(msgspec.Struct, kw_only=True):
     rank_band: str | None
     comments: list[str]
     """The panel's comments, never with reviewer names."""
+    decision: FeedbackDecision | None = None
+    """Present once the proposal is decided (selected, reserve, not selected, awarded)."""

@@ -170,6 +170,12 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert fb.rank_band == "top quarter"
     assert [x.code for x in fb.criteria] == ["relevance", "feasibility", "gender"]
     assert fb.comments == ["Comment on Alpha", "Comment on Alpha"]
+    # the decision and each criterion's name in every language and its scale
+    assert fb.decision is not None
+    assert fb.decision.outcome == "selected"
+    assert fb.decision.reason != ""
+    assert [x.title is not None and x.title.en == x.name for x in fb.criteria] == [True] * 3
+    assert [(x.scale_min, x.scale_max) for x in fb.criteria] == [(0, 50)] * 3
     text = json.dumps(msgspec.to_builtins(fb))
     assert str(r1.id) not in text
     assert str(r2.id) not in text

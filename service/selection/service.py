@@ -607,16 +607,18 @@ async def feedback(
         entry = next(
             (e for e in run.outputs["entries"] if e["proposal_id"] == str(proposal.id)), None
         )
-    names: dict[str, str] = {}
+    rubric: dict[str, Criterion] = {}
     if run is not None:
         rubric_id = run.inputs.get("rubric", {}).get("id")
         if rubric_id:
-            for code, name in await session.execute(
-                select(Criterion.code, Criterion.name).where(
-                    col(Criterion.rubric_id) == uuid.UUID(rubric_id)
-                )
-            ):
-                names[code] = i18n(name).en
+            rubric = {
+                crit.code: crit
+                for crit in (
+                    await session.execute(
+                        select(Criterion).where(col(Criterion.rubric_id) == uuid.UUID(rubric_id))
+                    )
+                ).scalars()
+            }
     decided = proposal.status in {
         ProposalStatus.SELECTED,
         ProposalStatus.RESERVE,
@@ -652,6 +654,19 @@ async def feedback(
         if decided
         else []
     )
+    current = None
+    if decided:
+        current = (
+            (
+                await session.execute(
+                    select(Decision).where(
+                        col(Decision.proposal_id) == proposal.id, col(Decision.is_current)
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
     band = None
     if entry is not None and entry["rank"] is not None and total:
         quarter = (entry["rank"] - 1) * 4 // total
@@ -660,17 +675,32 @@ async def feedback(
         proposal_id=proposal.id,
         status=proposal.status.value,
         criteria=[
-            c.FeedbackCriterion(
-                code=x["code"],
-                name=names.get(x["code"], x["code"]),
-                value=x["value"],
-                threshold=x["threshold"],
-                passed=x["passed"],
-            )
+            _feedback_criterion(x, rubric.get(x["code"]))
             for x in (entry["criteria"] if entry else [])
         ],
         score=entry["score"] if entry else None,
         passes_all=entry["passes_all"] if entry else None,
         rank_band=band,
         comments=comments,
+        decision=(
+            c.FeedbackDecision(
+                outcome=current.outcome, reason=current.reason, decided_at=current.created_at
+            )
+            if current is not None
+            else None
+        ),
+    )
+
+
+def _feedback_criterion(x: dict[str, Any], crit: Criterion | None) -> c.FeedbackCriterion:
+    title = i18n(crit.name) if crit is not None else None
+    return c.FeedbackCriterion(
+        code=x["code"],
+        name=title.en if title is not None else x["code"],
+        value=x["value"],
+        threshold=x["threshold"],
+        passed=x["passed"],
+        title=title,
+        scale_min=crit.scale_min if crit is not None else None,
+        scale_max=crit.scale_max if crit is not None else None,
     )
