@@ -1,31 +1,34 @@
 """Idempotency-Key for unsafe requests (Stripe / IETF draft-ietf-httpapi-idempotency-key-header).
 
 A client sends ``Idempotency-Key: <1-255 visible ASCII characters>`` with a POST. The first request
-with a key claims it: an ``in_flight`` row in ``idempotency_record`` is inserted and committed in a
-short transaction of its own, so that concurrent requests with the same key see it. The use case
-then runs in the request's normal transaction; its response (status and body) is stored and the
-record marked ``completed`` in that same transaction, so the record commits together with the
-result. A 4xx problem is stored and replayed too (the use case's writes are rolled back to a
-savepoint first); a 5xx or a crash deletes the claim so that the client may retry, and so does a
-refusal of the caller (401, 403, 404): a request that was not allowed to run leaves no row.
+with a key claims it: an ``in_flight`` row in ``idempotency_record`` is inserted in the request's
+own transaction, before the use case runs; the use case's response (status and body) is stored and
+the record marked ``completed`` in that same transaction, so the claim, the work and the stored
+answer commit together or not at all. A 4xx problem is stored and replayed too (the use case's
+writes are rolled back to a savepoint first); a 5xx, a refusal of the caller (401, 403, 404) or a
+crash at any point rolls the whole transaction back, claim included, so that the client may retry
+and the retry runs the request afresh. Nothing is left to recover: a process killed mid-request
+closes its connection and PostgreSQL rolls its transaction back (a crash of PostgreSQL itself
+discards it in recovery), and the key is free again.
 
 Later requests of the same principal with the same key:
 
+- while the first is still running: PostgreSQL makes the claim's insert wait for the first
+  transaction (at most ``CLAIM_WAIT``): when it commits, its answer is replayed; when it rolls back,
+  this request runs. Still running after ``CLAIM_WAIT``: 409
+  ``urn:pcc-grants:problem:idempotency-key-in-flight``;
 - same request (method, path, canonical body) and completed: the stored status and body are
   replayed byte for byte, with ``Idempotent-Replayed: true``, and the use case does not run;
-- a different request: 422 ``urn:pcc-grants:problem:idempotency-key-reused``;
-- while the first is still running: 409 ``urn:pcc-grants:problem:idempotency-key-in-flight``.
+- a different request: 422 ``urn:pcc-grants:problem:idempotency-key-reused``.
+
+An ``in_flight`` row that is committed can only have been left by an earlier version of this
+module, which committed the claim apart from the work: the request that wrote it died and its work
+was rolled back. A retry of the same request takes it over once it is ``ABANDONED_AFTER`` old.
+The money stays safe however a request is repeated: the ledger's unique index pays a tranche once.
 
 Keys are per principal (``kind:id`` of the authenticated actor): two callers never share one.
-Records are kept at least 24 hours; :func:`purge_expired` deletes older ones (run it from a
-scheduled job). A claim whose request died without cleaning up (the process was killed, or the
-final commit failed) stays ``in_flight`` until it is purged.
-
-The claim runs on the request's own session, in sequential transactions: the authentication's
-read-only transaction is committed, the claim inserted and committed, then the use case runs in a
-new transaction. This needs no second pooled connection per request, so many concurrent requests
-cannot starve the pool waiting for one, and it behaves the same on a test database bound to one
-connection (where each transaction is a savepoint).
+Records are kept at least 24 hours; :func:`purge_expired` deletes older ones (`grants serve` runs it
+every hour, and ``grants idempotency purge`` on demand).
 """
 
 from __future__ import annotations
@@ -37,14 +40,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import anyio
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -72,7 +74,14 @@ RETENTION = timedelta(hours=24)
 _KEY = re.compile(KEY_PATTERN)
 NOT_STORED = frozenset({401, 403, 404})
 """Refusals of the caller: the use case never ran, so nothing is kept for the key."""
-_CLAIM_ATTEMPTS = 3
+CLAIM_WAIT = "5s"
+"""How long a request waits for another one holding the same key before answering 409."""
+ABANDONED_AFTER = timedelta(minutes=1)
+"""A committed in-flight record (left by a crashed request of an earlier version, which committed
+its claim on its own) older than this is taken over by a retry."""
+_LOCK_NOT_AVAILABLE = "55P03"
+_SHOW_LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :value, true)")
 log = structlog.get_logger("service.idempotency")
 
 
@@ -141,51 +150,78 @@ def _replay(record: IdempotencyRecord) -> Response[bytes]:
 async def _claim(
     session: AsyncSession, principal: str, key: str, digest: str
 ) -> uuid.UUID | IdempotencyRecord:
-    """Insert and commit an in-flight record (the new id), or return the record already there."""
-    await session.commit()  # end the authentication's (read-only) transaction
-    for _ in range(_CLAIM_ATTEMPTS):
-        inserted = await session.execute(
-            insert(IdempotencyRecord)
-            .values(
-                id=uuid.uuid4(),
-                principal=principal,
-                key=key,
-                request_hash=digest,
-                status=IdempotencyStatus.IN_FLIGHT,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["principal", "key"])
-            .returning(col(IdempotencyRecord.id))
-        )
-        new_id = inserted.scalar_one_or_none()
-        await session.commit()
-        if new_id is not None:
-            return new_id
-        existing = (
-            await session.execute(
-                select(IdempotencyRecord).where(
-                    col(IdempotencyRecord.principal) == principal,
-                    col(IdempotencyRecord.key) == key,
+    """Insert the in-flight record in the request's own transaction (its id), or return the
+    committed record already there.
+
+    A request holding the key has not committed its record: PostgreSQL makes the insert wait for
+    that transaction to end (at most CLAIM_WAIT; then 409). When the holder commits, its record
+    is read and replayed; when it rolls back or its connection dies, this insert goes through."""
+    now = utcnow()
+    try:
+        async with session.begin_nested():  # a lock timeout rolls back to here
+            previous = (await session.execute(_SHOW_LOCK_TIMEOUT)).scalar_one()
+            await session.execute(_SET_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
+            new_id = (
+                await session.execute(
+                    insert(IdempotencyRecord)
+                    .values(
+                        id=uuid.uuid4(),
+                        principal=principal,
+                        key=key,
+                        request_hash=digest,
+                        status=IdempotencyStatus.IN_FLIGHT,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["principal", "key"])
+                    .returning(col(IdempotencyRecord.id))
                 )
-            )
-        ).scalar_one_or_none()
-        if existing is not None:
+            ).scalar_one_or_none()
+            if new_id is not None:
+                await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
+                return new_id
+            existing = (
+                await session.execute(
+                    select(IdempotencyRecord).where(
+                        col(IdempotencyRecord.principal) == principal,
+                        col(IdempotencyRecord.key) == key,
+                    )
+                )
+            ).scalar_one()
+            if (
+                existing.status == IdempotencyStatus.IN_FLIGHT
+                and existing.request_hash == digest
+                and existing.created_at < now - ABANDONED_AFTER
+            ):
+                # committed in flight: left by a request that died under an earlier version,
+                # which committed its claim apart from its work (that work was rolled back)
+                taken = (
+                    await session.execute(
+                        update(IdempotencyRecord)
+                        .where(
+                            col(IdempotencyRecord.id) == existing.id,
+                            col(IdempotencyRecord.status) == IdempotencyStatus.IN_FLIGHT,
+                        )
+                        .values(created_at=now)
+                        .returning(col(IdempotencyRecord.id))
+                    )
+                ).scalar_one_or_none()
+                if taken is not None:
+                    log.warning("idempotency_claim_recovered", record_id=str(taken))
+                    await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
+                    return taken
+                await session.refresh(existing)  # another retry took it over and finished
+            await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
             return existing
-        # the holder failed and released the key between our insert and our read: try again
-    raise IdempotencyKeyInFlight("the key is being claimed by another request; retry shortly")
-
-
-async def _release(session: AsyncSession, record_id: uuid.UUID) -> None:
-    """After a 5xx or a crash: roll the request back and delete the claim, so a retry may run."""
-    with anyio.CancelScope(shield=True):
-        try:
-            await session.rollback()
-            await session.execute(
-                delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == record_id)
-            )
-            await session.commit()
-        except Exception:  # the original error matters more; the purge removes the claim later
-            log.exception("idempotency_release_failed", record_id=str(record_id))
+    except DBAPIError as exc:
+        orig = exc.orig
+        cause = getattr(orig, "__cause__", None)
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+        if sqlstate == _LOCK_NOT_AVAILABLE:
+            raise IdempotencyKeyInFlight(
+                "the first request with this Idempotency-Key is still being processed; "
+                "retry shortly"
+            ) from None
+        raise
 
 
 def _problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem] | None:
@@ -283,30 +319,18 @@ async def idempotent(
         rendered = _problem_response(request, exc)
         status = rendered.status_code if rendered is not None else None
         if rendered is None or status is None or status >= 500 or status in NOT_STORED:
-            await _release(session, record_id)
-            raise
+            raise  # the request's transaction, the claim with it, is rolled back
         _roll_back_hooks_since(session, marks)
         problem_body = msgspec.to_builtins(rendered.content)
-        try:
-            await _complete(session, record_id, status, problem_body)
-        except BaseException:
-            await _release(session, record_id)
-            raise
+        await _complete(session, record_id, status, problem_body)
         return Response(
             content=_json(problem_body),
             status_code=status,
             media_type=PROBLEM_MEDIA_TYPE,
             headers=dict(rendered.headers),
         )
-    except BaseException:
-        await _release(session, record_id)
-        raise
-    try:
-        body = encode(result)
-        await _complete(session, record_id, success_status, body)
-    except BaseException:
-        await _release(session, record_id)
-        raise
+    body = encode(result)
+    await _complete(session, record_id, success_status, body)
     return Response(content=_json(body), status_code=success_status, media_type="application/json")
 
 

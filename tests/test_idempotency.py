@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -9,11 +10,13 @@ from typing import Any
 
 import anyio
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import func, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlmodel import col, select
 
+from contracts.awards import TrancheTransition
 from contracts.client import GrantsClient
 from contracts.enums import (
     ActionPlanStatus,
@@ -27,7 +30,7 @@ from contracts.enums import (
 from contracts.proposals import ProposalCreate, ProposalUpdate
 from service.app import create_app
 from service.context import Clock, clock
-from service.idempotency import purge_expired, request_hash
+from service.idempotency import ABANDONED_AFTER, purge_expired, request_hash
 from service.identity.secrets import new_token
 from service.persistence.database import Database
 from service.persistence.models import (
@@ -46,6 +49,14 @@ from service.persistence.models import (
 )
 from tests.conftest import TEST_SETTINGS, hashed_test_password
 from tests.journey import NOW, Programme, complete_draft, published_call
+from tests.test_disbursement_race import (
+    TRANCHE,
+    Arranged,
+    _grant_with_tranches,
+    _payment,
+    _post_payment,
+    arranged,
+)
 
 PROBLEM = "urn:pcc-grants:problem:"
 
@@ -340,3 +351,127 @@ async def test_concurrent_retries_submit_exactly_once(
             assert statuses == [IdempotencyStatus.COMPLETED]
     finally:
         await database.dispose()
+
+
+# --- after a crash ------------------------------------------------------------------------------
+
+
+async def _approved_tranche(a: Arranged) -> uuid.UUID:
+    _, tranches, _ = await _grant_with_tranches(a)
+    po = a.client("po")
+    due = await po.get_tranche(tranches[0])
+    await po.approve_tranche(tranches[0], TrancheTransition(version=due.version))
+    return tranches[0]
+
+
+async def _payments_of(database: Database, tranche_id: uuid.UUID) -> list[str]:
+    async with database.session() as s:
+        rows = await s.execute(
+            text("SELECT id FROM ledger_entry WHERE tranche_id = :t AND kind = 'disbursement'"),
+            {"t": tranche_id},
+        )
+        return [str(r.id) for r in rows]
+
+
+async def test_a_payment_whose_backend_dies_between_claim_and_commit_can_be_retried(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """The request claims its key, then waits for the tranche's row lock (held here); its
+    database backend is terminated there, as when the app or its connection dies. A retry with
+    the same key pays (the first and only payment), and the next one replays that answer."""
+    async with arranged(fresh_db, tmp_path) as a:
+        tranche_id = await _approved_tranche(a)
+        body = msgspec.json.encode(_payment(TRANCHE, 0))
+        outside = create_async_engine(fresh_db, isolation_level="AUTOCOMMIT")
+        try:
+            async with outside.connect() as blocker, outside.connect() as observer:
+                await blocker.execute(text("BEGIN"))
+                await blocker.execute(
+                    text("SELECT id FROM tranche WHERE id = :t FOR UPDATE"), {"t": tranche_id}
+                )
+                blocker_pid = (await blocker.execute(text("SELECT pg_backend_pid()"))).scalar()
+                first = asyncio.create_task(_post_payment(a, "fo1", "crash-1", tranche_id, body))
+                waiting = None
+                for _ in range(200):  # the request's backend, waiting for the tranche's lock
+                    waiting = (
+                        await observer.execute(
+                            text(
+                                "SELECT pid FROM pg_stat_activity WHERE datname ="
+                                " current_database() AND wait_event_type = 'Lock' AND pid <> :b"
+                            ),
+                            {"b": blocker_pid},
+                        )
+                    ).scalar()
+                    if waiting is not None:
+                        break
+                    await asyncio.sleep(0.05)
+                assert waiting is not None, "the payment never reached the tranche's lock"
+                # the claim is made, and not visible outside the request's transaction
+                claims = await observer.execute(
+                    text("SELECT count(*) FROM idempotency_record WHERE key = 'crash-1'")
+                )
+                assert claims.scalar() == 0
+                killed = await observer.execute(
+                    text("SELECT pg_terminate_backend(:p)"), {"p": waiting}
+                )
+                assert killed.scalar() is True
+                crashed = await first
+                await blocker.execute(text("ROLLBACK"))
+        finally:
+            await outside.dispose()
+        assert crashed.status == 500
+        assert await _payments_of(a.database, tranche_id) == []
+
+        retry = await _post_payment(a, "fo1", "crash-1", tranche_id, body)
+        again = await _post_payment(a, "fo1", "crash-1", tranche_id, body)
+
+        assert (retry.status, retry.replayed) == (201, False)
+        assert (again.status, again.replayed, again.body) == (201, True, retry.body)
+        assert await _payments_of(a.database, tranche_id) == [msgspec.json.decode(retry.body)["id"]]
+
+
+async def test_a_claim_committed_by_a_dead_request_is_taken_over_after_its_lease(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    """An in-flight record committed by a request that died (as the previous version left them,
+    claim committed apart from the work): refused while young, then taken over by a retry of
+    the same request, which pays once; a different request with the key stays refused."""
+    async with arranged(fresh_db, tmp_path) as a:
+        tranche_id = await _approved_tranche(a)
+        body = msgspec.json.encode(_payment(TRANCHE, 0))
+        path = f"/api/v1/tranches/{tranche_id}/disbursements"
+        digest = request_hash("POST", path, body)
+        async with a.database.session() as s:
+            await s.execute(
+                text(
+                    "INSERT INTO idempotency_record (id, principal, key, request_hash, status,"
+                    " created_at) VALUES (:id, :principal, 'left', :digest, 'in_flight', now())"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "principal": f"user:{a.world.user_ids['fo1']}",
+                    "digest": digest,
+                },
+            )
+            await s.commit()
+
+        young = await _post_payment(a, "fo1", "left", tranche_id, body)
+        async with a.database.session() as s:
+            await s.execute(
+                text(
+                    "UPDATE idempotency_record SET created_at = now() - make_interval(secs => :s)"
+                    " WHERE key = 'left'"
+                ),
+                {"s": (ABANDONED_AFTER + timedelta(seconds=1)).total_seconds()},
+            )
+            await s.commit()
+        other_body = msgspec.json.encode(_payment(TRANCHE, 1))
+        other = await _post_payment(a, "fo1", "left", tranche_id, other_body)
+        retry = await _post_payment(a, "fo1", "left", tranche_id, body)
+        again = await _post_payment(a, "fo1", "left", tranche_id, body)
+
+        assert (young.status, young.problem_type) == (409, PROBLEM + "idempotency-key-in-flight")
+        assert (other.status, other.problem_type) == (422, PROBLEM + "idempotency-key-reused")
+        assert (retry.status, retry.replayed) == (201, False)
+        assert (again.status, again.replayed, again.body) == (201, True, retry.body)
+        assert await _payments_of(a.database, tranche_id) == [msgspec.json.decode(retry.body)["id"]]
