@@ -42,6 +42,10 @@ class ProposalUpdate(Request, kw_only=True):
     version: Annotated[int, Meta(ge=1)]
     title: Title | UnsetType = UNSET
     summary: Summary | UnsetType = UNSET
+    problem_statement: Statement | UnsetType | None = UNSET
+    """The problem the project addresses (why it is needed, for whom, where)."""
+    activities: Statement | UnsetType | None = UNSET
+    """What will be done, in words; the dated steps are `timeline`."""
     requested_amount: MinorUnits | UnsetType = UNSET
     co_funding_amount: MinorUnits | UnsetType = UNSET
     target_groups: TargetGroups | UnsetType = UNSET
@@ -98,6 +102,8 @@ class ProposalRead(msgspec.Struct, kw_only=True):
     version: int
     title: str
     summary: str
+    problem_statement: str | None
+    activities: str | None
     requested_amount: int
     co_funding_amount: int
     currency: str

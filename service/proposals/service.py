@@ -195,6 +195,8 @@ async def _reads(
                 version=r.version,
                 title=r.title,
                 summary=r.summary,
+                problem_statement=r.problem_statement,
+                activities=r.activities,
                 requested_amount=r.requested_amount,
                 co_funding_amount=r.co_funding_amount,
                 currency=r.currency,

@@ -54,6 +54,8 @@ class Proposal(SQLModel, table=True):
     organisation_id: uuid.UUID = fk_field("organisation.id")
     title: str = text_field(max_length=300)
     summary: str = text_field()
+    problem_statement: str | None = text_field(nullable=True)
+    activities: str | None = text_field(nullable=True)
     status: ProposalStatus = enum_field(
         ProposalStatus, "proposal_status", default=ProposalStatus.DRAFT
     )
