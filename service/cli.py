@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import click
 
 from contracts.enums import Role
 from service.persistence import migrate
-from service.persistence.database import Database, resolve_database_url
+from service.persistence.database import Database, resolve_database_url, start_embedded_server
 from service.settings import Settings
 
 
@@ -96,19 +97,22 @@ def build_combined_app(settings: Settings, database: Database) -> CombinedApp:
     return CombinedApp(api, web)
 
 
-def combined_app_factory() -> CombinedApp:
+def combined_app_factory() -> Any:
     """For `uvicorn --factory` (several workers): each worker builds its own app and pool."""
+    from service.maintenance import ScheduledPurge
+
     settings = _settings()
     database = Database.from_url(
         resolve_database_url(settings),
         pool_size=settings.pool_size,
         role=settings.database_role or None,
     )
-    return build_combined_app(settings, database)
+    return ScheduledPurge(build_combined_app(settings, database), database)
 
 
 def api_app_factory() -> Any:
     from service.app import create_app
+    from service.maintenance import ScheduledPurge
 
     settings = _settings()
     database = Database.from_url(
@@ -116,7 +120,7 @@ def api_app_factory() -> Any:
         pool_size=settings.pool_size,
         role=settings.database_role or None,
     )
-    return create_app(settings, database=database)
+    return ScheduledPurge(create_app(settings, database=database), database)
 
 
 def web_app_factory() -> Any:
@@ -142,9 +146,15 @@ def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> N
     """Migrate the database, then serve the API at /api/v1 and the web app at /."""
     import uvicorn
 
+    from service.maintenance import GRACEFUL_SHUTDOWN_SECONDS, serve_until_stopped
+
     settings = _settings()
+    embedded = None
     if only != "web":
+        if not settings.database_url:  # this process starts the embedded PostgreSQL, and stops it
+            embedded = start_embedded_server(settings.pgdata_dir)
         url = resolve_database_url(settings)
+        os.environ["GRANTS_DATABASE_URL"] = url  # workers connect to it; they never start it
         migrate.upgrade(url)
         if demo:
             _print_demo(asyncio.run(_load_demo(url)))
@@ -152,14 +162,41 @@ def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> N
         only or "", "combined_app_factory"
     )
     click.echo(f"pcc-grants on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
-    uvicorn.run(
-        f"service.cli:{factory}",
-        factory=True,
-        host=host,
-        port=port,
-        log_level="warning",
-        workers=workers,
+    serve_until_stopped(
+        lambda: uvicorn.run(
+            f"service.cli:{factory}",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning",
+            workers=workers,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        ),
+        embedded,
     )
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+@cli.group()
+def idempotency() -> None:
+    """Idempotency-Key records."""
+
+
+@idempotency.command("purge")
+def idempotency_purge() -> None:
+    """Delete the records older than 24 hours (`grants serve` does it every hour)."""
+    from service.maintenance import purge_idempotency_records
+
+    async def run() -> int:
+        database = Database.from_url(_url())
+        try:
+            return await purge_idempotency_records(database)
+        finally:
+            await database.dispose()
+
+    click.echo(f"purged {asyncio.run(run())} idempotency records older than 24 hours")
 
 
 # --- db ---------------------------------------------------------------------------------------

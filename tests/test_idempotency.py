@@ -47,7 +47,7 @@ from service.persistence.models import (
     Territory,
     UserRole,
 )
-from tests.conftest import TEST_SETTINGS, hashed_test_password
+from tests.conftest import TEST_SETTINGS, hashed_test_password, run_cli
 from tests.journey import NOW, Programme, complete_draft, published_call
 from tests.test_disbursement_race import (
     TRANCHE,
@@ -475,3 +475,29 @@ async def test_a_claim_committed_by_a_dead_request_is_taken_over_after_its_lease
         assert (retry.status, retry.replayed) == (201, False)
         assert (again.status, again.replayed, again.body) == (201, True, retry.body)
         assert await _payments_of(a.database, tranche_id) == [msgspec.json.decode(retry.body)["id"]]
+
+
+async def test_the_purge_command_deletes_records_older_than_a_day(fresh_db: str) -> None:
+    database = Database.from_url(fresh_db)
+    try:
+        async with database.session() as s:
+            for key, hours in (("old", 25), ("young", 23)):
+                await s.execute(
+                    text(
+                        "INSERT INTO idempotency_record (id, principal, key, request_hash,"
+                        " status, created_at) VALUES (:id, 'user:x', :key, :digest, 'completed',"
+                        " now() - make_interval(hours => :hours))"
+                    ),
+                    {"id": uuid.uuid4(), "key": key, "digest": "0" * 64, "hours": hours},
+                )
+            await s.commit()
+
+        purged = run_cli("idempotency", "purge", url=fresh_db)
+
+        assert purged.returncode == 0, purged.stderr
+        assert purged.stdout == "purged 1 idempotency records older than 24 hours\n"
+        async with database.session() as s:
+            keys = (await s.execute(text("SELECT key FROM idempotency_record"))).scalars()
+            assert list(keys) == ["young"]
+    finally:
+        await database.dispose()

@@ -1,0 +1,118 @@
+"""`grants serve` as a process manager runs it: SIGTERM stops it gracefully, exit status 0, and
+the embedded PostgreSQL it started is stopped too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+from tests.test_imports import sheet_of_rows_without_numbers
+
+DEMO_OFFICER = ("officer@demo.pcc-grants.kg", "demo-grants-2026")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _postgres_processes_of(pgdata: Path) -> list[int]:
+    """The processes whose command line names this data folder (the postmaster, its children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile
+            continue
+        if any(str(pgdata).encode() in a for a in args) and b"postgres" in args[0]:
+            found.append(int(entry.name))
+    return found
+
+
+def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    data_dir = tmp_path / "data"
+    pgdata = (data_dir / "pgdata").resolve()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "GRANTS_DATABASE_URL", "TEST_DATABASE_URL")
+    }
+    env["GRANTS_DATA_DIR"] = str(data_dir)
+    command = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--demo"]
+    proc = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        live = None
+        while live is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                live = httpx.get(f"{base}/health/live", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert live is not None, "the server never answered"
+        assert live.status_code == 200
+        assert _postgres_processes_of(pgdata) != []
+        token = httpx.post(
+            f"{base}/api/v1/auth/token",
+            json={"email": DEMO_OFFICER[0], "password": DEMO_OFFICER[1]},
+        ).json()["access_token"]
+
+        # an import that takes seconds, in flight when the stop is asked for
+        answers: list[httpx.Response] = []
+        upload = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{base}/api/v1/imports/action-plans",
+                    params={"dry_run": "true"},
+                    headers={"authorization": f"Bearer {token}"},
+                    files={"file": ("plans.xlsx", sheet_of_rows_without_numbers(10_500, 30))},
+                    timeout=60,
+                )
+            )
+        )
+        upload.start()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        upload.join(timeout=60)
+        status = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        output = proc.communicate(timeout=20)[0]
+        leftover = pgdata / "postmaster.pid"
+        if leftover.exists():  # stop what a failed run left behind, then let the test say so
+            postmaster = int(leftover.read_text().split()[0])
+            remaining = _postgres_processes_of(pgdata)
+            os.kill(postmaster, signal.SIGINT)
+            time.sleep(2)
+            assert remaining == [], f"PostgreSQL left running: {remaining}"
+
+    assert status == 0, output
+    assert '"event": "idempotency_records_purged"' in output  # the scheduled purge ran
+    assert [a.status_code for a in answers] == [422]  # the in-flight request got its answer
+    assert answers[0].json()["type"] == "urn:pcc-grants:problem:import-too-many-rows"
+    assert _postgres_processes_of(pgdata) == []
+    assert not (pgdata / "postmaster.pid").exists()
