@@ -15,11 +15,13 @@ from litestar.openapi.spec import OpenAPI
 import contracts.common
 from service.audit.controllers import AuditController
 from service.awards.controllers import GrantController, LedgerController, TrancheController
+from service.bodies import StrictRequest
 from service.calls.controllers import CallController, WindowController
 from service.dependencies import provide_context, provide_session
 from service.finance.controllers import FundingSourceController
 from service.finance.views_controllers import FinanceViewController
 from service.health import live, ready
+from service.identity.authn import AuthenticationMiddleware
 from service.identity.controllers import (
     ApiKeyController,
     AuthController,
@@ -131,7 +133,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def provide_settings() -> Settings:
         return settings
 
-    api = Router(path=API_PREFIX, route_handlers=API_CONTROLLERS)
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=API_CONTROLLERS,
+        # credentials first, before any argument (the body above all) is resolved
+        middleware=[AuthenticationMiddleware()],
+    )
     openapi = OpenAPIConfig(
         title="pcc-grants API",
         version=API_VERSION,
@@ -153,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             "settings": Provide(provide_settings, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictRequest,
         openapi_config=openapi,
         state=State({"db": db, "settings": settings}),
         on_shutdown=[dispose],

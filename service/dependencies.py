@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Request
@@ -10,9 +11,9 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.permissions import Actor
+from contracts.permissions import ANONYMOUS, Actor
 from service.context import AFTER_COMMIT, AFTER_ROLLBACK, RequestContext, run_hooks
-from service.identity.authn import authenticate
+from service.identity.authn import ACTOR_STATE, SESSION_STATE
 from service.persistence.database import Database
 from service.settings import Settings
 
@@ -29,29 +30,34 @@ async def provide_session(
     """The request's unit of work: committed once after the handler returns, rolled back when it
     raises. Services flush but never commit.
 
-    The caller is authenticated here, inside the generator, so that a 401 still closes the
-    session and gives its connection back (Litestar does not clean up a generator dependency
-    whose dependants fail to resolve)."""
+    The caller was authenticated by `AuthenticationMiddleware` before the handler's arguments
+    were resolved; when it used the database for that, the request goes on in the same session
+    (the middleware closes it after the response)."""
+    shared: AsyncSession | None = request.scope.get("state", {}).get(SESSION_STATE)
+    if shared is not None:
+        async with _unit_of_work(shared):
+            yield shared
+        return
     db: Database = state.db
-    async with db.sessionmaker() as session:
-        try:
-            request.state.actor = await authenticate(
-                session,
-                request.headers.get("authorization"),
-                request.headers.get("x-api-key"),
-            )
-            yield session
-        except BaseException:
-            await session.rollback()
-            run_hooks(session, AFTER_ROLLBACK)
-            raise
-        else:
-            await session.commit()
-            run_hooks(session, AFTER_COMMIT)
+    async with db.sessionmaker() as session, _unit_of_work(session):
+        yield session
+
+
+@asynccontextmanager
+async def _unit_of_work(session: AsyncSession) -> AsyncIterator[None]:
+    try:
+        yield
+    except BaseException:
+        await session.rollback()
+        run_hooks(session, AFTER_ROLLBACK)
+        raise
+    else:
+        await session.commit()
+        run_hooks(session, AFTER_COMMIT)
 
 
 async def provide_context(request: Request[Any, Any, Any], session: Session) -> RequestContext:
     """Who acts (authenticated with the session) and the request id."""
-    actor: Actor = request.state.actor
+    actor: Actor = request.scope.get("state", {}).get(ACTOR_STATE, ANONYMOUS)
     rid = request.scope.get("state", {}).get("request_id")
     return RequestContext(actor=actor, request_id=rid if isinstance(rid, str) else None)

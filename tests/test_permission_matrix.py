@@ -193,7 +193,14 @@ from service.persistence.models import (
 from service.persistence.models import Call as CallForProposals
 from service.reports import service as reports
 from service.storage import FileStore
-from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, Person, hashed_test_password
+from tests.conftest import (
+    TEST_PASSWORD,
+    TEST_SETTINGS,
+    Person,
+    QueryCounter,
+    hashed_test_password,
+)
+from tests.routes import UNKNOWN_ID, api_operations
 
 PROBLEM_PREFIX = "urn:pcc-grants:problem:"
 REFUSAL_SLUGS = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}
@@ -2061,6 +2068,104 @@ def app_operations(app: Litestar) -> dict[str, frozenset[str]]:
 
 def is_write(app: Litestar, operation: str) -> bool:
     return not app_operations(app)[operation] <= READ_METHODS
+
+
+# --- the anonymous caller with garbage: refused before anything else --------------------------
+
+GARBAGE = b"[" * 1000 + b'{"email":"\xff", "password": "x", "version": "1e3"' + b"]" * 1000
+GARBAGE_HEADERS = [
+    (b"content-type", b"text/plain"),
+    (b"idempotency-key", b"not a valid key \x7f"),
+    (b"if-match", b"garbage"),
+    (b"content-length", str(len(GARBAGE)).encode()),
+]
+
+
+async def anonymous_call(app: Litestar, method: str, path: str) -> tuple[int, bytes, bool]:
+    """Call the app as ASGI with a garbage body and headers; whether it ever asked for the body."""
+    asked_for_body = False
+    started: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked_for_body
+        asked_for_body = True
+        return {"type": "http.request", "body": GARBAGE, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"limit=0&cursor=%ff",
+        "headers": [(b"host", b"test"), *GARBAGE_HEADERS],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    await app(scope, receive, send)
+    return int(started["status"]), b"".join(chunks), asked_for_body
+
+
+def _secured_operations() -> list[str]:
+    return sorted(op for op, case in CASES.items() if "anonymous" not in case.allowed)
+
+
+async def test_secured_operations_are_those_the_contract_secures(app: Litestar) -> None:
+    """The middleware refuses by the contract's `security`; the matrix by who may call. They
+    name the same operations."""
+    secured = {op.operation_id for op in api_operations(app) if op.secured}
+    # (a route missing from CASES is `test_every_route_has_a_permission_rule`'s failure)
+    assert secured & set(CASES) == set(_secured_operations())
+
+
+async def test_anonymous_with_garbage_is_refused_before_anything_is_read(
+    app: Litestar, count_queries: QueryCounter
+) -> None:
+    """The anonymous-with-garbage column, for every operation generated from the routes: a caller
+    without credentials gets 401 problem+json from every secured operation whatever the body,
+    path (unknown ids), query and headers, before the body is read and without a query."""
+    failures: list[str] = []
+    secured = set(_secured_operations())
+    for op in api_operations(app):
+        if op.operation_id not in secured and not op.secured:
+            continue
+        for path in (op.path, op.path.replace(UNKNOWN_ID, str(uuid.uuid4()))):
+            before = count_queries.count
+            status, body, asked = await anonymous_call(app, op.method, path)
+            problem = json.loads(body) if body else {}
+            got = (status, problem.get("type"), asked, count_queries.count - before)
+            if got != (401, PROBLEM_PREFIX + "unauthenticated", False, 0):
+                failures.append(f"{op.operation_id} {op.method} {path}: {got}")
+    assert failures == []
+
+
+async def test_public_operations_refuse_anonymous_garbage_as_bad_input(app: Litestar) -> None:
+    """The public operations that take a body read it, and refuse garbage with a 4xx problem
+    (415: the garbage is not declared JSON), never a 5xx."""
+    failures: list[str] = []
+    public_with_body = [
+        op
+        for op in api_operations(app)
+        if op.operation_id in CASES and "anonymous" in CASES[op.operation_id].allowed
+        if op.body_type is not None
+    ]
+    assert {op.operation_id for op in public_with_body} >= {"CreateToken", "CreateRegistration"}
+    for op in public_with_body:
+        status, body, _ = await anonymous_call(app, op.method, op.path)
+        problem = json.loads(body)
+        got = (status, problem.get("type"))
+        if got != (415, PROBLEM_PREFIX + "unsupported-media-type"):
+            failures.append(f"{op.operation_id}: {got}")
+    assert failures == []
 
 
 # --- database probes --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -245,6 +246,28 @@ async def test_attachment_download_is_private_and_a_download(programme: Programm
     with pytest.raises(ApiError) as hidden:
         await w.young.get_attachment_content(attachment.id)
     assert hidden.value.status == 404
+
+
+async def test_no_login_cannot_tell_an_existing_attachment_from_a_random_id(
+    programme: Programme,
+) -> None:
+    """Without credentials, an existing attachment and a random id get the same 401 (it was 401
+    for one and 404 for the other, confirming which ids exist)."""
+    w = programme
+    _, w1, _ = await published_call(w)
+    proposal_id = await complete_draft(w, w1)
+    attachment = (await w.applicant.get_proposal(proposal_id)).attachments[0]
+    answers = []
+    for attachment_id in (attachment.id, uuid.uuid4()):
+        for method, path in (
+            ("GET", f"attachments/{attachment_id}/content"),
+            ("DELETE", f"attachments/{attachment_id}"),
+        ):
+            response = await w.applicant.http.request(method, path)
+            problem = response.json()
+            answers.append((response.status_code, problem["type"], problem["detail"]))
+    assert len(set(answers)) == 1
+    assert answers[0][:2] == (401, "urn:pcc-grants:problem:unauthenticated")
 
 
 @pytest.mark.parametrize(
