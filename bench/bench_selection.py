@@ -8,6 +8,13 @@ organisations with two proposals; budget ≈ 20% of all requests; quotas: women-
 of the budget, every territory at most 22% of it, one award per organisation. Prints wall-clock
 figures (no asserts) and the rank-with-skipping baseline's total score next to the exact one.
 ``--naive`` also times one plain ``milp`` call on the same data (no reductions, no second stage).
+
+Two more kinds of window per size and seed (``--kinds``; docs/performance.md):
+
+- ``partial``: the same window with partial funding at an 80% floor (stages 1, 2 and 3);
+- ``contradictory``: quotas that cannot all hold — women-led at least 30% of the budget while
+  all awards together are capped at 25% of it, and a 99% floor: the time to the
+  ``InfeasibleQuotas`` diagnosis (issue 12: such a diagnosis once ran 600 s).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from fractions import Fraction
 
 from scoring.selection import (
     Candidate,
+    InfeasibleQuotas,
     Policy,
     Quota,
     SelectionConfig,
@@ -61,6 +69,35 @@ def window(n: int, seed: int) -> tuple[list[Candidate], SelectionConfig]:
         Quota("max_per_organisation", "any", 1),
     )
     return cands, SelectionConfig(Policy.OPTIMAL, budget, quotas)
+
+
+def variant(kind: str, config: SelectionConfig) -> SelectionConfig:
+    """The benchmark window of ``kind``: ``exact`` as built, ``partial`` with an 80% floor,
+    ``contradictory`` with a cap on all awards below the women-led minimum, and a 99% floor."""
+    if kind == "partial":
+        return replace(config, partial_funding_floor_pct=80)
+    if kind == "contradictory":
+        cap = Quota("max_money", "any", config.budget * 25 // 100)
+        return replace(config, quotas=(*config.quotas, cap), partial_funding_floor_pct=99)
+    return config
+
+
+def timed(cands: list[Candidate], config: SelectionConfig) -> tuple[float, str]:
+    start = time.perf_counter()
+    try:
+        result = select(cands, config)
+    except InfeasibleQuotas as diagnosis:
+        seconds = time.perf_counter() - start
+        return seconds, f"infeasible: {diagnosis}; evidence: {' | '.join(diagnosis.evidence)}"
+    seconds = time.perf_counter() - start
+    s = result.solver
+    return seconds, (
+        f"funded {len(result.funded)}, total score {float(result.objective):.1f}, spent "
+        f"{result.funded_total / 100:,.2f} KGS; free after the bound {s['stage1_free']}, MILP "
+        f"solves {s['milp_solves']}, nodes {s['nodes']}, infeasible re-asked without presolve "
+        f"{s['infeasible_rechecked_without_presolve']} (overruled "
+        f"{s['presolve_infeasible_overruled']})"
+    )
 
 
 def naive(cands: list[Candidate], config: SelectionConfig) -> tuple[float, float]:
@@ -106,7 +143,33 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[2026, 1, 2, 3, 4])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per window (best kept)")
     parser.add_argument("--naive", action="store_true")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["exact"],
+        choices=["exact", "partial", "contradictory"],
+        help="which windows: as built, with an 80%% floor, with contradictory quotas",
+    )
     args = parser.parse_args()
+    for kind in args.kinds:
+        if kind == "exact":
+            continue
+        for n in args.sizes:
+            bests = []
+            for seed in args.seeds:
+                cands, base = window(n, seed)
+                config = variant(kind, base)
+                runs = [timed(cands, config) for _ in range(args.repeat)]
+                best = min(seconds for seconds, _ in runs)
+                bests.append(best)
+                print(f"{kind} n={n} seed={seed}: {best:.3f} s; {runs[0][1]}")
+            print(
+                f"{kind} n={n}: best-of-{args.repeat} times over {len(bests)} windows: min "
+                f"{min(bests):.3f} s, median {statistics.median(bests):.3f} s, max "
+                f"{max(bests):.3f} s"
+            )
+    if "exact" not in args.kinds:
+        return
     for n in args.sizes:
         bests = []
         for seed in args.seeds:

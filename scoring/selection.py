@@ -1449,16 +1449,32 @@ def _most(
     needed: int,
     money: bool,
 ) -> tuple[int, str]:
-    """The most of ``Σ gain_x·x + Σ gain_a·a`` a selection can reach under ``prob``'s rows —
-    below ``needed``, since they conflict with it — and how that figure was obtained.
+    """At most how much of ``Σ gain_x·x + Σ gain_a·a`` a selection can reach under ``prob``'s
+    rows — below ``needed``, since they conflict with it — and how that figure was obtained.
 
-    Exact when HiGHS settles it within :data:`_DIAGNOSIS_NODES` nodes (its selection checked
-    exactly); otherwise the least of ``needed − 1`` and the LP relaxation's Lagrangian bound
-    (exact arithmetic), a true "at most" though perhaps not reached."""
+    First the LP relaxation's Lagrangian bound (its duals, in exact arithmetic): when it is below
+    ``needed`` it explains the conflict and is the figure, a true "at most" (the most may be a
+    little lower: the subset-sum-like exact question can take HiGHS minutes, and the bound
+    takes one LP). Otherwise the conflict is integral: HiGHS solves for the exact most within
+    :data:`_DIAGNOSIS_NODES` nodes (its selection checked exactly), and if it does not settle it
+    the figure is ``needed − 1``, which the proven conflict guarantees."""
 
     def shown(value: int) -> str:
         return format_money(value, config.currency) if money else _plural(value, "award")
 
+    objective_x, objective_a = gain_x.astype(np.float64), gain_a.astype(np.float64)
+    relaxation = _lp_relaxation(
+        prob, state, stats, objective_x=objective_x, objective_a=objective_a
+    )
+    if relaxation is None:
+        return 0, "nothing: the rest admit no selection (HiGHS: LP relaxation infeasible)"
+    lag = _lagrange(prob, relaxation[0], state, gain_x.tolist(), gain_a.tolist())
+    bound = lag.bound // lag.scale
+    if bound < needed:
+        return bound, (
+            f"at most {shown(bound)}: the LP relaxation's bound, from its duals in exact "
+            "arithmetic (the exact most may be lower)"
+        )
     try:
         best = _solve(
             prob,
@@ -1466,8 +1482,8 @@ def _most(
             config,
             stats,
             node_limit=_DIAGNOSIS_NODES,
-            objective_x=gain_x.astype(np.float64),
-            objective_a=gain_a.astype(np.float64),
+            objective_x=objective_x,
+            objective_a=objective_a,
         )
     except SolverFailure as failure:
         reason = str(failure)
@@ -1476,20 +1492,9 @@ def _most(
         if value < needed:
             return value, f"{shown(value)}, exact (HiGHS; its selection checked exactly)"
         reason = "HiGHS's answer reaches the quota the rest conflicts with"
-    bound = needed - 1
-    relaxation = _lp_relaxation(
-        prob,
-        state,
-        stats,
-        objective_x=gain_x.astype(np.float64),
-        objective_a=gain_a.astype(np.float64),
-    )
-    if relaxation is not None:
-        lag = _lagrange(prob, relaxation[0], state, gain_x.tolist(), gain_a.tolist())
-        bound = min(bound, lag.bound // lag.scale)
-    return bound, (
-        f"at most {shown(bound)}, a bound from the LP relaxation's duals in exact arithmetic "
-        f"(the exact most was not settled: {reason})"
+    return needed - 1, (
+        f"at most {shown(needed - 1)}: the LP relaxation allows the quota and the exact most "
+        f"was not settled ({reason}); below the quota, as the conflict is proved"
     )
 
 
