@@ -9,7 +9,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import OpenAPI
 
 import contracts.common
@@ -18,6 +17,7 @@ from service.awards.controllers import GrantController, LedgerController, Tranch
 from service.bodies import StrictRequest
 from service.calls.controllers import CallController, WindowController
 from service.dependencies import provide_context, provide_session
+from service.docs import DOCS_PREFIX, SelfHostedSwaggerPlugin, docs_router
 from service.finance.controllers import FundingSourceController
 from service.finance.views_controllers import FinanceViewController
 from service.health import live, ready
@@ -147,8 +147,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             "Money is integer minor units with an ISO 4217 code; times are UTC. Errors are "
             "RFC 9457 problem details."
         ),
-        path="/api",
-        render_plugins=[ScalarRenderPlugin(path="/docs")],
+        path=DOCS_PREFIX,
+        render_plugins=[SelfHostedSwaggerPlugin(path="/docs")],
+        openapi_router=docs_router(),
         components=[SECURITY_COMPONENTS],
         use_handler_docstrings=True,
     )

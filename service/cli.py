@@ -107,7 +107,7 @@ def combined_app_factory() -> Any:
         pool_size=settings.pool_size,
         role=settings.database_role or None,
     )
-    return ScheduledPurge(build_combined_app(settings, database), database)
+    return _secured(ScheduledPurge(build_combined_app(settings, database), database), settings)
 
 
 def api_app_factory() -> Any:
@@ -120,7 +120,7 @@ def api_app_factory() -> Any:
         pool_size=settings.pool_size,
         role=settings.database_role or None,
     )
-    return ScheduledPurge(create_app(settings, database=database), database)
+    return _secured(ScheduledPurge(create_app(settings, database=database), database), settings)
 
 
 def web_app_factory() -> Any:
@@ -133,7 +133,15 @@ def web_app_factory() -> Any:
     if not settings.api_url:
         raise click.UsageError("--only web needs GRANTS_API_URL (e.g. http://api:8000)")
     http = httpx.AsyncClient(base_url=settings.api_url.rstrip("/") + "/api/v1/")
-    return create_web_app(lambda: GrantsClient(http), web_config(settings))
+    return _secured(create_web_app(lambda: GrantsClient(http), web_config(settings)), settings)
+
+
+def _secured(app: Any, settings: Settings) -> Any:
+    """Every serve mode answers with the security headers (service/security_headers.py); HSTS
+    when the public address is HTTPS or the request came over HTTPS."""
+    from service.security_headers import SecurityHeadersMiddleware
+
+    return SecurityHeadersMiddleware(app, https=settings.public_base_url.startswith("https://"))
 
 
 @cli.command()
