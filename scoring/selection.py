@@ -1311,7 +1311,11 @@ def _amounts(
         trial_lo = lo.copy()
         idx = funded[start:full_upto]
         trial_lo[idx] = prob.cost[idx]
-        return _solve(prob, state, config, stats, a_lo=trial_lo, a_hi=hi) is not None
+        # verify=False: a wrong "infeasible" here only makes the full prefix shorter; the next
+        # candidate's amount is then maximised by a solve that returns it (its cost when it
+        # fits), so the amounts are the same — it costs solves, never correctness
+        found = _solve(prob, state, config, stats, a_lo=trial_lo, a_hi=hi, verify=False)
+        return found is not None
 
     done = 0
     while done < len(funded):
@@ -1320,6 +1324,13 @@ def _amounts(
             lo[idx] = prob.cost[idx]
             break
         good, bad = done, len(funded)  # full amounts for funded[done:good] fit; to bad do not
+        step = 1  # galloping first: when cuts are frequent the full prefixes are short
+        while good + step < bad:
+            if not feasible(good + step, done):
+                bad = good + step
+                break
+            good += step
+            step *= 2
         while bad - good > 1:
             mid = (good + bad) // 2
             if feasible(mid, done):

@@ -42,7 +42,7 @@ from scoring.selection import (
 )
 
 CASES = Path(__file__).parent / "cases" / "selection"
-EXAMPLES = int(os.environ.get("SELECTION_PROPERTY_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("SELECTION_PROPERTY_EXAMPLES", "400"))
 TERRITORIES = ("t0", "t1", "t2")
 MAX_KINDS = ("max_count", "max_money", "max_per_organisation")
 
