@@ -30,7 +30,11 @@ from service.identity.controllers import (
 )
 from service.imports.controllers import ImportController
 from service.logging import RequestIdMiddleware, configure_logging
-from service.openapi import SECURITY_COMPONENTS
+from service.openapi import (
+    SECURITY_COMPONENTS,
+    document_common_refusals,
+    enforce_struct_constraints,
+)
 from service.pcc.controllers import (
     ActionPlanController,
     ActionPlanItemController,
@@ -93,15 +97,19 @@ API_CONTROLLERS: list[Any] = [
 ]
 
 
-def _request_struct_names() -> set[str]:
-    """Names of every request body type (they refuse unknown fields)."""
-    seen: set[str] = set()
-    stack: list[type] = [contracts.common.Request, contracts.common.I18nText]
+def _request_structs() -> dict[str, type[msgspec.Struct]]:
+    """Every request body type by name (they refuse unknown fields)."""
+    seen: dict[str, type[msgspec.Struct]] = {}
+    stack: list[type[msgspec.Struct]] = [contracts.common.Request, contracts.common.I18nText]
     while stack:
         cls = stack.pop()
-        seen.add(cls.__name__)
+        seen[cls.__name__] = cls
         stack.extend(cls.__subclasses__())
     return seen
+
+
+def _request_struct_names() -> set[str]:
+    return set(_request_structs())
 
 
 def _forbid_additional_properties(schema: OpenAPI) -> None:
@@ -169,6 +177,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         type_encoders={msgspec.Struct: msgspec.to_builtins},
     )
     _forbid_additional_properties(app.openapi_schema)
+    enforce_struct_constraints(app.openapi_schema, _request_structs())
+    document_common_refusals(app.openapi_schema)
     # Outermost, around the router and its exception handling, so that 404/405 answers and every
     # other response carry a request id and get an access-log line too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)

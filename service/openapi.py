@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+    SecurityScheme,
+)
 
 from contracts.common import Problem
 from service.problems import PROBLEM_MEDIA_TYPE
@@ -49,3 +60,130 @@ SECURITY_COMPONENTS = Components(
 
 USER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 USER_OR_KEY: list[dict[str, list[str]]] = [{"BearerToken": []}, {"ApiKey": []}]
+
+
+# --- making the generated contract say what the server enforces --------------------------------
+
+
+def _numeric(schema: Schema, info: msgspec.inspect.IntType | msgspec.inspect.FloatType) -> None:
+    if info.gt is not None:
+        schema.exclusive_minimum = info.gt
+    if info.ge is not None:
+        schema.minimum = info.ge
+    if info.lt is not None:
+        schema.exclusive_maximum = info.lt
+    if info.le is not None:
+        schema.maximum = info.le
+    if info.multiple_of is not None:
+        schema.multiple_of = info.multiple_of
+
+
+def _constrain(schema: Schema | Reference, info: msgspec.inspect.Type) -> None:
+    """Copy msgspec's constraints for `info` (what the decoder enforces) onto `schema`."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(schema, Reference):
+        return
+    if schema.one_of and len(schema.one_of) == 1 and isinstance(schema.one_of[0], Schema):
+        # `X | UnsetType` came out as `oneOf: [X]` without X's limits (msgspec.inspect drops
+        # UnsetType): flatten it, then constrain it as X
+        only = schema.one_of[0]
+        schema.one_of = None
+        for name in ("type", "format", "items", "enum", "properties", "required"):
+            if getattr(schema, name) is None:
+                setattr(schema, name, getattr(only, name))
+    if isinstance(info, msgspec.inspect.UnionType):
+        options = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if schema.one_of:
+            typed = [s for s in schema.one_of if isinstance(s, Schema) and s.type != "null"]
+            if len(typed) == len(options) == 1:
+                _constrain(typed[0], options[0])
+        elif len(options) == 1:
+            _constrain(schema, options[0])
+        return
+    if isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+        _numeric(schema, info)
+    elif isinstance(info, msgspec.inspect.StrType):
+        if info.min_length is not None:
+            schema.min_length = info.min_length
+        if info.max_length is not None:
+            schema.max_length = info.max_length
+        if info.pattern is not None:
+            schema.pattern = info.pattern
+    elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType):
+        if info.min_length is not None:
+            schema.min_items = info.min_length
+        if info.max_length is not None:
+            schema.max_items = info.max_length
+        if isinstance(schema.items, Schema | Reference):
+            _constrain(schema.items, info.item_type)
+    elif isinstance(info, msgspec.inspect.DictType):
+        if info.min_length is not None:
+            schema.min_properties = info.min_length
+        if info.max_length is not None:
+            schema.max_properties = info.max_length
+        key = info.key_type
+        if isinstance(key, msgspec.inspect.Metadata):
+            key = key.type
+        if isinstance(key, msgspec.inspect.StrType) and key.pattern is not None:
+            schema.property_names = Schema(type=OpenAPIType.STRING, pattern=key.pattern)
+        if isinstance(schema.additional_properties, Schema):
+            _constrain(schema.additional_properties, info.value_type)
+
+
+def enforce_struct_constraints(schema: OpenAPI, structs: dict[str, type[msgspec.Struct]]) -> None:
+    """Litestar drops the limits of optional (`X | UnsetType`) fields and of dict keys, so the
+    contract said less than the server enforces (WindowUpdate.min_grant had no minimum; the
+    `^[A-Z]{3}$` of `rates` keys was missing), and fuzzers' valid-by-schema requests were
+    refused. Each component's properties get msgspec's own constraints for the field."""
+    components = schema.components
+    if components is None or components.schemas is None:
+        return
+    for name, component in components.schemas.items():
+        cls = structs.get(name)
+        if cls is None or component.properties is None:
+            continue
+        info = msgspec.inspect.type_info(cls)
+        if not isinstance(info, msgspec.inspect.StructType):
+            continue
+        for field in info.fields:
+            prop = component.properties.get(field.encode_name)
+            if prop is not None:
+                _constrain(prop, field.type)
+
+
+def document_common_refusals(schema: OpenAPI) -> None:
+    """Answers every operation may give, whatever its own: 401 for wrong credentials (refused on
+    public operations too: service/identity/authn.py); and for an operation that takes a JSON
+    body, 400 (malformed, too deep, a repeated key) and 415 (not declared JSON):
+    service/bodies.py."""
+    for path, item in (schema.paths or {}).items():
+        if not path.startswith("/api/v1/"):
+            continue  # the health probes authenticate no one
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation: Operation | None = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            operation.responses = responses
+            responses.setdefault("401", _problem_response(_DESCRIPTIONS[401]))
+            body = operation.request_body
+            content = getattr(body, "content", None) or {}
+            if "application/json" not in content:
+                continue
+            for status, description in (
+                ("400", "Malformed body: not UTF-8 JSON, nested too deeply, or a repeated key"),
+                ("415", "The body is not declared as JSON"),
+            ):
+                responses.setdefault(status, _problem_response(description))
+
+
+def _problem_response(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={
+            PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
+                schema=Reference(ref="#/components/schemas/Problem")
+            )
+        },
+    )

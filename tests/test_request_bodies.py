@@ -264,3 +264,45 @@ async def test_integer_fields_refuse_strings_and_floats(
             if got != want or not message.startswith("Expected `int"):
                 failures.append(f"{_id(op)} {_field(path)} = {value!r}: {got} {message}")
     assert failures == []
+
+
+# --- the contract says what the decoder enforces ----------------------------------------------
+
+
+def _bounds(prop: dict[str, Any]) -> dict[str, Any]:
+    branches = [prop, *prop.get("oneOf", [])]
+    keys = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+    return {k: b[k] for b in branches for k in keys if k in b}
+
+
+def test_optional_fields_keep_their_limits_in_the_contract() -> None:
+    """Litestar dropped the limits of `X | UnsetType` fields and of dict keys; every integer
+    field with a lower bound in a request body now carries it in the contract."""
+    from service.app import openapi_document
+
+    schemas = openapi_document()["components"]["schemas"]
+    window_min = schemas["WindowUpdate"]["properties"]["min_grant"]
+    requested = schemas["ProposalUpdate"]["properties"]["requested_amount"]
+    assert _bounds(window_min) == {"exclusiveMinimum": 0, "maximum": 10**15}
+    assert _bounds(requested) == {"minimum": 0, "maximum": 10**15}
+    rates = schemas["DisbursementCreate"]["properties"]["rates"]
+    assert rates["propertyNames"] == {"type": "string", "pattern": "^[A-Z]{3}$"}
+    missing = []
+    for op, path in INT_CASES:
+        if len(path) != 1:
+            continue
+        info = msgspec.inspect.type_info(op.body_type)
+        assert isinstance(info, msgspec.inspect.StructType)
+        field = next(f for f in info.fields if f.encode_name == path[0])
+        meta = field.type
+        while isinstance(meta, msgspec.inspect.UnionType):
+            meta = next(t for t in meta.types if not isinstance(t, msgspec.inspect.NoneType))
+        if not isinstance(meta, msgspec.inspect.Metadata):
+            continue
+        assert isinstance(meta.type, msgspec.inspect.IntType)
+        prop = schemas[info.cls.__name__]["properties"][path[0]]
+        if meta.type.ge is not None and _bounds(prop).get("minimum") != meta.type.ge:
+            missing.append(f"{info.cls.__name__}.{path[0]} minimum")
+        if meta.type.gt is not None and _bounds(prop).get("exclusiveMinimum") != meta.type.gt:
+            missing.append(f"{info.cls.__name__}.{path[0]} exclusiveMinimum")
+    assert missing == []
