@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -301,19 +300,17 @@ def test_contradictory_quotas_over_max_money_are_diagnosed_not_a_processing_erro
     )
 
 
-def test_a_99_percent_floor_contradiction_is_diagnosed_within_a_second() -> None:
+def test_a_99_percent_floor_contradiction_is_diagnosed_without_a_long_solve() -> None:
     """partial-floor-99-stall.json: max_money any ≤ 75.05 KGS against min_money any ≥ 110.83
     KGS. The most that can be awarded under the first is 75.00 KGS (sums of [99%, 100%] of
     requests in whole hundreds skip 75.01–75.23), which HiGHS did not prove in 600 s; the
     diagnosis gives the LP relaxation's bound, 75.05 KGS (exact arithmetic), instead, saying so;
-    its other solves are capped by nodes.
-    The time is the only one asserted in these tests: the issue is a stall (600 s against 1)."""
+    its other solves are capped by nodes. Tests assert no times (docs/performance.md): the
+    solver's own safety net is lowered to 10 s per call instead, which the old engine hit
+    (SolverFailure) and the diagnosis never comes near (about 0.1 s in all here)."""
     cands, config = load("partial-floor-99-stall")
-    start = time.perf_counter()
     with pytest.raises(InfeasibleQuotas) as caught:
-        select(cands, config)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 20, f"the diagnosis took {elapsed:.1f} s"
+        select(cands, replace(config, time_limit_s=10.0))
     assert caught.value.conflicting == (config.quotas[0], config.quotas[3])
     assert caught.value.quota == config.quotas[3]
     assert "at most 75.05 KGS can be awarded to them" in str(caught.value)
