@@ -68,3 +68,32 @@
     if (state && state.dataset.savingText) { state.textContent = state.dataset.savingText; }
   });
 })();
+
+// The proposal editor: a full save (a submit button) stops the autosave of the same form, so the
+// two never race with the same version; an autosave in flight is let finish (its new version is
+// swapped in) and the submit is then repeated.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-autosave")) { return; }
+    form.setAttribute("data-submitting", "");
+    if (form.classList.contains("htmx-request")) {
+      evt.preventDefault();
+      var submitter = evt.submitter || null;
+      form.addEventListener("htmx:afterRequest", function () {
+        if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+      }, { once: true });
+    }
+  }, true);
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-autosave") && elt.hasAttribute("data-submitting")) {
+      evt.preventDefault();
+    }
+  });
+  // Back from the next page (bfcache): autosave again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-submitting]").forEach(function (f) { f.removeAttribute("data-submitting"); });
+  });
+})();
