@@ -42,6 +42,21 @@ def _postgres_processes_of(pgdata: Path) -> list[int]:
     return found
 
 
+def _reading_a_file(server_pid: int) -> bool:
+    """Whether a spreadsheet reader process (`sheet_worker.py`) of this server is running."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes()
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            continue
+        if parent == server_pid and b"sheet_worker.py" in args:
+            return True
+    return False
+
+
 def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
     tmp_path: Path,
 ) -> None:
@@ -94,25 +109,27 @@ def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
             )
         )
         upload.start()
-        time.sleep(0.5)
+        reading = time.monotonic() + 30
+        while not _reading_a_file(proc.pid) and time.monotonic() < reading:
+            time.sleep(0.02)  # until the server is reading the file: the request is in flight
+        assert _reading_a_file(proc.pid), "the import never started"
         proc.send_signal(signal.SIGTERM)
         upload.join(timeout=60)
-        status = proc.wait(timeout=60)
+        status = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
         output = proc.communicate(timeout=20)[0]
         leftover = pgdata / "postmaster.pid"
-        if leftover.exists():  # stop what a failed run left behind, then let the test say so
-            postmaster = int(leftover.read_text().split()[0])
-            remaining = _postgres_processes_of(pgdata)
-            os.kill(postmaster, signal.SIGINT)
+        remaining = _postgres_processes_of(pgdata)
+        if remaining:  # stop what a failed run left behind, then let the test say so
+            os.kill(int(leftover.read_text().split()[0]), signal.SIGINT)
             time.sleep(2)
-            assert remaining == [], f"PostgreSQL left running: {remaining}"
+        assert remaining == [], f"PostgreSQL left running: {remaining}\n{output}"
 
     assert status == 0, output
     assert '"event": "idempotency_records_purged"' in output  # the scheduled purge ran
     assert [a.status_code for a in answers] == [422]  # the in-flight request got its answer
     assert answers[0].json()["type"] == "urn:pcc-grants:problem:import-too-many-rows"
-    assert _postgres_processes_of(pgdata) == []
-    assert not (pgdata / "postmaster.pid").exists()
+    assert _postgres_processes_of(pgdata) == [], output
+    assert not (pgdata / "postmaster.pid").exists(), output
