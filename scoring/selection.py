@@ -1307,45 +1307,86 @@ def _amounts(
     lo = prob.floor.copy()
     hi = prob.cost.copy()
 
-    def feasible(full_upto: int, start: int) -> bool:
+    cost = prob.cost
+
+    def probe(full_upto: int, start: int) -> IntArray | None:
+        """Amounts meeting everything with funded[start:full_upto] at their full request (and
+        the decisions so far), checked exactly; None when HiGHS finds none."""
         trial_lo = lo.copy()
         idx = funded[start:full_upto]
-        trial_lo[idx] = prob.cost[idx]
+        trial_lo[idx] = cost[idx]
         # verify=False: a wrong "infeasible" here only makes the full prefix shorter; the next
         # candidate's amount is then maximised by a solve that returns it (its cost when it
         # fits), so the amounts are the same — it costs solves, never correctness
         found = _solve(prob, state, config, stats, a_lo=trial_lo, a_hi=hi, verify=False)
-        return found is not None
+        return None if found is None else found.a
+
+    def full_from(witness: IntArray, start: int) -> int:
+        """The end of the run of funded[start:] that ``witness`` (amounts meeting everything)
+        funds in full: a proof that they can all be full at once."""
+        k = start
+        while k < len(funded) and witness[funded[k]] == cost[funded[k]]:
+            k += 1
+        return k
+
+    def maximise(k: int) -> _Solution | None:
+        """The largest amount of funded[k] with everything before it decided."""
+        target = np.zeros(prob.n)
+        target[funded[k]] = 1.0
+        return _solve(prob, state, config, stats, objective_a=target, a_lo=lo, a_hi=hi)
 
     done = 0
+    witness: IntArray | None = None
+    cutting = False  # the last award decided was cut: ask the next one's largest amount directly
     while done < len(funded):
-        if feasible(len(funded), done):
-            idx = funded[done:]
-            lo[idx] = prob.cost[idx]
+        if witness is not None:
+            reached = full_from(witness, done)
+            lo[funded[done:reached]] = cost[funded[done:reached]]
+            done = reached
+            if done == len(funded):
+                break
+        if cutting:
+            # when cuts come one after another, probing for a full prefix first would cost two
+            # solves per award (measured: ~3 solves per award at 2,000 with an 80% floor)
+            best = maximise(done)
+            if best is None:
+                return None
+            cut = funded[done]
+            lo[cut] = hi[cut] = best.a[cut]
+            witness, cutting = best.a, bool(best.a[cut] < cost[cut])
+            done += 1
+            continue
+        whole = probe(len(funded), done)
+        if whole is not None:
+            lo[funded[done:]] = cost[funded[done:]]
             break
         good, bad = done, len(funded)  # full amounts for funded[done:good] fit; to bad do not
         step = 1  # galloping first: when cuts are frequent the full prefixes are short
         while good + step < bad:
-            if not feasible(good + step, done):
+            found_a = probe(good + step, done)
+            if found_a is None:
                 bad = good + step
                 break
-            good += step
+            good = full_from(found_a, done)
             step *= 2
         while bad - good > 1:
             mid = (good + bad) // 2
-            if feasible(mid, done):
-                good = mid
-            else:
+            found_a = probe(mid, done)
+            if found_a is None:
                 bad = mid
-        idx = funded[done:good]
-        lo[idx] = prob.cost[idx]
-        cut = funded[good]
-        target = np.zeros(prob.n)
-        target[cut] = 1.0
-        found = _solve(prob, state, config, stats, objective_a=target, a_lo=lo, a_hi=hi)
+            else:
+                good = full_from(found_a, done)
+        if good >= len(funded):  # a witness funds all the rest in full (a probe said no)
+            lo[funded[done:]] = cost[funded[done:]]
+            break
+        lo[funded[done:good]] = cost[funded[done:good]]
+        cutting = good == done
+        found = maximise(good)
         if found is None:
             return None
+        cut = funded[good]
         lo[cut] = hi[cut] = found.a[cut]
+        witness = found.a  # meets everything with the decisions so far
         done = good + 1
     final = _solve(prob, state, config, stats, a_lo=lo, a_hi=hi)
     return None if final is None else final.a
