@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 from web.i18n import translations
+from web.routes.applicant import Draft, Line, Step, line_total, parse_draft
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +34,7 @@ PDF = (
 )
 PDF_TYPE = "application/pdf"
 RECEIPT = re.compile(r"^\d{4}-W2-\d{5}$")
+RECEIPT_ANY = re.compile(r"^\d{4}-W\d-\d{5}$")
 
 
 def t(lang: str, message: str, **values: object) -> str:
@@ -292,6 +295,20 @@ async def test_autosave_and_a_newer_version_saved_in_another_tab(new_page: NewPa
     await second.wait_for_url(editor)
     assert await second.input_value("#f-title") == "Фестиваль соседей"
     assert await second.input_value("#f-summary") == ""
+    # the draft's other pages in Russian: the dashboard's next action, the last confirmation
+    # (not eligible yet: it says so), the withdrawal's confirmation
+    await second.goto(f"{visit.site}/my")
+    assert (
+        await second.locator(f".proposal-card a[href='{editor.removeprefix(visit.site)}']").count()
+        >= 1
+    )
+    await both_widths(second, "applicant-dashboard-draft-ru")
+    await second.goto(f"{editor}/submit")
+    assert await second.locator(".verdict-pass").count() == 0
+    assert await second.locator("form[action$='/submission']").count() == 1
+    await both_widths(second, "applicant-confirm-ru")
+    await second.goto(f"{editor}/withdraw")
+    await both_widths(second, "applicant-withdraw-ru")
     visit.assert_same_origin()
 
 
@@ -340,4 +357,36 @@ async def test_the_russian_applicants_pages(new_page: NewPage) -> None:
     await page.wait_for_url(re.compile(r"/proposals/[0-9a-f-]{36}$"))
     assert await page.locator("form#editor").count() == 0
     await both_widths(page, "applicant-readonly-ru")
+    await page.click(".proposal-facts a[href$='/receipt']")
+    await page.wait_for_url("**/receipt")
+    assert RECEIPT_ANY.match((await page.inner_text("#receipt-number")).strip())
+    await both_widths(page, "applicant-receipt-ru")
     visit.assert_same_origin()
+
+
+def test_the_editor_reads_blank_rows_as_nothing_and_names_each_wrong_cell() -> None:
+    """The form's parsing (no browser): empty rows are ignored, amounts take a decimal comma,
+    and each wrong cell gets a message under its own name, numbered as the page shows it."""
+    draft = Draft(
+        version=3,
+        title="Festival",
+        requested_amount="1 500,50",
+        timeline=[Step(), Step("Training", "2027-03-10", "2027-03-01")],
+        lines=[Line(), Line("Travel", "Bus", "2", "10,5"), Line("Staff", "", "0", "x")],
+    )
+    parsed = parse_draft(draft, "KGS")
+    assert parsed.fields["requested_amount"] == 150050
+    assert "timeline" not in parsed.fields
+    assert parsed.lines is None
+    assert sorted(parsed.errors.fields) == [
+        "lines.1.description",
+        "lines.1.quantity",
+        "lines.1.unit_cost",
+        "timeline.0.end",
+    ]
+    good = parse_draft(Draft(version=1, title="T", lines=[Line("A", "B", "1.5", "0.03")]), "KGS")
+    assert good.errors.fields == {}
+    assert good.lines is not None
+    assert [(ln.quantity, ln.unit_cost) for ln in good.lines] == [(Decimal("1.5"), 3)]
+    assert line_total(Decimal("1.5"), 3) == 4  # 4.5 minor units, half to even
+    assert line_total(Decimal("2.5"), 3) == 8  # 7.5 → 8
