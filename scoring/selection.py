@@ -765,12 +765,7 @@ class _Run:
 
 
 class _Unsettled(SolverFailure):
-    """A node-limited solve (the infeasibility diagnosis) stopped before settling its question;
-    ``best`` is the best selection it found, if any (unchecked)."""
-
-    def __init__(self, message: str, best: FloatArray | None) -> None:
-        super().__init__(message)
-        self.best = best
+    """A node-limited solve (the infeasibility diagnosis) stopped before settling its question."""
 
 
 def _highs(model: _Model, lb: FloatArray, ub: FloatArray, options: Mapping[str, Any]) -> Any:
@@ -807,7 +802,7 @@ def _run_milp(
     nodes = int(getattr(res, "mip_node_count", 0) or 0)
     limit = options.get("mip_max_nodes")
     if limit is not None and res.status not in (0, 2) and nodes >= limit:
-        raise _Unsettled(f"not settled within {limit:,} branch-and-bound nodes", res.x)
+        raise _Unsettled(f"not settled within {limit:,} branch-and-bound nodes")
     rechecked = overruled = 0
     presolved = options.get("presolve", True)
     if presolved and (res.status == 4 or (res.status == 2 and verify)):
