@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from babel.dates import format_time
 from babel.numbers import format_decimal, get_currency_precision
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
@@ -534,6 +535,7 @@ async def _editor_context(
         "requested_minor": requested,
         "amount": amount_text,
         "size": size_text,
+        "clock": clock,
         "to_date": _to_date,
     }
 
@@ -548,6 +550,14 @@ def amount_text(minor: int | None, currency: str = "KGS") -> str:
     return format_decimal(
         Decimal(minor).scaleb(-exponent), format=pattern, locale=i18n.current_language()
     )
+
+
+def clock(value: datetime | None) -> str:
+    """The hour and minute of a moment in Bishkek ("saved at 11:02")."""
+    if value is None:
+        return ""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return format_time(moment.astimezone(i18n.BISHKEK), "short", locale=i18n.current_language())
 
 
 def size_text(size: int) -> str:
@@ -761,7 +771,13 @@ async def proposal_autosave(
     form = await request.form()
     d = draft_from_form(form)
     parsed = parse_draft(d, p.currency)
-    context: dict[str, Any] = {"p": p, "d": d, "errors": parsed.errors, "conflict": False}
+    context: dict[str, Any] = {
+        "p": p,
+        "d": d,
+        "errors": parsed.errors,
+        "conflict": False,
+        "clock": clock,
+    }
     status = 200
     try:
         saved = await save_draft(client, p, parsed, d.version)
