@@ -162,8 +162,16 @@ async def test_the_journey_in_kyrgyz_with_javascript(new_page: NewPage) -> None:
     await both_widths(page, "applicant-editor-filled-ky")
 
     # documents: an htmx upload with its progress bar, the list swapped in place
+    await page.evaluate(
+        """window.progressSeen = [];
+        document.addEventListener("htmx:xhr:progress", function () {
+          var bar = document.querySelector("progress[data-upload-progress]");
+          window.progressSeen.push(bar && !bar.hidden && bar.value > 0);
+        });"""
+    )
     await upload(page, "budget", "budget.pdf", PDF)
     await expect(page.locator(".attachment-list li")).to_have_count(1)
+    assert True in await page.evaluate("window.progressSeen")
     await upload(page, "registration_certificate", "kuboluk.pdf", PDF)
     await expect(page.locator(".attachment-list li")).to_have_count(2)
     assert page.url.startswith(editor)
@@ -390,3 +398,17 @@ def test_the_editor_reads_blank_rows_as_nothing_and_names_each_wrong_cell() -> N
     assert [(ln.quantity, ln.unit_cost) for ln in good.lines] == [(Decimal("1.5"), 3)]
     assert line_total(Decimal("1.5"), 3) == 4  # 4.5 minor units, half to even
     assert line_total(Decimal("2.5"), 3) == 8  # 7.5 → 8
+
+
+async def test_my_proposals_lists_only_the_persons_own_organisations(new_page: NewPage) -> None:
+    """A programme officer reads every proposal through the API, but `/my` is a member's page:
+    it lists none for staff without an organisation."""
+    visit = await new_page("en")
+    await visit.sign_in(demo_email("officer"))
+    page = visit.page
+    await page.goto(f"{visit.site}/my")
+    assert await page.locator(".proposal-card").count() == 0
+    applicant = await new_page("en")
+    await applicant.sign_in(demo_email("applicant.koytash"))
+    await applicant.page.goto(f"{applicant.site}/my")
+    assert await applicant.page.locator(".proposal-card").count() >= 1

@@ -595,7 +595,10 @@ async def dashboard(request: Request[Any, Any, Any]) -> Any:
     for call in calls.items:
         for w in call.windows:
             windows[w.id] = (w, call)
-    missing = {pr.window_id for pr in proposals.items} - set(windows)
+    # staff see every proposal through the API; this page is the person's own organisations'
+    mine = {oid for oid, _name in user.organisations}
+    own = [pr for pr in proposals.items if pr.organisation_id in mine]
+    missing = {pr.window_id for pr in own} - set(windows)
     for window_id in missing:
         try:
             w = await client.get_window(window_id)
@@ -604,7 +607,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Any:
             if exc.status not in (403, 404):
                 raise
     groups: dict[str, list[Row]] = {}
-    for pr in proposals.items:
+    for pr in own:
         w_c = windows.get(pr.window_id)
         groups.setdefault(str(pr.status), []).append(
             Row(pr, w_c[0] if w_c else None, w_c[1] if w_c else None)
@@ -622,7 +625,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Any:
         "applicant/dashboard.html",
         {
             "groups": ordered,
-            "count": len(proposals.items),
+            "count": len(own),
             "open_windows": open_windows,
             "now": now,
             "organisations": user.organisations,
