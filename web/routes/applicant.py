@@ -135,8 +135,8 @@ class Draft:
 
 
 def _quantity_text(q: Decimal) -> str:
-    text_ = format(q.normalize(), "f")
-    return text_
+    """1.500 → "1.5", 2 → "2": the quantity as a person would type it."""
+    return format(q.normalize(), "f")
 
 
 def draft_from_read(p: ProposalRead) -> Draft:
@@ -965,13 +965,18 @@ async def submit(request: Request[Any, Any, Any], proposal_id: FromPath[uuid.UUI
                     "before you submit."
                 ),
             )
-        elif exc.status in (409, 422):
-            errors.add(None, exc.problem.detail or exc.problem.title)
-            if exc.status == 422:
-                errors = _api_errors(exc)
-                errors.general.insert(
-                    0, _("The proposal is not complete: give a title and a requested amount.")
-                )
+        elif exc.status == 409:
+            errors.add(
+                None,
+                _("The window has closed: submissions are no longer accepted (server time).")
+                if "closed" in (exc.problem.detail or "")
+                else _("This proposal cannot be submitted now: %(reason)s")
+                % {"reason": exc.problem.detail or exc.problem.title},
+            )
+        elif exc.status == 422:
+            errors.add(
+                None, _("The proposal is not complete: give a title and a requested amount.")
+            )
         else:
             raise
         p = await client.get_proposal(p.id)
