@@ -345,9 +345,25 @@ async def test_refused_uploads_say_why(new_page: NewPage) -> None:
         )
     )
     assert await page.locator(".attachment-list li").count() == 0
+    # larger than the web itself takes (12 MB): the same words, not an error page
+    await page.reload()
+    await upload(page, "budget", "huge.pdf", PDF + b"0" * (13 * 1024 * 1024))
+    await expect(error).to_contain_text(
+        t(
+            "ru",
+            "The file is too large. A file may be at most 10 MB, and the attachments of a "
+            "proposal at most 40 MB together.",
+        )
+    )
     # a good one after the refusals is attached, and deleted again
     await upload(page, "budget", "budget.pdf", PDF)
     await expect(page.locator(".attachment-list li")).to_have_count(1)
+    href = await page.get_attribute(".attachment-list li a", "href")
+    assert href is not None
+    download = await page.request.get(f"{visit.site}{href}")
+    assert download.status == 200
+    assert download.headers["content-type"] == PDF_TYPE
+    assert await download.body() == PDF
     await page.click(".attachment-list form button")
     await expect(page.locator(".attachment-list li")).to_have_count(0)
     visit.assert_same_origin()

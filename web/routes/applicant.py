@@ -25,7 +25,7 @@ from babel.dates import format_time
 from babel.numbers import format_decimal, get_currency_precision
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
@@ -803,13 +803,13 @@ async def proposal_autosave(
 # --- attachments -------------------------------------------------------------------------------
 
 
-def _upload_refusal(exc: ApiError) -> str:
-    if exc.status == 413:
+def _upload_refusal(status: int) -> str:
+    if status == 413:
         return _(
             "The file is too large. A file may be at most 10 MB, and the attachments of a "
             "proposal at most 40 MB together."
         )
-    if exc.status == 415:
+    if status == 415:
         return _(
             "This type of file is not accepted. Upload a PDF, Word (DOCX), Excel (XLSX), "
             "JPEG or PNG file."
@@ -838,7 +838,15 @@ async def upload(request: Request[Any, Any, Any], proposal_id: FromPath[uuid.UUI
     require_user(request)
     client = client_for(request)
     p = await _proposal(client, proposal_id)
-    form = await request.form()
+    try:
+        form = await request.form()
+    except HTTPException as exc:
+        if exc.status_code != 413:
+            raise
+        # larger than even the web accepts: the same words as the API's refusal
+        too_large = FormErrors()
+        too_large.add("file", _upload_refusal(413))
+        return await _attachments_answer(request, p, too_large, 422)
     kind = text(form, "kind")
     file = form.get("file")
     errors = FormErrors()
@@ -853,7 +861,7 @@ async def upload(request: Request[Any, Any, Any], proposal_id: FromPath[uuid.UUI
         except ApiError as exc:
             if exc.status not in (413, 415, 422):
                 raise
-            errors.add("file", _upload_refusal(exc))
+            errors.add("file", _upload_refusal(exc.status))
         else:
             if request.headers.get("hx-request") == "true":
                 p = await client.get_proposal(p.id)
