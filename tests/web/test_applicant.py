@@ -317,6 +317,23 @@ async def test_autosave_and_a_newer_version_saved_in_another_tab(new_page: NewPa
     await both_widths(second, "applicant-confirm-ru")
     await second.goto(f"{editor}/withdraw")
     await both_widths(second, "applicant-withdraw-ru")
+
+    # signed out elsewhere (the API token revoked): the autosave says so and keeps the text
+    other = await new_page("ru")
+    await other.context.add_cookies(await visit.context.cookies())  # type: ignore[arg-type]  # the same cookies, as Playwright lists them
+    await other.page.goto(f"{visit.site}/my")
+    await other.page.click("form.signout button")
+    await other.page.wait_for_url(f"{visit.site}/")
+    await first.fill("#f-summary", "Текст после выхода")
+    await expect(first.locator("#save-state")).to_contain_text(
+        t(
+            "ru",
+            "Not saved: you are signed out. Copy your latest text, sign in again in another "
+            "tab, then press Save.",
+        )
+    )
+    assert first.url == editor
+    assert await first.input_value("#f-summary") == "Текст после выхода"
     visit.assert_same_origin()
 
 

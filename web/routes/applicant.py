@@ -49,7 +49,7 @@ from web.i18n import _
 from web.labels import attachment_kinds, gender_markers, required_documents
 from web.render import page, redirect
 from web.routes.account import require_user
-from web.session import client_for, flash
+from web.session import client_for, current_user, flash
 
 MAX_UPLOAD_BODY = 12 * 1024 * 1024
 """The web accepts a little more than the API's 10 MB per file, so the API's own refusal (with
@@ -767,36 +767,56 @@ async def proposal_autosave(
     request: Request[Any, Any, Any], proposal_id: FromPath[uuid.UUID]
 ) -> Any:
     """htmx: save what parses, answer with the "saved" state and the new version (out of band);
-    409 with a way to reload when a newer version was saved elsewhere."""
-    require_user(request)
-    client = client_for(request)
-    p = await _proposal(client, proposal_id)
+    409 with a way to reload when a newer version was saved elsewhere. It never navigates away
+    or replaces the page: a lost session or a failing server is said in the state, and the
+    person's text stays where it is."""
     form = await request.form()
     d = draft_from_form(form)
-    parsed = parse_draft(d, p.currency)
-    context: dict[str, Any] = {
-        "p": p,
-        "d": d,
-        "errors": parsed.errors,
-        "conflict": False,
-        "clock": clock,
-    }
-    status = 200
+    context: dict[str, Any] = {"d": d, "conflict": False, "clock": clock, "errors": None}
+    context["proposal_id"] = proposal_id
+
+    def failed(message: str, status: int) -> Any:
+        context.update(failure=message)
+        return page(request, "applicant/proposal.html", context, status=status, block="save_state")
+
+    signed_out = _(
+        "Not saved: you are signed out. Copy your latest text, sign in again in another tab, "
+        "then press Save."
+    )
+    if current_user(request) is None:
+        return failed(signed_out, 401)
+    client = client_for(request)
     try:
+        p = await client.get_proposal(proposal_id)
+        parsed = parse_draft(d, p.currency)
+        context.update(p=p, errors=parsed.errors)
         saved = await save_draft(client, p, parsed, d.version)
     except StaleVersion:
         context.update(conflict=True, saved_at=p.updated_at)
-        status = 409
+        return page(request, "applicant/proposal.html", context, status=409, block="save_state")
     except ApiError as exc:
-        if exc.status != 422:
-            raise
-        context.update(errors=_api_errors(exc), saved_at=None)
-        status = 422
-    else:
-        d.version = saved.version
-        context.update(p=saved, saved_at=saved.updated_at, autosaved=True)
-        if parsed.errors:
-            status = 422
+        if exc.status == 422:
+            context.update(errors=_api_errors(exc), saved_at=None)
+            return page(request, "applicant/proposal.html", context, status=422, block="save_state")
+        if exc.status == 401:
+            return failed(signed_out, 401)
+        if exc.status == 409:
+            return failed(
+                _("Not saved: this proposal is no longer a draft (submitted or withdrawn)."),
+                409,
+            )
+        if exc.status in (403, 404):
+            return failed(_("Not saved: this proposal is not yours to edit."), exc.status)
+        return failed(
+            _(
+                "Not saved: the server did not answer. Your text is still here; it is saved "
+                "with your next change, or press Save."
+            ),
+            503,
+        )
+    d.version = saved.version
+    status = 422 if parsed.errors else 200
+    context.update(p=saved, saved_at=saved.updated_at, autosaved=True)
     return page(request, "applicant/proposal.html", context, status=status, block="save_state")
 
 

@@ -97,3 +97,17 @@
     document.querySelectorAll("form[data-submitting]").forEach(function (f) { f.removeAttribute("data-submitting"); });
   });
 })();
+
+// The autosave could not reach the server at all: say so; the text stays in the form.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:sendError", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-autosave")) { return; }
+    var state = document.querySelector("[data-save-state]");
+    if (state && state.dataset.offlineText) {
+      state.textContent = state.dataset.offlineText;
+      state.classList.add("conflict");
+    }
+  });
+})();
