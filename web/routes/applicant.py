@@ -492,7 +492,7 @@ async def _editor_context(
     editable = "update" in p.allowed_actions
     items: list[ItemChoice] = []
     orgs: dict[str, str] = {}
-    if editable or p.action_plan_item_ids:
+    if editable or p.action_plan_item_ids or p.co_applicant_ids:
         items, orgs = await asyncio.gather(_items_for(client, window), _organisation_names(client))
     d = draft or draft_from_read(p)
     lines = _with_totals(list(d.lines), p.currency)
