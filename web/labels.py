@@ -102,6 +102,15 @@ def decision_outcomes() -> dict[str, str]:
     }
 
 
+def rank_bands() -> dict[str, str]:
+    return {
+        "top quarter": _("In the top quarter of the ranking"),
+        "second quarter": _("In the second quarter of the ranking"),
+        "third quarter": _("In the third quarter of the ranking"),
+        "bottom quarter": _("In the bottom quarter of the ranking"),
+    }
+
+
 def gender_markers() -> dict[str, str]:
     return {
         "0": _("0 — does not address gender equality"),
@@ -123,6 +132,7 @@ TABLES: Mapping[str, Callable[[], dict[str, str]]] = {
     "verdict": verdicts,
     "decision_outcome": decision_outcomes,
     "gender_marker": gender_markers,
+    "rank_band": rank_bands,
 }
 
 
