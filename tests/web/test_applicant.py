@@ -18,7 +18,15 @@ from decimal import Decimal
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 
-from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
+from tests.web.conftest import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    NewPage,
+    Visit,
+    check_page,
+    demo_email,
+)
 from web.i18n import translations
 from web.routes.applicant import Draft, Line, Step, line_total, parse_draft
 
@@ -233,6 +241,9 @@ async def test_the_submission_without_javascript(new_page: NewPage) -> None:
     assert await page.locator("#f-co-funding-amount-error").count() == 1
     assert await page.input_value("#f-lines-0-unit-cost") == "125000"
     assert await page.locator(".error-summary a[href='#f-co-funding-amount']").count() == 1
+    # no axe without JavaScript; a screenshot to look at
+    shot = SCREENSHOTS / "applicant-editor-422-nojs-ky-1280.png"
+    await page.screenshot(path=str(shot), full_page=True)
     await page.fill("#f-co-funding-amount", "60000")
     # "Add a budget line" saves (POST → 303 → GET) and adds an empty row
     await page.click("button[name=action][value=add_line]")

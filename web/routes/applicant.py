@@ -772,7 +772,13 @@ async def proposal_autosave(
     person's text stays where it is."""
     form = await request.form()
     d = draft_from_form(form)
-    context: dict[str, Any] = {"d": d, "conflict": False, "clock": clock, "errors": None}
+    context: dict[str, Any] = {
+        "d": d,
+        "conflict": False,
+        "clock": clock,
+        "errors": None,
+        "from_autosave": True,
+    }
     context["proposal_id"] = proposal_id
 
     def failed(message: str, status: int) -> Any:
