@@ -18,6 +18,10 @@ from decimal import Decimal
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 
+from contracts.client import ApiError, GrantsClient
+from contracts.enums import OrganisationKind
+from contracts.identity import OrganisationCreate, RegistrationCreate
+from contracts.proposals import ProposalCreate, ProposalSubmit, ProposalUpdate
 from tests.web.conftest import (
     DESKTOP,
     PHONE,
@@ -207,7 +211,10 @@ async def test_the_journey_in_kyrgyz_with_javascript(new_page: NewPage) -> None:
     assert await page.locator("form#editor").count() == 0
     assert await page.locator("main input[name=title]").count() == 0
     assert number in await page.inner_text("main")
-    assert "496" in await page.inner_text("main")
+    main_text = await page.inner_text("main")
+    assert "496" in main_text
+    assert "Суу жана жер боюнча талаштар жаштардын ортосунда." in main_text  # the problem
+    assert "Тренингдер, биргелешкен долбоорлор, жамааттык форум." in main_text  # activities
     await both_widths(page, "applicant-submitted-ky")
     await page.goto(f"{visit.site}/my")
     assert number in await page.inner_text("main")
@@ -456,3 +463,59 @@ async def test_my_proposals_lists_only_the_persons_own_organisations(new_page: N
     await applicant.sign_in(demo_email("applicant.koytash"))
     await applicant.page.goto(f"{applicant.site}/my")
     assert await applicant.page.locator(".proposal-card").count() >= 1
+
+
+async def test_the_api_keeps_the_problem_statement_and_the_activities(site: str) -> None:
+    """The two fields the editor added to the API (no browser): written by PATCH, read back,
+    limited to 5,000 characters like the other statements, kept at submission."""
+    base = GrantsClient.connect(f"{site}/api/v1/")
+    try:
+        territory = (await base.list_territories()).items[0]
+        email = f"api-{uuid.uuid4().hex[:8]}@example.kg"
+        registered = await base.create_registration(
+            RegistrationCreate(
+                email=email,
+                password="Баткен тоолору 2026",
+                full_name="Api Applicant",
+                organisation=OrganisationCreate(
+                    name=f"Api org {uuid.uuid4().hex[:6]}",
+                    kind=OrganisationKind.CSO,
+                    territory_id=territory.id,
+                    founded_year=2015,
+                ),
+            )
+        )
+        token = await base.create_token(email, "Баткен тоолору 2026")
+        client = base.as_user(token.access_token)
+        calls = (await client.list_calls(status="published")).items
+        window = next(w for c in calls for w in c.windows if w.is_open)
+        draft = await client.create_proposal(
+            window.id, ProposalCreate(organisation_id=registered.organisation.id, title="API")
+        )
+        assert (draft.problem_statement, draft.activities) == (None, None)
+        updated = await client.update_proposal(
+            draft.id,
+            ProposalUpdate(
+                version=draft.version,
+                problem_statement="Water disputes",
+                activities="Dialogue circles",
+                requested_amount=window.min_grant,
+            ),
+        )
+        assert (updated.problem_statement, updated.activities) == (
+            "Water disputes",
+            "Dialogue circles",
+        )
+        with pytest.raises(ApiError) as refused:
+            await client.request(
+                "PATCH",
+                f"proposals/{draft.id}",
+                None,
+                body={"version": updated.version, "problem_statement": "x" * 5001},
+            )
+        assert refused.value.status == 422
+        receipt = await client.create_submission(draft.id, ProposalSubmit(version=updated.version))
+        assert receipt.proposal.problem_statement == "Water disputes"
+        assert receipt.proposal.activities == "Dialogue circles"
+    finally:
+        await base.aclose()
