@@ -151,6 +151,14 @@ async def test_feedback_of_another_organisation_is_not_found(
     assert resp is not None
     assert resp.status == 404
     assert proposal.title not in await visit.page.content()
+    # nor its grant, nor its reports
+    owner = await api(KY_APPLICANT)
+    grant_id = await _grant_id(owner)
+    report = await owner.create_report(grant_id, ReportCreate(kind=ReportKind.PROGRESS))
+    for path in (f"/grants/{grant_id}", f"/reports/{report.id}"):
+        resp = await visit.page.goto(f"{site}{path}")
+        assert resp is not None
+        assert resp.status == 404
 
 
 # --- grants ---------------------------------------------------------------------------------
@@ -232,7 +240,7 @@ async def test_progress_report_filled_uploaded_and_submitted_with_javascript(
     await page.set_input_files(
         "#f-file", files=[FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"hello")]
     )
-    await page.click("#report-attachments button[type=submit]")
+    await page.click("#report-attachments form.upload button[type=submit]")
     await expect(page.locator("#f-file-error")).to_have_count(1)
     await expect(page.locator("#f-file-error")).to_contain_text("PDF")
     # a PDF goes in, in place (htmx), with the progress bar in the form
@@ -243,10 +251,26 @@ async def test_progress_report_filled_uploaded_and_submitted_with_javascript(
         "#f-file",
         files=[FilePayload(name="attendance.pdf", mimeType="application/pdf", buffer=PDF)],
     )
-    await page.click("#report-attachments button[type=submit]")
+    await page.click("#report-attachments form.upload button[type=submit]")
     await expect(page.locator("#report-attachments a", has_text="attendance.pdf")).to_have_count(1)
     await expect(page.locator("#f-file-error")).to_have_count(0)
     assert page.url == url  # swapped in place, no reload
+    link = page.locator("#report-attachments a", has_text="attendance.pdf")
+    href = await link.get_attribute("href")
+    assert href is not None
+    download = await page.request.get(f"{site}{href}")
+    assert download.status == 200
+    assert await download.body() == PDF
+    assert download.headers["content-disposition"].startswith("attachment")
+    # a second file, removed again in place
+    await page.set_input_files(
+        "#f-file", files=[FilePayload(name="draft.pdf", mimeType="application/pdf", buffer=PDF)]
+    )
+    await page.click("#report-attachments form.upload button[type=submit]")
+    await expect(page.locator("#report-attachments li")).to_have_count(2)
+    await page.locator("#report-attachments li", has_text="draft.pdf").locator("button").click()
+    await expect(page.locator("#report-attachments li")).to_have_count(1)
+    assert page.url == url
     await _check(page, "grants-report-upload-ky")
 
     await page.click("button[form=report-form][value=submit]")
@@ -310,7 +334,7 @@ async def test_financial_report_without_javascript_422_then_submitted(  # axe ne
         "#f-file",
         files=[FilePayload(name="receipts.pdf", mimeType="application/pdf", buffer=PDF)],
     )
-    await page.click("#report-attachments button[type=submit]")
+    await page.click("#report-attachments form.upload button[type=submit]")
     await page.wait_for_url(re.compile(re.escape(url)))
     await expect(page.locator("#report-attachments a", has_text="receipts.pdf")).to_have_count(1)
 
@@ -428,6 +452,11 @@ async def test_report_pages_in_both_languages_and_widths(
             # a refusal: every message next to its field, and the summary above
             await page.goto(f"{site}/reports/{financial.id}")
             amount = page.locator("input[name^='amount.b']").first
+            # the running total while typing (reports.js)
+            await amount.fill("1 000,5")
+            await expect(page.locator("[data-spent-total]")).to_be_visible()
+            await expect(page.locator("[data-spent-total]")).to_contain_text("1")
+            await expect(page.locator("[data-spent-total]")).to_contain_text("50")
             await amount.fill("abc")
             await page.click("#report-form button[value=save]")
             await expect(page.locator(".error-summary")).to_have_count(1)

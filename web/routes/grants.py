@@ -438,11 +438,11 @@ def _report_context(
         "tranche_options": [
             (
                 str(t.id),
-                _("%(tranche)s · %(amount)s · %(date)s")
+                _("%(tranche)s · %(date)s · %(amount)s")
                 % {
                     "tranche": tranche_label(t),
                     "amount": i18n.money(t.amount, t.currency),
-                    "date": i18n.day(t.planned_date),
+                    "date": i18n.day(t.planned_date, "short"),
                 },
             )
             for t in tranches
