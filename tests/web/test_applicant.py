@@ -164,9 +164,9 @@ async def test_the_journey_in_kyrgyz_with_javascript(new_page: NewPage) -> None:
     # autosave: the state says saved, the version moves on
     version = int(await page.input_value("#version"))
     await expect(page.locator("#save-state")).to_have_text(
-        re.compile(re.escape(t("ky", "Saved at %(time)s", time="")))
+        re.compile(re.escape(t("ky", "Saved at %(time)s", time=""))), timeout=15_000
     )
-    await expect(page.locator("#version")).not_to_have_value(str(version))
+    await expect(page.locator("#version")).not_to_have_value(str(version), timeout=15_000)
     await page.reload()
     assert await page.input_value("#f-lines-1-unit-cost") == "496999.00"
     # the server renders the same totals
@@ -301,14 +301,14 @@ async def test_autosave_and_a_newer_version_saved_in_another_tab(new_page: NewPa
 
     await first.fill("#f-title", "Фестиваль соседей")
     await expect(first.locator("#save-state")).to_have_text(
-        re.compile(re.escape(t("ru", "Saved at %(time)s", time="")))
+        re.compile(re.escape(t("ru", "Saved at %(time)s", time=""))), timeout=15_000
     )
-    await expect(first.locator("#version")).not_to_have_value(stale_version)
+    await expect(first.locator("#version")).not_to_have_value(stale_version, timeout=15_000)
 
     # the other tab still holds the old version: its autosave is refused, never overwriting
     await second.fill("#f-summary", "Текст из второй вкладки")
     state = second.locator("#save-state")
-    await expect(state).to_have_class(re.compile("conflict"))
+    await expect(state).to_have_class(re.compile("conflict"), timeout=15_000)
     assert await state.locator(f"a[href='{editor.removeprefix(visit.site)}']").count() == 1
     assert await second.input_value("#version") == stale_version
     await both_widths(second, "applicant-autosave-conflict-ru")
@@ -348,7 +348,8 @@ async def test_autosave_and_a_newer_version_saved_in_another_tab(new_page: NewPa
             "ru",
             "Not saved: you are signed out. Copy your latest text, sign in again in another "
             "tab, then press Save.",
-        )
+        ),
+        timeout=15_000,
     )
     assert first.url == editor
     assert await first.input_value("#f-summary") == "Текст после выхода"
