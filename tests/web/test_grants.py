@@ -20,7 +20,7 @@ from playwright.async_api import FilePayload, Page, expect
 
 from contracts.client import GrantsClient
 from contracts.enums import ProposalStatus, ReportKind, Role
-from contracts.reports import ReportCreate, ReportDecisionCreate, ReportSubmit
+from contracts.reports import ReportCreate, ReportDecisionCreate, ReportSubmit, ReportUpdate
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 
@@ -254,6 +254,9 @@ async def test_progress_report_filled_uploaded_and_submitted_with_javascript(
     await page.click("#report-attachments form.upload button[type=submit]")
     await expect(page.locator("#report-attachments a", has_text="attendance.pdf")).to_have_count(1)
     await expect(page.locator("#f-file-error")).to_have_count(0)
+    await expect(page.locator("#report-attachments [role=status]")).to_contain_text(
+        "attendance.pdf"
+    )
     assert page.url == url  # swapped in place, no reload
     link = page.locator("#report-attachments a", has_text="attendance.pdf")
     href = await link.get_attribute("href")
@@ -463,3 +466,25 @@ async def test_report_pages_in_both_languages_and_widths(
             await expect(page.locator(".field-error")).to_have_count(1)
             await check_page(page, f"grants-report-422-{lang}")
             visit.assert_same_origin()
+
+
+async def test_saving_over_a_newer_version_keeps_the_entries_and_says_so(
+    new_page: NewPage, api: Api, site: str
+) -> None:
+    client = await api(RU_APPLICANT)
+    grant_id = await _grant_id(client)
+    report = await client.create_report(grant_id, ReportCreate(kind=ReportKind.PROGRESS))
+    visit = await _visit(new_page, "ru", RU_APPLICANT)
+    page = visit.page
+    await page.goto(f"{site}/reports/{report.id}")
+    # meanwhile a colleague saves the report in another tab
+    await client.update_report(report.id, ReportUpdate(version=report.version, narrative="Другое."))
+    await page.fill("#f-narrative", "Мой текст.")
+    await page.click("#report-form button[value=save]")
+    await expect(page.locator(".error-summary")).to_have_count(1)
+    await expect(page.locator("#f-narrative")).to_have_value("Мой текст.")
+    assert (await client.get_report(report.id)).narrative == "Другое."
+    # saving again now overwrites, knowingly
+    await page.click("#report-form button[value=save]")
+    await expect(page.locator(".flash-success")).to_have_count(1)
+    assert (await client.get_report(report.id)).narrative == "Мой текст."

@@ -461,17 +461,14 @@ async def _show_report(
     upload_errors: FormErrors | None = None,
     status: int = 200,
     block: str | None = None,
+    notice: str | None = None,
 ) -> Any:
     client = client_for(request)
     grant, items, budget = await _report_world(client, report)
     blank = _form_from_report(report, items, budget)
-    return page(
-        request,
-        "grants/report.html",
-        _report_context(report, grant, form or blank, errors, upload_errors),
-        status=status,
-        block=block,
-    )
+    context = _report_context(report, grant, form or blank, errors, upload_errors)
+    context["attachments_notice"] = notice
+    return page(request, "grants/report.html", context, status=status, block=block)
 
 
 @get("/reports/{report_id:uuid}", name="report", include_in_schema=False)
@@ -497,7 +494,7 @@ async def report_save(request: Request[Any, Any, Any], report_id: FromPath[uuid.
         except ApiError as exc:
             if exc.status == 422:
                 errors = _report_problem(exc, names, submitting=False)
-            elif exc.type.endswith("/stale-version"):
+            elif _slug(exc) == "stale-version":
                 report = await client.get_report(report_id)
                 errors.add(
                     None,
@@ -557,7 +554,7 @@ async def report_submit(request: Request[Any, Any, Any], report_id: FromPath[uui
             idempotency_key=f"web-submit-{key}" if key else None,
         )
     except ApiError as exc:
-        if exc.status != 422 and not exc.type.endswith("/stale-version"):
+        if exc.status != 422 and not _slug(exc) == "stale-version":
             raise
         report = await client.get_report(report_id)
         grant, items, budget = await _report_world(client, report)
@@ -588,8 +585,13 @@ async def report_submit(request: Request[Any, Any, Any], report_id: FromPath[uui
 # --- attachments ----------------------------------------------------------------------------
 
 
+def _slug(exc: ApiError) -> str:
+    """The problem's stable name (`urn:pcc-grants:problem:stale-version` → `stale-version`)."""
+    return exc.type.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+
+
 def _upload_refusal(exc: ApiError) -> str:
-    kind = exc.type.rsplit("/", 1)[-1]
+    kind = _slug(exc)
     if exc.status == 415 or kind == "unsupported-media-type":
         return _("This type of file is not accepted. Upload a PDF, DOCX, XLSX, JPEG or PNG file.")
     if exc.status == 413 or kind == "payload-too-large":
@@ -621,7 +623,7 @@ async def report_upload(request: Request[Any, Any, Any], report_id: FromPath[uui
             errors.add("file", _("The file is empty."))
         else:
             try:
-                await client.create_report_attachment(report_id, data, upload.filename)
+                added = await client.create_report_attachment(report_id, data, upload.filename)
             except ApiError as exc:
                 if exc.status not in (413, 415, 422):
                     raise
@@ -630,7 +632,12 @@ async def report_upload(request: Request[Any, Any, Any], report_id: FromPath[uui
     htmx = request.headers.get("hx-request") == "true"
     if not errors:
         if htmx:
-            return await _show_report(request, report, block="report_attachments")
+            return await _show_report(
+                request,
+                report,
+                block="report_attachments",
+                notice=_("%(name)s is attached.") % {"name": added.original_name},
+            )
         flash(request, _("The file is attached."), "success")
         return redirect(request, f"/reports/{report_id}#report-attachments")
     return await _show_report(
@@ -657,7 +664,9 @@ async def report_attachment_delete(
     await client.delete_report_attachment(report_id, attachment_id)
     if request.headers.get("hx-request") == "true":
         report = await client.get_report(report_id)
-        return await _show_report(request, report, block="report_attachments")
+        return await _show_report(
+            request, report, block="report_attachments", notice=_("The file is removed.")
+        )
     flash(request, _("The file is removed."), "success")
     return redirect(request, f"/reports/{report_id}#report-attachments")
 
