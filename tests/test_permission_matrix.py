@@ -91,6 +91,7 @@ from contracts.identity import (
     OrganisationCreate,
     OrganisationPage,
     OrganisationUpdate,
+    PasswordChange,
     RegistrationCreate,
     TokenRead,
     UserCreate,
@@ -1420,6 +1421,12 @@ CASES: dict[str, Case] = {
     ),
     "GetMe": Case(lambda w, c: c.get_me(), USERS),
     "UpdateMe": Case(lambda w, c: c.update_me(MeUpdate(full_name=f"Renamed {w.uid()}")), USERS),
+    "CreatePasswordChange": Case(
+        lambda w, c: c.create_password_change(
+            PasswordChange(current_password=TEST_PASSWORD, new_password=f"new secret {w.uid()}")
+        ),
+        USERS,
+    ),
     "CreateUser": Case(lambda w, c: c.create_user(_user_create(w)), only("admin")),
     "ListUsers": Case(lambda w, c: c.list_users(), only("admin", "auditor")),
     # organisations. Signed-in users who may not read organisation A get 404 (its existence does

@@ -75,8 +75,11 @@ async def security_headers(message: Message, scope: Scope) -> None:
 
 
 def resolve_language(request: Request[Any, Any, Any]) -> str:
-    """The person's choice (kept in the session, set from their account at sign-in), else the
-    browser's `Accept-Language`."""
+    """A `?lang=` in the address (a shared link), else the person's choice (kept in the session,
+    set from their account at sign-in), else the browser's `Accept-Language`."""
+    asked = str(request.query_params.get("lang") or "")
+    if asked in i18n.LANGUAGES:
+        return asked
     chosen = session_language(request) if "session" in request.scope else None
     if chosen in i18n.LANGUAGES:
         return chosen
