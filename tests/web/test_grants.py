@@ -243,6 +243,14 @@ async def test_progress_report_filled_uploaded_and_submitted_with_javascript(
     await page.click("#report-attachments form.upload button[type=submit]")
     await expect(page.locator("#f-file-error")).to_have_count(1)
     await expect(page.locator("#f-file-error")).to_contain_text("PDF")
+    # and one over the API's 10 MB limit, in words too (not the web app's bare 413)
+    big = b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024)
+    await page.set_input_files(
+        "#f-file", files=[FilePayload(name="scan.pdf", mimeType="application/pdf", buffer=big)]
+    )
+    await page.click("#report-attachments form.upload button[type=submit]")
+    await expect(page.locator("#f-file-error")).to_contain_text("10")
+    await expect(page.locator("#f-file-error")).not_to_contain_text("PDF, DOCX")
     # a PDF goes in, in place (htmx), with the progress bar in the form
     await expect(page.locator("#report-attachments progress[data-upload-progress]")).to_have_count(
         1
