@@ -352,6 +352,11 @@ async def test_a_reversal_undoes_a_payment_and_the_tranche_is_paid_again(
     )
     paid = await fo1.create_disbursement(tranche.id, pay(10_000_000), "r-1")
     undo = ReversalCreate(reason="wrong account", value_date=date(2027, 1, 16), reference="REV-1")
+    with pytest.raises(ApiError) as own:  # four eyes: not by the officer who paid
+        await fo1.create_reversal(paid.id, undo)
+    assert own.value.status == 403
+    assert "four eyes" in (own.value.problem.detail or "")
+    assert (await po.get_grant(grant.id)).disbursed_amount == 10_000_000
     reversal = await fo2.create_reversal(paid.id, undo)
     assert reversal.kind == LedgerEntryKind.REVERSAL
     assert reversal.reverses_id == paid.id

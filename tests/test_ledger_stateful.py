@@ -171,6 +171,7 @@ class MEntry:
     attempt: int
     reverses: uuid.UUID | None = None
     reversed: bool = False
+    payer: str | None = None
 
 
 @dataclass
@@ -578,6 +579,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 kind=LedgerEntryKind.DISBURSEMENT,
                 amount=t.amount,
                 attempt=t.reversals,
+                payer=who,
             )
         )
         t.status, t.version = TrancheStatus.DISBURSED, t.version + 1
@@ -608,6 +610,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if e.kind != LedgerEntryKind.DISBURSEMENT
             else "conflict"  # reversed already
             if e.reversed
+            else "forbidden"  # four eyes: not by the officer who paid it
+            if e.payer == who
             else None
         )
         read = self._call(

@@ -1313,6 +1313,9 @@ async def reverse(
     ).first()
     if already is not None:
         raise Conflict("this disbursement is already reversed")
+    if original.created_by == ctx.actor.id:
+        # a reversal moves money too: a second finance officer checks and records it
+        raise Forbidden("four eyes: the officer who made the payment cannot reverse it")
     entry = LedgerEntry(
         tranche_id=tranche.id,
         grant_id=grant.id,

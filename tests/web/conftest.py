@@ -186,6 +186,11 @@ async def check_page(page: Page, name: str) -> None:
         await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
         return
     results = await Axe().run(page)
+    # axe leaves empty `style=""` attributes behind; htmx would copy them into later swaps,
+    # where the page's own CSP (rightly) refuses them: the page is put back as it was
+    await page.evaluate(
+        "document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))"
+    )
     serious = [
         (v["id"], [n.get("target") for n in v.get("nodes", [])][:3])
         for v in results.response["violations"]
