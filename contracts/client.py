@@ -118,7 +118,11 @@ class GrantsClient:
         if body is not None:
             content = _ENCODER.encode(body)
             hdrs["content-type"] = "application/json"
-        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        clean: dict[str, str | list[str]] = {
+            k: [str(x) for x in v] if isinstance(v, list) else str(v)
+            for k, v in (params or {}).items()
+            if v is not None
+        }
         # Paths are relative to the API base (`…/api/v1/`); a leading slash means the server root.
         url: str | httpx.URL = path
         if path.startswith("/"):
@@ -207,6 +211,24 @@ class GrantsClient:
             "organisations",
             identity_c.OrganisationPage,
             params={"cursor": cursor, "limit": limit},
+        )
+
+    async def list_organisation_directory(
+        self,
+        *,
+        territory_ids: list[uuid.UUID] | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+    ) -> identity_c.OrganisationDirectory:
+        return await self.request(
+            "GET",
+            "organisations/directory",
+            identity_c.OrganisationDirectory,
+            params={
+                "territory_id": list(territory_ids) if territory_ids else None,
+                "q": q,
+                "limit": limit,
+            },
         )
 
     async def get_organisation(self, organisation_id: uuid.UUID) -> identity_c.OrganisationRead:

@@ -173,3 +173,17 @@ class PasswordChange(Request, kw_only=True):
 
     current_password: Annotated[str, Meta(min_length=1, max_length=200)]
     new_password: Password
+
+
+class OrganisationBrief(msgspec.Struct, kw_only=True):
+    """What any signed-in person may know of a registered organisation: enough to name it as a
+    partner (co-applicant), nothing of its contacts or registration."""
+
+    id: uuid.UUID
+    name: str
+    kind: OrganisationKind
+    territory_id: uuid.UUID
+
+
+class OrganisationDirectory(msgspec.Struct, kw_only=True):
+    items: list[OrganisationBrief]

@@ -133,6 +133,11 @@ def can_list_organisations(actor: Actor) -> Decision:
     return _signed_in_then(actor, "signed-in users list the organisations they may read")
 
 
+def can_read_organisation_directory(actor: Actor) -> Decision:
+    """Names, kinds and territories of organisations (to choose partners): signed-in people."""
+    return _signed_in_then(actor, "signed-in users read the directory of organisations' names")
+
+
 def sees_all_organisations(actor: Actor) -> bool:
     return actor.has_role(*ORGANISATION_READERS)
 

@@ -89,6 +89,7 @@ from contracts.identity import (
     ApiKeyCreate,
     MeUpdate,
     OrganisationCreate,
+    OrganisationDirectory,
     OrganisationPage,
     OrganisationUpdate,
     PasswordChange,
@@ -821,6 +822,12 @@ def _organisation_csv(w: World) -> bytes:
     ).encode()
 
 
+async def _names_every_organisation_of_the_territory(
+    w: World, c: GrantsClient, found: OrganisationDirectory
+) -> None:
+    assert {w.org_a.id, w.org_b.id} <= {o.id for o in found.items}
+
+
 async def _sees_own_organisations(w: World, c: GrantsClient, page: OrganisationPage) -> None:
     seen = {o.id for o in page.items}
     if w.actor == "applicant":
@@ -1434,6 +1441,12 @@ CASES: dict[str, Case] = {
     "CreateOrganisation": Case(lambda w, c: c.create_organisation(_org_create(w)), only("admin")),
     "ListOrganisations": Case(
         lambda w, c: c.list_organisations(), USERS, check=_sees_own_organisations
+    ),
+    "ListOrganisationDirectory": Case(
+        lambda w, c: c.list_organisation_directory(territory_ids=[w.territory.id]),
+        USERS,
+        check=_names_every_organisation_of_the_territory,
+        writes=False,
     ),
     "GetOrganisation": Case(
         lambda w, c: c.get_organisation(w.org_a.id),

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from contracts import identity as c
 from contracts.common import Cursor
 from service.dependencies import AppSettings, Ctx, Session
-from service.identity import passwords, service
+from service.identity import directory, passwords, service
 from service.openapi import USER, problems
 
 CursorQ = Annotated[Cursor | None, QueryParameter(description="From next_cursor")]
@@ -102,6 +102,24 @@ class OrganisationController(Controller):
         self, session: Session, ctx: Ctx, cursor: CursorQ = None, limit: LimitQ = 50
     ) -> c.OrganisationPage:
         return await service.list_organisations(session, ctx, cursor, limit)
+
+    @get("/directory", operation_id="ListOrganisationDirectory", responses=problems(401))
+    async def list_organisation_directory(
+        self,
+        session: Session,
+        ctx: Ctx,
+        territory_id: Annotated[
+            list[uuid.UUID] | None,
+            QueryParameter(description="Only organisations registered in these territories"),
+        ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=100, description="Part of the name, any case"),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 200,
+    ) -> c.OrganisationDirectory:
+        """Registered organisations by name (name, kind, territory only): to choose partners."""
+        return await directory.list_directory(session, ctx, territory_id or [], q, limit)
 
     @get("/{organisation_id:uuid}", operation_id="GetOrganisation", responses=problems(401, 404))
     async def get_organisation(

@@ -444,14 +444,24 @@ async def _items_for(client: GrantsClient, window: WindowRead) -> list[ItemChoic
     return out
 
 
-async def _organisation_names(client: GrantsClient) -> dict[str, str]:
+async def _organisation_names(
+    client: GrantsClient, window: WindowRead, chosen: list[uuid.UUID]
+) -> dict[str, str]:
+    """Partners to choose from: the organisations registered in the window's territories (the
+    directory shows names only), and those already chosen wherever they are."""
     try:
-        orgs = await client.list_organisations(limit=100)
+        local = await client.list_organisation_directory(
+            territory_ids=list(window.territory_ids) or None, limit=500
+        )
+        names = {str(o.id): o.name for o in local.items}
+        if any(str(i) not in names for i in chosen):
+            everyone = await client.list_organisation_directory(limit=500)
+            names.update({str(o.id): o.name for o in everyone.items if o.id in chosen})
     except ApiError as exc:
         if exc.status in (403, 404):
             return {}
         raise
-    return {str(o.id): o.name for o in orgs.items}
+    return names
 
 
 def _category_totals(lines: list[Line]) -> list[tuple[str, int]]:
@@ -493,7 +503,10 @@ async def _editor_context(
     items: list[ItemChoice] = []
     orgs: dict[str, str] = {}
     if editable or p.action_plan_item_ids or p.co_applicant_ids:
-        items, orgs = await asyncio.gather(_items_for(client, window), _organisation_names(client))
+        items, orgs = await asyncio.gather(
+            _items_for(client, window),
+            _organisation_names(client, window, list(p.co_applicant_ids)),
+        )
     d = draft or draft_from_read(p)
     lines = _with_totals(list(d.lines), p.currency)
     if editable:
