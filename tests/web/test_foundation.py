@@ -216,7 +216,9 @@ async def test_an_ended_token_sends_the_person_to_sign_in_and_back(web: Web) -> 
     assert resp.status_code == 303
     assert resp.headers["location"] == "/signin?next=/account%3Ftab%3D1"
     page = await web.get(resp.headers["location"])
-    assert "Your session has ended" in page.text
+    lang = re.search(r'<html lang="(\w+)">', page.text)
+    assert lang is not None  # the person's own language (koytash's account says which)
+    assert _in(lang.group(1), "Your session has ended. Please sign in again.") in page.text
     back = await web.post(
         "/signin",
         {
