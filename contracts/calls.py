@@ -26,7 +26,12 @@ AwareDatetime = Annotated[
     datetime, Meta(tz=True, description="With a UTC offset, e.g. 2026-03-01T09:00:00+06:00")
 ]
 Rate = Annotated[
-    Decimal, Meta(description="Units of the call currency per unit of the source currency")
+    Decimal,
+    Meta(
+        description="Units of the call currency per unit of the source currency: > 0, below "
+        "10^10, a decimal string",
+        extra_json_schema={"pattern": r"^([1-9][0-9]{0,9}(\.[0-9]{1,8})?|0\.[0-9]{0,7}[1-9])$"},
+    ),
 ]
 Reason = Annotated[str, Meta(min_length=3, max_length=2000)]
 RuleJson = Annotated[

@@ -16,7 +16,13 @@ from contracts.enums import ActionPlanStatus, Pillar
 TargetGroups = Annotated[
     list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=30)
 ]
-IndicatorValue = Annotated[Decimal, Meta(description="A decimal number, sent as a string")]
+IndicatorValue = Annotated[
+    Decimal,
+    Meta(
+        description="A decimal number, sent as a string: below 10^14, at most 4 decimals",
+        extra_json_schema={"pattern": r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"},
+    ),
+]
 Unit = Annotated[str, Meta(min_length=1, max_length=40)]
 
 

@@ -21,7 +21,13 @@ GenderMarker = Annotated[int, Meta(ge=0, le=3, description="0 none … 3 princip
 TargetGroups = Annotated[
     list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=30)
 ]
-Quantity = Annotated[Decimal, Meta(description="Up to 3 decimals, > 0")]
+Quantity = Annotated[
+    Decimal,
+    Meta(
+        description="Up to 3 decimals, > 0, below 10^11; a decimal string",
+        extra_json_schema={"pattern": r"^([1-9][0-9]{0,10}(\.[0-9]{1,3})?|0\.[0-9]{0,2}[1-9])$"},
+    ),
+]
 
 
 class TimelineEntry(Request, kw_only=True):

@@ -30,7 +30,11 @@ EDITABLE_REPORT_STATUSES: frozenset[ReportStatus] = frozenset({R.DRAFT, R.RETURN
 
 IndicatorNumber = Annotated[
     Decimal,
-    Meta(description="A decimal number sent as a string, at most 4 decimals", examples=["12.5"]),
+    Meta(
+        description="A decimal number sent as a string, at most 4 decimals, below 10^14",
+        examples=["12.5"],
+        extra_json_schema={"pattern": r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"},
+    ),
 ]
 Note = Annotated[str, Meta(max_length=2000)]
 ReviewComment = Annotated[str, Meta(min_length=3, max_length=5000)]

@@ -19,6 +19,7 @@ from service.calls.controllers import CallController, WindowController
 from service.dependencies import provide_context, provide_session
 from service.docs import DOCS_PREFIX, SelfHostedSwaggerPlugin, docs_router
 from service.finance.controllers import FundingSourceController
+from service.finance.views import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from service.finance.views_controllers import FinanceViewController
 from service.health import live, ready
 from service.identity.authn import AuthenticationMiddleware
@@ -33,7 +34,10 @@ from service.logging import RequestIdMiddleware, configure_logging
 from service.openapi import (
     SECURITY_COMPONENTS,
     document_common_refusals,
+    document_download_media_types,
+    document_multipart_file_types,
     enforce_struct_constraints,
+    fix_options_allow,
 )
 from service.pcc.controllers import (
     ActionPlanController,
@@ -124,6 +128,15 @@ def _forbid_additional_properties(schema: OpenAPI) -> None:
             comp.additional_properties = False
 
 
+DOWNLOAD_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "GetLedgerExport": (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE),
+}
+UPLOAD_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    "CreateActionPlanImport": (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE),
+    "CreateOrganisationImport": (CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE),
+}
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Litestar:
     settings = settings or Settings()
     configure_logging(json_logs=settings.log_json, level=settings.log_level)
@@ -179,6 +192,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     _forbid_additional_properties(app.openapi_schema)
     enforce_struct_constraints(app.openapi_schema, _request_structs())
     document_common_refusals(app.openapi_schema)
+    document_download_media_types(app.openapi_schema, DOWNLOAD_MEDIA_TYPES)
+    document_multipart_file_types(app.openapi_schema, UPLOAD_MEDIA_TYPES)
+    fix_options_allow(app.routes)
     # Outermost, around the router and its exception handling, so that 404/405 answers and every
     # other response carry a request id and get an access-log line too.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
+    Encoding,
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -15,6 +19,7 @@ from litestar.openapi.spec import (
     Schema,
     SecurityScheme,
 )
+from litestar.routes import HTTPRoute
 
 from contracts.common import Problem
 from service.problems import PROBLEM_MEDIA_TYPE
@@ -79,8 +84,13 @@ def _numeric(schema: Schema, info: msgspec.inspect.IntType | msgspec.inspect.Flo
 
 
 def _constrain(schema: Schema | Reference, info: msgspec.inspect.Type) -> None:
-    """Copy msgspec's constraints for `info` (what the decoder enforces) onto `schema`."""
+    """Copy msgspec's constraints for `info` (what the decoder enforces) onto `schema`. A
+    decimal (sent as a string) takes the pattern its type declares in `extra_json_schema`:
+    msgspec cannot constrain a decimal's text, so the contract says which strings are numbers the
+    server takes, and the service checks the same rules."""
+    pattern: str | None = None
     if isinstance(info, msgspec.inspect.Metadata):
+        pattern = (info.extra_json_schema or {}).get("pattern")
         info = info.type
     if isinstance(schema, Reference):
         return
@@ -101,6 +111,8 @@ def _constrain(schema: Schema | Reference, info: msgspec.inspect.Type) -> None:
         elif len(options) == 1:
             _constrain(schema, options[0])
         return
+    if isinstance(info, msgspec.inspect.DecimalType) and pattern is not None:
+        schema.pattern = pattern
     if isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         _numeric(schema, info)
     elif isinstance(info, msgspec.inspect.StrType):
@@ -154,7 +166,8 @@ def enforce_struct_constraints(schema: OpenAPI, structs: dict[str, type[msgspec.
 
 def document_common_refusals(schema: OpenAPI) -> None:
     """Answers every operation may give, whatever its own: 401 for wrong credentials (refused on
-    public operations too: service/identity/authn.py); and for an operation that takes a JSON
+    public operations too: service/identity/authn.py), 403 for credentials of the wrong kind;
+    and for an operation that takes a JSON
     body, 400 (malformed, too deep, a repeated key) and 415 (not declared JSON):
     service/bodies.py."""
     for path, item in (schema.paths or {}).items():
@@ -167,6 +180,9 @@ def document_common_refusals(schema: OpenAPI) -> None:
             responses = operation.responses if operation.responses is not None else {}
             operation.responses = responses
             responses.setdefault("401", _problem_response(_DESCRIPTIONS[401]))
+            # a partner's API key is authenticated on every operation, and refused (403) by those
+            # that serve people only (signing up, one's own profile, proposals…)
+            responses.setdefault("403", _problem_response(_DESCRIPTIONS[403]))
             body = operation.request_body
             content = getattr(body, "content", None) or {}
             if "application/json" not in content:
@@ -176,6 +192,54 @@ def document_common_refusals(schema: OpenAPI) -> None:
                 ("415", "The body is not declared as JSON"),
             ):
                 responses.setdefault(status, _problem_response(description))
+
+
+def document_download_media_types(schema: OpenAPI, media_types: dict[str, tuple[str, ...]]) -> None:
+    """A download's 200 names the media types it is really served as (Litestar documents only
+    the one given to the route), e.g. the ledger export's CSV and XLSX; keyed by operationId."""
+    for item in (schema.paths or {}).values():
+        for method in ("get", "post"):
+            operation: Operation | None = getattr(item, method, None)
+            if operation is None or operation.operation_id not in media_types:
+                continue
+            ok = (operation.responses or {}).get("200")
+            if isinstance(ok, OpenAPIResponse):
+                ok.content = {
+                    media_type: OpenAPIMediaType(
+                        schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                    )
+                    for media_type in media_types[operation.operation_id]
+                }
+
+
+def document_multipart_file_types(schema: OpenAPI, media_types: dict[str, tuple[str, ...]]) -> None:
+    """An upload's `file` part: the media types the server reads (`encoding.file.contentType`),
+    keyed by operationId."""
+    for item in (schema.paths or {}).values():
+        operation: Operation | None = item.post
+        if operation is None or operation.operation_id not in media_types:
+            continue
+        body = operation.request_body
+        content = getattr(body, "content", None) or {}
+        multipart = content.get("multipart/form-data")
+        if multipart is not None:
+            multipart.encoding = {
+                "file": Encoding(content_type=", ".join(media_types[operation.operation_id]))
+            }
+
+
+def fix_options_allow(routes: Iterable[object]) -> None:
+    """Litestar builds each path's automatic OPTIONS handler with the first handler registered
+    there, and it keeps answering with that handler's methods when a later controller adds
+    others to the same path (`Allow: OPTIONS, POST` for a path that also has GET; a 405 there
+    names them all). Point each automatic handler at its path's final route."""
+    for route in routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        fn = route.route_handler_map["OPTIONS"][0].fn
+        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True))
+        if fn.__name__ == "options_handler" and "self" in cells:
+            cells["self"].cell_contents = route
 
 
 def _problem_response(description: str) -> OpenAPIResponse:
