@@ -192,7 +192,22 @@ def test_the_contract_holds_for_every_role(site: str, role: str) -> None:
     )
     assert fuzzed.returncode == 0, _failures(fuzzed.stdout) + fuzzed.stderr[-2000:]
     assert " passed" in fuzzed.stdout, fuzzed.stdout  # it ran operations, not nothing
+
+
+@pytest.mark.parametrize("role", ["anonymous", "admin"])
+def test_options_and_405_name_exactly_the_documented_methods(site: str, role: str) -> None:
+    """The coverage phase's method probes: an OPTIONS answer and a 405 list exactly the methods
+    the contract documents for the path. Routing, not permissions, decides them: as nobody and
+    as the role allowed the most (the six other roles would repeat the same answers)."""
     probed = _st(
-        site, headers, "--phases", "coverage", "--mode", "negative", "--checks", METHOD_CHECKS
+        site,
+        _credentials(site, role),
+        "--phases",
+        "coverage",
+        "--mode",
+        "negative",
+        "--checks",
+        METHOD_CHECKS,
     )
     assert probed.returncode == 0, _failures(probed.stdout) + probed.stderr[-2000:]
+    assert " passed" in probed.stdout, probed.stdout
