@@ -166,7 +166,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         description=(
             "Grant management for the Peacebuilding Coordination Councils of Kyrgyzstan. "
             "Money is integer minor units with an ISO 4217 code; times are UTC. Errors are "
-            "RFC 9457 problem details."
+            "RFC 9457 problem details. Integers are written as JSON integers, digits only: "
+            "`100.0` and `1e3` are refused in an integer field (422)."
         ),
         path=DOCS_PREFIX,
         render_plugins=[SelfHostedSwaggerPlugin(path="/docs")],

@@ -26,7 +26,7 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
     whole float (`2.0`), which JSON Schema counts as the same integer; the API refuses a
     fraction or an exponent in an integer field on purpose (docs/security.md, "Integers are
     written as integers"; tests/test_request_bodies.py proves the refusal), as the contract's
-    description says. Every JSON encoder writes an integer as digits only."""
+    `info.description` says. Every JSON encoder writes an integer as digits only."""
     return _plain_integers(body)
 
 
