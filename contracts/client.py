@@ -60,11 +60,15 @@ class GrantsClient:
         token: str | None = None,
         api_key: str | None = None,
         request_id: str | None = None,
+        forwarded_for: str | None = None,
     ) -> None:
         self.http = http
         self.token = token
         self.api_key = api_key
         self.request_id = request_id
+        self.forwarded_for = forwarded_for
+        """`X-Forwarded-For` to send: a frontend passes on its visitor's address (the API
+        believes it only from its trusted proxies; it throttles sign-ins per address)."""
 
     @classmethod
     def connect(
@@ -78,10 +82,20 @@ class GrantsClient:
 
     def as_user(self, token: str | None) -> GrantsClient:
         """The same connection, acting with another bearer token."""
-        return GrantsClient(self.http, token=token, request_id=self.request_id)
+        return GrantsClient(
+            self.http,
+            token=token,
+            request_id=self.request_id,
+            forwarded_for=self.forwarded_for,
+        )
 
     def as_partner(self, api_key: str) -> GrantsClient:
-        return GrantsClient(self.http, api_key=api_key, request_id=self.request_id)
+        return GrantsClient(
+            self.http,
+            api_key=api_key,
+            request_id=self.request_id,
+            forwarded_for=self.forwarded_for,
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -96,6 +110,8 @@ class GrantsClient:
             headers["x-api-key"] = self.api_key
         if self.request_id:
             headers["x-request-id"] = self.request_id
+        if self.forwarded_for:
+            headers["x-forwarded-for"] = self.forwarded_for
         if extra:
             headers.update(extra)
         return headers
@@ -165,8 +181,19 @@ class GrantsClient:
 
     # --- identity --------------------------------------------------------------------------
 
-    async def create_token(self, email: str, password: str) -> identity_c.TokenRead:
-        body = identity_c.TokenCreate(email=email, password=password)
+    async def create_token(
+        self,
+        email: str,
+        password: str,
+        *,
+        otp: str | None = None,
+        recovery_code: str | None = None,
+    ) -> identity_c.TokenRead:
+        """Sign in; `otp` or `recovery_code` when the account has a second factor on (else 401
+        `second-factor-required`)."""
+        body = identity_c.TokenCreate(
+            email=email, password=password, otp=otp, recovery_code=recovery_code
+        )
         return await self.request("POST", "auth/token", identity_c.TokenRead, body=body)
 
     async def delete_token(self) -> None:
@@ -187,6 +214,33 @@ class GrantsClient:
 
     async def create_password_change(self, body: identity_c.PasswordChange) -> None:
         await self.request("POST", "users/me/password", None, body=body)
+
+    async def create_totp_enrolment(self) -> identity_c.TotpEnrolment:
+        return await self.request("POST", "users/me/totp", identity_c.TotpEnrolment)
+
+    async def create_totp_confirmation(
+        self, body: identity_c.TotpConfirmation
+    ) -> identity_c.RecoveryCodes:
+        return await self.request(
+            "POST", "users/me/totp/confirmation", identity_c.RecoveryCodes, body=body
+        )
+
+    async def create_totp_removal(self, body: identity_c.TotpRemoval) -> None:
+        await self.request("POST", "users/me/totp/removal", None, body=body)
+
+    async def create_recovery_codes(
+        self, body: identity_c.RecoveryCodesCreate
+    ) -> identity_c.RecoveryCodes:
+        return await self.request(
+            "POST", "users/me/recovery-codes", identity_c.RecoveryCodes, body=body
+        )
+
+    async def create_password_reset(
+        self, user_id: uuid.UUID, body: identity_c.PasswordResetCreate
+    ) -> identity_c.PasswordResetRead:
+        return await self.request(
+            "POST", f"users/{user_id}/password-reset", identity_c.PasswordResetRead, body=body
+        )
 
     async def create_user(self, body: identity_c.UserCreate) -> identity_c.UserRead:
         return await self.request("POST", "users", identity_c.UserRead, body=body)

@@ -190,3 +190,19 @@ class ReportStatus(StrEnum):
 class IdempotencyStatus(StrEnum):
     IN_FLIGHT = "in_flight"
     COMPLETED = "completed"
+
+
+class TokenRestriction(StrEnum):
+    """What a bearer token is limited to until its person does one thing first.
+
+    - `enrol_second_factor`: the person holds a role that needs a second factor
+      (`GRANTS_TOTP_REQUIRED_ROLES`) and has not set one up: the token reads and updates the
+      account, enrols and confirms TOTP, changes the password and signs out; every other
+      operation is 403 `second-factor-enrolment-required`. Confirming the enrolment lifts it.
+    - `change_password`: an administrator reset the password; the token changes it (which lifts
+      the restriction), reads the account and signs out; every other operation is 403
+      `password-change-required`.
+    """
+
+    ENROL_SECOND_FACTOR = "enrol_second_factor"
+    CHANGE_PASSWORD = "change_password"  # noqa: S105  (a restriction's name, not a secret)

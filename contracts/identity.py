@@ -10,24 +10,50 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.common import Cursor, Email, NameText, Password, Request, ShortText
-from contracts.enums import ApiScope, Language, MembershipRole, OrganisationKind, Role
+from contracts.enums import (
+    ApiScope,
+    Language,
+    MembershipRole,
+    OrganisationKind,
+    Role,
+    TokenRestriction,
+)
 
 FoundedYear = Annotated[int, Meta(ge=1900, le=2100)]
 RegistrationNumber = Annotated[str, Meta(min_length=1, max_length=64)]
 Phone = Annotated[str, Meta(max_length=40)]
 Address = Annotated[str, Meta(max_length=500)]
 Description = Annotated[str, Meta(max_length=5000)]
+TotpCode = Annotated[
+    str, Meta(pattern=r"^[0-9]{6}$", description="The 6 digits the authenticator app shows now")
+]
+RecoveryCode = Annotated[
+    str,
+    Meta(
+        min_length=16,
+        max_length=40,
+        pattern=r"^[A-Za-z2-7 -]+$",
+        description="One of the recovery codes given at enrolment (`XXXX-XXXX-XXXX-XXXX`)",
+    ),
+]
 
 
 class TokenCreate(Request, kw_only=True):
+    """Sign in. When the account has a second factor on, give `otp` (or one `recovery_code`)
+    too; without it the answer is 401 `second-factor-required` (the password was right)."""
+
     email: Email
     password: Annotated[str, Meta(min_length=1, max_length=200)]
+    otp: TotpCode | None = None
+    recovery_code: RecoveryCode | None = None
 
 
 class TokenRead(msgspec.Struct, kw_only=True):
     access_token: str
     token_type: str = "bearer"  # noqa: S105  (the OAuth token type, not a secret)
     expires_at: datetime
+    restriction: TokenRestriction | None = None
+    """Not null: the token is limited to one task until it is done (see `TokenRestriction`)."""
 
 
 class MembershipRead(msgspec.Struct, kw_only=True):
@@ -48,6 +74,11 @@ class UserRead(msgspec.Struct, kw_only=True):
 
 class MeRead(UserRead, kw_only=True):
     memberships: list[MembershipRead]
+    totp_enabled: bool = False
+    """The second factor (TOTP) is on: signing in needs a code."""
+    recovery_codes_left: int = 0
+    restriction: TokenRestriction | None = None
+    """What the token of this request is limited to, if anything."""
 
 
 class MeUpdate(Request, kw_only=True):
@@ -187,3 +218,47 @@ class OrganisationBrief(msgspec.Struct, kw_only=True):
 
 class OrganisationDirectory(msgspec.Struct, kw_only=True):
     items: list[OrganisationBrief]
+
+
+class PasswordResetCreate(Request, kw_only=True):
+    """An administrator's reset of someone's password. Without `new_password` a temporary one is
+    made and returned once. Either way every token of the account is revoked and the next
+    sign-in may only change the password. `remove_second_factor`: also turn their TOTP off (a
+    lost phone)."""
+
+    new_password: Password | None = None
+    remove_second_factor: bool = False
+
+
+class PasswordResetRead(msgspec.Struct, kw_only=True):
+    temporary_password: str | None
+    """The password made for them (when none was given): in this answer only."""
+    tokens_revoked: int
+
+
+class TotpEnrolment(msgspec.Struct, kw_only=True):
+    """A new TOTP secret, pending until confirmed with a code. Shown in this answer only."""
+
+    secret: str
+    """Base32, for typing into the authenticator app."""
+    otpauth_uri: str
+    qr_svg: str
+    """The URI as a QR code: an SVG element, made by the server (no outside service)."""
+
+
+class TotpConfirmation(Request, kw_only=True):
+    code: TotpCode
+
+
+class RecoveryCodes(msgspec.Struct, kw_only=True):
+    """One-time codes that stand in for the app's code, each once. Shown in this answer only."""
+
+    codes: list[str]
+
+
+class TotpRemoval(Request, kw_only=True):
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class RecoveryCodesCreate(Request, kw_only=True):
+    password: Annotated[str, Meta(min_length=1, max_length=200)]

@@ -105,6 +105,10 @@ def can_create_user(actor: Actor) -> Decision:
     return _staff(actor, {Role.ADMIN}, "creating users")
 
 
+def can_reset_password(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN}, "resetting someone's password")
+
+
 def can_list_users(actor: Actor) -> Decision:
     return _staff(actor, {Role.ADMIN, Role.AUDITOR}, "listing users")
 

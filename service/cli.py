@@ -156,6 +156,8 @@ def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> N
 
     from service.maintenance import GRACEFUL_SHUTDOWN_SECONDS, serve_until_stopped
 
+    if demo and only != "web":
+        _demo_second_factor()
     settings = _settings()
     embedded = None
     if only != "web":
@@ -303,6 +305,26 @@ def _print_demo(summary: Any) -> None:
     for login in summary.logins:
         click.echo(f"  {login.email:<{width}}  {login.role}")
     click.echo(f"  password: {', '.join(sorted(passwords))}")
+
+
+def _demo_second_factor() -> None:
+    """The demo's logins sign in with the published password alone: unless the environment
+    says otherwise, no role needs a second factor in `grants serve --demo` (its workers inherit
+    the setting)."""
+    if "GRANTS_TOTP_REQUIRED_ROLES" in os.environ:
+        roles = _settings().totp_required_roles
+        click.echo(
+            "Two-factor sign-in (TOTP) is required for: "
+            + (", ".join(r.value for r in roles) or "no role")
+            + " (GRANTS_TOTP_REQUIRED_ROLES)."
+        )
+        return
+    os.environ["GRANTS_TOTP_REQUIRED_ROLES"] = "[]"
+    click.echo(
+        "Two-factor sign-in (TOTP) is OFF for the demo logins: no role needs it in this demo "
+        "(outside it, finance officers and administrators must set it up; "
+        "GRANTS_TOTP_REQUIRED_ROLES). Anyone may still turn it on in their account."
+    )
 
 
 @cli.command("demo-data")

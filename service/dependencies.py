@@ -15,6 +15,7 @@ from contracts.permissions import ANONYMOUS, Actor
 from service.context import AFTER_COMMIT, AFTER_ROLLBACK, RequestContext, run_hooks
 from service.identity.authn import ACTOR_STATE, SESSION_STATE
 from service.persistence.database import Database
+from service.problems import ProblemError
 from service.settings import Settings
 
 Session = NamedDependency[AsyncSession]
@@ -47,6 +48,14 @@ async def provide_session(
 async def _unit_of_work(session: AsyncSession) -> AsyncIterator[None]:
     try:
         yield
+    except ProblemError as exc:
+        if exc.keep_changes:  # a refusal that must be remembered (a failed sign-in)
+            await session.commit()
+            run_hooks(session, AFTER_COMMIT)
+        else:
+            await session.rollback()
+            run_hooks(session, AFTER_ROLLBACK)
+        raise
     except BaseException:
         await session.rollback()
         run_hooks(session, AFTER_ROLLBACK)

@@ -21,7 +21,9 @@ from typing import Any
 
 import structlog
 
+from service.context import utcnow
 from service.idempotency import purge_expired
+from service.identity import throttle
 from service.persistence.database import Database
 
 log = structlog.get_logger("service.maintenance")
@@ -45,11 +47,20 @@ async def purge_idempotency_records(database: Database) -> int:
     return purged
 
 
+async def purge_sign_in_counts(database: Database) -> int:
+    """Delete the sign-in failure counts that have run out (`throttle.purge`), committed."""
+    async with database.session() as session:
+        purged = await throttle.purge(session, utcnow())
+        await session.commit()
+    return purged
+
+
 async def _purge_forever(database: Database, every: timedelta) -> None:
     while True:
         try:
             purged = await purge_idempotency_records(database)
             log.info("idempotency_records_purged", purged=purged)
+            log.info("sign_in_counts_purged", purged=await purge_sign_in_counts(database))
         except Exception:  # the database may be down for a while: try again next time
             log.exception("idempotency_purge_failed")
         await asyncio.sleep(every.total_seconds())

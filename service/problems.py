@@ -36,11 +36,15 @@ class ProblemError(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
+    keep_changes: ClassVar[bool] = False
+    """True for a refusal that must be remembered (a failed sign-in counts toward throttling):
+    the request's transaction commits what the use case wrote before refusing."""
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
     def to_problem(self, request_id: str | None, instance: str | None) -> Problem:
         return Problem(
@@ -60,10 +64,48 @@ class NotAuthenticated(ProblemError):
     title = "Authentication required"
 
 
+class SignInFailed(NotAuthenticated):
+    """A wrong password or second-factor code: the failure is counted (and kept)."""
+
+    keep_changes = True
+
+
+class SecondFactorRequired(NotAuthenticated):
+    slug = "second-factor-required"
+    title = "A second factor is needed"
+
+
+class SecondFactorInvalid(SignInFailed):
+    slug = "second-factor-invalid"
+    title = "The second-factor code is wrong"
+
+
+class TooManySignInAttempts(ProblemError):
+    status = 429
+    slug = "too-many-sign-in-attempts"
+    title = "Too many sign-in attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins; try again in {retry_after} seconds",
+        )
+        self.headers["Retry-After"] = str(retry_after)
+
+
 class Forbidden(ProblemError):
     status = 403
     slug = "forbidden"
     title = "Not allowed"
+
+
+class SecondFactorEnrolmentRequired(Forbidden):
+    slug = "second-factor-enrolment-required"
+    title = "Set up a second factor first"
+
+
+class PasswordChangeRequired(Forbidden):
+    slug = "password-change-required"
+    title = "Change your password first"
 
 
 class NotFound(ProblemError):
@@ -124,7 +166,10 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
 
 
 def handle_problem_error(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Problem]:
-    return problem_response(request, exc.to_problem(_request_id(request), request.url.path))
+    response = problem_response(request, exc.to_problem(_request_id(request), request.url.path))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 def handle_validation(
@@ -287,6 +332,12 @@ __all__ = [
     "InvalidInput",
     "NotAuthenticated",
     "NotFound",
+    "PasswordChangeRequired",
     "ProblemError",
+    "SecondFactorEnrolmentRequired",
+    "SecondFactorInvalid",
+    "SecondFactorRequired",
+    "SignInFailed",
     "StaleVersion",
+    "TooManySignInAttempts",
 ]

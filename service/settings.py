@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.enums import Role
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRANTS_", extra="ignore", frozen=True)
@@ -40,6 +42,19 @@ class Settings(BaseSettings):
     """The web's session and CSRF secret: 64 hex digits (32 bytes), the same on every worker and
     host serving the web. Required in production; elsewhere a key is made once and kept in
     `data_dir/web-session.key`."""
+
+    totp_required_roles: list[Role] = [Role.FINANCE_OFFICER, Role.ADMIN]
+    """Roles whose holders must sign in with a second factor (TOTP). One who has not enrolled
+    gets a token limited to enrolling (`TokenRestriction.ENROL_SECOND_FACTOR`). A JSON list,
+    e.g. `["finance_officer","admin"]`; `[]` for none (`grants serve --demo` sets that)."""
+    totp_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    """The key (64 hex digits) the TOTP secrets are encrypted with (AES-256-GCM), the same on
+    every worker and host. Required in production; elsewhere made once and kept in
+    `data_dir/totp.key`."""
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    """Addresses (or CIDR networks) whose `X-Forwarded-For` is believed when finding the
+    caller's address for sign-in throttling: a reverse proxy, and the web app (in-process it
+    calls from 127.0.0.1)."""
 
     @property
     def pgdata_dir(self) -> Path:

@@ -171,6 +171,11 @@ def test_cli_serve_migrates_loads_demo_and_answers(fresh_db: str, storage_dir: P
             json={"email": "officer@demo.pcc-grants.kg", "password": "demo-grants-2026"},
         )
         assert token.status_code == 201
+        finance = httpx.post(  # no second factor for the demo's finance officer (below)
+            f"http://127.0.0.1:{port}/api/v1/auth/token",
+            json={"email": "finance@demo.pcc-grants.kg", "password": "demo-grants-2026"},
+        )
+        assert (finance.status_code, finance.json().get("restriction")) == (201, None)
         page = httpx.get(f"http://127.0.0.1:{port}/?lang=ru")
         assert "Аламудунский район" in page.text
     finally:
@@ -178,3 +183,4 @@ def test_cli_serve_migrates_loads_demo_and_answers(fresh_db: str, storage_dir: P
         out, _ = proc.communicate(timeout=20)
     assert "officer@demo.pcc-grants.kg" in out
     assert "password: demo-grants-2026" in out
+    assert "Two-factor sign-in (TOTP) is OFF for the demo logins" in out

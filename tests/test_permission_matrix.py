@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import pyotp
 import pytest
 from litestar import Litestar
 from sqlalchemy import func, select, text
@@ -93,8 +94,14 @@ from contracts.identity import (
     OrganisationPage,
     OrganisationUpdate,
     PasswordChange,
+    PasswordResetCreate,
+    PasswordResetRead,
+    RecoveryCodes,
+    RecoveryCodesCreate,
     RegistrationCreate,
     TokenRead,
+    TotpConfirmation,
+    TotpRemoval,
     UserCreate,
 )
 from contracts.pcc import (
@@ -853,6 +860,40 @@ async def _token_works(w: World, c: GrantsClient, token: TokenRead) -> None:
     assert me.email == w.sign_in_email
 
 
+async def _second_factor_on(c: GrantsClient) -> RecoveryCodes:
+    """Enrol the caller in TOTP and confirm it with the app's code of now."""
+    enrolment = await c.create_totp_enrolment()
+    code = pyotp.TOTP(enrolment.secret).now()
+    return await c.create_totp_confirmation(TotpConfirmation(code=code))
+
+
+async def _ten_codes(w: World, c: GrantsClient, codes: RecoveryCodes) -> None:
+    assert len(set(codes.codes)) == 10
+    assert (await c.get_me()).totp_enabled is True
+
+
+async def _second_factor_off(w: World, c: GrantsClient, _: None) -> None:
+    assert (await c.get_me()).totp_enabled is False
+
+
+async def _remove_second_factor(c: GrantsClient) -> None:
+    await _second_factor_on(c)
+    await c.create_totp_removal(TotpRemoval(password=TEST_PASSWORD))
+
+
+async def _new_codes(c: GrantsClient) -> RecoveryCodes:
+    await _second_factor_on(c)
+    return await c.create_recovery_codes(RecoveryCodesCreate(password=TEST_PASSWORD))
+
+
+async def _reset_revokes(w: World, c: GrantsClient, reset: PasswordResetRead) -> None:
+    assert reset.temporary_password is not None
+    assert reset.tokens_revoked == 1
+    with pytest.raises(ApiError) as caught:
+        await w.people["reviewer"].client.get_me()
+    assert caught.value.status == 401
+
+
 async def _token_is_dead(w: World, c: GrantsClient, _: None) -> None:
     with pytest.raises(ApiError) as caught:
         await c.get_me()
@@ -1433,6 +1474,18 @@ CASES: dict[str, Case] = {
             PasswordChange(current_password=TEST_PASSWORD, new_password=f"new secret {w.uid()}")
         ),
         USERS,
+    ),
+    # the second factor of one's own account (TOTP); an administrator's password reset
+    "CreateTotpEnrolment": Case(lambda w, c: c.create_totp_enrolment(), USERS),
+    "CreateTotpConfirmation": Case(lambda w, c: _second_factor_on(c), USERS, check=_ten_codes),
+    "CreateTotpRemoval": Case(
+        lambda w, c: _remove_second_factor(c), USERS, check=_second_factor_off
+    ),
+    "CreateRecoveryCodes": Case(lambda w, c: _new_codes(c), USERS, check=_ten_codes),
+    "CreatePasswordReset": Case(
+        lambda w, c: c.create_password_reset(w.people["reviewer"].id, PasswordResetCreate()),
+        only("admin"),
+        check=_reset_revokes,
     ),
     "CreateUser": Case(lambda w, c: c.create_user(_user_create(w)), only("admin")),
     "ListUsers": Case(lambda w, c: c.list_users(), only("admin", "auditor")),

@@ -167,4 +167,8 @@ def client_for(request: Request[Any, Any, Any]) -> GrantsClient:
     rid = request.headers.get("x-request-id")
     if rid:
         client.request_id = rid
+    # The API throttles sign-ins per address: pass the visitor's on, as a proxy does (the API
+    # believes it only from its trusted proxies, `GRANTS_TRUSTED_PROXIES`).
+    hops = [request.headers.get("x-forwarded-for"), request.client.host if request.client else None]
+    client.forwarded_for = ", ".join(h for h in hops if h) or None
     return client

@@ -24,7 +24,7 @@ from service.persistence.models import AuditEvent
 
 AUDIT_LOCK_KEY = 0x6772616E7473  # "grants": pg_advisory_xact_lock key of the audit chain
 
-SECRET_FIELDS = frozenset({"password_hash", "token_hash", "key_hash"})
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "key_hash", "totp_secret", "code_hash"})
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _LAST_HASH = select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)

@@ -13,13 +13,17 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from contracts.enums import ApiScope, Role
+from contracts.enums import ApiScope, Role, TokenRestriction
 from contracts.permissions import ANONYMOUS, Actor
 from service.context import utcnow
 from service.identity.secrets import parse_api_key, same_hash, sha256_hex
 from service.persistence.database import Database
 from service.persistence.models import ApiKey, AppUser, AuthToken, Membership, UserRole
-from service.problems import NotAuthenticated
+from service.problems import (
+    NotAuthenticated,
+    PasswordChangeRequired,
+    SecondFactorEnrolmentRequired,
+)
 
 _TOKEN_LOOKUP = sa_select(
     col(AppUser.id),
@@ -27,6 +31,7 @@ _TOKEN_LOOKUP = sa_select(
     col(AppUser.is_active),
     col(AuthToken.expires_at),
     col(AuthToken.revoked_at),
+    col(AuthToken.restriction),
 ).join(AuthToken, col(AuthToken.user_id) == col(AppUser.id))
 _ROLES = select(UserRole.role)
 _MEMBERSHIPS = select(Membership.organisation_id)
@@ -47,20 +52,23 @@ async def load_user_actor(session: AsyncSession, user_id: uuid.UUID, email: str)
     )
 
 
-async def actor_from_token(session: AsyncSession, token: str, now: datetime) -> Actor:
+async def actor_from_token(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[Actor, TokenRestriction | None]:
     row = (
         await session.execute(_TOKEN_LOOKUP.where(col(AuthToken.token_hash) == sha256_hex(token)))
     ).one_or_none()
     if row is None:
         raise NotAuthenticated("the bearer token is not valid")
-    user_id, email, is_active, expires_at, revoked_at = row
+    user_id, email, is_active, expires_at, revoked_at, restriction = row
     if revoked_at is not None:
         raise NotAuthenticated("the bearer token was revoked; sign in again")
     if expires_at <= now:
         raise NotAuthenticated("the bearer token has expired; sign in again")
     if not is_active:
         raise NotAuthenticated("this account is deactivated")
-    return await load_user_actor(session, user_id, email)
+    restricted = TokenRestriction(restriction) if restriction else None
+    return await load_user_actor(session, user_id, email), restricted
 
 
 async def actor_from_api_key(session: AsyncSession, key: str, now: datetime) -> Actor:
@@ -87,8 +95,9 @@ async def actor_from_api_key(session: AsyncSession, key: str, now: datetime) -> 
 
 async def authenticate(
     session: AsyncSession, authorization: str | None, api_key: str | None
-) -> Actor:
-    """The actor for these headers; anonymous when none is given; 401 when one is wrong."""
+) -> tuple[Actor, TokenRestriction | None]:
+    """The actor for these headers (and what its token is limited to); anonymous when none is
+    given; 401 when one is wrong."""
     now = utcnow()
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
@@ -96,8 +105,8 @@ async def authenticate(
             raise NotAuthenticated("use `Authorization: Bearer <token>`")
         return await actor_from_token(session, credentials.strip(), now)
     if api_key:
-        return await actor_from_api_key(session, api_key.strip(), now)
-    return ANONYMOUS
+        return await actor_from_api_key(session, api_key.strip(), now), None
+    return ANONYMOUS, None
 
 
 # --- the authentication middleware --------------------------------------------------------------
@@ -106,6 +115,39 @@ ACTOR_STATE = "actor"
 """Where the middleware leaves the caller on the scope's state (`request.state.actor`)."""
 SESSION_STATE = "authenticated_session"
 """Where it leaves the session it authenticated with, for the request to go on using."""
+RESTRICTION_STATE = "token_restriction"
+"""What the bearer token is limited to (`TokenRestriction`), None for a full token."""
+
+RESTRICTED_OPERATIONS: dict[TokenRestriction, frozenset[str]] = {
+    TokenRestriction.ENROL_SECOND_FACTOR: frozenset(
+        {
+            "GetMe",
+            "UpdateMe",
+            "DeleteToken",
+            "CreatePasswordChange",
+            "CreateTotpEnrolment",
+            "CreateTotpConfirmation",
+        }
+    ),
+    TokenRestriction.CHANGE_PASSWORD: frozenset(
+        {"GetMe", "UpdateMe", "DeleteToken", "CreatePasswordChange"}
+    ),
+}
+"""The only operations a limited token may call; everything else is 403."""
+
+
+def refuse_restricted(restriction: TokenRestriction, handler: object) -> None:
+    operation = getattr(handler, "operation_id", None)
+    if operation in RESTRICTED_OPERATIONS[restriction]:
+        return
+    if restriction is TokenRestriction.ENROL_SECOND_FACTOR:
+        raise SecondFactorEnrolmentRequired(
+            "your role signs in with a second factor: set one up first "
+            "(CreateTotpEnrolment, then CreateTotpConfirmation with a code)"
+        )
+    raise PasswordChangeRequired(
+        "an administrator reset your password: change it first (CreatePasswordChange)"
+    )
 
 
 def needs_credentials(handler: HTTPRouteHandler) -> bool:
@@ -151,7 +193,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
             return
         db: Database = scope["litestar_app"].state.db
         async with db.sessionmaker() as session:
-            state[ACTOR_STATE] = await authenticate(session, authorization, api_key)
+            actor, restriction = await authenticate(session, authorization, api_key)
+            if restriction is not None:
+                refuse_restricted(restriction, scope["route_handler"])
+            state[ACTOR_STATE] = actor
+            state[RESTRICTION_STATE] = restriction
             state[SESSION_STATE] = session
             try:
                 await next_app(scope, receive, send)

@@ -6,15 +6,25 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import identity as c
 from contracts.common import Cursor
 from service.dependencies import AppSettings, Ctx, Session
-from service.identity import directory, passwords, service
+from service.identity import directory, passwords, service, throttle, totp
+from service.identity.authn import RESTRICTION_STATE
 from service.openapi import USER, problems
 
 CursorQ = Annotated[Cursor | None, QueryParameter(description="From next_cursor")]
+NO_STORE = CacheControlHeader(no_store=True)
+"""Answers that carry a secret (a token, a TOTP secret, recovery codes): never cached."""
+
+
+def _restriction(request: Request[Any, Any, Any]) -> Any:
+    return request.scope.get("state", {}).get(RESTRICTION_STATE)
+
+
 LimitQ = Annotated[int, QueryParameter(ge=1, le=200)]
 
 
@@ -22,12 +32,33 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["identity"]
 
-    @post("/token", operation_id="CreateToken", responses=problems(401))
+    @post(
+        "/token",
+        operation_id="CreateToken",
+        responses=problems(401, 429),
+        cache_control=NO_STORE,
+    )
     async def create_token(
-        self, data: JSONBody[c.TokenCreate], session: Session, ctx: Ctx, settings: AppSettings
+        self,
+        data: JSONBody[c.TokenCreate],
+        request: Request[Any, Any, Any],
+        session: Session,
+        ctx: Ctx,
+        settings: AppSettings,
     ) -> c.TokenRead:
-        """Exchange e-mail and password for a bearer token."""
-        return await service.issue_token(session, ctx, data, settings.token_ttl_seconds)
+        """Exchange e-mail and password (and, when the account has a second factor on, its code)
+        for a bearer token.
+
+        Failed sign-ins are throttled per account and per address: 429 with `Retry-After`.
+        401 `second-factor-required`: the password was right, send `otp` or `recovery_code`
+        too. The token may be limited (`restriction`) until the person changes the password an
+        administrator reset, or sets up the second factor their role needs."""
+        address = throttle.client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            settings.trusted_proxies,
+        )
+        return await service.issue_token(session, ctx, data, settings, address)
 
     @delete("/token", operation_id="DeleteToken", responses=problems(401), security=USER)
     async def delete_token(
@@ -50,12 +81,18 @@ class UserController(Controller):
     security = USER
 
     @get("/me", operation_id="GetMe", responses=problems(401))
-    async def get_me(self, session: Session, ctx: Ctx) -> c.MeRead:
-        return await service.get_me(session, ctx)
+    async def get_me(self, request: Request[Any, Any, Any], session: Session, ctx: Ctx) -> c.MeRead:
+        return await service.get_me(session, ctx, _restriction(request))
 
     @patch("/me", operation_id="UpdateMe", responses=problems(401))
-    async def update_me(self, data: JSONBody[c.MeUpdate], session: Session, ctx: Ctx) -> c.MeRead:
-        return await service.update_me(session, ctx, data)
+    async def update_me(
+        self,
+        data: JSONBody[c.MeUpdate],
+        request: Request[Any, Any, Any],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.MeRead:
+        return await service.update_me(session, ctx, data, _restriction(request))
 
     @post(
         "/me/password",
@@ -69,9 +106,91 @@ class UserController(Controller):
         request: Request[Any, Any, Any],
         session: Session,
         ctx: Ctx,
+        settings: AppSettings,
     ) -> None:
-        """Change your own password; your other sessions (bearer tokens) are revoked."""
-        await passwords.change_password(session, ctx, data, request.headers.get("authorization"))
+        """Change your own password; your other sessions (bearer tokens) are revoked. The new
+        password must not be easy to guess (422 naming `body.new_password`)."""
+        await passwords.change_password(
+            session,
+            ctx,
+            data,
+            request.headers.get("authorization"),
+            settings.totp_required_roles,
+        )
+
+    @post(
+        "/me/totp",
+        operation_id="CreateTotpEnrolment",
+        responses=problems(401, 403, 409),
+        cache_control=NO_STORE,
+    )
+    async def create_totp_enrolment(
+        self, session: Session, ctx: Ctx, settings: AppSettings
+    ) -> c.TotpEnrolment:
+        """Start setting up the TOTP second factor: a new secret, shown in this answer only.
+        It is on once confirmed with a code (CreateTotpConfirmation)."""
+        return await totp.enrol(session, ctx, totp.resolve_key(settings))
+
+    @post(
+        "/me/totp/confirmation",
+        operation_id="CreateTotpConfirmation",
+        responses=problems(401, 403, 409),
+        cache_control=NO_STORE,
+    )
+    async def create_totp_confirmation(
+        self,
+        data: JSONBody[c.TotpConfirmation],
+        request: Request[Any, Any, Any],
+        session: Session,
+        ctx: Ctx,
+        settings: AppSettings,
+    ) -> c.RecoveryCodes:
+        """Turn the second factor on with a code from the app; ten one-time recovery codes, in
+        this answer only."""
+        return await totp.confirm(
+            session, ctx, totp.resolve_key(settings), data, request.headers.get("authorization")
+        )
+
+    @post(
+        "/me/totp/removal",
+        operation_id="CreateTotpRemoval",
+        responses=problems(401, 403, 409),
+        status_code=204,
+    )
+    async def create_totp_removal(
+        self, data: JSONBody[c.TotpRemoval], session: Session, ctx: Ctx, settings: AppSettings
+    ) -> None:
+        """Turn the second factor off (your password proves it is you)."""
+        await totp.remove(session, ctx, data, settings.totp_required_roles)
+
+    @post(
+        "/me/recovery-codes",
+        operation_id="CreateRecoveryCodes",
+        responses=problems(401, 403, 409),
+        cache_control=NO_STORE,
+    )
+    async def create_recovery_codes(
+        self, data: JSONBody[c.RecoveryCodesCreate], session: Session, ctx: Ctx
+    ) -> c.RecoveryCodes:
+        """Ten new recovery codes (the old ones stop working), in this answer only."""
+        return await totp.regenerate_recovery_codes(session, ctx, data)
+
+    @post(
+        "/{user_id:uuid}/password-reset",
+        operation_id="CreatePasswordReset",
+        responses=problems(401, 403, 404),
+        cache_control=NO_STORE,
+    )
+    async def create_password_reset(
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[c.PasswordResetCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.PasswordResetRead:
+        """An administrator resets someone's password: given, or made and shown here once. All
+        their tokens are revoked; their next sign-in may only change it."""
+        return await passwords.reset_password(session, ctx, user_id, data)
 
     @post("/", operation_id="CreateUser", responses=problems(401, 403, 409))
     async def create_user(

@@ -18,11 +18,12 @@ from sqlmodel import col, select
 from contracts import identity as c
 from contracts import permissions as p
 from contracts.common import ValidationIssue
-from contracts.enums import ApiScope, MembershipRole, Role
+from contracts.enums import ApiScope, MembershipRole, Role, TokenRestriction
 from contracts.permissions import Actor
 from service.audit.service import record, snapshot
 from service.changes import apply_update, check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
+from service.identity import throttle, totp
 from service.identity.secrets import (
     hash_password_off_loop,
     needs_rehash,
@@ -31,6 +32,7 @@ from service.identity.secrets import (
     sha256_hex,
     verify_password_off_loop,
 )
+from service.identity.strength import check_password
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ApiKey,
@@ -41,7 +43,16 @@ from service.persistence.models import (
     Territory,
     UserRole,
 )
-from service.problems import Conflict, InvalidInput, NotAuthenticated, NotFound
+from service.problems import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    SecondFactorInvalid,
+    SecondFactorRequired,
+    SignInFailed,
+)
+from service.settings import Settings
 
 log = structlog.get_logger("service.identity")
 
@@ -50,26 +61,62 @@ log = structlog.get_logger("service.identity")
 
 
 async def issue_token(
-    session: AsyncSession, ctx: RequestContext, body: c.TokenCreate, ttl_seconds: int
+    session: AsyncSession,
+    ctx: RequestContext,
+    body: c.TokenCreate,
+    settings: Settings,
+    address: str,
 ) -> c.TokenRead:
+    """Sign in: throttled per account and address (`throttle`), the password, then the second
+    factor when it is on; the token is limited when the person must first change the password
+    or set up a second factor."""
+    email = body.email.lower()
+    now = utcnow()
+    await throttle.check(session, email, address, now)
     user = (
-        await session.execute(select(AppUser).where(AppUser.email == body.email.lower()))
+        await session.execute(select(AppUser).where(AppUser.email == email))
     ).scalar_one_or_none()
     matches = await verify_password_off_loop(user.password_hash if user else None, body.password)
     if not matches or user is None:
-        log.info("sign_in_failed", email_hash=sha256_hex(body.email.lower())[:16])
-        raise NotAuthenticated("the e-mail or the password is wrong")
+        log.info("sign_in_failed", email_hash=sha256_hex(email)[:16])
+        await throttle.record_failure(session, email, address, now)
+        raise SignInFailed("the e-mail or the password is wrong")
     if not user.is_active:
         raise NotAuthenticated("this account is deactivated")
+    second_factor: str | None = None
+    if user.totp_enabled_at is not None:
+        if not body.otp and not body.recovery_code:
+            raise SecondFactorRequired(
+                "this account signs in with a second factor: send `otp` (the 6 digits of the "
+                "authenticator app) or a `recovery_code` with the e-mail and password"
+            )
+        second_factor = await totp.use_second_factor(
+            session,
+            user,
+            totp.resolve_key(settings),
+            otp=body.otp,
+            recovery_code=body.recovery_code,
+            now=now,
+        )
+        if second_factor is None:
+            log.info("second_factor_failed", email_hash=sha256_hex(email)[:16])
+            await throttle.record_failure(session, email, address, now)
+            raise SecondFactorInvalid("the code is wrong, used already, or too old")
+    await throttle.record_success(session, email)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password_off_loop(body.password)
+    restriction: TokenRestriction | None = None
+    if user.password_must_change:
+        restriction = TokenRestriction.CHANGE_PASSWORD
+    elif await totp.needs_enrolment(session, user, settings.totp_required_roles):
+        restriction = TokenRestriction.ENROL_SECOND_FACTOR
     token, token_hash = new_token()
-    now = utcnow()
     row = AuthToken(
         user_id=user.id,
         token_hash=token_hash,
         created_at=now,
-        expires_at=now + timedelta(seconds=ttl_seconds),
+        expires_at=now + timedelta(seconds=settings.token_ttl_seconds),
+        restriction=restriction,
     )
     session.add(row)
     await session.flush()
@@ -83,9 +130,14 @@ async def issue_token(
         action="auth_token.issued",
         entity="auth_token",
         entity_id=row.id,
-        after={"user_id": str(user.id), "expires_at": row.expires_at.isoformat()},
+        after={
+            "user_id": str(user.id),
+            "expires_at": row.expires_at.isoformat(),
+            **({"second_factor": second_factor} if second_factor else {}),
+            **({"restriction": restriction.value} if restriction else {}),
+        },
     )
-    return c.TokenRead(access_token=token, expires_at=row.expires_at)
+    return c.TokenRead(access_token=token, expires_at=row.expires_at, restriction=restriction)
 
 
 async def revoke_token(
@@ -140,7 +192,9 @@ def _user_read(user: AppUser, roles: list[Role]) -> c.UserRead:
     )
 
 
-async def _me_read(session: AsyncSession, user: AppUser) -> c.MeRead:
+async def _me_read(
+    session: AsyncSession, user: AppUser, restriction: TokenRestriction | None = None
+) -> c.MeRead:
     roles = (await _roles_of(session, [user.id]))[user.id]
     rows = await session.execute(
         select(Membership.organisation_id, Organisation.name, Membership.role)
@@ -154,16 +208,28 @@ async def _me_read(session: AsyncSession, user: AppUser) -> c.MeRead:
             c.MembershipRead(organisation_id=oid, organisation_name=name, role=MembershipRole(r))
             for oid, name, r in rows
         ],
+        totp_enabled=user.totp_enabled_at is not None,
+        recovery_codes_left=(
+            await totp.recovery_codes_left(session, user.id) if user.totp_enabled_at else 0
+        ),
+        restriction=restriction,
     )
 
 
-async def get_me(session: AsyncSession, ctx: RequestContext) -> c.MeRead:
+async def get_me(
+    session: AsyncSession, ctx: RequestContext, restriction: TokenRestriction | None = None
+) -> c.MeRead:
     ctx.require(p.can_read_me(ctx.actor))
     user = await session.get_one(AppUser, ctx.actor.id)
-    return await _me_read(session, user)
+    return await _me_read(session, user, restriction)
 
 
-async def update_me(session: AsyncSession, ctx: RequestContext, body: c.MeUpdate) -> c.MeRead:
+async def update_me(
+    session: AsyncSession,
+    ctx: RequestContext,
+    body: c.MeUpdate,
+    restriction: TokenRestriction | None = None,
+) -> c.MeRead:
     ctx.require(p.can_update_me(ctx.actor))
     user = await session.get_one(AppUser, ctx.actor.id, with_for_update=True)
     before = snapshot(user)
@@ -178,7 +244,7 @@ async def update_me(session: AsyncSession, ctx: RequestContext, body: c.MeUpdate
             before=before,
             after=snapshot(user),
         )
-    return await _me_read(session, user)
+    return await _me_read(session, user, restriction)
 
 
 async def _insert_user(
@@ -197,6 +263,7 @@ async def _insert_user(
     ).scalar_one_or_none()
     if exists is not None:
         raise Conflict("an account with this e-mail already exists")
+    await check_password(password, email=email, full_name=full_name)
     user = AppUser(
         email=email,
         full_name=full_name,

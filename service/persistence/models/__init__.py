@@ -34,6 +34,8 @@ from service.persistence.models.identity import (
     IdempotencyRecord,
     Membership,
     Organisation,
+    RecoveryCode,
+    SignInThrottle,
     UserRole,
 )
 from service.persistence.models.pcc import (
@@ -99,12 +101,14 @@ __all__ = [
     "Proposal",
     "ProposalActionPlanItem",
     "ProposalCoApplicant",
+    "RecoveryCode",
     "Report",
     "Review",
     "ReviewAssignment",
     "Rubric",
     "RuleSet",
     "SelectionRun",
+    "SignInThrottle",
     "Territory",
     "Tranche",
     "TrancheActionPlanItem",

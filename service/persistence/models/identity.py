@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from contracts.enums import IdempotencyStatus, Language, MembershipRole, OrganisationKind, Role
+from contracts.enums import (
+    IdempotencyStatus,
+    Language,
+    MembershipRole,
+    OrganisationKind,
+    Role,
+    TokenRestriction,
+)
 from service.persistence.base import (
     created_at_field,
     enum_field,
@@ -38,6 +45,20 @@ class AppUser(SQLModel, table=True):
         default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
     )
     created_at: datetime = created_at_field()
+    password_must_change: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    """Set by an administrator's reset: the next sign-in gets a token that can only change it."""
+    totp_secret: str | None = text_field(nullable=True, max_length=200)
+    """The TOTP secret (base32), encrypted (`service.identity.totp.seal`); set at enrolment,
+    never returned after it; NULL when no second factor is set up."""
+    totp_enabled_at: datetime | None = timestamp_field(nullable=True)
+    """When the enrolment was confirmed with a code; NULL while pending or off."""
+    totp_last_step: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
+    )
+    """The 30-second step of the last code accepted: a code is never accepted twice."""
 
 
 class UserRole(SQLModel, table=True):
@@ -147,6 +168,36 @@ class AuthToken(SQLModel, table=True):
     created_at: datetime = created_at_field()
     expires_at: datetime = timestamp_field()
     revoked_at: datetime | None = timestamp_field(nullable=True)
+    restriction: TokenRestriction | None = enum_field(
+        TokenRestriction, "token_restriction", nullable=True
+    )
+    """NULL: a full token. Else what it is limited to (`contracts.enums.TokenRestriction`)."""
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time recovery code of a person's second factor; only its SHA-256 is stored (the
+    codes are 80 random bits, so a plain hash cannot be reversed by guessing)."""
+
+    __tablename__ = "recovery_code"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = fk_field("app_user.id", ondelete="CASCADE")
+    code_hash: str = Field(sa_column=sa.Column(sa.CHAR(64), nullable=False, unique=True))
+    created_at: datetime = created_at_field()
+    used_at: datetime | None = timestamp_field(nullable=True)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per key (`account:<sha256 of the e-mail>` or `ip:<address>`),
+    shared by every worker through PostgreSQL (`service.identity.throttle`)."""
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (sa.CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    key: str = Field(sa_column=sa.Column(sa.String(80), primary_key=True))
+    failures: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
+    last_failure_at: datetime = timestamp_field()
+    blocked_until: datetime | None = timestamp_field(nullable=True)
 
 
 class ApiKey(SQLModel, table=True):
