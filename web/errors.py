@@ -76,10 +76,26 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str | None 
     )
 
 
+_FIRST_THINGS_FIRST = {
+    "urn:pcc-grants:problem:second-factor-enrolment-required": lambda: _(
+        "Your role signs in with a second factor. Set it up below to continue."
+    ),
+    "urn:pcc-grants:problem:password-change-required": lambda: _(
+        "An administrator reset your password. Choose a new one below to continue."
+    ),
+}
+"""The API's refusals of a limited token, and what the person is told on the account page."""
+
+
 def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Any:
     _language(request)
     if exc.status == 401:
         return _to_sign_in(request)
+    if exc.type in _FIRST_THINGS_FIRST:  # a limited token: its task is on the account page
+        flash(request, _FIRST_THINGS_FIRST[exc.type](), "info")
+        if request.headers.get("hx-request") == "true":
+            return Response(content=b"", status_code=204, headers={"HX-Redirect": "/account"})
+        return Redirect(path="/account", status_code=303)
     if exc.status in (403, 404):
         return error_page(request, exc.status)
     if exc.status >= 500:

@@ -17,6 +17,14 @@ from web.i18n import _
 # msgspec's and the service's messages → words for people, in their language.
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (
+        re.compile(r"^This password is too easy to guess"),
+        lambda m: _(
+            "This password is too easy to guess. Use a few uncommon words, "
+            "not your name or e-mail address."
+        ),
+    ),
+    (re.compile(r"^The password is wrong$"), lambda m: _("The password is wrong.")),
+    (
         re.compile(r"Expected `str` of length >= (\d+)"),
         lambda m: _("Enter at least %(n)s characters.") % {"n": m.group(1)},
     ),

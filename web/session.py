@@ -114,6 +114,22 @@ def sign_out(request: Request[Any, Any, Any]) -> None:
     request.set_session({SESSION_LANG: lang} if lang else {})
 
 
+def keep(request: Request[Any, Any, Any], key: str, value: dict[str, Any] | None) -> None:
+    """Hold a step of a form between requests, in the encrypted session (None forgets it).
+    Signing in or out forgets everything held."""
+    data = dict(_session(request))
+    if value is None:
+        data.pop(key, None)
+    else:
+        data[key] = value
+    request.set_session(data)
+
+
+def kept(request: Request[Any, Any, Any], key: str) -> dict[str, Any] | None:
+    value = _session(request).get(key)
+    return value if isinstance(value, dict) else None
+
+
 def session_language(request: Request[Any, Any, Any]) -> str | None:
     lang = _session(request).get(SESSION_LANG)
     return lang if isinstance(lang, str) else None

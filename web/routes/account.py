@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
+import segno
 from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Response
+from markupsafe import Markup
 
 from contracts.client import ApiError
+from contracts.enums import TokenRestriction
 from contracts.identity import (
+    MeRead,
     MeUpdate,
     OrganisationCreate,
     PasswordChange,
+    RecoveryCodesCreate,
     RegistrationCreate,
+    TotpConfirmation,
+    TotpRemoval,
 )
 from web import i18n
 from web.errors import SignInRequired
@@ -27,11 +35,24 @@ from web.session import (
     client_for,
     current_user,
     flash,
+    keep,
+    kept,
     remember_language,
     safe_next,
     sign_in,
     sign_out,
 )
+
+PROBLEM = "urn:pcc-grants:problem:"
+SECOND_FACTOR_REQUIRED = PROBLEM + "second-factor-required"
+TOO_MANY_ATTEMPTS = PROBLEM + "too-many-sign-in-attempts"
+PENDING_SIGN_IN = "pending_sign_in"
+"""The e-mail and password between the two steps of a sign-in with a second factor: in the
+encrypted, HttpOnly session cookie (never in the page), for at most `PENDING_SECONDS`."""
+PENDING_SECONDS = 300
+PENDING_ENROLMENT = "totp_enrolment"
+"""The TOTP secret being set up, until it is confirmed with a code (the API shows it once)."""
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def require_user(request: Request[Any, Any, Any]) -> SessionUser:
@@ -41,24 +62,63 @@ def require_user(request: Request[Any, Any, Any]) -> SessionUser:
     return user
 
 
-async def _start_session(request: Request[Any, Any, Any], email: str, password: str) -> SessionUser:
+async def _start_session(
+    request: Request[Any, Any, Any],
+    email: str,
+    password: str,
+    *,
+    otp: str | None = None,
+    recovery_code: str | None = None,
+) -> tuple[SessionUser, TokenRestriction | None]:
     base = client_for(request).as_user(None)
-    token = await base.create_token(email, password)
+    token = await base.create_token(email, password, otp=otp, recovery_code=recovery_code)
     me = await base.as_user(token.access_token).get_me()
     user = SessionUser.from_me(token, me)
-    sign_in(request, user, str(me.preferred_language))
+    sign_in(request, user, str(me.preferred_language))  # forgets a pending sign-in too
     i18n.set_language(str(me.preferred_language))
-    return user
+    return user, token.restriction
 
 
 def _landing(user: SessionUser) -> str:
     return "/my" if user.is_applicant else "/account"
 
 
+def _signed_in(
+    request: Request[Any, Any, Any],
+    user: SessionUser,
+    restriction: TokenRestriction | None,
+    target: str,
+) -> Response[Any]:
+    """Where a fresh session goes: its own task first when the token is limited."""
+    if restriction is TokenRestriction.ENROL_SECOND_FACTOR:
+        flash(
+            request,
+            _("Your role signs in with a second factor. Set it up below to continue."),
+            "info",
+        )
+        return redirect(request, "/account#two-factor")
+    if restriction is TokenRestriction.CHANGE_PASSWORD:
+        flash(
+            request,
+            _("An administrator reset your password. Choose a new one below to continue."),
+            "info",
+        )
+        return redirect(request, "/account#password-h")
+    flash(request, _("You are signed in."), "success")
+    return redirect(request, target or _landing(user))
+
+
+def _too_many(errors: FormErrors) -> None:
+    errors.add(None, _("Too many failed sign-ins. Wait a minute, then try again."))
+
+
 @get("/signin", name="signin", include_in_schema=False)
 async def signin_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Any:
+    keep(request, PENDING_SIGN_IN, None)
     return page(
-        request, "account/signin.html", {"next": safe_next(next, ""), "errors": None, "email": ""}
+        request,
+        "account/signin.html",
+        {"next": safe_next(next, ""), "errors": None, "email": "", "step": "password"},
     )
 
 
@@ -74,18 +134,84 @@ async def signin_submit(request: Request[Any, Any, Any]) -> Any:
         errors.add("password", _("Enter your password."))
     if not errors:
         try:
-            user = await _start_session(request, email, password)
+            user, restriction = await _start_session(request, email, password)
         except ApiError as exc:
-            if exc.status not in (401, 422):
+            if exc.type == SECOND_FACTOR_REQUIRED:
+                keep(
+                    request,
+                    PENDING_SIGN_IN,
+                    {
+                        "email": email,
+                        "password": password,
+                        "until": time.time() + PENDING_SECONDS,
+                    },
+                )
+                return page(
+                    request,
+                    "account/signin.html",
+                    {"next": target, "errors": None, "email": email, "step": "code"},
+                )
+            if exc.status == 429:
+                _too_many(errors)
+            elif exc.status in (401, 422):
+                errors.add(None, _("The e-mail or the password is wrong."))
+            else:
                 raise
-            errors.add(None, _("The e-mail or the password is wrong."))
         else:
-            flash(request, _("You are signed in."), "success")
-            return redirect(request, target or _landing(user))
+            return _signed_in(request, user, restriction, target)
     return page(
         request,
         "account/signin.html",
-        {"next": target, "errors": errors, "email": email},
+        {"next": target, "errors": errors, "email": email, "step": "password"},
+        status=422,
+    )
+
+
+@post("/signin/code", name="signin_code_submit", include_in_schema=False)
+async def signin_code_submit(request: Request[Any, Any, Any]) -> Any:
+    """The second step: the code of the authenticator app, or one recovery code."""
+    form = await request.form()
+    target = safe_next(text(form, "next"), "")
+    pending = kept(request, PENDING_SIGN_IN)
+    if pending is None or float(pending.get("until", 0)) < time.time():
+        keep(request, PENDING_SIGN_IN, None)
+        flash(request, _("Signing in took too long. Please start again."), "info")
+        return redirect(request, "/signin" + (f"?next={target}" if target else ""))
+    email, password = str(pending["email"]), str(pending["password"])
+    code = text(form, "code").replace(" ", "")
+    errors = FormErrors()
+    if not code:
+        errors.add("code", _("Enter the 6-digit code from your app, or a recovery code."))
+    else:
+        digits = code.isdigit()
+        try:
+            user, restriction = await _start_session(
+                request,
+                email,
+                password,
+                otp=code if digits else None,
+                recovery_code=None if digits else code,
+            )
+        except ApiError as exc:
+            if exc.status == 429:
+                _too_many(errors)
+            elif exc.type == PROBLEM + "second-factor-invalid" or exc.status == 422:
+                errors.add(
+                    "code",
+                    _("The code is wrong or was used already. Enter the code your app shows now."),
+                )
+            elif exc.status == 401:  # the password changed meanwhile: start again
+                keep(request, PENDING_SIGN_IN, None)
+                flash(request, _("Signing in took too long. Please start again."), "info")
+                return redirect(request, "/signin")
+            else:
+                raise
+        else:
+            return _signed_in(request, user, restriction, target)
+    return page(
+        request,
+        "account/signin.html",
+        {"next": target, "errors": errors, "email": email, "step": "code"},
         status=422,
     )
 
@@ -208,13 +334,40 @@ async def register_submit(request: Request[Any, Any, Any]) -> Any:
     return page(request, "account/register.html", context, status=422)
 
 
+def _qr(uri: str) -> Markup:
+    """The otpauth URI as a QR code, drawn here (no outside service sees the secret): an inline
+    SVG without style attributes."""
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title=_("QR code for your app"))
+    return Markup(svg)  # noqa: S704  (segno's own SVG of our URI; the title is escaped by segno)
+
+
+def _account_context(request: Request[Any, Any, Any], me: MeRead, **extra: Any) -> dict[str, Any]:
+    enrolment = kept(request, PENDING_ENROLMENT) if not me.totp_enabled else None
+    context: dict[str, Any] = {
+        "me": me,
+        "errors": None,
+        "password_errors": None,
+        "totp_errors": None,
+        "totp_password_errors": None,
+        "recovery_codes": None,
+        "enrolment": None,
+    }
+    if enrolment is not None:
+        secret = str(enrolment["secret"])
+        context["enrolment"] = {
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "uri": str(enrolment["uri"]),
+            "qr": _qr(str(enrolment["uri"])),
+        }
+    context.update(extra)
+    return context
+
+
 @get("/account", name="account", include_in_schema=False)
 async def account(request: Request[Any, Any, Any]) -> Any:
     require_user(request)
     me = await client_for(request).get_me()
-    return page(
-        request, "account/account.html", {"me": me, "errors": None, "password_errors": None}
-    )
+    return page(request, "account/account.html", _account_context(request, me), headers=NO_STORE)
 
 
 @post("/account", name="account_submit", include_in_schema=False)
@@ -237,8 +390,9 @@ async def account_submit(request: Request[Any, Any, Any]) -> Any:
         return page(
             request,
             "account/account.html",
-            {"me": me, "errors": errors, "password_errors": None},
+            _account_context(request, me, errors=errors),
             status=422,
+            headers=NO_STORE,
         )
     sign_in(
         request,
@@ -290,18 +444,130 @@ async def password_submit(request: Request[Any, Any, Any]) -> Any:
     return page(
         request,
         "account/account.html",
-        {"me": me, "errors": None, "password_errors": errors},
+        _account_context(request, me, password_errors=errors),
         status=422,
+        headers=NO_STORE,
+    )
+
+
+@post("/account/totp", name="totp_start", include_in_schema=False)
+async def totp_start(request: Request[Any, Any, Any]) -> Any:
+    """Start setting up the second factor: the API makes the secret, held here until confirmed."""
+    require_user(request)
+    enrolment = await client_for(request).create_totp_enrolment()
+    keep(request, PENDING_ENROLMENT, {"secret": enrolment.secret, "uri": enrolment.otpauth_uri})
+    return redirect(request, "/account#two-factor")
+
+
+@post("/account/totp/confirm", name="totp_confirm", include_in_schema=False)
+async def totp_confirm(request: Request[Any, Any, Any]) -> Any:
+    """Confirm with a code; the recovery codes are shown in this answer only (not kept)."""
+    require_user(request)
+    form = await request.form()
+    client = client_for(request)
+    errors = FormErrors()
+    code = text(form, "code").replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        errors.add("code", _("Enter the 6 digits your app shows now."))
+    else:
+        try:
+            codes = await client.create_totp_confirmation(TotpConfirmation(code=code))
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            errors.add("code", _("The code is wrong. Enter the 6 digits your app shows now."))
+        else:
+            keep(request, PENDING_ENROLMENT, None)
+            me = await client.get_me()
+            flash(request, _("Two-factor sign-in is on."), "success")
+            return page(
+                request,
+                "account/account.html",
+                _account_context(request, me, recovery_codes=codes.codes),
+                headers=NO_STORE,
+            )
+    me = await client.get_me()
+    return page(
+        request,
+        "account/account.html",
+        _account_context(request, me, totp_errors=errors),
+        status=422,
+        headers=NO_STORE,
+    )
+
+
+@post("/account/totp/remove", name="totp_remove", include_in_schema=False)
+async def totp_remove(request: Request[Any, Any, Any]) -> Any:
+    require_user(request)
+    form = await request.form()
+    client = client_for(request)
+    try:
+        await client.create_totp_removal(TotpRemoval(password=str(form.get("totp_password") or "")))
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        me = await client.get_me()
+        return page(
+            request,
+            "account/account.html",
+            _account_context(
+                request,
+                me,
+                totp_password_errors=from_problem(exc, {"password": "totp_password"}),
+            ),
+            status=422,
+            headers=NO_STORE,
+        )
+    flash(request, _("Two-factor sign-in is off."), "success")
+    return redirect(request, "/account#two-factor")
+
+
+@post("/account/recovery-codes", name="recovery_codes_submit", include_in_schema=False)
+async def recovery_codes_submit(request: Request[Any, Any, Any]) -> Any:
+    """New recovery codes (the old ones stop working), shown in this answer only."""
+    require_user(request)
+    form = await request.form()
+    client = client_for(request)
+    try:
+        codes = await client.create_recovery_codes(
+            RecoveryCodesCreate(password=str(form.get("totp_password") or ""))
+        )
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        me = await client.get_me()
+        return page(
+            request,
+            "account/account.html",
+            _account_context(
+                request,
+                me,
+                totp_password_errors=from_problem(exc, {"password": "totp_password"}),
+            ),
+            status=422,
+            headers=NO_STORE,
+        )
+    me = await client.get_me()
+    return page(
+        request,
+        "account/account.html",
+        _account_context(request, me, recovery_codes=codes.codes),
+        headers=NO_STORE,
     )
 
 
 ROUTES: list[Any] = [
     signin_form,
     signin_submit,
+    signin_code_submit,
     signout,
     register_form,
     register_submit,
     account,
     account_submit,
     password_submit,
+    totp_start,
+    totp_confirm,
+    totp_remove,
+    recovery_codes_submit,
 ]
