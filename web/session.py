@@ -38,6 +38,14 @@ class SessionUser:
         return bool(self.organisations)
 
     @property
+    def is_reviewer(self) -> bool:
+        return "reviewer" in self.roles
+
+    @property
+    def is_officer(self) -> bool:
+        return "programme_officer" in self.roles
+
+    @property
     def expired(self) -> bool:
         return datetime.now(UTC) >= self.expires_at
 
