@@ -983,6 +983,29 @@ class GrantsClient:
             params={"status": status, "kind": kind, "cursor": cursor, "limit": limit},
         )
 
+    async def list_report_queue(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        territory_id: uuid.UUID | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> reports_c.ReportQueuePage:
+        """Staff: every grantee's submitted (and decided) reports, oldest submission first."""
+        return await self.request(
+            "GET",
+            "reports",
+            reports_c.ReportQueuePage,
+            params={
+                "status": status,
+                "kind": kind,
+                "territory_id": territory_id,
+                "cursor": cursor,
+                "limit": limit,
+            },
+        )
+
     async def get_report(self, report_id: uuid.UUID) -> reports_c.ReportRead:
         return await self.request("GET", f"reports/{report_id}", reports_c.ReportRead)
 

@@ -429,3 +429,8 @@ def can_read_report(actor: Actor, organisation_id: uuid.UUID) -> Decision:
 
 def can_decide_report(actor: Actor) -> Decision:
     return _staff(actor, {Role.PROGRAMME_OFFICER}, "accepting or returning reports")
+
+
+def can_list_report_queue(actor: Actor) -> Decision:
+    """The queue of every grantee's submitted reports: programme and finance staff."""
+    return _staff(actor, GRANT_STAFF, "reading the queue of grantee reports")

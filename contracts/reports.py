@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -173,4 +173,35 @@ class ReportSummary(msgspec.Struct, kw_only=True):
 
 class ReportPage(msgspec.Struct, kw_only=True):
     items: list[ReportSummary]
+    next_cursor: Cursor | None = None
+
+
+class ReportQueueItem(msgspec.Struct, kw_only=True):
+    """One submitted (or already decided) report in the programme staff's queue, with what it
+    is about: the grant, its organisation and territory (hence PCC), the tranche it unlocks."""
+
+    id: uuid.UUID
+    kind: ReportKind
+    status: ReportStatus
+    grant_id: uuid.UUID
+    agreement_reference: str | None
+    proposal_title: str
+    organisation_id: uuid.UUID
+    organisation_name: str
+    territory_id: uuid.UUID
+    pcc_id: uuid.UUID | None
+    grant_start: date
+    grant_end: date
+    tranche_id: uuid.UUID | None
+    tranche_position: int | None
+    tranche_planned_date: date | None
+    currency: str
+    expenditure_total: int
+    submitted_at: datetime
+    decided_at: datetime | None
+    version: int
+
+
+class ReportQueuePage(msgspec.Struct, kw_only=True):
+    items: list[ReportQueueItem]
     next_cursor: Cursor | None = None

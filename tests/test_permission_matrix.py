@@ -129,6 +129,7 @@ from contracts.reports import (
     ReportCreate,
     ReportDecisionCreate,
     ReportPage,
+    ReportQueuePage,
     ReportRead,
     ReportSubmit,
     ReportUpdate,
@@ -1405,6 +1406,12 @@ async def _sees_the_reports(w: World, c: GrantsClient, page: ReportPage) -> None
     assert {w.report.id, w.submitted_report.id} <= {r.id for r in page.items}
 
 
+async def _queue_has_the_submitted_report(w: World, c: GrantsClient, page: ReportQueuePage) -> None:
+    ids = {r.id for r in page.items}
+    assert w.submitted_report.id in ids
+    assert w.report.id not in ids  # a draft is not in the queue
+
+
 async def _is_the_report(w: World, c: GrantsClient, report: ReportRead) -> None:
     assert report.id == w.report.id
 
@@ -2034,6 +2041,12 @@ CASES: dict[str, Case] = {
         REPORT_READERS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
         check=_sees_the_reports,
+        prepare=_report_round,
+    ),
+    "ListReportQueue": Case(
+        lambda w, c: c.list_report_queue(),
+        only("programme_officer", "finance_officer", "auditor", "admin"),
+        check=_queue_has_the_submitted_report,
         prepare=_report_round,
     ),
     "GetReport": Case(

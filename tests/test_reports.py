@@ -912,6 +912,98 @@ async def test_report_list_query_count_does_not_grow(
     assert count_queries.count == n_one
 
 
+# --- the staff's queue ---------------------------------------------------------------------------
+
+
+async def test_report_queue_lists_submitted_reports_of_every_grant_with_their_context(
+    w: GrantWorld, session: AsyncSession
+) -> None:
+    mine = await _submitted(w, _progress(w))
+    await w.applicant.client.create_report(w.grant.id, _progress(w))  # a draft: not queued
+    other = await w.outsider.client.create_report(
+        w.other_grant.id, ReportCreate(kind=ReportKind.PROGRESS, narrative="Three dialogues held")
+    )
+    other = await w.outsider.client.submit_report(other.id, ReportSubmit(version=other.version))
+    pcc_id = (
+        await session.execute(select(Pcc.id).where(col(Pcc.territory_id) == w.org.territory_id))
+    ).scalar_one()
+
+    queue = await w.officer.client.list_report_queue()
+    assert {r.id for r in queue.items} == {mine.id, other.id}
+    assert [(r.submitted_at, r.id) for r in queue.items] == sorted(
+        (r.submitted_at, r.id) for r in queue.items
+    )
+    row = next(r for r in queue.items if r.id == mine.id)
+    assert (row.grant_id, row.organisation_id, row.organisation_name) == (
+        w.grant.id,
+        w.org.id,
+        "Yntymak",
+    )
+    assert (row.territory_id, row.pcc_id, row.kind, row.status) == (
+        w.org.territory_id,
+        pcc_id,
+        ReportKind.PROGRESS,
+        ReportStatus.SUBMITTED,
+    )
+    assert (row.tranche_id, row.tranche_position, row.tranche_planned_date) == (
+        w.progress.id,
+        1,
+        w.progress.planned_date,
+    )
+    assert (row.grant_start, row.grant_end, row.expenditure_total) == (
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        1_700_000,
+    )
+    assert row.proposal_title == (await session.get_one(Proposal, w.grant.proposal_id)).title
+
+    # pages, filters; a decided report stays listed under its new status
+    first = await w.finance.client.list_report_queue(limit=1)
+    assert first.next_cursor is not None
+    second = await w.finance.client.list_report_queue(limit=1, cursor=first.next_cursor)
+    assert [*(r.id for r in first.items), *(r.id for r in second.items)] == [
+        r.id for r in queue.items
+    ]
+    await w.officer.client.create_report_decision(
+        mine.id, ReportDecisionCreate(version=mine.version, outcome="accept")
+    )
+    submitted = await w.officer.client.list_report_queue(status="submitted")
+    assert [r.id for r in submitted.items] == [other.id]
+    accepted = await w.officer.client.list_report_queue(status="accepted")
+    assert [(r.id, r.status) for r in accepted.items] == [(mine.id, ReportStatus.ACCEPTED)]
+    assert (await w.officer.client.list_report_queue(kind="financial")).items == []
+    assert (await w.officer.client.list_report_queue(status="draft")).items == []
+    elsewhere = await w.officer.client.list_report_queue(territory_id=uuid.uuid4())
+    assert elsewhere.items == []
+    here = await w.officer.client.list_report_queue(territory_id=w.org.territory_id)
+    assert {r.id for r in here.items} == {mine.id, other.id}
+
+
+async def test_report_queue_is_for_staff_only(w: GrantWorld) -> None:
+    await _submitted(w, _progress(w))
+    with pytest.raises(ApiError) as refused:
+        await w.applicant.client.list_report_queue()
+    assert refused.value.status == 403
+    with pytest.raises(ApiError) as nobody:
+        await w.anonymous.list_report_queue()
+    assert nobody.value.status == 401
+
+
+async def test_report_queue_query_count_does_not_grow(
+    w: GrantWorld, count_queries: QueryCounter
+) -> None:
+    await _submitted(w, _progress(w))
+    count_queries.count = 0
+    one = await w.officer.client.list_report_queue()
+    n_one = count_queries.count
+    for _ in range(2):
+        await _submitted(w, _progress(w))
+    count_queries.count = 0
+    three = await w.officer.client.list_report_queue()
+    assert (len(one.items), len(three.items)) == (1, 3)
+    assert count_queries.count == n_one
+
+
 async def test_report_read_over_http_is_json_with_decimals_as_strings(
     w: GrantWorld, http: httpx.AsyncClient
 ) -> None:

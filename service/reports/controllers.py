@@ -79,6 +79,30 @@ class ReportController(Controller):
     tags = ["reports"]
     security = USER_OR_KEY
 
+    @get("/", operation_id="ListReportQueue", responses=problems(401, 403), security=USER)
+    async def list_report_queue(
+        self,
+        session: Session,
+        ctx: Ctx,
+        status: Annotated[ReportStatus | None, QueryParameter()] = None,
+        kind: Annotated[ReportKind | None, QueryParameter()] = None,
+        territory_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
+        cursor: CursorQ = None,
+        limit: LimitQ = 50,
+    ) -> c.ReportQueuePage:
+        """Programme and finance staff: every grantee's submitted, accepted and returned
+        reports, oldest submission first, with the grant, organisation, territory and PCC
+        (drafts are not listed; `status=draft` finds none)."""
+        return await service.list_report_queue(
+            session,
+            ctx,
+            status=status,
+            kind=kind,
+            territory_id=territory_id,
+            cursor=cursor,
+            limit=limit,
+        )
+
     @get("/{report_id:uuid}", operation_id="GetReport", responses=problems(401, 403, 404))
     async def get_report(
         self, report_id: FromPath[uuid.UUID], session: Session, ctx: Ctx

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import delete
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -42,6 +43,9 @@ from service.persistence.models import (
     Grant,
     Indicator,
     IndicatorValue,
+    Organisation,
+    Pcc,
+    Proposal,
     Report,
     Tranche,
     TrancheActionPlanItem,
@@ -292,6 +296,67 @@ async def list_reports(
         ],
         next_cursor=next_cursor,
     )
+
+
+async def list_report_queue(
+    session: AsyncSession,
+    ctx: RequestContext,
+    *,
+    status: ReportStatus | None,
+    kind: ReportKind | None,
+    territory_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> c.ReportQueuePage:
+    """Every grantee's reports that were ever submitted (drafts are the grantee's own business),
+    oldest submission first, with their grant, organisation, territory and PCC. One query."""
+    ctx.require(p.can_list_report_queue(ctx.actor))
+    stmt = (
+        sa_select(Report, Grant, col(Proposal.title), Organisation, col(Pcc.id), Tranche)
+        .join(Grant, col(Grant.id) == col(Report.grant_id))
+        .join(Proposal, col(Proposal.id) == col(Grant.proposal_id))
+        .join(Organisation, col(Organisation.id) == col(Grant.organisation_id))
+        .outerjoin(Pcc, col(Pcc.territory_id) == col(Organisation.territory_id))
+        .outerjoin(Tranche, col(Tranche.id) == col(Report.tranche_id))
+        .where(col(Report.status) != ReportStatus.DRAFT)
+    )
+    if status is not None:
+        stmt = stmt.where(col(Report.status) == status)
+    if kind is not None:
+        stmt = stmt.where(col(Report.kind) == kind)
+    if territory_id is not None:
+        stmt = stmt.where(col(Organisation.territory_id) == territory_id)
+    stmt = keyset(stmt, col(Report.submitted_at), col(Report.id), cursor, limit)
+    rows = list((await session.execute(stmt)).all())
+    rows, next_cursor = split_page(rows, limit, lambda r: (r[0].submitted_at, r[0].id))
+    items: list[c.ReportQueueItem] = []
+    for report, grant, title, org, pcc_id, tranche in rows:
+        assert report.submitted_at is not None  # not a draft (a CHECK holds it)
+        items.append(
+            c.ReportQueueItem(
+                id=report.id,
+                kind=report.kind,
+                status=report.status,
+                grant_id=grant.id,
+                agreement_reference=grant.agreement_reference,
+                proposal_title=title,
+                organisation_id=org.id,
+                organisation_name=org.name,
+                territory_id=org.territory_id,
+                pcc_id=pcc_id,
+                grant_start=grant.start_date,
+                grant_end=grant.end_date,
+                tranche_id=report.tranche_id,
+                tranche_position=tranche.position if tranche is not None else None,
+                tranche_planned_date=tranche.planned_date if tranche is not None else None,
+                currency=grant.currency,
+                expenditure_total=_total(report),
+                submitted_at=report.submitted_at,
+                decided_at=report.decided_at,
+                version=report.version,
+            )
+        )
+    return c.ReportQueuePage(items=items, next_cursor=next_cursor)
 
 
 # --- checking what the grantee sends -----------------------------------------------------------
