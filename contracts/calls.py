@@ -163,6 +163,8 @@ class WindowRead(msgspec.Struct, kw_only=True):
     territory_ids: list[uuid.UUID]
     action_plan_item_ids: list[uuid.UUID]
     rule_set: RuleSetRead | None
+    rubric_id: uuid.UUID | None = None
+    """The window's current rubric (GET /rubrics/{id}); none until one is set."""
     blind_review: bool
     reviewers_per_proposal: int
     avoid_same_territory_reviewers: bool

@@ -187,7 +187,9 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
     spec = window_spec("B1", 5_000_000, 30_000_000, 40_000_000, w, RULES)
     spec.blind_review = True
     window = await w.officer.create_window(call.id, spec)
-    await w.officer.update_window_rubric(window.id, _rubric(window.version))
+    assert window.rubric_id is None
+    rubric = await w.officer.update_window_rubric(window.id, _rubric(window.version))
+    assert (await w.officer.get_window(window.id)).rubric_id == rubric.id
     fresh = await w.officer.get_call(call.id)
     await w.officer.create_call_transition(
         call.id, CallTransition(version=fresh.version, status="published")

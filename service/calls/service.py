@@ -119,6 +119,7 @@ async def _window_reads(
                 territory_ids=territories[w.id],
                 action_plan_item_ids=items[w.id],
                 rule_set=_rule_set_read(rs) if rs else None,
+                rubric_id=w.rubric_id,
                 blind_review=w.blind_review,
                 reviewers_per_proposal=w.reviewers_per_proposal,
                 avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.routes import account, applicant, grants, public
+from web.routes import account, applicant, grants, officer_calls, public
 
-ROUTES: list[Any] = [*public.ROUTES, *account.ROUTES, *applicant.ROUTES, *grants.ROUTES]
+ROUTES: list[Any] = [
+    *public.ROUTES,
+    *account.ROUTES,
+    *applicant.ROUTES,
+    *grants.ROUTES,
+    *officer_calls.ROUTES,
+]
