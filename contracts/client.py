@@ -23,6 +23,7 @@ from contracts import identity as identity_c
 from contracts import imports as imports_c
 from contracts import pcc as pcc_c
 from contracts import proposals as proposals_c
+from contracts import ranking as ranking_c
 from contracts import reports as reports_c
 from contracts import reviews as reviews_c
 from contracts import selection as selection_c
@@ -608,6 +609,27 @@ class GrantsClient:
 
     async def list_conflicts(self, window_id: uuid.UUID) -> reviews_c.ConflictList:
         return await self.request("GET", f"windows/{window_id}/conflicts", reviews_c.ConflictList)
+
+    async def get_panel(self, window_id: uuid.UUID) -> ranking_c.PanelBoardRead:
+        return await self.request("GET", f"windows/{window_id}/panel", ranking_c.PanelBoardRead)
+
+    async def create_reminder(
+        self, window_id: uuid.UUID, body: ranking_c.ReminderCreate
+    ) -> ranking_c.ReminderRead:
+        return await self.request(
+            "POST", f"windows/{window_id}/panel/reminders", ranking_c.ReminderRead, body=body
+        )
+
+    async def list_reminders(self) -> ranking_c.ReminderList:
+        return await self.request("GET", "reminders", ranking_c.ReminderList)
+
+    async def delete_assignment(self, assignment_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"assignments/{assignment_id}", None)
+
+    async def get_window_ranking(self, window_id: uuid.UUID) -> ranking_c.WindowRankingRead:
+        return await self.request(
+            "GET", f"windows/{window_id}/ranking", ranking_c.WindowRankingRead
+        )
 
     async def create_assignment(
         self, proposal_id: uuid.UUID, body: reviews_c.AssignmentCreate

@@ -329,6 +329,13 @@ def can_read_all_reviews(actor: Actor) -> Decision:
     return _staff(actor, {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR}, "reading every review")
 
 
+def can_read_ranking(actor: Actor) -> Decision:
+    """A window's ranking board: every score, calibration and reviewer flag (staff only)."""
+    return _staff(
+        actor, {Role.PROGRAMME_OFFICER, Role.ADMIN, Role.AUDITOR}, "reading a window's ranking"
+    )
+
+
 # --- selection and decisions ------------------------------------------------------------------
 
 

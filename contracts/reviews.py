@@ -82,6 +82,10 @@ class PanelRead(msgspec.Struct, kw_only=True):
 class AutoAssign(Request, kw_only=True):
     seed: Annotated[str, Meta(min_length=1, max_length=200)]
     cap: Annotated[int, Meta(ge=1, le=1000)] | None = None
+    caps: Annotated[dict[uuid.UUID, Annotated[int, Meta(ge=0, le=1000)]], Meta(max_length=100)] = {}
+    """Load caps per reviewer (at most this many assignments among the window's proposals under
+    review, those it already has included); a reviewer named here is held to its own cap, the
+    others to `cap`."""
 
 
 class AssignmentCreate(Request, kw_only=True):

@@ -67,8 +67,11 @@ def assign(
     avoid_same_territory: bool = False,
     cap: int | None = None,
     existing: Sequence[tuple[str, str]] = (),
+    caps: Mapping[str, int] | None = None,
 ) -> AssignmentResult:
-    """Give each proposal up to `k` reviewers (counting `existing` assignments)."""
+    """Give each proposal up to `k` reviewers (counting `existing` assignments); a reviewer
+    named in `caps` takes no more than its own cap, the others no more than `cap`."""
+    limit = {r.id: (caps or {}).get(r.id, cap) for r in reviewers}
     if k < 1:
         raise ValueError("k must be >= 1")
     load: dict[str, int] = {r.id: 0 for r in reviewers}
@@ -89,7 +92,7 @@ def assign(
             if r.id not in have[p.id]
             and not is_conflicted(p, r, declared_conflicts)
             and not (avoid_same_territory and p.territory in r.territories)
-            and (cap is None or load[r.id] < cap)
+            and ((lim := limit[r.id]) is None or load[r.id] < lim)
         ]
         allowed.sort(key=lambda r: (load[r.id], ticket(seed, "pair", p.id, r.id), r.id))
         for r in allowed[:needed]:

@@ -57,6 +57,11 @@ from service.reviews.controllers import (
     WindowAssignmentController,
     WindowReviewController,
 )
+from service.reviews.ranking_controllers import (
+    AssignmentRemovalController,
+    ReminderController,
+    WindowBoardController,
+)
 from service.selection.controllers import (
     DecisionController,
     SelectionRunController,
@@ -90,6 +95,9 @@ API_CONTROLLERS: list[Any] = [
     ProposalReviewController,
     AssignmentController,
     ReviewController,
+    WindowBoardController,
+    ReminderController,
+    AssignmentRemovalController,
     WindowSelectionController,
     SelectionRunController,
     DecisionController,

@@ -134,6 +134,7 @@ from contracts.reports import (
     ReportSubmit,
     ReportUpdate,
 )
+from contracts.ranking import ReminderCreate
 from contracts.reviews import (
     AssignmentCreate,
     AssignmentList,
@@ -1777,6 +1778,23 @@ CASES: dict[str, Case] = {
         check=_eligible_goes_to_review,
     ),
     "ListConflicts": Case(lambda w, c: c.list_conflicts(w.window.id), CONFLICT_READERS),
+    "GetPanel": Case(
+        lambda w, c: c.get_panel(w.window.id), CONFLICT_READERS, prepare=_review_round
+    ),
+    "CreateReminder": Case(
+        lambda w, c: c.create_reminder(
+            w.window.id, ReminderCreate(reviewer_id=w.people["reviewer"].id)
+        ),
+        REVIEW_MANAGERS,
+        prepare=_review_round,
+    ),
+    "ListReminders": Case(lambda w, c: c.list_reminders(), REVIEWERS),
+    "DeleteAssignment": Case(
+        lambda w, c: c.delete_assignment(w.assignment.id), REVIEW_MANAGERS, prepare=_review_round
+    ),
+    "GetWindowRanking": Case(
+        lambda w, c: c.get_window_ranking(w.window.id), CONFLICT_READERS, prepare=_review_round
+    ),
     "ListWindowAssignments": Case(
         lambda w, c: c.list_window_assignments(w.window.id), CONFLICT_READERS
     ),

@@ -554,6 +554,7 @@ async def auto_assign(
         avoid_same_territory=window.avoid_same_territory_reviewers,
         cap=body.cap,
         existing=[(str(a), str(b)) for a, b in existing],
+        caps={str(k): v for k, v in body.caps.items()},
     )
     created: list[ReviewAssignment] = []
     for pid, rid in result.assignments:
