@@ -658,6 +658,13 @@ class GrantsClient:
             "POST", f"assignments/{assignment_id}/conflict", reviews_c.ConflictRead, body=body
         )
 
+    async def create_no_conflict_declaration(
+        self, assignment_id: uuid.UUID
+    ) -> reviews_c.AssignmentRead:
+        return await self.request(
+            "POST", f"assignments/{assignment_id}/no-conflict-declaration", reviews_c.AssignmentRead
+        )
+
     async def get_assigned_proposal(
         self, assignment_id: uuid.UUID
     ) -> reviews_c.ReviewerProposalView:
@@ -716,6 +723,14 @@ class GrantsClient:
     async def get_selection_run(self, run_id: uuid.UUID) -> selection_c.SelectionRunRead:
         return await self.request("GET", f"selection-runs/{run_id}", selection_c.SelectionRunRead)
 
+    async def list_selection_runs(
+        self, window_id: uuid.UUID
+    ) -> list[selection_c.SelectionRunSummary]:
+        """The window's runs, newest first, with who created, computed and approved each."""
+        return await self.request(
+            "GET", f"windows/{window_id}/selection-runs", list[selection_c.SelectionRunSummary]
+        )
+
     async def create_selection_computation(self, run_id: uuid.UUID) -> selection_c.SelectionRunRead:
         return await self.request(
             "POST", f"selection-runs/{run_id}/computation", selection_c.SelectionRunRead
@@ -736,6 +751,54 @@ class GrantsClient:
     ) -> selection_c.DecisionRead:
         return await self.request(
             "POST", f"proposals/{proposal_id}/decisions", selection_c.DecisionRead, body=body
+        )
+
+    async def create_decision_change(
+        self, proposal_id: uuid.UUID, body: selection_c.DecisionCreate
+    ) -> selection_c.DecisionChangeRead:
+        """Propose a change of decision after the selection's approval: pending until a second
+        programme officer confirms it."""
+        return await self.request(
+            "POST",
+            f"proposals/{proposal_id}/decision-changes",
+            selection_c.DecisionChangeRead,
+            body=body,
+        )
+
+    async def get_decision_change(self, change_id: uuid.UUID) -> selection_c.DecisionChangeRead:
+        return await self.request(
+            "GET", f"decision-changes/{change_id}", selection_c.DecisionChangeRead
+        )
+
+    async def create_decision_change_confirmation(
+        self, change_id: uuid.UUID, body: selection_c.DecisionChangeTransition
+    ) -> selection_c.DecisionChangeRead:
+        return await self.request(
+            "POST",
+            f"decision-changes/{change_id}/confirmation",
+            selection_c.DecisionChangeRead,
+            body=body,
+        )
+
+    async def create_decision_change_rejection(
+        self, change_id: uuid.UUID, body: selection_c.DecisionChangeTransition
+    ) -> selection_c.DecisionChangeRead:
+        return await self.request(
+            "POST",
+            f"decision-changes/{change_id}/rejection",
+            selection_c.DecisionChangeRead,
+            body=body,
+        )
+
+    async def list_decision_changes(
+        self, window_id: uuid.UUID, *, status: str | None = None
+    ) -> list[selection_c.DecisionChangeRead]:
+        """The window's proposed changes of decision, newest first; `status` filters."""
+        return await self.request(
+            "GET",
+            f"windows/{window_id}/decision-changes",
+            list[selection_c.DecisionChangeRead],
+            params={"status": status},
         )
 
     async def create_declination(

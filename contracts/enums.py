@@ -143,6 +143,12 @@ class SelectionRunStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class DecisionChangeStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
 class DecisionOutcome(StrEnum):
     SELECTED = "selected"
     RESERVE = "reserve"

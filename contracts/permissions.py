@@ -351,6 +351,40 @@ def can_read_selection(actor: Actor) -> Decision:
     )
 
 
+def can_approve_selection_run(
+    actor: Actor, created_by: uuid.UUID, computed_by: uuid.UUID | None
+) -> Decision:
+    """Four eyes: a programme officer other than the one who created the run and the one who
+    computed it approves it."""
+    d = _staff(actor, {Role.PROGRAMME_OFFICER}, "approving selection runs")
+    if not d.allowed:
+        return d
+    if actor.id == created_by:
+        return deny("four eyes: the officer who created the selection run cannot approve it")
+    if actor.id == computed_by:
+        return deny("four eyes: the officer who computed the selection run cannot approve it")
+    return allow("a second programme officer approves the selection run")
+
+
+def can_propose_decision_change(actor: Actor) -> Decision:
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "proposing a change of decision")
+
+
+def can_confirm_decision_change(actor: Actor, requested_by: uuid.UUID) -> Decision:
+    """Four eyes: the officer who proposed a change of decision cannot confirm it."""
+    d = _staff(actor, {Role.PROGRAMME_OFFICER}, "confirming a change of decision")
+    if not d.allowed:
+        return d
+    if actor.id == requested_by:
+        return deny("four eyes: the officer who proposed the change of decision cannot confirm it")
+    return allow("a second programme officer confirms the change of decision")
+
+
+def can_reject_decision_change(actor: Actor) -> Decision:
+    """Any programme officer rejects a pending change, its proposer too (a withdrawal)."""
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "rejecting a change of decision")
+
+
 # --- grants, tranches, the ledger, reports ----------------------------------------------------
 
 GRANT_STAFF = frozenset({Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.AUDITOR, Role.ADMIN})

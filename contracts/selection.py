@@ -10,7 +10,12 @@ import msgspec
 from msgspec import Meta
 
 from contracts.common import I18nText, MinorUnits, Request
-from contracts.enums import DecisionOutcome, SelectionPolicy, SelectionRunStatus
+from contracts.enums import (
+    DecisionChangeStatus,
+    DecisionOutcome,
+    SelectionPolicy,
+    SelectionRunStatus,
+)
 
 QuotaKindName = Literal[
     "min_share_money",
@@ -72,6 +77,41 @@ class SelectionRunRead(msgspec.Struct, kw_only=True):
     library_versions: dict[str, str]
     created_at: datetime
     approved_at: datetime | None
+    created_by: uuid.UUID
+    """The programme officer who fixed the configuration."""
+    created_by_name: str
+    computed_by: uuid.UUID | None = None
+    """Who ran the computation (null while pending)."""
+    computed_by_name: str | None = None
+    computed_at: datetime | None = None
+    approved_by: uuid.UUID | None = None
+    """Four eyes: a programme officer other than `created_by` and `computed_by`."""
+    approved_by_name: str | None = None
+
+
+class SelectionRunSummary(msgspec.Struct, kw_only=True):
+    """One run in a window's list (newest first): who did what, without inputs and outputs."""
+
+    id: uuid.UUID
+    window_id: uuid.UUID
+    policy: SelectionPolicy
+    status: SelectionRunStatus
+    seed_hash: str
+    created_at: datetime
+    created_by: uuid.UUID
+    created_by_name: str
+    computed_by: uuid.UUID | None
+    computed_by_name: str | None
+    computed_at: datetime | None
+    approved_by: uuid.UUID | None
+    approved_by_name: str | None
+    approved_at: datetime | None
+    budget: int | None
+    """The configured budget (minor units)."""
+    funded_count: int | None
+    """Proposals funded by the computed run (null while pending)."""
+    funded_total: int | None
+    """Their total (minor units; null while pending)."""
 
 
 class SelectionRunTransition(Request, kw_only=True):
@@ -95,6 +135,41 @@ class DecisionRead(msgspec.Struct, kw_only=True):
     reason: str
     run_id: uuid.UUID | None
     created_at: datetime
+
+
+class DecisionChangeTransition(Request, kw_only=True):
+    """Confirming or rejecting a proposed change of decision; a rejection's reason is kept."""
+
+    reason: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class DecisionChangeRead(msgspec.Struct, kw_only=True):
+    """A change of a decision after the window's selection was approved. One programme officer
+    proposes it (`pending`: nothing moves yet); a second, different officer confirms it (the
+    proposal moves and the decision is recorded) or any officer rejects it."""
+
+    id: uuid.UUID
+    proposal_id: uuid.UUID
+    proposal_title: str
+    window_id: uuid.UUID
+    from_status: str
+    """The proposal's status when the change was proposed; confirming needs it unchanged."""
+    outcome: DecisionOutcome
+    reason: str
+    status: DecisionChangeStatus
+    requested_by: uuid.UUID
+    requested_by_name: str
+    requested_at: datetime
+    confirmed_by: uuid.UUID | None = None
+    """The second officer who confirmed it (never `requested_by`)."""
+    confirmed_by_name: str | None = None
+    rejected_by: uuid.UUID | None = None
+    rejected_by_name: str | None = None
+    rejection_reason: str | None = None
+    decided_at: datetime | None = None
+    """When it was confirmed or rejected."""
+    decision_id: uuid.UUID | None = None
+    """The decision recorded on confirmation."""
 
 
 class DeclineCreate(Request, kw_only=True):

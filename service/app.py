@@ -63,6 +63,7 @@ from service.reviews.ranking_controllers import (
     WindowBoardController,
 )
 from service.selection.controllers import (
+    DecisionChangeController,
     DecisionController,
     SelectionRunController,
     WindowSelectionController,
@@ -101,6 +102,7 @@ API_CONTROLLERS: list[Any] = [
     WindowSelectionController,
     SelectionRunController,
     DecisionController,
+    DecisionChangeController,
     GrantController,
     TrancheController,
     LedgerController,

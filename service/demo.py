@@ -1061,6 +1061,8 @@ class _StaffSpec:
 STAFF: tuple[_StaffSpec, ...] = (
     _StaffSpec("admin", "Aida Kasymova", Role.ADMIN, Language.EN),
     _StaffSpec("officer", "Nazgul Turdubaeva", Role.PROGRAMME_OFFICER, Language.RU),
+    # a second programme officer: the selection's four eyes (approves what the first computed)
+    _StaffSpec("officer2", "Bakyt Osmonov", Role.PROGRAMME_OFFICER, Language.KY),
     _StaffSpec("finance", "Marat Isakov", Role.FINANCE_OFFICER, Language.RU),
     _StaffSpec("finance2", "Olga Sokolova", Role.FINANCE_OFFICER, Language.EN),
     _StaffSpec("auditor", "Daniyar Bekov", Role.AUDITOR, Language.EN),

@@ -298,8 +298,8 @@ async def _user_ctx(session: AsyncSession, email: str) -> RequestContext:
     )
 
 
-async def _officer_ctx(session: AsyncSession) -> RequestContext:
-    ctx = await _user_ctx(session, f"officer@{DOMAIN}")
+async def _officer_ctx(session: AsyncSession, local: str = "officer") -> RequestContext:
+    ctx = await _user_ctx(session, f"{local}@{DOMAIN}")
     from contracts.enums import Role
 
     return RequestContext(
@@ -462,8 +462,12 @@ async def _review_and_select(
         ),
     )
     await selection.compute_run(session, officer, run.id)
+    # four eyes: the second programme officer approves what the first created and computed
     await selection.approve_run(
-        session, officer, run.id, SelectionRunTransition(reason="Approved by the selection board")
+        session,
+        await _officer_ctx(session, "officer2"),
+        run.id,
+        SelectionRunTransition(reason="Approved by the selection board"),
     )
     # W2: a two-person panel; media proposal reviewed, legal aid in review, Nur-Osh waiting
     await reviews.replace_panel(

@@ -124,6 +124,7 @@ from contracts.proposals import (
     ProposalUpdate,
     ProposalWithdraw,
 )
+from contracts.ranking import ReminderCreate
 from contracts.reports import (
     ExpenditureLine,
     ReportCreate,
@@ -134,7 +135,6 @@ from contracts.reports import (
     ReportSubmit,
     ReportUpdate,
 )
-from contracts.ranking import ReminderCreate
 from contracts.reviews import (
     AssignmentCreate,
     AssignmentList,
@@ -157,6 +157,8 @@ from contracts.reviews import (
     RubricRead,
 )
 from contracts.selection import (
+    DecisionChangeRead,
+    DecisionChangeTransition,
     DecisionCreate,
     DecisionRead,
     DeclineCreate,
@@ -164,6 +166,7 @@ from contracts.selection import (
     ReplayRead,
     SelectionRunCreate,
     SelectionRunRead,
+    SelectionRunSummary,
     SelectionRunTransition,
 )
 from service.app import create_app
@@ -203,6 +206,7 @@ from service.persistence.models import (
 )
 from service.persistence.models import Call as CallForProposals
 from service.reports import service as reports
+from service.selection import service as selection
 from service.storage import FileStore
 from tests.conftest import (
     TEST_PASSWORD,
@@ -345,6 +349,9 @@ class World:
     """Organisation A's proposal, selected (with its current decision): it may be declined."""
     run: SelectionRunRead | None = None
     """The selection run over the open window that the case's `prepare` made."""
+    change: DecisionChangeRead = field(init=False, repr=False)
+    """A pending change of `scored`'s decision after the approval (`_change_pending`), proposed
+    by another programme officer than the callers'."""
     grant: GrantRead = field(init=False, repr=False)
     """Organisation A's grant on `selected` (`_grant_round`): 40,000,000 in four tranches —
     0: 16,000,000 approved (above the test threshold: needs a second finance officer), 1:
@@ -1022,11 +1029,63 @@ async def _computed_run(w: World) -> None:
     w.run = await w.officer.create_selection_computation(w.run_id)
 
 
-async def _approved_run(w: World) -> None:
-    await _computed_run(w)
+async def _computed_by_another(w: World) -> None:
+    """A run created and computed by another programme officer (the administrator acting so,
+    not one of the callers' roles): the callers' officer may approve it (four eyes)."""
+    await _review_round(w)
+    other = _acting(w, "admin", Role.PROGRAMME_OFFICER)
+    w.run = await selection.create_run(w.session, other, w.window.id, SelectionRunCreate())
+    w.run = await selection.compute_run(w.session, other, w.run_id)
+
+
+async def _approved_by_two(w: World) -> None:
+    """The run computed by another officer and approved by the callers' officer: `scored` is
+    selected."""
+    await _computed_by_another(w)
     w.run = await w.officer.approve_selection_run(
         w.run_id, SelectionRunTransition(reason="Panel meeting of 23 November")
     )
+
+
+async def _change_pending(w: World) -> None:
+    """After the approval, another officer proposes to unselect `scored` (`w.change`)."""
+    await _approved_by_two(w)
+    w.change = await selection.propose_decision_change(
+        w.session,
+        _acting(w, "admin", Role.PROGRAMME_OFFICER),
+        w.scored.id,
+        DecisionCreate(
+            outcome=DecisionOutcome.NOT_SELECTED,
+            reason="Duplicate funding found from another donor",
+        ),
+    )
+
+
+async def _change_proposed(w: World, c: GrantsClient, change: DecisionChangeRead) -> None:
+    assert (change.proposal_id, change.status) == (w.scored.id, "pending")
+    assert await _status(w, w.scored) == ProposalStatus.SELECTED  # nothing moves yet
+
+
+async def _change_confirmed(w: World, c: GrantsClient, change: DecisionChangeRead) -> None:
+    assert (change.status, change.confirmed_by) == ("confirmed", w.people["programme_officer"].id)
+    assert await _status(w, w.scored) == ProposalStatus.NOT_SELECTED
+
+
+async def _change_rejected(w: World, c: GrantsClient, change: DecisionChangeRead) -> None:
+    assert (change.status, change.rejected_by) == ("rejected", w.people["programme_officer"].id)
+    assert await _status(w, w.scored) == ProposalStatus.SELECTED
+
+
+async def _is_the_change(w: World, c: GrantsClient, change: DecisionChangeRead) -> None:
+    assert (change.id, change.status) == (w.change.id, "pending")
+
+
+async def _lists_the_change(w: World, c: GrantsClient, changes: list[DecisionChangeRead]) -> None:
+    assert [x.id for x in changes] == [w.change.id]
+
+
+async def _lists_the_run(w: World, c: GrantsClient, runs: list[SelectionRunSummary]) -> None:
+    assert [(x.id, x.status) for x in runs] == [(w.run_id, "pending")]
 
 
 async def _status(w: World, proposal: Proposal) -> ProposalStatus:
@@ -1897,13 +1956,61 @@ CASES: dict[str, Case] = {
         writes=False,
         prepare=_computed_run,
     ),
+    # four eyes: the run was created and computed by another officer (the creator or computer
+    # is refused: tests/test_selection_four_eyes.py)
     "ApproveSelectionRun": Case(
         lambda w, c: c.approve_selection_run(
             w.run_id, SelectionRunTransition(reason="Panel meeting of 23 November")
         ),
         SELECTION_RUNNERS,
         check=_scored_is_selected,
-        prepare=_computed_run,
+        prepare=_computed_by_another,
+    ),
+    "ListSelectionRuns": Case(
+        lambda w, c: c.list_selection_runs(w.window.id),
+        SELECTION_READERS,
+        check=_lists_the_run,
+        prepare=_pending_run,
+    ),
+    "CreateDecisionChange": Case(
+        lambda w, c: c.create_decision_change(
+            w.scored.id,
+            DecisionCreate(
+                outcome=DecisionOutcome.NOT_SELECTED,
+                reason="Duplicate funding found from another donor",
+            ),
+        ),
+        SELECTION_RUNNERS,
+        check=_change_proposed,
+        prepare=_approved_by_two,
+    ),
+    "GetDecisionChange": Case(
+        lambda w, c: c.get_decision_change(w.change.id),
+        SELECTION_READERS,
+        check=_is_the_change,
+        prepare=_change_pending,
+    ),
+    "ListDecisionChanges": Case(
+        lambda w, c: c.list_decision_changes(w.window.id, status="pending"),
+        SELECTION_READERS,
+        check=_lists_the_change,
+        prepare=_change_pending,
+    ),
+    # the proposer is another officer; the proposer confirming is refused in
+    # tests/test_selection_four_eyes.py
+    "CreateDecisionChangeConfirmation": Case(
+        lambda w, c: c.create_decision_change_confirmation(w.change.id, DecisionChangeTransition()),
+        SELECTION_RUNNERS,
+        check=_change_confirmed,
+        prepare=_change_pending,
+    ),
+    "CreateDecisionChangeRejection": Case(
+        lambda w, c: c.create_decision_change_rejection(
+            w.change.id, DecisionChangeTransition(reason="The donor's grant covers other work")
+        ),
+        SELECTION_RUNNERS,
+        check=_change_rejected,
+        prepare=_change_pending,
     ),
     "CreateDecision": Case(
         lambda w, c: c.create_decision(
@@ -1932,7 +2039,7 @@ CASES: dict[str, Case] = {
         READERS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
         check=_feedback_without_names,
-        prepare=_approved_run,
+        prepare=_approved_by_two,
     ),
     # grants: programme officers make and change them; the grantee, programme and finance
     # staff and partner systems with awards:read read them (others do not learn they exist)

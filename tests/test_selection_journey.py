@@ -24,6 +24,7 @@ from contracts.proposals import (
 )
 from contracts.reviews import AutoAssign, ConsensusCreate, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import (
+    DecisionChangeTransition,
     DecisionCreate,
     DeclineCreate,
     QuotaInput,
@@ -106,6 +107,7 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     for reviewer in (r1, r2):
         for a in (await reviewer.client.list_assignments()).items:
             values = next(s for n, _, s in APPLICANTS if n == by_id[a.proposal_id])
+            await reviewer.client.create_no_conflict_declaration(a.id)
             saved = await reviewer.client.update_review(
                 a.id,
                 ReviewSave(scores=_scores(*values), comment=f"Comment on {by_id[a.proposal_id]}"),
@@ -160,8 +162,12 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     replay = await w.officer.replay_selection_run(run.id)
     assert replay.identical is True
 
-    approved = await w.officer.approve_selection_run(run.id, SelectionRunTransition())
+    # four eyes: a second programme officer approves what the first created and computed
+    second = await make_user(Role.PROGRAMME_OFFICER, token_expires_in=MONTHS)
+    approved = await second.client.approve_selection_run(run.id, SelectionRunTransition())
     assert approved.status == "approved"
+    assert (approved.created_by, approved.computed_by) == (computed.created_by,) * 2
+    assert approved.approved_by == second.id
     assert (await w.officer.get_proposal(ids["Alpha"])).status == ProposalStatus.SELECTED
     assert (await w.officer.get_proposal(ids[reserve_name])).status == ProposalStatus.RESERVE
 
@@ -188,17 +194,22 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert (await w.officer.get_proposal(ids["Delta"])).status == ProposalStatus.NOT_SELECTED
     assert (await w.officer.get_proposal(ids[reserve_name])).status == ProposalStatus.SELECTED
 
-    # an officer's override needs a reason
+    # after the approval, an officer's change of decision needs a reason and a second officer
     with pytest.raises(ApiError) as short:
-        await w.officer.create_decision(
+        await w.officer.create_decision_change(
             ids["Alpha"], DecisionCreate(outcome="not_selected", reason="no")
         )
     assert short.value.status == 422
-    overridden = await w.officer.create_decision(
+    change = await w.officer.create_decision_change(
         ids["Alpha"],
         DecisionCreate(outcome="not_selected", reason="Duplicate funding found from another donor"),
     )
-    assert overridden.outcome == "not_selected"
+    assert (change.status, change.outcome) == ("pending", "not_selected")
+    confirmed = await second.client.create_decision_change_confirmation(
+        change.id, DecisionChangeTransition()
+    )
+    assert confirmed.status == "confirmed"
+    assert (await w.officer.get_proposal(ids["Alpha"])).status == ProposalStatus.NOT_SELECTED
 
 
 async def _one_scored_proposal(
@@ -216,6 +227,7 @@ async def _one_scored_proposal(
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
     await w.officer.create_assignments(w1, AutoAssign(seed="s"))
     a = (await reviewer.client.list_assignments()).items[0]
+    await reviewer.client.create_no_conflict_declaration(a.id)
     saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
     await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
     return w1, pid

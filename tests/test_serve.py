@@ -8,11 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT
 from tests.test_imports import sheet_of_rows_without_numbers
@@ -57,11 +60,19 @@ def _reading_a_file(server_pid: int) -> bool:
     return False
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """Outside pytest's own temporary root: when run as root, pgserver's PostgreSQL runs as the
+    user `pgserver` and must traverse the path, and another pytest starting on the machine resets
+    `/tmp/pytest-of-root` to 0700 — mid-run, which made the server's own `pg_ctl stop` fail."""
+    with tempfile.TemporaryDirectory(prefix="grants-serve-", ignore_cleanup_errors=True) as d:
+        yield Path(d) / "data"
+
+
 def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
-    tmp_path: Path,
+    data_dir: Path,
 ) -> None:
     port = _free_port()
-    data_dir = tmp_path / "data"
     pgdata = (data_dir / "pgdata").resolve()
     env = {
         k: v

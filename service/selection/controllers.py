@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import selection as c
+from contracts.enums import DecisionChangeStatus
 from service.dependencies import Ctx, Session
 from service.openapi import USER, problems
 from service.selection import service
@@ -32,6 +34,32 @@ class WindowSelectionController(Controller):
     ) -> c.SelectionRunRead:
         """Fix the configuration; the seed's hash is published now, the seed after the draw."""
         return await service.create_run(session, ctx, window_id, data)
+
+    @get(
+        "/{window_id:uuid}/selection-runs",
+        operation_id="ListSelectionRuns",
+        responses=problems(401, 403, 404),
+    )
+    async def list_selection_runs(
+        self, window_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> list[c.SelectionRunSummary]:
+        """The window's runs, newest first: status, who created, computed and approved each."""
+        return await service.list_runs(session, ctx, window_id)
+
+    @get(
+        "/{window_id:uuid}/decision-changes",
+        operation_id="ListDecisionChanges",
+        responses=problems(401, 403, 404),
+    )
+    async def list_decision_changes(
+        self,
+        window_id: FromPath[uuid.UUID],
+        session: Session,
+        ctx: Ctx,
+        status: Annotated[DecisionChangeStatus | None, QueryParameter()] = None,
+    ) -> list[c.DecisionChangeRead]:
+        """The window's proposed changes of decision, newest first; `status` filters."""
+        return await service.list_decision_changes(session, ctx, window_id, status)
 
 
 class SelectionRunController(Controller):
@@ -80,6 +108,8 @@ class SelectionRunController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.SelectionRunRead:
+        """Four eyes: a programme officer other than the run's creator and its computer (403
+        otherwise). Proposals become selected / reserve / not selected, each with its reason."""
         return await service.approve_run(session, ctx, run_id, data)
 
 
@@ -100,8 +130,25 @@ class DecisionController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.DecisionRead:
-        """Override a decision; the reason is required and audited."""
+        """Record a decision directly, before the window's selection is approved; the reason is
+        required and audited. After the approval: 409, propose a decision change instead."""
         return await service.override_decision(session, ctx, proposal_id, data)
+
+    @post(
+        "/{proposal_id:uuid}/decision-changes",
+        operation_id="CreateDecisionChange",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_decision_change(
+        self,
+        proposal_id: FromPath[uuid.UUID],
+        data: JSONBody[c.DecisionCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.DecisionChangeRead:
+        """Propose a change of decision (with its reason): pending, nothing moves until a second
+        programme officer confirms it."""
+        return await service.propose_decision_change(session, ctx, proposal_id, data)
 
     @post(
         "/{proposal_id:uuid}/declination",
@@ -128,3 +175,48 @@ class DecisionController(Controller):
     ) -> c.FeedbackRead:
         """Scores per criterion, thresholds, rank band and the panel's comments (no names)."""
         return await service.feedback(session, ctx, proposal_id)
+
+
+class DecisionChangeController(Controller):
+    path = "/decision-changes"
+    tags = ["selection"]
+    security = USER
+
+    @get("/{change_id:uuid}", operation_id="GetDecisionChange", responses=problems(401, 403, 404))
+    async def get_decision_change(
+        self, change_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.DecisionChangeRead:
+        return await service.get_decision_change(session, ctx, change_id)
+
+    @post(
+        "/{change_id:uuid}/confirmation",
+        operation_id="CreateDecisionChangeConfirmation",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_decision_change_confirmation(
+        self,
+        change_id: FromPath[uuid.UUID],
+        data: JSONBody[c.DecisionChangeTransition],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.DecisionChangeRead:
+        """Four eyes: a programme officer other than the proposer confirms (403 for the
+        proposer); the proposal moves. 409 when the change is no longer pending or the proposal
+        moved since it was proposed."""
+        return await service.confirm_decision_change(session, ctx, change_id, data)
+
+    @post(
+        "/{change_id:uuid}/rejection",
+        operation_id="CreateDecisionChangeRejection",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_decision_change_rejection(
+        self,
+        change_id: FromPath[uuid.UUID],
+        data: JSONBody[c.DecisionChangeTransition],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.DecisionChangeRead:
+        """Any programme officer (the proposer too, withdrawing it) rejects a pending change;
+        nothing moves."""
+        return await service.reject_decision_change(session, ctx, change_id, data)

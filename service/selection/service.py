@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -20,13 +21,14 @@ from contracts.common import ValidationIssue
 from contracts.enums import (
     AssignmentStatus,
     CallStatus,
+    DecisionChangeStatus,
     DecisionOutcome,
     ProposalStatus,
     ReviewStatus,
     SelectionPolicy,
     SelectionRunStatus,
 )
-from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next
+from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
 from contracts.permissions import Actor
 from scoring.ranking import seed_hash
 from service.audit.service import record
@@ -35,11 +37,13 @@ from service.changes import move_proposal
 from service.context import RequestContext, utcnow
 from service.pcc.service import i18n
 from service.persistence.models import (
+    AppUser,
     Conflict,
     ConsensusScore,
     Criterion,
     CriterionScore,
     Decision,
+    DecisionChange,
     Organisation,
     Proposal,
     Review,
@@ -61,8 +65,20 @@ OUTCOME_STATUS = {
 }
 
 
-def _read(run: SelectionRun) -> c.SelectionRunRead:
+async def _names(session: AsyncSession, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names of the people behind these ids (staff: shown on the officers' pages)."""
+    wanted = {x for x in ids if x is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(AppUser.id, AppUser.full_name).where(col(AppUser.id).in_(wanted))
+    )
+    return {uid: name for uid, name in rows.all()}
+
+
+async def _read(session: AsyncSession, run: SelectionRun) -> c.SelectionRunRead:
     revealed = run.status != SelectionRunStatus.PENDING
+    names = await _names(session, (run.created_by, run.computed_by, run.approved_by))
     return c.SelectionRunRead(
         id=run.id,
         window_id=run.window_id,
@@ -75,6 +91,13 @@ def _read(run: SelectionRun) -> c.SelectionRunRead:
         library_versions=dict(run.library_versions),
         created_at=run.created_at,
         approved_at=run.approved_at,
+        created_by=run.created_by,
+        created_by_name=names.get(run.created_by, ""),
+        computed_by=run.computed_by,
+        computed_by_name=names.get(run.computed_by) if run.computed_by else None,
+        computed_at=run.computed_at,
+        approved_by=run.approved_by,
+        approved_by_name=names.get(run.approved_by) if run.approved_by else None,
     )
 
 
@@ -151,7 +174,7 @@ async def create_run(
         entity_id=run.id,
         after={"config": config, "seed_hash": run.seed_hash},
     )
-    return _read(run)
+    return await _read(session, run)
 
 
 async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> dict[str, Any]:
@@ -312,6 +335,8 @@ async def compute_run(
     run.outputs = outputs
     run.library_versions = library_versions()
     run.status = SelectionRunStatus.COMPUTED
+    run.computed_by = ctx.actor.id
+    run.computed_at = utcnow()
     await session.flush()
     await record(
         session,
@@ -321,18 +346,19 @@ async def compute_run(
         entity_id=run.id,
         after={
             "seed": run.seed,
+            "computed_by": str(run.computed_by),
             "funded_total": outputs["funded_total"],
             "funded": [e["proposal_id"] for e in outputs["entries"] if e["status"] == "funded"],
         },
     )
-    return _read(run)
+    return await _read(session, run)
 
 
 async def get_run(
     session: AsyncSession, ctx: RequestContext, run_id: uuid.UUID
 ) -> c.SelectionRunRead:
     ctx.require(p.can_read_selection(ctx.actor))
-    return _read(await _run_or_404(session, run_id))
+    return await _read(session, await _run_or_404(session, run_id))
 
 
 def _canonical(value: Any) -> str:
@@ -397,6 +423,8 @@ async def approve_run(
         raise IllegalTransition(
             f"the run is {run.status}; only a computed run is approved", allowed=[]
         )
+    # four eyes: a second programme officer, neither the run's creator nor its computer
+    ctx.require(p.can_approve_selection_run(ctx.actor, run.created_by, run.computed_by))
     entries = {e["proposal_id"]: e for e in run.outputs["entries"]}
     rows = list(
         (
@@ -456,14 +484,20 @@ async def approve_run(
         action="selection_run.approved",
         entity="selection_run",
         entity_id=run.id,
-        after={"status": "approved"},
+        after={
+            "status": "approved",
+            "created_by": str(run.created_by),
+            "computed_by": str(run.computed_by),
+            "approved_by": str(run.approved_by),
+        },
         reason=body.reason,
     )
-    return _read(run)
+    return await _read(session, run)
 
 
 async def _proposal(session: AsyncSession, proposal_id: uuid.UUID) -> Proposal:
-    row = await session.get(Proposal, proposal_id, with_for_update=True)
+    # re-read under the lock: a row already in the session may be older than what it locked
+    row = await session.get(Proposal, proposal_id, with_for_update=True, populate_existing=True)
     if row is None:
         raise NotFound(f"proposal {proposal_id} does not exist")
     return row
@@ -480,12 +514,35 @@ def _decision_read(d: Decision) -> c.DecisionRead:
     )
 
 
+async def _approved_run(session: AsyncSession, window_id: uuid.UUID) -> SelectionRun | None:
+    return (
+        (
+            await session.execute(
+                select(SelectionRun).where(
+                    col(SelectionRun.window_id) == window_id,
+                    col(SelectionRun.status) == SelectionRunStatus.APPROVED,
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
 async def override_decision(
     session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.DecisionCreate
 ) -> c.DecisionRead:
-    """A later change of a decision: a reason is required and audited."""
+    """A decision recorded directly, before the window's selection is approved: a reason is
+    required and audited. After the approval a change needs a second officer
+    (`propose_decision_change`)."""
     ctx.require(p.can_run_selection(ctx.actor))
     proposal = await _proposal(session, proposal_id)
+    if await _approved_run(session, proposal.window_id) is not None:
+        raise ConflictProblem(
+            "four eyes: the window's selection is approved, so a change of decision needs a "
+            "second programme officer; propose it with POST "
+            f"/api/v1/proposals/{proposal_id}/decision-changes"
+        )
     before = proposal.status
     move_proposal(proposal, ProposalStatus(body.outcome.value))
     decision = await _set_decision(session, ctx, proposal, body.outcome, body.reason, None)
@@ -501,6 +558,294 @@ async def override_decision(
         reason=body.reason,
     )
     return _decision_read(decision)
+
+
+# --- changes of decision after the approval: four eyes -----------------------------------------
+
+
+async def _change_reads(
+    session: AsyncSession, changes: list[tuple[DecisionChange, Proposal]]
+) -> list[c.DecisionChangeRead]:
+    names = await _names(
+        session,
+        [
+            x
+            for change, _ in changes
+            for x in (change.requested_by, change.confirmed_by, change.rejected_by)
+        ],
+    )
+    return [
+        c.DecisionChangeRead(
+            id=change.id,
+            proposal_id=change.proposal_id,
+            proposal_title=proposal.title,
+            window_id=proposal.window_id,
+            from_status=change.from_status.value,
+            outcome=change.outcome,
+            reason=change.reason,
+            status=change.status,
+            requested_by=change.requested_by,
+            requested_by_name=names.get(change.requested_by, ""),
+            requested_at=change.requested_at,
+            confirmed_by=change.confirmed_by,
+            confirmed_by_name=names.get(change.confirmed_by) if change.confirmed_by else None,
+            rejected_by=change.rejected_by,
+            rejected_by_name=names.get(change.rejected_by) if change.rejected_by else None,
+            rejection_reason=change.rejection_reason,
+            decided_at=change.decided_at,
+            decision_id=change.decision_id,
+        )
+        for change, proposal in changes
+    ]
+
+
+async def _change_or_404(
+    session: AsyncSession, change_id: uuid.UUID, *, lock: bool = False
+) -> DecisionChange:
+    change = await session.get(
+        DecisionChange, change_id, with_for_update=lock, populate_existing=lock
+    )
+    if change is None:
+        raise NotFound(f"decision change {change_id} does not exist")
+    return change
+
+
+async def propose_decision_change(
+    session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.DecisionCreate
+) -> c.DecisionChangeRead:
+    """One programme officer proposes a change of decision, with its reason: it waits for a
+    second officer; nothing moves yet."""
+    ctx.require(p.can_propose_decision_change(ctx.actor))
+    proposal = await _proposal(session, proposal_id)  # locked: one pending change at a time
+    target = ProposalStatus(body.outcome.value)
+    if not can_move(PROPOSAL_TRANSITIONS, proposal.status, target):
+        raise IllegalTransition(
+            f"a {proposal.status} proposal cannot become {target}",
+            allowed=[s.value for s in allowed_next(PROPOSAL_TRANSITIONS, proposal.status)],
+        )
+    pending = (
+        await session.execute(
+            select(DecisionChange.id).where(
+                col(DecisionChange.proposal_id) == proposal.id,
+                col(DecisionChange.status) == DecisionChangeStatus.PENDING,
+            )
+        )
+    ).scalar_one_or_none()
+    if pending is not None:
+        raise ConflictProblem(
+            f"a change of this proposal's decision is already pending ({pending}): "
+            "confirm or reject it first"
+        )
+    run = await _approved_run(session, proposal.window_id)
+    assert ctx.actor.id is not None
+    change = DecisionChange(
+        proposal_id=proposal.id,
+        run_id=run.id if run is not None else None,
+        from_status=proposal.status,
+        outcome=body.outcome,
+        reason=body.reason,
+        status=DecisionChangeStatus.PENDING,
+        requested_by=ctx.actor.id,
+    )
+    session.add(change)
+    await session.flush()
+    await session.refresh(change)
+    await record(
+        session,
+        ctx,
+        action="decision_change.requested",
+        entity="decision_change",
+        entity_id=change.id,
+        after={
+            "proposal_id": str(proposal.id),
+            "from_status": proposal.status.value,
+            "outcome": body.outcome.value,
+            "status": "pending",
+        },
+        reason=body.reason,
+    )
+    return (await _change_reads(session, [(change, proposal)]))[0]
+
+
+async def _pending_change_for_update(
+    session: AsyncSession, change_id: uuid.UUID
+) -> tuple[DecisionChange, Proposal]:
+    """The change and its proposal, both locked (proposal first, as proposing locks them), and
+    still pending."""
+    found = await _change_or_404(session, change_id)
+    proposal = await _proposal(session, found.proposal_id)
+    change = await _change_or_404(session, change_id, lock=True)  # re-read under the lock
+    if change.status != DecisionChangeStatus.PENDING:
+        raise ConflictProblem(f"the change of decision is already {change.status}")
+    return change, proposal
+
+
+async def confirm_decision_change(
+    session: AsyncSession,
+    ctx: RequestContext,
+    change_id: uuid.UUID,
+    body: c.DecisionChangeTransition,
+) -> c.DecisionChangeRead:
+    """A second programme officer confirms: the proposal moves and the decision is recorded
+    (by the proposer, confirmed by this officer)."""
+    ctx.require(p.can_propose_decision_change(ctx.actor))
+    change, proposal = await _pending_change_for_update(session, change_id)
+    ctx.require(p.can_confirm_decision_change(ctx.actor, change.requested_by))
+    if proposal.status != change.from_status:
+        raise ConflictProblem(
+            f"the proposal moved since the change was proposed (it was {change.from_status}, "
+            f"it is {proposal.status}): reject this change and propose a new one"
+        )
+    before = proposal.status
+    move_proposal(proposal, ProposalStatus(change.outcome.value))
+    proposer = RequestContext(
+        actor=Actor(kind="user", id=change.requested_by, label="decision-change"),
+        request_id=ctx.request_id,
+    )
+    decision = await _set_decision(session, proposer, proposal, change.outcome, change.reason, None)
+    change.status = DecisionChangeStatus.CONFIRMED
+    change.confirmed_by = ctx.actor.id
+    change.decided_at = utcnow()
+    change.decision_id = decision.id
+    await session.flush()
+    people = {"requested_by": str(change.requested_by), "confirmed_by": str(ctx.actor.id)}
+    await record(
+        session,
+        ctx,
+        action="decision_change.confirmed",
+        entity="decision_change",
+        entity_id=change.id,
+        before={"status": "pending"},
+        after={"status": "confirmed", "decision_id": str(decision.id), **people},
+        reason=body.reason,
+    )
+    await record(
+        session,
+        ctx,
+        action="decision.overridden",
+        entity="proposal",
+        entity_id=proposal.id,
+        before={"status": before.value},
+        after={"status": proposal.status.value, "decision_change_id": str(change.id), **people},
+        reason=change.reason,
+    )
+    return (await _change_reads(session, [(change, proposal)]))[0]
+
+
+async def reject_decision_change(
+    session: AsyncSession,
+    ctx: RequestContext,
+    change_id: uuid.UUID,
+    body: c.DecisionChangeTransition,
+) -> c.DecisionChangeRead:
+    """Any programme officer rejects a pending change (its proposer withdraws it so); nothing
+    moves."""
+    ctx.require(p.can_reject_decision_change(ctx.actor))
+    change, proposal = await _pending_change_for_update(session, change_id)
+    change.status = DecisionChangeStatus.REJECTED
+    change.rejected_by = ctx.actor.id
+    change.rejection_reason = body.reason
+    change.decided_at = utcnow()
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="decision_change.rejected",
+        entity="decision_change",
+        entity_id=change.id,
+        before={"status": "pending"},
+        after={
+            "status": "rejected",
+            "requested_by": str(change.requested_by),
+            "rejected_by": str(ctx.actor.id),
+        },
+        reason=body.reason,
+    )
+    return (await _change_reads(session, [(change, proposal)]))[0]
+
+
+async def get_decision_change(
+    session: AsyncSession, ctx: RequestContext, change_id: uuid.UUID
+) -> c.DecisionChangeRead:
+    ctx.require(p.can_read_selection(ctx.actor))
+    change = await _change_or_404(session, change_id)
+    proposal = await session.get_one(Proposal, change.proposal_id)
+    return (await _change_reads(session, [(change, proposal)]))[0]
+
+
+async def list_decision_changes(
+    session: AsyncSession,
+    ctx: RequestContext,
+    window_id: uuid.UUID,
+    status: DecisionChangeStatus | None,
+) -> list[c.DecisionChangeRead]:
+    """The window's changes of decision, newest first."""
+    ctx.require(p.can_read_selection(ctx.actor))
+    await window_or_404(session, ctx, window_id)
+    query = (
+        select(DecisionChange, Proposal)
+        .join(Proposal, col(Proposal.id) == col(DecisionChange.proposal_id))
+        .where(col(Proposal.window_id) == window_id)
+        .order_by(col(DecisionChange.requested_at).desc(), col(DecisionChange.id))
+    )
+    if status is not None:
+        query = query.where(col(DecisionChange.status) == status)
+    rows = [(change, proposal) for change, proposal in (await session.execute(query)).all()]
+    return await _change_reads(session, rows)
+
+
+async def list_runs(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID
+) -> list[c.SelectionRunSummary]:
+    """The window's selection runs, newest first, with who created, computed and approved."""
+    ctx.require(p.can_read_selection(ctx.actor))
+    await window_or_404(session, ctx, window_id)
+    runs = list(
+        (
+            await session.execute(
+                select(SelectionRun)
+                .where(col(SelectionRun.window_id) == window_id)
+                .order_by(col(SelectionRun.created_at).desc(), col(SelectionRun.id))
+            )
+        ).scalars()
+    )
+    names = await _names(
+        session, [x for r in runs for x in (r.created_by, r.computed_by, r.approved_by)]
+    )
+    out = []
+    for run in runs:
+        entries = run.outputs.get("entries", []) if run.outputs is not None else None
+        budget = run.config.get("budget")
+        out.append(
+            c.SelectionRunSummary(
+                id=run.id,
+                window_id=run.window_id,
+                policy=run.policy,
+                status=run.status,
+                seed_hash=run.seed_hash or "",
+                created_at=run.created_at,
+                created_by=run.created_by,
+                created_by_name=names.get(run.created_by, ""),
+                computed_by=run.computed_by,
+                computed_by_name=names.get(run.computed_by) if run.computed_by else None,
+                computed_at=run.computed_at,
+                approved_by=run.approved_by,
+                approved_by_name=names.get(run.approved_by) if run.approved_by else None,
+                approved_at=run.approved_at,
+                budget=int(budget) if budget is not None else None,
+                funded_count=(
+                    sum(1 for e in entries if e["status"] == "funded")
+                    if entries is not None
+                    else None
+                ),
+                funded_total=(
+                    int(run.outputs["funded_total"])
+                    if run.outputs is not None and "funded_total" in run.outputs
+                    else None
+                ),
+            )
+        )
+    return out
 
 
 async def decline_award(

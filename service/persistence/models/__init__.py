@@ -62,7 +62,7 @@ from service.persistence.models.reviews import (
     Review,
     ReviewAssignment,
 )
-from service.persistence.models.selection import Decision, SelectionRun
+from service.persistence.models.selection import Decision, DecisionChange, SelectionRun
 
 __all__ = [
     "ActionPlan",
@@ -82,6 +82,7 @@ __all__ = [
     "Criterion",
     "CriterionScore",
     "Decision",
+    "DecisionChange",
     "FundingSource",
     "Grant",
     "GrantCharge",
