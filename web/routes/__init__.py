@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.routes import account, applicant, grants, officer_calls, public
+from web.routes import (
+    account,
+    applicant,
+    grants,
+    officer_calls,
+    officer_plans,
+    officer_reports,
+    public,
+)
 
 ROUTES: list[Any] = [
     *public.ROUTES,
@@ -12,4 +20,6 @@ ROUTES: list[Any] = [
     *applicant.ROUTES,
     *grants.ROUTES,
     *officer_calls.ROUTES,
+    *officer_plans.ROUTES,
+    *officer_reports.ROUTES,
 ]
