@@ -7,12 +7,14 @@ changes. Texts are compared as the catalogue of the page's language translates t
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.async_api import Page
 
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
-from web.i18n import translations
+from web.i18n import BISHKEK, translations
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +50,128 @@ async def test_officer_home_and_a_window_hub(new_page: NewPage) -> None:
     assert await nav.inner_text() == t("ru", "Overview")
     await both_widths(page, "officer-window-hub")
     visit.assert_same_origin()
+
+
+OSH = "Osh City Mayor's Office (co-funding)"
+
+
+async def fill_texts(page: Page, name: str, values: dict[str, str]) -> None:
+    for lang, value in values.items():
+        await page.fill(f"#f-{name}-{lang}", value)
+
+
+async def create_call(page: Page, site: str, tag: str) -> str:
+    """The call form in ru: texts in three languages and a contribution; its page's URL."""
+    await page.goto(f"{site}/officer/calls/new")
+    await fill_texts(
+        page,
+        "title",
+        {
+            "en": f"Dialogue grants {tag}",
+            "ru": f"Гранты диалога {tag}",
+            "ky": f"Диалог гранттары {tag}",
+        },
+    )
+    await fill_texts(
+        page,
+        "description",
+        {"en": "For dialogue.", "ru": "Для диалога.", "ky": "Диалог үчүн."},
+    )
+    await page.select_option("#f-contributions-0-funding-source-id", label=f"{OSH} (KGS)")
+    await page.fill("#f-contributions-0-amount", "3 000 000,00")
+    await page.click("button[value=save]")
+    await page.wait_for_url(re.compile(r"/officer/calls/[0-9a-f-]{36}$"))
+    return page.url
+
+
+async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
+    lang = "ru"
+    visit = await new_page(lang)
+    await visit.sign_in(OFFICER)
+    page = visit.page
+    tag = uuid.uuid4().hex[:6]
+    yesterday = (datetime.now(BISHKEK) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    await page.goto(f"{visit.site}/officer/calls/new")
+    await both_widths(page, "officer-call-new")
+    call_url = await create_call(page, visit.site, tag)
+    assert await page.inner_text("h1") == f"Гранты диалога {tag} " + t(lang, "Draft")
+    assert "3 000 000,00" in (await page.inner_text("section[aria-labelledby=funding]")).replace(
+        "\u00a0", " "
+    )
+    await both_widths(page, "officer-call")
+
+    # publishing without a window is refused, in words
+    await page.click("form[action$='/transition'] button")
+    summary = page.locator(".error-summary")
+    assert t(lang, "A call needs at least one window before it is published.") in (
+        await summary.inner_text()
+    )
+
+    # the first window: closing before opening is refused next to the field
+    await page.goto(call_url + "/windows/new")
+    await both_widths(page, "officer-window-new")
+    await fill_texts(page, "title", {"en": "Youth", "ru": "Молодёжь", "ky": "Жаштар"})
+    await page.fill("#f-opens-at", "2027-03-10T09:00")
+    await page.fill("#f-closes-at", "2027-03-01T18:00")
+    await page.fill("#f-min-grant", "100000")
+    await page.fill("#f-max-grant", "500000")
+    osh_alloc = page.get_by_label(OSH, exact=True)
+    await osh_alloc.fill("1000000")
+    await page.get_by_label("город Ош", exact=True).check()
+    await page.click("button[value=save]")
+    error = page.locator("#f-closes-at-error")
+    assert t(lang, "The closing time must be after the opening time.") in await error.inner_text()
+    assert await page.get_attribute("#f-closes-at", "aria-invalid") == "true"
+    await both_widths(page, "officer-window-refused")
+    await page.fill("#f-opens-at", yesterday)
+    await page.fill("#f-closes-at", "2027-04-30T18:00")
+    await page.click("button[value=save]")
+    await page.wait_for_url(re.compile(r"/officer/windows/[0-9a-f-]{36}/rules$"))
+    w1_url = page.url.removesuffix("/rules")
+
+    # W1's rules: three kinds, added one by one (htmx), a refusal next to its field, then saved
+    await both_widths(page, "officer-rules-empty")
+    for kind in ("organisation_kind_in", "min_years_since_founding", "territory_in_window"):
+        await page.select_option("#f-new-kind", kind)
+        await page.click("button[value=add]")
+        await page.wait_for_selector(f"input[name$='.kind'][value={kind}]", state="attached")
+    assert await page.locator(".rule-card").count() == 3
+    await page.check("#f-rules-0-kinds-cso")
+    await page.check("#f-rules-0-kinds-initiative_group")
+    await page.fill("#f-rules-1-years", "-1")
+    await page.click("button[value=save]")
+    error = page.locator("#f-rules-1-years-error")
+    await error.wait_for()
+    assert t(lang, "Enter a whole number, at least %(n)s.", n="0") in await error.inner_text()
+    await both_widths(page, "officer-rules-refused")
+    await page.fill("#f-rules-1-years", "2")
+    await page.click("button[value=save]")
+    saved = t(lang, "The rules were saved as version %(version)s.", version=1)
+    await page.locator(".flash-success", has_text=saved).wait_for()
+    assert await page.input_value("#f-rules-1-years") == "2"
+
+    # the second window, with two territories
+    await page.goto(call_url + "/windows/new")
+    assert await page.input_value("#f-code") == "W2"
+    await fill_texts(page, "title", {"en": "Women", "ru": "Женщины", "ky": "Аялдар"})
+    await page.fill("#f-opens-at", "2027-03-01T09:00")
+    await page.fill("#f-closes-at", "2027-05-31T18:00")
+    await page.fill("#f-min-grant", "200000")
+    await page.fill("#f-max-grant", "800000")
+    await page.get_by_label(OSH, exact=True).fill("1500000")
+    await page.get_by_label("город Ош", exact=True).check()
+    await page.get_by_label("город Узген", exact=True).check()
+    await page.check("#f-blind-review")
+    await page.click("button[value=save]")
+    await page.wait_for_url(re.compile(r"/officer/windows/[0-9a-f-]{36}/rules$"))
+    w2_url = page.url.removesuffix("/rules")
+    await page.select_option("#f-new-kind", "territory_in_window")
+    await page.click("button[value=add]")
+    await page.wait_for_selector(".rule-card")
+    await page.click("button[value=save]")
+    await page.locator(".flash-success", has_text=saved).wait_for()
+    await page.goto(call_url)
+    windows = await page.inner_text("section[aria-labelledby=windows]")
+    assert "W1 · Молодёжь" in windows
+    assert "W2 · Женщины" in windows
+    assert w2_url

@@ -12,33 +12,50 @@ person's language here, as far as they are known; anything else is shown as the 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from contracts.calls import (
+    AllocationCreate,
+    CallCreate,
     CallRead,
+    CallTransition,
+    CallUpdate,
+    ContributionCreate,
+    EligibilityCheck,
+    EligibilityRead,
+    RulesReplace,
+    WindowCreate,
     WindowRead,
+    WindowUpdate,
 )
 from contracts.client import ApiError, GrantsClient
+from contracts.common import I18nText
+from contracts.enums import CallStatus, SelectionPolicy
 from contracts.finance import FundingSourceRead
 from contracts.pcc import ActionPlanItemRead, ActionPlanRead, TerritoryRead
+from contracts.proposals import ProposalSummary
 from contracts.reviews import RubricRead
+from contracts.selection import QuotaInput
 from web import i18n
-from web.forms import FormErrors, from_problem, humane
+from web.forms import FormErrors, checked, from_problem, humane, many, text
 from web.i18n import _
-from web.labels import proposal_statuses, rule_words
-from web.render import page
+from web.labels import attachment_kinds, organisation_kinds, proposal_statuses, rule_words
+from web.render import page, redirect
 from web.routes.account import require_user
-from web.session import SessionUser, client_for
+from web.session import SessionUser, client_for, flash
 
 LANGS = ("en", "ru", "ky")
 STALE = "stale-version"
@@ -413,4 +430,946 @@ async def window_hub(request: Request[Any, Any, Any], window_id: FromPath[uuid.U
     )
 
 
-ROUTES: list[Any] = [officer_home, window_hub]
+# --- texts in three languages ----------------------------------------------------------------
+
+
+def texts_from_form(form: Mapping[str, Any], name: str) -> dict[str, str]:
+    return {lang: text(form, f"{name}.{lang}") for lang in LANGS}
+
+
+def texts_from_read(value: Any) -> dict[str, str]:
+    if value is None:
+        return dict.fromkeys(LANGS, "")
+    return {lang: str(getattr(value, lang, None) or "") for lang in LANGS}
+
+
+def i18n_text(values: Mapping[str, str]) -> I18nText:
+    """English is required by the API (an empty one is refused next to its field)."""
+    return I18nText(
+        en=values.get("en", ""), ru=values.get("ru") or None, ky=values.get("ky") or None
+    )
+
+
+def optional_i18n(values: Mapping[str, str]) -> I18nText | None:
+    return i18n_text(values) if any(values.values()) else None
+
+
+# --- the call form ---------------------------------------------------------------------------
+
+
+@dataclass
+class ContributionRow:
+    funding_source_id: str = ""
+    amount: str = ""
+    rate: str = "1"
+
+    @property
+    def blank(self) -> bool:
+        return not (self.funding_source_id or self.amount)
+
+
+@dataclass
+class CallDraft:
+    version: int = 0
+    currency: str = "KGS"
+    title: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    description: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    contributions: list[ContributionRow] = field(default_factory=list)
+
+
+_CONTRIB = re.compile(r"^contributions\.(\d+)\.")
+
+
+def _row_numbers(form: Mapping[str, Any], pattern: re.Pattern[str]) -> list[int]:
+    return sorted({int(m.group(1)) for key in form if (m := pattern.match(str(key)))})
+
+
+def call_draft_from_form(form: Mapping[str, Any]) -> CallDraft:
+    try:
+        version = int(text(form, "version") or 0)
+    except ValueError:
+        version = 0
+    return CallDraft(
+        version=version,
+        currency=(text(form, "currency") or "KGS").upper(),
+        title=texts_from_form(form, "title"),
+        description=texts_from_form(form, "description"),
+        contributions=[
+            ContributionRow(
+                funding_source_id=text(form, f"contributions.{n}.funding_source_id"),
+                amount=text(form, f"contributions.{n}.amount"),
+                rate=text(form, f"contributions.{n}.rate") or "1",
+            )
+            for n in _row_numbers(form, _CONTRIB)
+        ],
+    )
+
+
+def call_draft_from_read(call: CallRead) -> CallDraft:
+    return CallDraft(
+        version=call.version,
+        currency=call.currency,
+        title=texts_from_read(call.title),
+        description=texts_from_read(call.description),
+        contributions=[
+            ContributionRow(
+                funding_source_id=str(k.funding_source_id),
+                amount=i18n.major_units(k.amount, k.currency),
+                rate=format(k.rate.normalize(), "f"),
+            )
+            for k in call.contributions
+        ],
+    )
+
+
+def parse_contributions(
+    rows: list[ContributionRow], sources: Mapping[str, FundingSourceRead], errors: FormErrors
+) -> list[ContributionCreate]:
+    """The filled rows (blank ones left out); each amount in its source's currency."""
+    out: list[ContributionCreate] = []
+    for n, row in enumerate(rows):
+        if row.blank:
+            continue
+        source = sources.get(row.funding_source_id)
+        if source is None:
+            errors.add(f"contributions.{n}.funding_source_id", _("Choose a funding source."))
+            continue
+        try:
+            amount = i18n.parse_major_units(row.amount, source.currency)
+        except (ValueError, InvalidOperation):
+            errors.add(
+                f"contributions.{n}.amount",
+                _("Enter an amount such as 1500 or 1500.50."),
+            )
+            continue
+        try:
+            rate = Decimal(row.rate.replace(",", ".").replace(" ", ""))
+        except InvalidOperation:
+            errors.add(f"contributions.{n}.rate", _("Enter a rate greater than zero."))
+            continue
+        out.append(ContributionCreate(funding_source_id=source.id, amount=amount, rate=rate))
+    return out
+
+
+async def _call_form(
+    request: Request[Any, Any, Any],
+    draft: CallDraft,
+    *,
+    call: CallRead | None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> Any:
+    client = client_for(request)
+    rows = list(draft.contributions)
+    if not rows or not rows[-1].blank:
+        rows.append(ContributionRow())
+    draft.contributions = rows
+    return page(
+        request,
+        "officer/calls/call_form.html",
+        {
+            "call": call,
+            "draft": draft,
+            "errors": errors or FormErrors(),
+            "sources": await funding_sources(client),
+            "langs": LANGS,
+        },
+        status=status,
+    )
+
+
+@get("/officer/calls/new", name="officer_call_new", include_in_schema=False)
+async def call_new(request: Request[Any, Any, Any]) -> Any:
+    require_officer(request)
+    return await _call_form(request, CallDraft(), call=None)
+
+
+async def _save_call(request: Request[Any, Any, Any], call: CallRead | None) -> Any:
+    client = client_for(request)
+    form = await request.form()
+    draft = call_draft_from_form(form)
+    action = text(form, "action")
+    if action == "add_contribution":
+        draft.contributions.append(ContributionRow())
+        return await _call_form(request, draft, call=call)
+    if action.startswith("remove_contribution:"):
+        with contextlib.suppress(ValueError, IndexError):
+            del draft.contributions[int(action.split(":", 1)[1])]
+        return await _call_form(request, draft, call=call)
+    sources = {str(s.id): s for s in await funding_sources(client)}
+    errors = FormErrors()
+    contributions = parse_contributions(draft.contributions, sources, errors)
+    if errors:
+        return await _call_form(request, draft, call=call, errors=errors, status=422)
+    names = {k: s.name for k, s in sources.items()}
+    try:
+        if call is None:
+            saved = await client.create_call(
+                CallCreate(
+                    title=i18n_text(draft.title),
+                    description=i18n_text(draft.description),
+                    currency=draft.currency,
+                    contributions=contributions,
+                )
+            )
+            flash(request, _("The call was created. Now add its windows."), "success")
+        else:
+            update = CallUpdate(
+                version=draft.version,
+                title=i18n_text(draft.title),
+                description=i18n_text(draft.description),
+            )
+            if str(call.status) == "draft":
+                update.contributions = contributions
+            saved = await client.update_call(call.id, update)
+            flash(request, _("The call was saved."), "success")
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        errors = api_errors(exc, sources=names, currency=draft.currency)
+        if call is not None and exc.problem.type.endswith(STALE):
+            call = await client.get_call(call.id)
+            draft = call_draft_from_read(call)
+        return await _call_form(request, draft, call=call, errors=errors, status=exc.status)
+    return redirect(request, f"/officer/calls/{saved.id}")
+
+
+@post("/officer/calls/new", name="officer_call_create", include_in_schema=False)
+async def call_create(request: Request[Any, Any, Any]) -> Any:
+    require_officer(request)
+    return await _save_call(request, None)
+
+
+@get("/officer/calls/{call_id:uuid}/edit", name="officer_call_edit", include_in_schema=False)
+async def call_edit(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    call = await client_for(request).get_call(call_id)
+    return await _call_form(request, call_draft_from_read(call), call=call)
+
+
+@post("/officer/calls/{call_id:uuid}/edit", name="officer_call_update", include_in_schema=False)
+async def call_update(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    call = await client_for(request).get_call(call_id)
+    return await _save_call(request, call)
+
+
+# --- the call's page: windows, publishing, closing ------------------------------------------
+
+
+async def _call_page(
+    request: Request[Any, Any, Any],
+    call: CallRead,
+    *,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> Any:
+    client = client_for(request)
+    sources = {s.id: s for s in await funding_sources(client)}
+    return page(
+        request,
+        "officer/calls/call.html",
+        {
+            "call": call,
+            "sources": sources,
+            "errors": errors or FormErrors(),
+            "stage": window_stage,
+            "statuses": call_statuses(),
+            "langs": LANGS,
+            "next_states": {
+                "draft": [("published", _("Publish the call"))],
+                "published": [("closed", _("Close the call"))],
+                "closed": [("archived", _("Archive the call"))],
+            }.get(str(call.status), []),
+        },
+        status=status,
+    )
+
+
+@get("/officer/calls/{call_id:uuid}", name="officer_call", include_in_schema=False)
+async def call_view(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    return await _call_page(request, await client_for(request).get_call(call_id))
+
+
+@post(
+    "/officer/calls/{call_id:uuid}/transition",
+    name="officer_call_transition",
+    include_in_schema=False,
+)
+async def call_transition(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    client = client_for(request)
+    form = await request.form()
+    target = text(form, "status")
+    try:
+        version = int(text(form, "version"))
+    except ValueError:
+        version = 1
+    try:
+        new_status = CallStatus(target)
+    except ValueError:
+        call = await client.get_call(call_id)
+        errors = FormErrors()
+        errors.add(None, _("Choose one of the options."))
+        return await _call_page(request, call, errors=errors, status=422)
+    try:
+        call = await client.create_call_transition(
+            call_id, CallTransition(version=version, status=new_status)
+        )
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        call = await client.get_call(call_id)
+        return await _call_page(request, call, errors=api_errors(exc), status=exc.status)
+    flash(
+        request,
+        _("The call is now: %(status)s.") % {"status": call_statuses().get(str(call.status), "")},
+        "success",
+    )
+    return redirect(request, f"/officer/calls/{call.id}")
+
+
+# --- the window form -------------------------------------------------------------------------
+
+
+@dataclass
+class QuotaRow:
+    kind: str = ""
+    group: str = ""
+    value: str = ""
+
+    @property
+    def blank(self) -> bool:
+        return not (self.kind or self.value)
+
+
+@dataclass
+class WindowDraft:
+    version: int = 0
+    code: str = ""
+    title: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    description: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    opens_at: str = ""
+    closes_at: str = ""
+    min_grant: str = ""
+    max_grant: str = ""
+    allocations: dict[str, str] = field(default_factory=dict)
+    territory_ids: list[str] = field(default_factory=list)
+    action_plan_item_ids: list[str] = field(default_factory=list)
+    blind_review: bool = False
+    reviewers_per_proposal: str = "2"
+    avoid_same_territory_reviewers: bool = False
+    selection_policy: str = ""
+    quotas: list[QuotaRow] = field(default_factory=list)
+    calibration: str = "none"
+    partial_funding_floor_pct: str = ""
+
+
+_QUOTA = re.compile(r"^quotas\.(\d+)\.")
+_ALLOC = re.compile(r"^allocations\.([0-9a-f-]{36})$")
+
+
+def window_draft_from_form(form: Mapping[str, Any]) -> WindowDraft:
+    try:
+        version = int(text(form, "version") or 0)
+    except ValueError:
+        version = 0
+    return WindowDraft(
+        version=version,
+        code=text(form, "code"),
+        title=texts_from_form(form, "title"),
+        description=texts_from_form(form, "description"),
+        opens_at=text(form, "opens_at"),
+        closes_at=text(form, "closes_at"),
+        min_grant=text(form, "min_grant"),
+        max_grant=text(form, "max_grant"),
+        allocations={
+            m.group(1): text(form, str(key)) for key in form if (m := _ALLOC.match(str(key)))
+        },
+        territory_ids=many(form, "territory_ids"),
+        action_plan_item_ids=many(form, "action_plan_item_ids"),
+        blind_review=checked(form, "blind_review"),
+        reviewers_per_proposal=text(form, "reviewers_per_proposal") or "2",
+        avoid_same_territory_reviewers=checked(form, "avoid_same_territory_reviewers"),
+        selection_policy=text(form, "selection_policy"),
+        quotas=[
+            QuotaRow(
+                kind=text(form, f"quotas.{n}.kind"),
+                group=text(form, f"quotas.{n}.group"),
+                value=text(form, f"quotas.{n}.value"),
+            )
+            for n in _row_numbers(form, _QUOTA)
+        ],
+        calibration=text(form, "calibration") or "none",
+        partial_funding_floor_pct=text(form, "partial_funding_floor_pct"),
+    )
+
+
+def window_draft_from_read(w: WindowRead) -> WindowDraft:
+    return WindowDraft(
+        version=w.version,
+        code=w.code,
+        title=texts_from_read(w.title),
+        description=texts_from_read(w.description),
+        opens_at=i18n.local_input(w.opens_at),
+        closes_at=i18n.local_input(w.closes_at),
+        min_grant=i18n.major_units(w.min_grant, w.currency),
+        max_grant=i18n.major_units(w.max_grant, w.currency),
+        allocations={
+            str(a.funding_source_id): i18n.major_units(a.amount, w.currency) for a in w.allocations
+        },
+        territory_ids=[str(t) for t in w.territory_ids],
+        action_plan_item_ids=[str(i) for i in w.action_plan_item_ids],
+        blind_review=w.blind_review,
+        reviewers_per_proposal=str(w.reviewers_per_proposal),
+        avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
+        selection_policy=str(w.selection_policy or ""),
+        quotas=[
+            QuotaRow(
+                kind=str(q.get("kind", "")),
+                group=str(q.get("group", "")),
+                value=str(q.get("value", "")),
+            )
+            for q in w.quotas
+        ],
+    )
+
+
+def parse_local(value: str) -> datetime:
+    """A Bishkek wall time from `<input type=datetime-local>` → the moment, in UTC."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=i18n.BISHKEK)
+    return moment.astimezone(UTC)
+
+
+@dataclass
+class ParsedWindow:
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    min_grant: int | None = None
+    max_grant: int | None = None
+    allocations: list[AllocationCreate] = field(default_factory=list)
+    reviewers: int = 2
+    floor: int | None = None
+    quotas: list[QuotaInput] = field(default_factory=list)
+    territory_ids: list[uuid.UUID] = field(default_factory=list)
+    item_ids: list[uuid.UUID] = field(default_factory=list)
+    policy: SelectionPolicy | None = None
+
+
+def parse_window(d: WindowDraft, currency: str, errors: FormErrors) -> ParsedWindow:
+    out = ParsedWindow()
+    for name in ("opens_at", "closes_at"):
+        raw = getattr(d, name)
+        if not raw:
+            errors.add(name, _("Enter a date and time."))
+            continue
+        try:
+            setattr(out, name, parse_local(raw))
+        except ValueError:
+            errors.add(name, _("Enter a date and time such as 2027-03-01 09:00."))
+    for name in ("min_grant", "max_grant"):
+        raw = getattr(d, name)
+        try:
+            setattr(out, name, i18n.parse_major_units(raw, currency))
+        except (ValueError, InvalidOperation):
+            errors.add(name, _("Enter an amount such as 1500 or 1500.50."))
+    for source_id, raw in sorted(d.allocations.items()):
+        if not raw:
+            continue
+        try:
+            amount = i18n.parse_major_units(raw, currency)
+        except (ValueError, InvalidOperation):
+            errors.add(f"allocations.{source_id}", _("Enter an amount such as 1500 or 1500.50."))
+            continue
+        if amount:
+            out.allocations.append(
+                AllocationCreate(funding_source_id=uuid.UUID(source_id), amount=amount)
+            )
+    try:
+        out.reviewers = int(d.reviewers_per_proposal)
+        if not 1 <= out.reviewers <= 10:
+            raise ValueError(d.reviewers_per_proposal)
+    except ValueError:
+        errors.add("reviewers_per_proposal", _("Enter a whole number from 1 to 10."))
+    if d.partial_funding_floor_pct:
+        try:
+            out.floor = int(d.partial_funding_floor_pct)
+            if not 1 <= out.floor <= 100:
+                raise ValueError(d.partial_funding_floor_pct)
+        except ValueError:
+            errors.add("partial_funding_floor_pct", _("Enter a whole number from 1 to 100."))
+    for n, q in enumerate(d.quotas):
+        if q.blank:
+            continue
+        if q.kind not in quota_kinds():
+            errors.add(f"quotas.{n}.kind", _("Choose one of the options."))
+            continue
+        if not re.fullmatch(r"\d+(\.\d+)?", q.value):
+            errors.add(f"quotas.{n}.value", _("Enter a number such as 0.3 or 5."))
+            continue
+        out.quotas.append(QuotaInput(kind=q.kind, group=q.group or "any", value=q.value))  # type: ignore[arg-type]
+    try:
+        out.territory_ids = [uuid.UUID(t) for t in d.territory_ids]
+        out.item_ids = [uuid.UUID(i) for i in d.action_plan_item_ids]
+    except ValueError:
+        errors.add(None, _("Choose one of the options."))
+    if d.selection_policy:
+        try:
+            out.policy = SelectionPolicy(d.selection_policy)
+        except ValueError:
+            errors.add("selection_policy", _("Choose one of the options."))
+    return out
+
+
+async def _window_form(
+    request: Request[Any, Any, Any],
+    call: CallRead,
+    draft: WindowDraft,
+    *,
+    window: WindowRead | None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+) -> Any:
+    client = client_for(request)
+    if not draft.quotas or not draft.quotas[-1].blank:
+        draft.quotas.append(QuotaRow())
+    places = await territories(client)
+    sources = {s.id: s for s in await funding_sources(client)}
+    groups = [
+        ("any", _("Every proposal")),
+        ("women_led", _("Women-led organisations")),
+        ("youth_led", _("Youth-led organisations")),
+    ] + [(f"territory:{t.code}", i18n.localised(t.name)) for t in places]
+    return page(
+        request,
+        "officer/calls/window_form.html",
+        {
+            "call": call,
+            "window": window,
+            "draft": draft,
+            "errors": errors or FormErrors(),
+            "langs": LANGS,
+            "frozen": str(call.status) != "draft",
+            "places": places,
+            "plans": await plan_items(client),
+            "contributions": [(k, sources.get(k.funding_source_id)) for k in call.contributions],
+            "policies": selection_policies(),
+            "calibrations": calibrations(),
+            "quota_kinds": quota_kinds(),
+            "quota_groups": groups,
+            "section": "overview",
+        },
+        status=status,
+    )
+
+
+@get(
+    "/officer/calls/{call_id:uuid}/windows/new",
+    name="officer_window_new",
+    include_in_schema=False,
+)
+async def window_new(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    call = await client_for(request).get_call(call_id)
+    draft = WindowDraft(code=f"W{len(call.windows) + 1}")
+    return await _window_form(request, call, draft, window=None)
+
+
+_WINDOW_FIELDS = {"allocations": "allocations", "rules": "code"}
+
+
+async def _save_window(
+    request: Request[Any, Any, Any], call: CallRead, window: WindowRead | None
+) -> Any:
+    client = client_for(request)
+    form = await request.form()
+    draft = window_draft_from_form(form)
+    action = text(form, "action")
+    if action == "add_quota":
+        draft.quotas.append(QuotaRow())
+        return await _window_form(request, call, draft, window=window)
+    if action.startswith("remove_quota:"):
+        with contextlib.suppress(ValueError, IndexError):
+            del draft.quotas[int(action.split(":", 1)[1])]
+        return await _window_form(request, call, draft, window=window)
+    errors = FormErrors()
+    frozen = window is not None and str(call.status) != "draft"
+    parsed = ParsedWindow() if frozen else parse_window(draft, call.currency, errors)
+    if errors:
+        return await _window_form(request, call, draft, window=window, errors=errors, status=422)
+    names = {str(s.id): s.name for s in await funding_sources(client)}
+    try:
+        if window is None:
+            assert parsed.opens_at
+            assert parsed.closes_at
+            saved = await client.create_window(
+                call.id,
+                WindowCreate(
+                    code=draft.code,
+                    title=i18n_text(draft.title),
+                    description=optional_i18n(draft.description),
+                    opens_at=parsed.opens_at,
+                    closes_at=parsed.closes_at,
+                    min_grant=parsed.min_grant or 0,
+                    max_grant=parsed.max_grant or 0,
+                    allocations=parsed.allocations,
+                    territory_ids=parsed.territory_ids,
+                    action_plan_item_ids=parsed.item_ids,
+                    blind_review=draft.blind_review,
+                    reviewers_per_proposal=parsed.reviewers,
+                    avoid_same_territory_reviewers=draft.avoid_same_territory_reviewers,
+                    selection_policy=parsed.policy,
+                    quotas=parsed.quotas,
+                    calibration=draft.calibration
+                    if draft.calibration in calibrations()
+                    else "none",  # type: ignore[arg-type]
+                    partial_funding_floor_pct=parsed.floor,
+                ),
+            )
+            flash(request, _("The window was created. Now set its eligibility rules."), "success")
+            return redirect(request, f"/officer/windows/{saved.id}/rules")
+        update = WindowUpdate(
+            version=draft.version,
+            title=i18n_text(draft.title),
+            description=optional_i18n(draft.description),
+        )
+        if not frozen:
+            assert parsed.opens_at
+            assert parsed.closes_at
+            update.opens_at = parsed.opens_at
+            update.closes_at = parsed.closes_at
+            update.min_grant = parsed.min_grant or 0
+            update.max_grant = parsed.max_grant or 0
+            update.allocations = parsed.allocations
+            update.territory_ids = parsed.territory_ids
+            update.action_plan_item_ids = parsed.item_ids
+            update.blind_review = draft.blind_review
+            update.reviewers_per_proposal = parsed.reviewers
+            update.avoid_same_territory_reviewers = draft.avoid_same_territory_reviewers
+            update.selection_policy = parsed.policy
+            update.quotas = parsed.quotas
+        saved = await client.update_window(window.id, update)
+        flash(request, _("The window was saved."), "success")
+        return redirect(request, f"/officer/windows/{saved.id}")
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        errors = api_errors(exc, _WINDOW_FIELDS, sources=names, currency=call.currency)
+        if window is not None and exc.problem.type.endswith(STALE):
+            window = await client.get_window(window.id)
+            draft = window_draft_from_read(window)
+        return await _window_form(
+            request, call, draft, window=window, errors=errors, status=exc.status
+        )
+
+
+@post(
+    "/officer/calls/{call_id:uuid}/windows/new",
+    name="officer_window_create",
+    include_in_schema=False,
+)
+async def window_create(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    call = await client_for(request).get_call(call_id)
+    return await _save_window(request, call, None)
+
+
+@get("/officer/windows/{window_id:uuid}/edit", name="officer_window_edit", include_in_schema=False)
+async def window_edit(request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    client = client_for(request)
+    window = await client.get_window(window_id)
+    call = await client.get_call(window.call_id)
+    return await _window_form(request, call, window_draft_from_read(window), window=window)
+
+
+@post(
+    "/officer/windows/{window_id:uuid}/edit", name="officer_window_update", include_in_schema=False
+)
+async def window_update(request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    client = client_for(request)
+    window = await client.get_window(window_id)
+    call = await client.get_call(window.call_id)
+    return await _save_window(request, call, window)
+
+
+# --- the eligibility rules editor -----------------------------------------------------------
+
+LEAF_KINDS = tuple(
+    [
+        "organisation_kind_in",
+        "territory_in_window",
+        "min_years_since_founding",
+        "requested_amount_within_window",
+        "min_co_funding_share",
+        "led_by",
+        "linked_to_eligible_item",
+        "attachments_present",
+        "max_active_grants",
+        "budget_lines_consistent",
+    ]
+)
+
+
+@dataclass
+class RuleRow:
+    """One top-level rule as the form shows it; `all`/`any` groups are kept whole (`nested`)."""
+
+    id: str
+    kind: str
+    kinds: list[str] = field(default_factory=list)
+    years: str = ""
+    percent: str = ""
+    flags: list[str] = field(default_factory=list)
+    mode: str = "required"
+    min: str = ""
+    max: str = ""
+    nested: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        if self.nested:
+            try:
+                kept: dict[str, Any] = json.loads(self.nested)
+            except ValueError:
+                kept = {"kind": self.kind}
+            kept["id"] = self.id
+            return kept
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind}
+        if self.kind in ("organisation_kind_in", "attachments_present"):
+            out["kinds"] = list(self.kinds)
+        elif self.kind == "min_years_since_founding":
+            out["years"] = _number(self.years)
+        elif self.kind == "min_co_funding_share":
+            out["percent"] = self.percent.replace(",", ".").strip()
+        elif self.kind == "led_by":
+            out["flags"] = list(self.flags)
+            out["mode"] = self.mode
+        elif self.kind == "linked_to_eligible_item":
+            out["min"] = _number(self.min)
+        elif self.kind == "max_active_grants":
+            out["max"] = _number(self.max)
+        return out
+
+
+def _number(raw: str) -> int | str:
+    """A whole number as a number; anything else as typed, for the API to refuse in words."""
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return raw
+
+
+def rule_rows(rules: list[dict[str, Any]]) -> list[RuleRow]:
+    rows = []
+    for r in rules:
+        kind = str(r.get("kind", ""))
+        row = RuleRow(id=str(r.get("id", "")), kind=kind)
+        if kind in ("all", "any"):
+            row.nested = json.dumps(r, ensure_ascii=False)
+        row.kinds = [str(k) for k in r.get("kinds", [])]
+        row.years = str(r.get("years", ""))
+        row.percent = str(r.get("percent", ""))
+        row.flags = [str(f) for f in r.get("flags", [])]
+        row.mode = str(r.get("mode", "required"))
+        row.min = str(r.get("min", ""))
+        row.max = str(r.get("max", ""))
+        rows.append(row)
+    return rows
+
+
+_RULE = re.compile(r"^rules\.(\d+)\.")
+
+
+def rule_rows_from_form(form: Mapping[str, Any]) -> list[RuleRow]:
+    return [
+        RuleRow(
+            id=text(form, f"rules.{n}.id"),
+            kind=text(form, f"rules.{n}.kind"),
+            kinds=many(form, f"rules.{n}.kinds"),
+            years=text(form, f"rules.{n}.years"),
+            percent=text(form, f"rules.{n}.percent"),
+            flags=many(form, f"rules.{n}.flags"),
+            mode=text(form, f"rules.{n}.mode") or "required",
+            min=text(form, f"rules.{n}.min"),
+            max=text(form, f"rules.{n}.max"),
+            nested=text(form, f"rules.{n}.nested"),
+        )
+        for n in _row_numbers(form, _RULE)
+    ]
+
+
+def new_rule(kind: str, taken: list[str]) -> RuleRow:
+    n = 1
+    while f"{kind}-{n}" in taken:
+        n += 1
+    row = RuleRow(id=f"{kind}-{n}", kind=kind)
+    defaults = {
+        "min_years_since_founding": ("years", "2"),
+        "min_co_funding_share": ("percent", "10"),
+        "linked_to_eligible_item": ("min", "1"),
+        "max_active_grants": ("max", "1"),
+    }
+    if kind in defaults:
+        name, value = defaults[kind]
+        setattr(row, name, value)
+    if kind == "led_by":
+        row.flags = ["women_led"]
+    return row
+
+
+async def _window_proposals(client: GrantsClient, window: WindowRead) -> list[ProposalSummary]:
+    if str(window.status) == "draft":
+        return []
+    return (await client.list_proposals(window_id=window.id, limit=200)).items
+
+
+async def _rules_page(
+    request: Request[Any, Any, Any],
+    window: WindowRead,
+    rows: list[RuleRow],
+    *,
+    errors: FormErrors | None = None,
+    status: int = 200,
+    changed: bool = False,
+    preview: EligibilityRead | None = None,
+    preview_id: str = "",
+    preview_errors: FormErrors | None = None,
+) -> Any:
+    client = client_for(request)
+    proposals = await _window_proposals(client, window)
+    places = {str(t.id): i18n.localised(t.name) for t in await territories(client)}
+    window_places = {k: v for k, v in places.items() if uuid.UUID(k) in window.territory_ids}
+    return page(
+        request,
+        "officer/calls/rules.html",
+        {
+            "window": window,
+            "section": "rules",
+            "rows": rows,
+            "words": [rule_words(r.to_json(), window_places) for r in rows],
+            "errors": errors or FormErrors(),
+            "changed": changed,
+            "kinds": rule_kinds(),
+            "leaf_kinds": LEAF_KINDS,
+            "organisation_kinds": organisation_kinds(),
+            "attachment_kinds": attachment_kinds(),
+            "flags": {"women_led": _("Women-led"), "youth_led": _("Youth-led")},
+            "modes": {
+                "required": _("Required: the organisation must be so"),
+                "quota": _("Quota only: always passes, counts toward the window's quotas"),
+            },
+            "proposals": proposals,
+            "preview": preview,
+            "preview_id": preview_id,
+            "preview_errors": preview_errors or FormErrors(),
+        },
+        status=status,
+    )
+
+
+@get("/officer/windows/{window_id:uuid}/rules", name="officer_rules", include_in_schema=False)
+async def rules_view(
+    request: Request[Any, Any, Any],
+    window_id: FromPath[uuid.UUID],
+    proposal: FromQuery[str | None] = None,
+) -> Any:
+    """The rules as saved; `?proposal=` previews every rule's verdict on that proposal."""
+    require_officer(request)
+    client = client_for(request)
+    window = await client.get_window(window_id)
+    rows = rule_rows(window.rule_set.rules if window.rule_set else [])
+    preview = None
+    preview_errors = FormErrors()
+    if proposal:
+        try:
+            preview = await client.create_eligibility_check(
+                window.id, EligibilityCheck(proposal_id=uuid.UUID(proposal))
+            )
+        except ValueError:
+            preview_errors.add("proposal", _("Choose one of the options."))
+        except ApiError as exc:
+            if exc.status not in (404, 422):
+                raise
+            preview_errors.add(
+                "proposal", _("This proposal cannot be checked against this window.")
+            )
+    return await _rules_page(
+        request,
+        window,
+        rows,
+        preview=preview,
+        preview_id=proposal or "",
+        preview_errors=preview_errors,
+        status=422 if preview_errors else 200,
+    )
+
+
+@post("/officer/windows/{window_id:uuid}/rules", name="officer_rules_save", include_in_schema=False)
+async def rules_save(request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID]) -> Any:
+    """ "Save", "Add a rule" (of the chosen kind) and "Remove" are submit buttons of one form:
+    adding and removing re-render it (not saved yet); saving sends every rule to the API."""
+    require_officer(request)
+    client = client_for(request)
+    window = await client.get_window(window_id)
+    form = await request.form()
+    rows = rule_rows_from_form(form)
+    action = text(form, "action")
+    if action == "add":
+        kind = text(form, "new_kind")
+        if kind not in LEAF_KINDS:
+            errors = FormErrors()
+            errors.add("new_kind", _("Choose one of the options."))
+            return await _rules_page(request, window, rows, errors=errors, status=422, changed=True)
+        rows.append(new_rule(kind, [r.id for r in rows]))
+        return await _rules_page(request, window, rows, changed=True)
+    if action.startswith("remove:"):
+        with contextlib.suppress(ValueError, IndexError):
+            del rows[int(action.split(":", 1)[1])]
+        return await _rules_page(request, window, rows, changed=True)
+    try:
+        version = int(text(form, "version"))
+    except ValueError:
+        version = window.version
+    try:
+        saved = await client.update_window_rules(
+            window.id, RulesReplace(version=version, rules=[r.to_json() for r in rows])
+        )
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        errors = api_errors(exc)
+        if exc.problem.type.endswith(STALE):
+            window = await client.get_window(window.id)
+            rows = rule_rows(window.rule_set.rules if window.rule_set else [])
+        return await _rules_page(
+            request, window, rows, errors=errors, status=exc.status, changed=True
+        )
+    version_saved = saved.rule_set.version if saved.rule_set else 0
+    flash(
+        request,
+        _("The rules were saved as version %(version)s.") % {"version": version_saved},
+        "success",
+    )
+    return redirect(request, f"/officer/windows/{saved.id}/rules")
+
+
+ROUTES: list[Any] = [
+    officer_home,
+    call_new,
+    call_create,
+    call_view,
+    call_edit,
+    call_update,
+    call_transition,
+    window_new,
+    window_create,
+    window_hub,
+    window_edit,
+    window_update,
+    rules_view,
+    rules_save,
+]
