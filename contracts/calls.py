@@ -110,6 +110,8 @@ class WindowCreate(Request, kw_only=True):
     rules: RuleJson = []
     blind_review: bool = False
     reviewers_per_proposal: Annotated[int, Meta(ge=1, le=10)] = 2
+    review_deadline: AwareDatetime | None = None
+    """When the panel's reviews are due; after the window closes."""
     avoid_same_territory_reviewers: bool = False
     selection_policy: SelectionPolicy | None = None
     quotas: Annotated[list[QuotaInput], Meta(max_length=50)] = []
@@ -134,6 +136,7 @@ class WindowUpdate(Request, kw_only=True):
     action_plan_item_ids: Annotated[list[uuid.UUID], Meta(max_length=500)] | UnsetType = UNSET
     blind_review: bool | UnsetType = UNSET
     reviewers_per_proposal: Annotated[int, Meta(ge=1, le=10)] | UnsetType = UNSET
+    review_deadline: AwareDatetime | UnsetType | None = UNSET
     avoid_same_territory_reviewers: bool | UnsetType = UNSET
     selection_policy: SelectionPolicy | UnsetType | None = UNSET
     quotas: Annotated[list[QuotaInput], Meta(max_length=50)] | UnsetType = UNSET
@@ -167,6 +170,7 @@ class WindowRead(msgspec.Struct, kw_only=True):
     """The window's current rubric (GET /rubrics/{id}); none until one is set."""
     blind_review: bool
     reviewers_per_proposal: int
+    review_deadline: datetime | None = None
     avoid_same_territory_reviewers: bool
     selection_policy: SelectionPolicy | None
     quotas: list[dict[str, Any]]

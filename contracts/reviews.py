@@ -101,6 +101,16 @@ class AssignmentRead(msgspec.Struct, kw_only=True):
     window_id: uuid.UUID
     review_status: ReviewStatus | None
     created_at: datetime
+    receipt_number: str | None = None
+    """The proposal's receipt code (never the organisation: windows may be blind)."""
+    call_id: uuid.UUID | None = None
+    call_title: I18nText | None = None
+    window_title: I18nText | None = None
+    blind: bool = False
+    review_deadline: datetime | None = None
+    """When the window's reviews are due (none when the window sets no deadline)."""
+    no_conflict_declared_at: datetime | None = None
+    """When the reviewer declared no conflict of interest; the proposal is shown only after."""
 
 
 class AssignmentList(msgspec.Struct, kw_only=True):

@@ -407,6 +407,7 @@ async def load_demo_call(session: AsyncSession, store: FileStore) -> bool:
                 action_plan_item_ids=all_items,
                 rules=rules,
                 reviewers_per_proposal=2,
+                review_deadline=closes + timedelta(days=21),
             ),
         )
         await reviews.set_window_rubric(
@@ -508,6 +509,7 @@ async def _score_all(
         if org not in scores or a.status != "assigned":
             continue
         values = scores[org]
+        await reviews.declare_no_conflict(session, ctx, a.id)
         saved = await reviews.save_review(
             session,
             ctx,

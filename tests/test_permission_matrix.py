@@ -111,6 +111,7 @@ from contracts.pcc import (
     ActionPlanPage,
     ActionPlanUpdate,
     IndicatorCreate,
+    IndicatorUpdate,
 )
 from contracts.permissions import Actor
 from contracts.proposals import (
@@ -188,6 +189,7 @@ from service.persistence.models import (
     CriterionScore,
     Decision,
     FundingSource,
+    Indicator,
     Membership,
     Organisation,
     Panel,
@@ -333,6 +335,8 @@ class World:
     actor: str = "anonymous"
 
     # --- the open window's review round: only for the cases that need it (`_review_round`) ---
+    indicator: Indicator = field(init=False, repr=False)
+    """An indicator of `item` (`_indicator_round`)."""
     rubric: Rubric = field(init=False, repr=False)
     """The open window's rubric (`CRITERIA`); the window's panel is the `reviewer` alone."""
     in_review: Proposal = field(init=False, repr=False)
@@ -693,7 +697,11 @@ async def _review_round(w: World) -> None:
     w.window.rubric_id = rubric.id
     assignment, done = (
         ReviewAssignment(
-            proposal_id=proposal.id, reviewer_id=reviewer_id, status=status, assigned_by=officer_id
+            proposal_id=proposal.id,
+            reviewer_id=reviewer_id,
+            status=status,
+            assigned_by=officer_id,
+            no_conflict_declared_at=now,
         )
         for proposal, status in (
             (in_review, AssignmentStatus.ASSIGNED),
@@ -813,6 +821,26 @@ def _item_create(w: World) -> ActionPlanItemCreate:
             IndicatorCreate(name=I18nText(en="Hearings held"), unit="events", target=Decimal(4))
         ],
     )
+
+
+async def _indicator_round(w: World) -> None:
+    w.indicator = Indicator(
+        action_plan_item_id=w.item.id,
+        name={"en": "Schools reached"},
+        unit="schools",
+        target=Decimal(4),
+    )
+    w.session.add(w.indicator)
+    await w.session.flush()
+
+
+async def _indicator_updated(w: World, c: GrantsClient, ind: Any) -> None:
+    assert (ind.id, ind.target) == (w.indicator.id, Decimal(9))
+
+
+async def _indicator_gone(w: World, c: GrantsClient, _: None) -> None:
+    item = await c.get_action_plan_item(w.item.id)
+    assert w.indicator.id not in [i.id for i in item.indicators]
 
 
 ACTION_PLAN_IMPORT_HEADER = (
@@ -1142,6 +1170,19 @@ async def _is_saved(w: World, c: GrantsClient, review: ReviewRead) -> None:
 async def _proposal_is_scored(w: World, c: GrantsClient, review: ReviewRead) -> None:
     assert review.status == ReviewStatus.SUBMITTED
     assert await _status(w, w.in_review) == ProposalStatus.SCORED
+
+
+async def _undeclared_review_round(w: World) -> None:
+    """The review round, with the reviewer yet to declare (no) conflict on its assignment."""
+    await _review_round(w)
+    w.assignment.no_conflict_declared_at = None
+    await w.session.flush()
+
+
+async def _declared_no_conflict(w: World, c: GrantsClient, a: AssignmentRead) -> None:
+    assert a.id == w.assignment.id
+    assert a.no_conflict_declared_at is not None
+    assert a.receipt_number == w.in_review.receipt_number
 
 
 async def _reviewer_steps_back(w: World, c: GrantsClient, _: Any) -> None:
@@ -1639,6 +1680,20 @@ CASES: dict[str, Case] = {
     "DeleteActionPlanItem": Case(
         lambda w, c: c.delete_action_plan_item(w.item.id), only("programme_officer")
     ),
+    "UpdateIndicator": Case(
+        lambda w, c: c.update_indicator(
+            w.item.id, w.indicator.id, IndicatorUpdate(target=Decimal(9))
+        ),
+        only("programme_officer"),
+        check=_indicator_updated,
+        prepare=_indicator_round,
+    ),
+    "DeleteIndicator": Case(
+        lambda w, c: c.delete_indicator(w.item.id, w.indicator.id),
+        only("programme_officer"),
+        check=_indicator_gone,
+        prepare=_indicator_round,
+    ),
     "CreateIndicator": Case(
         lambda w, c: c.create_indicator(
             w.item.id,
@@ -1874,6 +1929,12 @@ CASES: dict[str, Case] = {
         REVIEWERS,
         check=_is_the_stored_file,
         prepare=_review_round,
+    ),
+    "CreateNoConflictDeclaration": Case(
+        lambda w, c: c.create_no_conflict_declaration(w.assignment.id),
+        REVIEWERS,
+        check=_declared_no_conflict,
+        prepare=_undeclared_review_round,
     ),
     "CreateConflict": Case(
         lambda w, c: c.create_conflict(

@@ -107,6 +107,7 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
 
     a1 = next(a for a in (await r1.client.list_assignments()).items)
     a2 = next(a for a in (await r2.client.list_assignments()).items)
+    await r1.client.create_no_conflict_declaration(a1.id)
     view = await r1.client.get_assigned_proposal(a1.id)
     assert view.organisation_name == "Yntymak"  # not a blind window
     assert view.rubric is not None
@@ -203,6 +204,7 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
 
     secrets = {w.org.name, str(w.org.id), "Бюджет", w.org.registration_number or "-"}
     assignment = (await reviewer.client.list_assignments()).items[0]
+    declared = await reviewer.client.create_no_conflict_declaration(assignment.id)
     view = await reviewer.client.get_assigned_proposal(assignment.id)
     attachment_id = uuid.UUID(view.attachments[0]["id"])
     content, headers = await reviewer.client.get_assigned_attachment_content(
@@ -215,7 +217,15 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
         assignment.id, ReviewSubmit(version=saved.version)
     )
     panel = await reviewer.client.list_proposal_reviews(proposal_id)
-    bodies = [assignment, view, saved, done, panel, (await reviewer.client.list_assignments())]
+    bodies = [
+        assignment,
+        declared,
+        view,
+        saved,
+        done,
+        panel,
+        (await reviewer.client.list_assignments()),
+    ]
     for body in bodies:
         text = json.dumps(msgspec.to_builtins(body), ensure_ascii=False)
         for secret in secrets:

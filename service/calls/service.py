@@ -122,6 +122,7 @@ async def _window_reads(
                 rubric_id=w.rubric_id,
                 blind_review=w.blind_review,
                 reviewers_per_proposal=w.reviewers_per_proposal,
+                review_deadline=w.review_deadline,
                 avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
                 selection_policy=w.selection_policy,
                 quotas=list(w.quotas),
@@ -555,10 +556,18 @@ def _checked_quotas(quotas: list[Any]) -> list[dict[str, Any]]:
     return data
 
 
-def _check_window(opens_at: datetime, closes_at: datetime, min_grant: int, max_grant: int) -> None:
+def _check_window(
+    opens_at: datetime,
+    closes_at: datetime,
+    min_grant: int,
+    max_grant: int,
+    review_deadline: datetime | None = None,
+) -> None:
     issues = []
     if closes_at <= opens_at:
         issues.append(_issue("body.closes_at", "must be after opens_at"))
+    if review_deadline is not None and review_deadline <= closes_at:
+        issues.append(_issue("body.review_deadline", "must be after closes_at"))
     if min_grant > max_grant:
         issues.append(_issue("body.max_grant", "must be at least min_grant"))
     if issues:
@@ -571,7 +580,9 @@ async def create_window(
     ctx.require(p.can_manage_calls(ctx.actor))
     call = await _call_or_404(session, ctx, call_id, lock=True)
     _require_draft(call, "windows are added")
-    _check_window(body.opens_at, body.closes_at, body.min_grant, body.max_grant)
+    _check_window(
+        body.opens_at, body.closes_at, body.min_grant, body.max_grant, body.review_deadline
+    )
     taken = (
         await session.execute(
             select(CallWindow.id).where(
@@ -599,6 +610,7 @@ async def create_window(
         currency=call.currency,
         blind_review=body.blind_review,
         reviewers_per_proposal=body.reviewers_per_proposal,
+        review_deadline=body.review_deadline.astimezone(UTC) if body.review_deadline else None,
         avoid_same_territory_reviewers=body.avoid_same_territory_reviewers,
         selection_policy=body.selection_policy,
         quotas=_checked_quotas(body.quotas),
@@ -626,11 +638,13 @@ async def update_window(
     frozen_fields = [
         f
         for f in body.__struct_fields__
-        if f not in {"version", "title", "description"} and getattr(body, f) is not msgspec.UNSET
+        if f not in {"version", "title", "description", "review_deadline"}
+        and getattr(body, f) is not msgspec.UNSET
     ]
     if frozen_fields and call.status != CallStatus.DRAFT:
         raise Conflict(
-            f"the call is {call.status}: only title and description of its windows may change "
+            f"the call is {call.status}: only title, description and review deadline of its "
+            "windows may change "
             f"(not {', '.join(frozen_fields)})"
         )
     if body.quotas is not msgspec.UNSET:
@@ -639,6 +653,8 @@ async def update_window(
         body.opens_at = body.opens_at.astimezone(UTC)
     if body.closes_at is not msgspec.UNSET:
         body.closes_at = body.closes_at.astimezone(UTC)
+    if isinstance(body.review_deadline, datetime):
+        body.review_deadline = body.review_deadline.astimezone(UTC)
     await _set_links(session, window, body)
     plain = msgspec.structs.replace(
         body,
@@ -652,7 +668,9 @@ async def update_window(
         window,
         plain,
         entity="window",
-        validate=lambda w: _check_window(w.opens_at, w.closes_at, w.min_grant, w.max_grant),
+        validate=lambda w: _check_window(
+            w.opens_at, w.closes_at, w.min_grant, w.max_grant, w.review_deadline
+        ),
     )
     links_sent = any(
         getattr(body, f) is not msgspec.UNSET

@@ -173,10 +173,21 @@ class AssignmentController(Controller):
         """Declare a conflict of interest (before reading the proposal) and step back."""
         return await service.declare_conflict(session, ctx, assignment_id, data)
 
+    @post(
+        "/{assignment_id:uuid}/no-conflict-declaration",
+        operation_id="CreateNoConflictDeclaration",
+        responses=problems(401, 403, 404),
+    )
+    async def create_no_conflict_declaration(
+        self, assignment_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.AssignmentRead:
+        """Declare no conflict of interest with the proposal: it opens to the reviewer."""
+        return await service.declare_no_conflict(session, ctx, assignment_id)
+
     @get(
         "/{assignment_id:uuid}/proposal",
         operation_id="GetAssignedProposal",
-        responses=problems(401, 403, 404),
+        responses=problems(401, 403, 404, 409),
     )
     async def get_assigned_proposal(
         self, assignment_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
@@ -187,7 +198,7 @@ class AssignmentController(Controller):
     @get(
         "/{assignment_id:uuid}/attachments/{attachment_id:uuid}/content",
         operation_id="GetAssignedAttachmentContent",
-        responses=problems(401, 403, 404),
+        responses=problems(401, 403, 404, 409),
         media_type="application/octet-stream",
     )
     async def get_assigned_attachment_content(

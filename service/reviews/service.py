@@ -450,11 +450,16 @@ async def _assignment_reads(
 ) -> list[c.AssignmentRead]:
     pids = {a.proposal_id for a in rows}
     props: dict[uuid.UUID, Proposal] = {}
+    windows: dict[uuid.UUID, tuple[CallWindow, Call]] = {}
     if pids:
-        for x in (
-            await session.execute(select(Proposal).where(col(Proposal.id).in_(pids)))
-        ).scalars():
+        for x, window, call in await session.execute(
+            select(Proposal, CallWindow, Call)
+            .join(CallWindow, col(CallWindow.id) == col(Proposal.window_id))
+            .join(Call, col(Call.id) == col(CallWindow.call_id))
+            .where(col(Proposal.id).in_(pids))
+        ):
             props[x.id] = x
+            windows[window.id] = (window, call)
     reviews: dict[uuid.UUID, ReviewStatus] = {}
     if rows:
         for aid, status in await session.execute(
@@ -473,6 +478,13 @@ async def _assignment_reads(
             window_id=props[a.proposal_id].window_id,
             review_status=reviews.get(a.id),
             created_at=a.created_at,
+            receipt_number=props[a.proposal_id].receipt_number,
+            call_id=windows[props[a.proposal_id].window_id][1].id,
+            call_title=i18n(windows[props[a.proposal_id].window_id][1].title),
+            window_title=i18n(windows[props[a.proposal_id].window_id][0].title),
+            blind=windows[props[a.proposal_id].window_id][0].blind_review,
+            review_deadline=windows[props[a.proposal_id].window_id][0].review_deadline,
+            no_conflict_declared_at=a.no_conflict_declared_at,
         )
         for a in rows
     ]
@@ -697,6 +709,37 @@ async def _my_assignment(
     return a, proposal
 
 
+def _require_declared(a: ReviewAssignment) -> None:
+    """The proposal is read, and scored, only after the reviewer declared no conflict."""
+    if a.no_conflict_declared_at is None:
+        raise ConflictProblem(
+            "declare whether you have a conflict of interest with this proposal first "
+            "(POST …/no-conflict-declaration, or …/conflict to step back)"
+        )
+
+
+async def declare_no_conflict(
+    session: AsyncSession, ctx: RequestContext, assignment_id: uuid.UUID
+) -> c.AssignmentRead:
+    """The reviewer declares no conflict of interest: the proposal opens to it. Declaring again
+    keeps the first moment; a conflict may still be declared later."""
+    a, _ = await _my_assignment(session, ctx, assignment_id, lock=True)
+    if a.no_conflict_declared_at is None:
+        before = snapshot(a)
+        a.no_conflict_declared_at = utcnow()
+        await session.flush()
+        await record(
+            session,
+            ctx,
+            action="review_assignment.no_conflict_declared",
+            entity="review_assignment",
+            entity_id=a.id,
+            before=before,
+            after=snapshot(a),
+        )
+    return (await _assignment_reads(session, [a]))[0]
+
+
 async def declare_conflict(
     session: AsyncSession, ctx: RequestContext, assignment_id: uuid.UUID, body: c.ConflictCreate
 ) -> c.ConflictRead:
@@ -741,7 +784,8 @@ async def declare_conflict(
 async def reviewer_view(
     session: AsyncSession, ctx: RequestContext, assignment_id: uuid.UUID
 ) -> c.ReviewerProposalView:
-    _, proposal = await _my_assignment(session, ctx, assignment_id)
+    a, proposal = await _my_assignment(session, ctx, assignment_id)
+    _require_declared(a)
     window = await session.get_one(CallWindow, proposal.window_id)
     blind = window.blind_review
     lines = (
@@ -814,7 +858,8 @@ async def reviewer_attachment(
     session: AsyncSession, ctx: RequestContext, assignment_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> tuple[Attachment, bool]:
     """An attachment of the assigned proposal, and whether its name must be hidden (blind)."""
-    _, proposal = await _my_assignment(session, ctx, assignment_id)
+    a, proposal = await _my_assignment(session, ctx, assignment_id)
+    _require_declared(a)
     f = await session.get(Attachment, attachment_id)
     if f is None or f.proposal_id != proposal.id:
         raise NotFound(f"attachment {attachment_id} does not exist")
@@ -892,6 +937,7 @@ async def save_review(
     session: AsyncSession, ctx: RequestContext, assignment_id: uuid.UUID, body: c.ReviewSave
 ) -> c.ReviewRead:
     a, proposal = await _my_assignment(session, ctx, assignment_id, lock=True)
+    _require_declared(a)
     _require_in_review(proposal)
     criteria = {x.code: x for x in await _criteria(session, proposal)}
     issues = []

@@ -182,6 +182,8 @@ class CallWindow(SQLModel, table=True):
     reviewers_per_proposal: int = Field(
         default=2, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="2")
     )
+    review_deadline: datetime | None = timestamp_field(nullable=True)
+    """When the panel's reviews are due (shown to reviewers; nothing is refused after it)."""
     avoid_same_territory_reviewers: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )

@@ -30,6 +30,9 @@ class ReviewAssignment(SQLModel, table=True):
         AssignmentStatus, "assignment_status", default=AssignmentStatus.ASSIGNED
     )
     assigned_by: uuid.UUID | None = fk_field("app_user.id", nullable=True)
+    no_conflict_declared_at: datetime | None = timestamp_field(nullable=True)
+    """When the reviewer declared having no conflict of interest: the proposal is shown to the
+    reviewer only after that (or the reviewer declares a conflict and steps back)."""
     created_at: datetime = created_at_field()
 
 
