@@ -11,6 +11,7 @@ from web.routes import (
     officer_calls,
     officer_plans,
     officer_reports,
+    officer_review,
     public,
 )
 
@@ -22,4 +23,5 @@ ROUTES: list[Any] = [
     *officer_calls.ROUTES,
     *officer_plans.ROUTES,
     *officer_reports.ROUTES,
+    *officer_review.ROUTES,
 ]
