@@ -42,8 +42,10 @@ async def test_the_proposal_opens_only_after_the_no_conflict_declaration(
         proposal.receipt_number,
         False,
     )
-    assert a.window_title is not None and a.window_title.ru == "Окно W1"
-    assert a.call_title is not None and a.call_title.ky == "Гранттар 2026"
+    assert a.window_title is not None
+    assert a.window_title.ru == "Окно W1"
+    assert a.call_title is not None
+    assert a.call_title.ky == "Гранттар 2026"
     assert a.call_id == window.call_id
     assert a.review_deadline == deadline
     assert a.no_conflict_declared_at is None
