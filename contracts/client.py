@@ -385,6 +385,19 @@ class GrantsClient:
             "POST", f"action-plan-items/{item_id}/indicators", pcc_c.IndicatorRead, body=body
         )
 
+    async def update_indicator(
+        self, item_id: uuid.UUID, indicator_id: uuid.UUID, body: pcc_c.IndicatorUpdate
+    ) -> pcc_c.IndicatorRead:
+        return await self.request(
+            "PATCH",
+            f"action-plan-items/{item_id}/indicators/{indicator_id}",
+            pcc_c.IndicatorRead,
+            body=body,
+        )
+
+    async def delete_indicator(self, item_id: uuid.UUID, indicator_id: uuid.UUID) -> None:
+        await self.request("DELETE", f"action-plan-items/{item_id}/indicators/{indicator_id}", None)
+
     # --- finance ---------------------------------------------------------------------------
 
     async def list_funding_sources(

@@ -61,6 +61,16 @@ class IndicatorCreate(Request, kw_only=True):
     baseline: IndicatorValue | None = None
 
 
+class IndicatorUpdate(Request, kw_only=True):
+    """Change an indicator: the fields sent replace the stored ones (`baseline: null` clears
+    it). Indicators carry no version: the last change wins."""
+
+    name: I18nText | UnsetType = UNSET
+    unit: Unit | UnsetType = UNSET
+    target: IndicatorValue | UnsetType = UNSET
+    baseline: IndicatorValue | UnsetType | None = UNSET
+
+
 class IndicatorRead(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     name: I18nText

@@ -111,6 +111,7 @@ from contracts.pcc import (
     ActionPlanPage,
     ActionPlanUpdate,
     IndicatorCreate,
+    IndicatorUpdate,
 )
 from contracts.permissions import Actor
 from contracts.proposals import (
@@ -188,6 +189,7 @@ from service.persistence.models import (
     CriterionScore,
     Decision,
     FundingSource,
+    Indicator,
     Membership,
     Organisation,
     Panel,
@@ -333,6 +335,8 @@ class World:
     actor: str = "anonymous"
 
     # --- the open window's review round: only for the cases that need it (`_review_round`) ---
+    indicator: Indicator = field(init=False, repr=False)
+    """An indicator of `item` (`_indicator_round`)."""
     rubric: Rubric = field(init=False, repr=False)
     """The open window's rubric (`CRITERIA`); the window's panel is the `reviewer` alone."""
     in_review: Proposal = field(init=False, repr=False)
@@ -817,6 +821,26 @@ def _item_create(w: World) -> ActionPlanItemCreate:
             IndicatorCreate(name=I18nText(en="Hearings held"), unit="events", target=Decimal(4))
         ],
     )
+
+
+async def _indicator_round(w: World) -> None:
+    w.indicator = Indicator(
+        action_plan_item_id=w.item.id,
+        name={"en": "Schools reached"},
+        unit="schools",
+        target=Decimal(4),
+    )
+    w.session.add(w.indicator)
+    await w.session.flush()
+
+
+async def _indicator_updated(w: World, c: GrantsClient, ind: Any) -> None:
+    assert (ind.id, ind.target) == (w.indicator.id, Decimal(9))
+
+
+async def _indicator_gone(w: World, c: GrantsClient, _: None) -> None:
+    item = await c.get_action_plan_item(w.item.id)
+    assert w.indicator.id not in [i.id for i in item.indicators]
 
 
 ACTION_PLAN_IMPORT_HEADER = (
@@ -1655,6 +1679,20 @@ CASES: dict[str, Case] = {
     ),
     "DeleteActionPlanItem": Case(
         lambda w, c: c.delete_action_plan_item(w.item.id), only("programme_officer")
+    ),
+    "UpdateIndicator": Case(
+        lambda w, c: c.update_indicator(
+            w.item.id, w.indicator.id, IndicatorUpdate(target=Decimal(9))
+        ),
+        only("programme_officer"),
+        check=_indicator_updated,
+        prepare=_indicator_round,
+    ),
+    "DeleteIndicator": Case(
+        lambda w, c: c.delete_indicator(w.item.id, w.indicator.id),
+        only("programme_officer"),
+        check=_indicator_gone,
+        prepare=_indicator_round,
     ),
     "CreateIndicator": Case(
         lambda w, c: c.create_indicator(

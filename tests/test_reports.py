@@ -979,6 +979,15 @@ async def test_report_queue_lists_submitted_reports_of_every_grant_with_their_co
     assert {r.id for r in here.items} == {mine.id, other.id}
 
 
+async def test_indicator_with_reported_values_cannot_be_deleted(w: GrantWorld) -> None:
+    await w.applicant.client.create_report(w.grant.id, _progress(w))
+    with pytest.raises(ApiError) as refused:
+        await w.officer.client.delete_indicator(w.indicator.action_plan_item_id, w.indicator.id)
+    assert refused.value.status == 409
+    item = await w.officer.client.get_action_plan_item(w.indicator.action_plan_item_id)
+    assert w.indicator.id in [i.id for i in item.indicators]
+
+
 async def test_report_queue_is_for_staff_only(w: GrantWorld) -> None:
     await _submitted(w, _progress(w))
     with pytest.raises(ApiError) as refused:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.client import ApiError
@@ -18,8 +19,9 @@ from contracts.pcc import (
     ActionPlanItemUpdate,
     ActionPlanUpdate,
     IndicatorCreate,
+    IndicatorUpdate,
 )
-from service.persistence.models import Call, CallContribution, Pcc, Territory
+from service.persistence.models import AuditEvent, Call, CallContribution, Pcc, Territory
 from tests.conftest import MakeUser
 
 
@@ -102,6 +104,73 @@ async def test_action_plan_lifecycle_with_items_and_indicators(
     assert [i.code for i in items.items] == ["OSH-1.1", "OSH-1.2"]
     await officer.delete_action_plan_item(items.items[1].id)
     assert [i.code for i in (await officer.list_action_plan_items(plan.id)).items] == ["OSH-1.1"]
+
+
+async def test_indicator_changed_and_deleted(
+    make_user: MakeUser, pcc: Pcc, session: AsyncSession
+) -> None:
+    officer = (await make_user(Role.PROGRAMME_OFFICER)).client
+    plan = await officer.create_action_plan(
+        ActionPlanCreate(
+            pcc_id=pcc.id,
+            title=I18nText(en="Plan"),
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 12, 31),
+        )
+    )
+    made = [
+        await officer.create_action_plan_item(
+            plan.id,
+            ActionPlanItemCreate(
+                code=code,
+                objective=I18nText(en="Dialogue"),
+                activities="Forums",
+                budget_estimate=100,
+                indicators=[
+                    IndicatorCreate(
+                        name=I18nText(en="Forums held"),
+                        unit="forums",
+                        target=Decimal("12"),
+                        baseline=Decimal("1"),
+                    )
+                ],
+            ),
+        )
+        for code in ("A-1", "A-2")
+    ]
+    item, other = made
+    ind = item.indicators[0]
+    changed = await officer.update_indicator(
+        item.id,
+        ind.id,
+        IndicatorUpdate(
+            name=I18nText(en="Forums", ru="Форумы"), target=Decimal("14.5"), baseline=None
+        ),
+    )
+    assert (changed.name.ru, changed.unit, changed.target, changed.baseline) == (
+        "Форумы",
+        "forums",
+        Decimal("14.5"),
+        None,
+    )
+    events = select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_id == str(ind.id))
+    n_events = (await session.execute(events)).scalar_one()
+    # the same values again: nothing written, no event
+    await officer.update_indicator(item.id, ind.id, IndicatorUpdate(target=Decimal("14.50")))
+    assert (await session.execute(events)).scalar_one() == n_events
+    # an indicator is reached through its own item only
+    with pytest.raises(ApiError) as elsewhere:
+        await officer.update_indicator(other.id, ind.id, IndicatorUpdate(unit="x"))
+    assert elsewhere.value.status == 404
+    with pytest.raises(ApiError) as bad:
+        await officer.update_indicator(item.id, ind.id, IndicatorUpdate(unit=""))
+    assert bad.value.status == 422
+    await officer.delete_indicator(item.id, ind.id)
+    assert (await officer.get_action_plan_item(item.id)).indicators == []
+    assert len((await officer.get_action_plan_item(other.id)).indicators) == 1
+    with pytest.raises(ApiError) as gone:
+        await officer.delete_indicator(item.id, ind.id)
+    assert gone.value.status == 404
 
 
 async def test_draft_action_plan_can_be_deleted(make_user: MakeUser, pcc: Pcc) -> None:

@@ -177,3 +177,34 @@ class ActionPlanItemController(Controller):
         ctx: Ctx,
     ) -> c.IndicatorRead:
         return await service.add_indicator(session, ctx, item_id, data)
+
+    @patch(
+        "/{item_id:uuid}/indicators/{indicator_id:uuid}",
+        operation_id="UpdateIndicator",
+        responses=problems(401, 403, 404),
+    )
+    async def update_indicator(
+        self,
+        item_id: FromPath[uuid.UUID],
+        indicator_id: FromPath[uuid.UUID],
+        data: JSONBody[c.IndicatorUpdate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.IndicatorRead:
+        """Change an indicator of the item: the fields sent replace the stored ones."""
+        return await service.update_indicator(session, ctx, item_id, indicator_id, data)
+
+    @delete(
+        "/{item_id:uuid}/indicators/{indicator_id:uuid}",
+        operation_id="DeleteIndicator",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def delete_indicator(
+        self,
+        item_id: FromPath[uuid.UUID],
+        indicator_id: FromPath[uuid.UUID],
+        session: Session,
+        ctx: Ctx,
+    ) -> None:
+        """Delete an indicator of the item; 409 when grantee reports hold values for it."""
+        await service.delete_indicator(session, ctx, item_id, indicator_id)

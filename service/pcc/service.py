@@ -24,6 +24,7 @@ from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
     Indicator,
+    IndicatorValue,
     Pcc,
     PccMember,
     Territory,
@@ -442,3 +443,70 @@ async def add_indicator(
     await session.flush()
     await record_created(session, ctx, "indicator", ind)
     return _indicator_read(ind)
+
+
+async def _indicator_of_item(
+    session: AsyncSession, item_id: uuid.UUID, indicator_id: uuid.UUID
+) -> Indicator:
+    ind = await session.get(Indicator, indicator_id, with_for_update=True)
+    if ind is None or ind.action_plan_item_id != item_id:
+        raise NotFound(f"indicator {indicator_id} of item {item_id} does not exist")
+    return ind
+
+
+async def update_indicator(
+    session: AsyncSession,
+    ctx: RequestContext,
+    item_id: uuid.UUID,
+    indicator_id: uuid.UUID,
+    body: c.IndicatorUpdate,
+) -> c.IndicatorRead:
+    """Change an indicator's name, unit, target or baseline; unchanged, nothing is written."""
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    await _item_or_404(session, item_id, lock=True)
+    ind = await _indicator_of_item(session, item_id, indicator_id)
+    for name in ("target", "baseline"):
+        value = getattr(body, name)
+        if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= INDICATOR_LIMIT):
+            raise InvalidInput(
+                f"indicator {name} must be a finite number below 10^14",
+                [ValidationIssue(field=f"body.{name}", message=f"{value} is not allowed")],
+            )
+    before = snapshot(ind)
+    changes: dict[str, Any] = {}
+    if not isinstance(body.name, msgspec.UnsetType):
+        changes["name"] = i18n_dict(body.name)
+    for name in ("unit", "target", "baseline"):
+        value = getattr(body, name)
+        if not isinstance(value, msgspec.UnsetType):
+            changes[name] = value
+    changed = {k: v for k, v in changes.items() if getattr(ind, k) != v}
+    if changed:
+        for key, value in changed.items():
+            setattr(ind, key, value)
+        await session.flush()
+        await record(
+            session,
+            ctx,
+            action="indicator.updated",
+            entity="indicator",
+            entity_id=ind.id,
+            before=before,
+            after=snapshot(ind),
+        )
+    return _indicator_read(ind)
+
+
+async def delete_indicator(
+    session: AsyncSession, ctx: RequestContext, item_id: uuid.UUID, indicator_id: uuid.UUID
+) -> None:
+    """Delete an indicator no report has given a value for (409 otherwise)."""
+    ctx.require(p.can_manage_action_plans(ctx.actor))
+    await _item_or_404(session, item_id, lock=True)
+    ind = await _indicator_of_item(session, item_id, indicator_id)
+    used = await session.execute(
+        select(IndicatorValue.id).where(col(IndicatorValue.indicator_id) == ind.id).limit(1)
+    )
+    if used.first() is not None:
+        raise Conflict("grantee reports hold values for this indicator; it cannot be deleted")
+    await delete_audited(session, ctx, "indicator", ind)
