@@ -21,6 +21,7 @@ from service.audit.service import verify
 from service.demo import DEMO_PASSWORD, load_demo_data
 from service.persistence.models import (
     ActionPlanItem,
+    AppUser,
     AuditEvent,
     GrantCharge,
     LedgerEntry,
@@ -107,6 +108,22 @@ async def test_demo_data_is_complete_and_idempotent(
     ).scalar_one()
     assert run.outputs is not None
     assert "lottery" in [e["decided_by"] for e in run.outputs["entries"]]
+    # four eyes: the first officer created and computed it, the second approved it
+    people = {
+        u.id: u.email
+        for u in (
+            await session.execute(
+                select(AppUser).where(
+                    col(AppUser.id).in_([run.created_by, run.computed_by, run.approved_by])
+                )
+            )
+        ).scalars()
+    }
+    assert [people.get(x) for x in (run.created_by, run.computed_by, run.approved_by)] == [
+        "officer@demo.pcc-grants.kg",
+        "officer@demo.pcc-grants.kg",
+        "officer2@demo.pcc-grants.kg",
+    ]
     assert [q["met"] for q in run.outputs["quota_checks"]] == [True]
     yntymak = (
         await session.execute(
