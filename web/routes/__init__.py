@@ -12,6 +12,7 @@ from web.routes import (
     officer_plans,
     officer_reports,
     officer_review,
+    officer_selection,
     public,
 )
 
@@ -21,6 +22,7 @@ ROUTES: list[Any] = [
     *applicant.ROUTES,
     *grants.ROUTES,
     *officer_calls.ROUTES,
+    *officer_selection.ROUTES,
     *officer_plans.ROUTES,
     *officer_reports.ROUTES,
     *officer_review.ROUTES,

@@ -1,0 +1,383 @@
+"""The programme officer's selection in real Chromium (Russian): the "what if" recomputing
+through the engine with htmx (the quota check and what changed shown in place), the same form
+without JavaScript, four eyes on the approval (the officer who computed the run is not offered
+it; a second officer approves), and a change of decision after approval confirmed by the other
+officer.
+
+The window is the test's own, made through the API in a fixture: five organisations (two
+women-led), five proposals of 10,000 KGS scored by a panel of two, a budget for three awards.
+Without a quota the three best (none women-led) are funded; a 30% women-led share of the
+budget (9,000 KGS) needs one women-led award, so the best women-led proposal replaces the
+third-best.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.async_api import Page, expect
+
+from contracts.calls import (
+    AllocationCreate,
+    CallCreate,
+    CallTransition,
+    ContributionCreate,
+    WindowCreate,
+)
+from contracts.client import GrantsClient
+from contracts.common import I18nText
+from contracts.enums import CallStatus, OrganisationKind, ProposalStatus, Role
+from contracts.identity import OrganisationCreate, RegistrationCreate, UserCreate
+from contracts.proposals import (
+    BudgetLineCreate,
+    BudgetLinesReplace,
+    ProposalCreate,
+    ProposalSubmit,
+    ProposalUpdate,
+)
+from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
+from service.demo import DEMO_PASSWORD
+from tests.test_reviews import _rubric, _scores
+from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
+
+pytestmark = pytest.mark.browser
+
+REQUEST = 1_000_000  # 10,000.00 KGS in tiyin
+BUDGET_KGS = "30000"
+# (name, women-led, the scores both reviewers give, in tenths: half points on a 0-5 scale)
+APPLICANTS = [
+    ("Alma", False, (45, 45, 45)),
+    ("Bereke", False, (45, 40, 40)),
+    ("Chynar", False, (40, 40, 35)),
+    ("Dilbar", True, (35, 35, 30)),
+    ("Elnura", True, (30, 30, 30)),
+]
+
+
+@dataclass
+class World:
+    window_id: uuid.UUID
+    proposals: dict[str, uuid.UUID]
+    titles: dict[str, str]
+    officer_a: str
+    officer_b: str
+    applicants: dict[str, str]
+
+
+async def _client(site: str, email: str, made: list[GrantsClient]) -> GrantsClient:
+    base = GrantsClient.connect(f"{site}/api/v1/")
+    made.append(base)
+    token = await base.create_token(email, DEMO_PASSWORD)
+    return base.as_user(token.access_token)
+
+
+@pytest.fixture
+async def world(site: str) -> AsyncIterator[World]:
+    made: list[GrantsClient] = []
+    yield await build_world(site, made)
+    for client in made:
+        await client.aclose()
+
+
+async def build_world(site: str, made: list[GrantsClient]) -> World:
+    """A published window of our own with five scored proposals; two officers of our own."""
+    tag = uuid.uuid4().hex[:8]
+    admin = await _client(site, demo_email("admin"), made)
+    anonymous = GrantsClient.connect(f"{site}/api/v1/")
+    made.append(anonymous)
+
+    def email(who: str) -> str:
+        return f"sel-{who}-{tag}@example.org"
+
+    people = {}
+    for who, role, name in (
+        ("officer-a", Role.PROGRAMME_OFFICER, "Айгуль Officer-A"),
+        ("officer-b", Role.PROGRAMME_OFFICER, "Бакыт Officer-B"),
+        ("reviewer-1", Role.REVIEWER, "Reviewer One"),
+        ("reviewer-2", Role.REVIEWER, "Reviewer Two"),
+    ):
+        people[who] = await admin.create_user(
+            UserCreate(
+                email=email(who),
+                password=DEMO_PASSWORD,
+                full_name=f"{name} {tag}",
+                roles=[role],
+                preferred_language="ru",  # type: ignore[arg-type]  # a Language value
+            )
+        )
+    officer = await _client(site, email("officer-a"), made)
+    territory = (await officer.list_territories()).items[0]
+    source = (await officer.list_funding_sources()).items[0]
+    now = datetime.now(UTC)
+    call = await officer.create_call(
+        CallCreate(
+            title=I18nText(en=f"Selection test {tag}", ru=f"Отбор, тест {tag}"),
+            description=I18nText(en="A call of the selection web test"),
+            contributions=[ContributionCreate(funding_source_id=source.id, amount=10 * REQUEST)],
+        )
+    )
+    window = await officer.create_window(
+        call.id,
+        WindowCreate(
+            # receipt numbers are <year>-<window code>-<n>, unique across calls: a code of our own
+            code=f"S-{tag}",
+            title=I18nText(en=f"Selection window {tag}", ru=f"Окно отбора {tag}"),
+            opens_at=now - timedelta(days=5),
+            closes_at=now + timedelta(days=5),
+            min_grant=REQUEST // 2,
+            max_grant=2 * REQUEST,
+            allocations=[AllocationCreate(funding_source_id=source.id, amount=3 * REQUEST)],
+            territory_ids=[territory.id],
+            rules=[{"id": "place", "kind": "territory_in_window"}],
+        ),
+    )
+    window = await officer.get_window(window.id)
+    await officer.update_window_rubric(window.id, _rubric(window.version))
+    current = await officer.get_call(call.id)
+    await officer.create_call_transition(
+        call.id, CallTransition(version=current.version, status=CallStatus.PUBLISHED)
+    )
+    proposals: dict[str, uuid.UUID] = {}
+    titles: dict[str, str] = {}
+    applicants: dict[str, str] = {}
+    for name, women_led, _ in APPLICANTS:
+        who = email(f"applicant-{name.lower()}")
+        reg = await anonymous.create_registration(
+            RegistrationCreate(
+                email=who,
+                password=DEMO_PASSWORD,
+                full_name=f"{name} Applicant {tag}",
+                organisation=OrganisationCreate(
+                    name=f"{name} {tag}",
+                    kind=OrganisationKind.CSO,
+                    territory_id=territory.id,
+                    founded_year=2012,
+                    women_led=women_led,
+                ),
+            )
+        )
+        applicants[name] = who
+        client = await _client(site, who, made)
+        titles[name] = f"{name}: диалог соседей {tag}"
+        draft = await client.create_proposal(
+            window.id, ProposalCreate(organisation_id=reg.organisation.id, title=titles[name])
+        )
+        draft = await client.update_proposal(
+            draft.id, ProposalUpdate(version=draft.version, requested_amount=REQUEST)
+        )
+        draft = await client.update_budget_lines(
+            draft.id,
+            BudgetLinesReplace(
+                version=draft.version,
+                lines=[
+                    BudgetLineCreate(
+                        category="all", description="All costs", quantity=1, unit_cost=REQUEST
+                    )
+                ],
+            ),
+        )
+        receipt = await client.create_submission(draft.id, ProposalSubmit(version=draft.version))
+        assert receipt.proposal.status == ProposalStatus.ELIGIBLE, receipt.proposal.eligibility
+        proposals[name] = draft.id
+    reviewers = [people["reviewer-1"].id, people["reviewer-2"].id]
+    await officer.update_panel(window.id, PanelReplace(reviewer_ids=reviewers))
+    await officer.create_assignments(window.id, AutoAssign(seed=f"sel-{tag}"))
+    score_of = {proposals[n]: s for n, _, s in APPLICANTS}
+    for who in ("reviewer-1", "reviewer-2"):
+        reviewer = await _client(site, email(who), made)
+        for a in (await reviewer.list_assignments()).items:
+            if a.proposal_id not in score_of:
+                continue
+            await reviewer.create_no_conflict_declaration(a.id)
+            saved = await reviewer.update_review(
+                a.id,
+                ReviewSave(scores=_scores(*score_of[a.proposal_id]), comment="Clear and feasible."),
+            )
+            await reviewer.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    for pid in proposals.values():
+        assert (await officer.get_proposal(pid)).status == ProposalStatus.SCORED
+    return World(
+        window_id=window.id,
+        proposals=proposals,
+        titles=titles,
+        officer_a=email("officer-a"),
+        officer_b=email("officer-b"),
+        applicants=applicants,
+    )
+
+
+async def _officer(
+    new_page: NewPage, email: str, *, js: bool = True, width: int = DESKTOP
+) -> Visit:
+    visit = await new_page("ru", js=js, width=width)
+    await visit.sign_in(email)
+    assert await visit.page.get_attribute("html", "lang") == "ru"
+    return visit
+
+
+async def _set_quota(page: Page, n: int, kind: str, group: str, value: str) -> None:
+    await page.select_option(f"#f-quota-{n}-kind", kind)
+    await page.select_option(f"#f-quota-{n}-group", group)
+    await page.fill(f"#f-quota-{n}-value", value)
+
+
+async def _funded(page: Page) -> list[str]:
+    return [t.strip() for t in await page.locator("table.funded tbody th").all_inner_texts()]
+
+
+async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
+    world: World, new_page: NewPage, site: str
+) -> None:
+    url = f"{site}/officer/windows/{world.window_id}/selection"
+    # the second officer, on a phone, finds the page before any run
+    b = await _officer(new_page, world.officer_b, width=PHONE)
+    await b.page.goto(url)
+    await expect(b.page.locator(".selection-result")).to_have_count(1)
+    await expect(b.page.locator("table.funded")).to_have_count(0)
+    await check_page(b.page, "officer-selection-empty")
+
+    a = await _officer(new_page, world.officer_a)
+    page = a.page
+    await page.goto(url)
+    await expect(page.locator("h1")).to_have_count(1)
+    await expect(page.locator("form.selection-form")).to_be_visible()
+    # the form starts from the window: its envelope as the budget, no quota
+    assert await page.input_value("#f-budget") == "30000.00"
+
+    # what if 1: no quota — the three best are funded, none women-led
+    await page.click("#what-if-submit")
+    await expect(page.locator("table.funded tbody tr")).to_have_count(3)
+    assert page.url == url  # htmx: still on the page
+    funded = " ".join(await _funded(page))
+    for name in ("Alma", "Bereke", "Chynar"):
+        assert world.titles[name] in funded
+    assert world.titles["Dilbar"] not in funded
+    await expect(page.locator("#what-if-status")).not_to_be_empty()
+    first_run = await page.locator("input[name=previous]").input_value()
+    assert first_run != ""
+
+    # what if 2: at least 30% of the budget to women-led organisations
+    await _set_quota(page, 0, "min_share_money", "women_led", "30")
+    await page.click("#what-if-submit")
+    checks = page.locator("table.quota-checks tbody tr")
+    await expect(checks).to_have_count(1)
+    await expect(checks.first).to_have_class("met")
+    row = await checks.first.inner_text()
+    assert "30" in row
+    assert "9 000,00" in row.replace("\u00a0", " ").replace("\u202f", " ")  # required
+    assert "10 000,00" in row.replace("\u00a0", " ").replace("\u202f", " ")  # achieved
+    changes = page.locator(".changes")
+    await expect(changes.locator(".newly-funded")).to_have_count(1)
+    await expect(changes.locator(".newly-funded")).to_contain_text(world.titles["Dilbar"])
+    await expect(changes.locator(".dropped")).to_have_count(1)
+    await expect(changes.locator(".dropped")).to_contain_text(world.titles["Chynar"])
+    await expect(changes.locator(".reserve-moved")).not_to_have_count(0)
+    await expect(changes).to_contain_text(first_run[:8])
+    funded = " ".join(await _funded(page))
+    assert world.titles["Dilbar"] in funded
+    assert world.titles["Chynar"] not in funded
+    # the reasons, one per proposal, and the reserve
+    await expect(page.locator("ol.reasons li")).to_have_count(5)
+    await expect(page.locator("table.reserve tbody th").first).to_contain_text(
+        world.titles["Chynar"]
+    )
+    styled = await page.evaluate(
+        "Array.from(document.querySelectorAll('[style]')).map(e => e.outerHTML.slice(0, 120))"
+    )
+    assert (a.console_errors, styled) == ([], [])
+    await check_page(page, "officer-selection-what-if")
+    second_run = await page.locator("input[name=previous]").input_value()
+    assert second_run not in ("", first_run)
+
+    # an invalid quota: the message next to its field, nothing computed
+    await _set_quota(page, 1, "min_count", "women_led", "abc")
+    await page.click("#what-if-submit")
+    await expect(page.locator("#f-quota-1-value-error")).to_be_visible()
+    await expect(page.locator(".error-summary")).to_be_visible()
+    assert await page.locator("input[name=previous]").input_value() == second_run
+    await page.fill("#f-quota-1-value", "")
+    await page.select_option("#f-quota-1-kind", "")
+
+    # the run's page: the one who computed it is not offered the approval
+    await page.goto(f"{site}/officer/selection-runs/{second_run}")
+    await expect(page.locator(".four-eyes")).to_contain_text("Айгуль")
+    await expect(page.locator("#approve-refused")).to_be_visible()
+    await expect(page.locator("form.approve-form")).to_have_count(0)
+    await expect(page.locator(".run-facts")).to_contain_text("Айгуль")
+    await page.click("#replay-button")
+    await expect(page.locator(".replay-result")).to_have_class("replay-result ok")
+    await check_page(page, "officer-selection-run")
+
+    # a second officer approves, with a reason
+    await b.page.goto(f"{site}/officer/selection-runs/{second_run}")
+    await expect(b.page.locator("#approve-refused")).to_have_count(0)
+    await check_page(b.page, "officer-selection-run-approve")
+    await b.page.fill("#f-reason", "Утверждено на заседании отборочной комиссии")
+    await b.page.click("form.approve-form button[type=submit]")
+    await expect(b.page.locator(".approved-by")).to_be_visible()
+    await expect(b.page.locator(".approved-by")).to_contain_text("Бакыт")
+    await expect(b.page.locator(".decision-row")).to_have_count(5)
+    await check_page(b.page, "officer-selection-decisions")
+    # what the applicant sees: the decision and the feedback, as soon as it is recorded
+    await b.page.locator(f"#d-{world.proposals['Dilbar']} a.feedback-link").click()
+    await expect(b.page.locator(".error-page")).to_have_count(0)
+    await expect(b.page.locator(".decision .outcome")).to_have_count(1)
+
+    # after approval: officer A asks to change a decision; the change waits for officer B
+    await page.goto(f"{site}/officer/selection-runs/{second_run}")
+    target = world.proposals["Chynar"]
+    card = page.locator(f"#d-{target}")
+    await card.locator("summary").click()
+    await card.locator("select[name=outcome]").select_option("selected")
+    await card.locator("textarea[name=reason]").fill("коротко")
+    await card.locator("button[type=submit]").click()
+    card = page.locator(f"#d-{target}")
+    await expect(card.locator(".field-error")).to_be_visible()
+    await card.locator("textarea[name=reason]").fill("Дополнительное софинансирование от мэрии")
+    await card.locator("button[type=submit]").click()
+    pending = page.locator(".pending-change")
+    await expect(pending).to_have_count(1)
+    await expect(pending.locator("button[value=confirm]")).to_have_count(0)  # not for its author
+    await expect(page.locator(f"#d-{target} .current-status")).to_contain_text("Резервный список")
+    await check_page(page, "officer-selection-pending")
+
+    await b.page.goto(f"{site}/officer/selection-runs/{second_run}")
+    await b.page.locator(".pending-change button[value=confirm]").click()
+    await expect(b.page.locator("#decisions")).to_be_visible()
+    await expect(b.page.locator(".pending-change")).to_have_count(0)
+    await expect(b.page.locator(".settled-changes li")).to_have_count(1)
+    await expect(b.page.locator(f"#d-{target} .current-status")).to_contain_text("Отобрано")
+    # the window is decided: a new what-if is refused, and the page says why
+    await page.goto(url)
+    await page.click("#what-if-submit")
+    await expect(page.locator(".error-summary")).to_contain_text("no scored proposal")
+    a.assert_same_origin()
+    b.assert_same_origin()
+
+
+async def test_what_if_without_javascript_goes_to_the_run_page(
+    world: World, new_page: NewPage, site: str
+) -> None:
+    visit = await _officer(new_page, world.officer_b, js=False)
+    page = visit.page
+    await page.goto(f"{site}/officer/windows/{world.window_id}/selection")
+    await page.fill("#f-budget", "20 000")
+    await _set_quota(page, 0, "min_count", "women_led", "1")
+    await page.click("#what-if-submit")
+    assert "/officer/selection-runs/" in page.url
+    await expect(page.locator("table.funded tbody tr")).to_have_count(2)
+    await expect(page.locator("table.quota-checks tbody tr.met")).to_have_count(1)
+    await expect(page.locator(".four-eyes")).to_be_visible()
+    await check_page(page, "officer-selection-run-nojs")
+    # a budget that is not an amount: 422, the message next to the field
+    await page.goto(f"{site}/officer/windows/{world.window_id}/selection")
+    await page.fill("#f-budget", "много")
+    response = await page.request.fetch(page.url)  # the page itself still answers
+    assert response.status == 200
+    await page.click("#what-if-submit")
+    await expect(page.locator("#f-budget-error")).to_be_visible()
+    assert await page.get_attribute("#f-budget", "aria-invalid") == "true"
