@@ -14,6 +14,7 @@ from web.routes import (
     officer_review,
     officer_selection,
     public,
+    reviewer,
 )
 
 ROUTES: list[Any] = [
@@ -26,4 +27,5 @@ ROUTES: list[Any] = [
     *officer_plans.ROUTES,
     *officer_reports.ROUTES,
     *officer_review.ROUTES,
+    *reviewer.ROUTES,
 ]
