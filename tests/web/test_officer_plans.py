@@ -19,7 +19,7 @@ from playwright.async_api import FilePayload, Page, expect
 
 from contracts.client import GrantsClient
 from contracts.common import I18nText
-from contracts.pcc import ActionPlanCreate, ActionPlanItemCreate
+from contracts.pcc import ActionPlanCreate, ActionPlanItemCreate, IndicatorCreate
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 
@@ -159,6 +159,16 @@ async def test_officer_creates_a_plan_with_an_item_and_an_indicator(
     ]
     await _both_widths(page, "officer-plan-ru")
 
+    # the indicator edited: a new target, the baseline cleared
+    await page.click(f"a[href='/officer/plans/items/{item.id}/indicators/{got[0].id}/edit']")
+    await expect(page.locator("#f-baseline")).to_have_value("12.5")
+    await page.fill("#f-target", "45,5")
+    await page.fill("#f-baseline", "")
+    await page.click("main form button[type=submit]")
+    await page.wait_for_url(f"{site}/officer/plans/{plan_id}*")
+    again = (await officer_api.get_action_plan_item(item.id)).indicators
+    assert [(i.target, i.baseline) for i in again] == [(Decimal("45.5"), None)]
+
     # edit the item and the plan
     await page.click(f"a[href='/officer/plans/items/{item.id}/edit']")
     await expect(page.locator("#f-budget")).to_have_value("150000.50")
@@ -206,9 +216,16 @@ async def test_plan_deleted_and_item_deleted_without_javascript(
             code="X-1", objective=I18nText(en="Gone"), activities="None", budget_estimate=100
         ),
     )
+    ind = await officer_api.create_indicator(
+        item.id, IndicatorCreate(name=I18nText(en="Gone too"), unit="x", target=Decimal(1))
+    )
     visit = await _officer(new_page, js=False)
     page = visit.page
     await page.goto(f"{site}/officer/plans/{plan.id}")
+    delete_indicator = f"/officer/plans/items/{item.id}/indicators/{ind.id}/delete"
+    await page.click(f"form[action='{delete_indicator}'] button")
+    await page.wait_for_url(f"{site}/officer/plans/{plan.id}*")
+    assert (await officer_api.get_action_plan_item(item.id)).indicators == []
     await page.click(f"form[action='/officer/plans/items/{item.id}/delete'] button")
     await page.wait_for_url(f"{site}/officer/plans/{plan.id}")
     assert (await officer_api.list_action_plan_items(plan.id)).items == []

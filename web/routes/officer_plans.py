@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 
 from contracts.client import ApiError, GrantsClient
@@ -42,6 +42,8 @@ from contracts.pcc import (
     ActionPlanRead,
     ActionPlanUpdate,
     IndicatorCreate,
+    IndicatorRead,
+    IndicatorUpdate,
 )
 from web import i18n
 from web.forms import FormErrors, checked, from_problem, text
@@ -132,7 +134,7 @@ def parse_number(raw: str) -> Decimal | None:
 def number_text(value: Decimal | None) -> str:
     if value is None:
         return ""
-    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return format(value.normalize(), "f")
 
 
 def _problem_errors(exc: ApiError, names: dict[str, str]) -> FormErrors:
@@ -684,6 +686,107 @@ async def indicator_create(request: Request[Any, Any, Any], item_id: FromPath[uu
     )
 
 
+def _indicator_of(item: ActionPlanItemRead, indicator_id: uuid.UUID) -> IndicatorRead:
+    found = next((i for i in item.indicators if i.id == indicator_id), None)
+    if found is None:
+        raise NotFoundException()
+    return found
+
+
+@get(
+    "/officer/plans/items/{item_id:uuid}/indicators/{indicator_id:uuid}/edit",
+    name="officer_indicator_edit",
+    include_in_schema=False,
+)
+async def indicator_edit(
+    request: Request[Any, Any, Any],
+    item_id: FromPath[uuid.UUID],
+    indicator_id: FromPath[uuid.UUID],
+) -> Any:
+    require_officer(request)
+    item = await client_for(request).get_action_plan_item(item_id)
+    ind = _indicator_of(item, indicator_id)
+    form = IndicatorForm(
+        name=i18n_values(ind.name),
+        unit=ind.unit,
+        baseline=number_text(ind.baseline),
+        target=number_text(ind.target),
+    )
+    return page(
+        request,
+        "officer/plans/indicator_form.html",
+        {"item": item, "indicator": ind, "form": form, "errors": None},
+    )
+
+
+@post(
+    "/officer/plans/items/{item_id:uuid}/indicators/{indicator_id:uuid}",
+    name="officer_indicator_update",
+    include_in_schema=False,
+)
+async def indicator_update(
+    request: Request[Any, Any, Any],
+    item_id: FromPath[uuid.UUID],
+    indicator_id: FromPath[uuid.UUID],
+) -> Any:
+    require_officer(request)
+    client = client_for(request)
+    item = await client.get_action_plan_item(item_id)
+    ind = _indicator_of(item, indicator_id)
+    form, errors, body = _read_indicator_form(await request.form())
+    if body is not None:
+        try:
+            await client.update_indicator(
+                item_id,
+                indicator_id,
+                IndicatorUpdate(
+                    name=body.name, unit=body.unit, target=body.target, baseline=body.baseline
+                ),
+            )
+        except ApiError as exc:
+            if exc.status not in (403, 404, 409, 422):
+                raise
+            errors = _problem_errors(exc, INDICATOR_NAMES)
+        else:
+            flash(request, _("The indicator is saved."), "success")
+            return redirect(request, f"/officer/plans/{item.action_plan_id}#item-{item_id}")
+    return page(
+        request,
+        "officer/plans/indicator_form.html",
+        {"item": item, "indicator": ind, "form": form, "errors": errors},
+        status=422,
+    )
+
+
+@post(
+    "/officer/plans/items/{item_id:uuid}/indicators/{indicator_id:uuid}/delete",
+    name="officer_indicator_delete",
+    include_in_schema=False,
+)
+async def indicator_delete(
+    request: Request[Any, Any, Any],
+    item_id: FromPath[uuid.UUID],
+    indicator_id: FromPath[uuid.UUID],
+) -> Any:
+    require_officer(request)
+    client = client_for(request)
+    item = await client.get_action_plan_item(item_id)
+    try:
+        await client.delete_indicator(item_id, indicator_id)
+    except ApiError as exc:
+        if exc.status not in (403, 404, 409):
+            raise
+        message = (
+            _("This indicator cannot be deleted: grantee reports give values for it.")
+            if exc.status == 409
+            else refusal(exc)
+        )
+        flash(request, message, "error")
+    else:
+        flash(request, _("The indicator is deleted."), "success")
+    return redirect(request, f"/officer/plans/{item.action_plan_id}#item-{item_id}")
+
+
 # --- import ---------------------------------------------------------------------------------
 
 
@@ -853,4 +956,7 @@ ROUTES: list[Any] = [
     item_delete,
     indicator_new,
     indicator_create,
+    indicator_edit,
+    indicator_update,
+    indicator_delete,
 ]
