@@ -6,6 +6,7 @@ The formats of the files are described in `docs/imports.md`.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 import msgspec
 
@@ -24,6 +25,19 @@ class ImportRowError(msgspec.Struct, kw_only=True):
     message: str
 
 
+class ImportRecordChange(msgspec.Struct, kw_only=True):
+    """One record a (dry-run) import creates, updates or finds unchanged: the row it starts on,
+    its entity (e.g. `action_plan_item`), its natural key as the file names it (a plan's
+    English title, an item's code, an indicator's English name), what happens to it, and the
+    fields an update changes."""
+
+    row: int
+    entity: str
+    key: str
+    action: Literal["create", "update", "unchanged"]
+    fields: list[str] = []
+
+
 class ImportReport(msgspec.Struct, kw_only=True):
     """What an import did, or (`dry_run`) would do.
 
@@ -39,3 +53,6 @@ class ImportReport(msgspec.Struct, kw_only=True):
     unchanged: int
     errors: list[ImportRowError]
     applied: bool
+    records: list[ImportRecordChange] = []
+    """Each record created, updated or unchanged, in file order (for action plans; the
+    organisation import leaves it empty)."""

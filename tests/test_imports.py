@@ -399,6 +399,14 @@ async def test_action_plan_dry_run_reports_counts_and_writes_nothing(
         [],
     )
     assert await row_counts(session) == before
+    # each record the file would create, in file order, named by its natural key
+    assert len(report.records) == sum(PLAN_ENTITIES.values())
+    assert {r.action for r in report.records} == {"create"}
+    assert [r.row for r in report.records] == sorted(r.row for r in report.records)
+    assert [(r.row, r.entity) for r in report.records][:2] == [
+        (2, "action_plan"),
+        (2, "action_plan_item"),
+    ]
 
 
 async def test_action_plan_reimport_is_idempotent(session: AsyncSession, places: None) -> None:
@@ -428,6 +436,9 @@ async def test_action_plan_reimport_updates_exactly_the_changed_item(
         {"action_plan": 0, "action_plan_item": 1, "indicator": 0},
         7,
     )
+    changed = [(r.row, r.entity, r.key, r.fields) for r in report.records if r.action == "update"]
+    assert changed == [(4, "action_plan_item", "OSH-2", ["budget_estimate"])]
+    assert sum(r.action == "unchanged" for r in report.records) == 7
     items = await items_by_code(session)
     assert {code: item.version for code, item in items.items()} == {**untouched, "OSH-2": 2}
     assert items["OSH-2"].budget_estimate == 130_000_000

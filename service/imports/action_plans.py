@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from anyio import to_thread
@@ -55,7 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from contracts.enums import ActionPlanStatus
-from contracts.imports import ImportKind, ImportReport
+from contracts.imports import ImportKind, ImportRecordChange, ImportReport
 from service.changes import record_created, update_versioned
 from service.context import RequestContext
 from service.imports import base
@@ -508,27 +508,38 @@ async def _diff(
     return out
 
 
-def _count(changes: list[_PlanChange]) -> tuple[dict[str, int], dict[str, int], int]:
+def _count(
+    changes: list[_PlanChange],
+) -> tuple[dict[str, int], dict[str, int], int, list[ImportRecordChange]]:
     created = dict.fromkeys(ENTITIES, 0)
     updated = dict.fromkeys(ENTITIES, 0)
     unchanged = 0
+    records: list[ImportRecordChange] = []
 
-    def tally(entity: str, row: object, changes_: dict[str, Any]) -> None:
+    def tally(entity: str, line: int, key: str, row: object, changes_: dict[str, Any]) -> None:
         nonlocal unchanged
         if row is None:
             created[entity] += 1
+            action: Literal["create", "update", "unchanged"] = "create"
         elif changes_:
             updated[entity] += 1
+            action = "update"
         else:
             unchanged += 1
+            action = "unchanged"
+        fields = sorted(changes_) if action == "update" else []
+        records.append(
+            ImportRecordChange(row=line, entity=entity, key=key, action=action, fields=fields)
+        )
 
     for plan in changes:
-        tally("action_plan", plan.row, plan.changes)
+        tally("action_plan", plan.record.row, plan.record.title_en, plan.row, plan.changes)
         for item in plan.items:
-            tally("action_plan_item", item.row, item.changes)
+            tally("action_plan_item", item.record.row, item.record.code, item.row, item.changes)
             for ind in item.indicators:
-                tally("indicator", ind.row, ind.changes)
-    return created, updated, unchanged
+                tally("indicator", ind.record.row, ind.record.name_en, ind.row, ind.changes)
+    records.sort(key=lambda r: (r.row, ENTITIES.index(r.entity)))
+    return created, updated, unchanged, records
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -608,8 +619,9 @@ async def apply(
             await session.execute(_LOCK)  # one import of plans at a time: no duplicate plans
         changes = await _diff(session, validated, lock=lock)
     will_apply = not validated.file_errors and (skip_invalid or not validated.errors)
+    records: list[ImportRecordChange] = []
     if will_apply:
-        created, updated, unchanged = _count(changes)
+        created, updated, unchanged, records = _count(changes)
     else:
         created, updated, unchanged = dict.fromkeys(ENTITIES, 0), dict.fromkeys(ENTITIES, 0), 0
     if will_apply and not dry_run:
@@ -625,6 +637,7 @@ async def apply(
         unchanged=unchanged,
         errors=base.sorted_errors(validated.errors),
         applied=will_apply and not dry_run,
+        records=records,
     )
 
 
