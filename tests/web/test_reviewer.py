@@ -32,7 +32,16 @@ from contracts.common import I18nText
 from contracts.enums import CallStatus, Language, OrganisationKind, Role
 from contracts.identity import OrganisationCreate, RegistrationCreate, UserCreate
 from contracts.proposals import ProposalCreate, ProposalSubmit, ProposalUpdate
-from contracts.reviews import AssignmentCreate, CriterionCreate, PanelReplace, RubricCreate
+from contracts.reviews import (
+    AssignmentCreate,
+    CriterionCreate,
+    CriterionScoreInput,
+    PanelReplace,
+    ReviewReopen,
+    ReviewSave,
+    ReviewSubmit,
+    RubricCreate,
+)
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 from web.i18n import translations
@@ -461,3 +470,59 @@ async def test_the_queue_and_pages_at_phone_width_in_russian(
     await expect(page.locator("section.review-window")).to_contain_text("Окно рецензий")
     await both_widths(visit, "reviewer-queue-ru")
     _assert_blind(await page.content(), world, "queue-ru")
+
+
+async def test_a_reopened_review_is_editable_again_and_a_newer_save_is_not_overwritten(
+    site: str, new_page: NewPage, world: World
+) -> None:
+    reviewer = await _signed_in(site, world.reviewer_email, PASSWORD)
+    officer = await _signed_in(site, demo_email("officer"))
+    a = next(
+        x
+        for x in (await reviewer.list_assignments()).items
+        if x.proposal_id == world.applicants[0].proposal_id
+    )
+    await reviewer.create_no_conflict_declaration(a.id)
+    saved = await reviewer.update_review(
+        a.id,
+        ReviewSave(
+            scores=[
+                CriterionScoreInput(criterion="relevance", value=30),
+                CriterionScoreInput(criterion="feasibility", value=30),
+                CriterionScoreInput(criterion="gender", value=None),
+            ]
+        ),
+    )
+    done = await reviewer.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    await officer.create_review_reopening(
+        done.id, ReviewReopen(version=done.version, reason="Please score gender as well")
+    )
+
+    visit = await new_page("ru")
+    page = visit.page
+    await sign_in(visit, world, "ru")
+    await page.goto(f"{visit.site}/review/assignments/{a.id}")
+    await expect(page.locator(".notice-returned")).to_contain_text(
+        t("ru", "Your review was reopened")
+    )
+    await expect(page.locator("#review-form")).to_be_visible()
+    await expect(page.locator("#f-score-relevance-30")).to_be_checked()
+    await both_widths(visit, "reviewer-reopened-ru")
+
+    # someone (another tab) saves first: the autosave says so and overwrites nothing
+    current = await reviewer.get_review(a.id)
+    await reviewer.update_review(
+        a.id,
+        ReviewSave(
+            version=current.version,
+            scores=[CriterionScoreInput(criterion="relevance", value=45)],
+        ),
+    )
+    await page.check("#f-score-gender-20")
+    await expect(page.locator("#save-state")).to_contain_text(
+        t("ru", "Not saved: a newer version was saved elsewhere."), timeout=10_000
+    )
+    kept = await reviewer.get_review(a.id)
+    assert [(s.criterion, s.value) for s in kept.scores] == [("relevance", 45)]
+    await reviewer.aclose()
+    await officer.aclose()
