@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from babel.numbers import format_decimal
@@ -38,7 +39,14 @@ from contracts.proposals import (
     ProposalSubmit,
     ProposalUpdate,
 )
-from contracts.reviews import ConflictCreate, ReviewSave, ReviewSubmit
+from contracts.ranking import WindowRankingRead
+from contracts.reviews import (
+    AssignmentCreate,
+    AssignmentRead,
+    ConflictCreate,
+    ReviewSave,
+    ReviewSubmit,
+)
 from service.demo import DEMO_PASSWORD
 from tests.test_reviews import _rubric, _scores
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
@@ -164,7 +172,10 @@ async def world(site: str) -> AsyncIterator[World]:
                 version=draft.version,
                 lines=[
                     BudgetLineCreate(
-                        category="all", description="All costs", quantity=1, unit_cost=REQUEST
+                        category="all",
+                        description="All costs",
+                        quantity=Decimal(1),
+                        unit_cost=REQUEST,
                     )
                 ],
             ),
@@ -206,6 +217,16 @@ async def both_widths(page: Page, name: str) -> None:
             )
             assert overflow <= 0, f"{name}: {overflow}px wider than the screen"
     await page.set_viewport_size(size)
+
+
+async def _r1_assignment(api: GrantsClient, world: World) -> AssignmentRead:
+    mine = [
+        a
+        for a in (await api.list_window_assignments(world.window_id)).items
+        if a.reviewer_id == world.reviewers["r1"]
+    ]
+    assert len(mine) == 1
+    return mine[0]
 
 
 async def _row_cells(page: Page, table: str, header: str) -> list[str]:
@@ -340,38 +361,25 @@ async def test_panel_members_caps_assignment_conflicts_progress_and_reminders(
     cells = await _row_cells(page, "table.panel-progress", world.reviewer_names["r3"])
     assert cells[:4] == [str(len(r3_items)), "1", str(len(r3_items) - 1), "0"]
 
-    # a manual change: remove one of r3's untouched assignments, then give it to r1 by hand
-    if len(r3_items) > 1:
-        target = r3_items[1]
-        row = page.locator(
-            "table.assignments tbody tr",
-            has=page.locator("td", has_text=world.reviewer_names["r3"]),
-        ).filter(has_text=target.proposal_title)
-        await row.locator("button").click()
-        await page.wait_for_url("**/panel#assignments")
-        left = (await api.list_window_assignments(world.window_id)).items
-        assert target.id not in {a.id for a in left}
-    else:
-        target = r3_items[0]
-    current = (await api.list_window_assignments(world.window_id)).items
-    in_review = [
-        pid
-        for pid in (world.proposals["Aidai"], world.proposals["Cholpon"])
-        if str((await api.get_proposal(pid)).status) in ("eligible", "in_review")
-    ]
-    free = next(
-        pid
-        for pid in in_review
-        if not any(a.proposal_id == pid and a.reviewer_id == world.reviewers["r1"] for a in current)
-    )
-    await page.select_option("#f-proposal-id", str(free))
+    # a manual change: take r1's proposal (its only one, cap 1) away, then give it back by hand
+    target = await _r1_assignment(api, world)
+    row = page.locator(
+        "table.assignments tbody tr",
+        has=page.locator("td", has_text=world.reviewer_names["r1"]),
+    ).filter(has_text=target.proposal_title)
+    await row.locator("button").click()
+    await page.wait_for_url("**/panel#assignments")
+    left = (await api.list_window_assignments(world.window_id)).items
+    assert target.id not in {a.id for a in left}
+    assert await page.locator("table.assignments tbody tr").count() == len(left)
+    await page.select_option("#f-proposal-id", str(target.proposal_id))
     await page.select_option("#f-reviewer-id", str(world.reviewers["r1"]))
     await page.click("form[action$='/panel/assignments'] button[type=submit]")
     await page.wait_for_url("**/panel#assignments")
-    now = (await api.list_window_assignments(world.window_id)).items
-    assert any(a.proposal_id == free and a.reviewer_id == world.reviewers["r1"] for a in now)
+    again = await _r1_assignment(api, world)
+    assert (again.proposal_id, again.id != target.id) == (target.proposal_id, True)
 
-    # a reminder to r3, who still owes a review or not: the one who owes is offered the button
+    # a reminder to a reviewer who still owes a review (r1 does): the board says when
     owing = ""
     for k in ("r1", "r2", "r3"):
         if (await _row_cells(page, "table.panel-progress", world.reviewer_names[k]))[2] != "0":
@@ -422,40 +430,32 @@ async def test_manual_assignment_without_javascript_conflict_in_words(
     assert t("This reviewer has a conflict of interest with the proposal.") in message
     assert await page.get_attribute("#f-reviewer-id", "aria-invalid") == "true"
     await check_page(page, "officer-panel-409-nojs")
-    # a free pair goes through: POST → 303 → the board
-    taken = {
-        (a.proposal_id, a.reviewer_id)
-        for a in (await api.list_window_assignments(world.window_id)).items
+    # r1's assignment removed and made again by hand: POST → 303 → the board, both ways
+    target = await _r1_assignment(api, world)
+    await page.click(f"form[action$='/panel/assignments/{target.id}/remove'] button")
+    await page.wait_for_url("**/panel#assignments")
+    assert target.id not in {
+        a.id for a in (await api.list_window_assignments(world.window_id)).items
     }
-    pairs = [
-        (p, r)
-        for p in (world.proposals["Aidai"], world.proposals["Cholpon"])
-        for r in world.reviewers.values()
-        if (p, r) not in taken and (p, r) != (conflict.proposal_id, conflict.reviewer_id)
-    ]
-    assert pairs
-    p, r = pairs[0]
-    await page.select_option("#f-proposal-id", str(p))
-    await page.select_option("#f-reviewer-id", str(r))
+    await page.select_option("#f-proposal-id", str(target.proposal_id))
+    await page.select_option("#f-reviewer-id", str(world.reviewers["r1"]))
     await page.click("form[action$='/panel/assignments'] button[type=submit]")
     await page.wait_for_url("**/panel#assignments")
-    assert (p, r) in {
-        (a.proposal_id, a.reviewer_id)
-        for a in (await api.list_window_assignments(world.window_id)).items
-    }
+    assert (await _r1_assignment(api, world)).proposal_id == target.proposal_id
     assert t("The proposal is assigned to the reviewer.") in await page.inner_text("body")
     for client in made:
         await client.aclose()
 
 
-def _dec(value: str | None) -> str:
+def _dec(value: str | None, lang: str) -> str:
     if value is None:
         return "—"
     places = len(value.split(".")[1])
-    return format_decimal(value, format="#,##0." + "0" * places, locale=LANG)
+    return format_decimal(Decimal(value), format="#,##0." + "0" * places, locale=lang)
 
 
 async def test_ranking_board_of_the_demo_reviewed_window(new_page: NewPage, site: str) -> None:
+    """The demo's W1: four reviewers who agree (alpha 1), the lottery's seed hash and seed."""
     made: list[GrantsClient] = []
     api = await _client(site, demo_email("officer"), made)
     calls = (await api.list_calls(limit=200)).items
@@ -465,30 +465,79 @@ async def test_ranking_board_of_the_demo_reviewed_window(new_page: NewPage, site
     board = await api.get_window_ranking(reviewed.id)
     assert board.alpha is not None
     assert board.entries
+    assert board.lottery is not None
     visit = await new_page(LANG)
     await visit.sign_in(demo_email("officer"))
     page = visit.page
     await page.goto(f"{site}/officer/windows/{reviewed.id}/ranking")
-    assert await page.inner_text("h1") == t("Ranking")
-    assert (await page.inner_text("dd.alpha")).strip() == _dec(board.alpha)
+    await _board_matches(page, board, "officer-ranking")
+    assert board.lottery.seed_hash is not None
+    assert board.lottery.seed_hash in await page.inner_text("main")
+    assert any(e.decided_by == "lottery" for e in board.entries)
+    visit.assert_same_origin()
+    for client in made:
+        await client.aclose()
+
+
+async def test_ranking_board_flags_reviewers_far_apart(
+    new_page: NewPage, world: World, site: str
+) -> None:
+    """Our window, after the panel journey: every reviewer still owing a review scores, r1 high
+    and r2 low, so that a proposal's reviewers end up two points or more apart."""
+    made: list[GrantsClient] = []
+    high_low = {"r1": (50, 50, 50), "r2": (10, 15, 10), "r3": (30, 30, 30)}
+    api = await _client(site, world.officer, made)
+    target = await _r1_assignment(api, world)
+    others = [
+        a
+        for a in (await api.list_window_assignments(world.window_id)).items
+        if a.proposal_id == target.proposal_id
+        and a.reviewer_id != world.reviewers["r1"]
+        and str(a.status) != "declined"
+    ]
+    if not others:  # r2 stepped back from it: r3 (no conflict) joins
+        await api.create_assignment(
+            target.proposal_id, AssignmentCreate(reviewer_id=world.reviewers["r3"])
+        )
+    for k, values in high_low.items():
+        reviewer = await _client(site, world.reviewer_emails[k], made)
+        for a in (await reviewer.list_assignments()).items:
+            if a.window_id != world.window_id or "submitted" in (
+                str(a.review_status),
+                str(a.status),
+            ):
+                continue
+            if str(a.status) != "assigned":
+                continue
+            if a.no_conflict_declared_at is None:
+                await reviewer.create_no_conflict_declaration(a.id)
+            saved = await reviewer.update_review(a.id, ReviewSave(scores=_scores(*values)))
+            await reviewer.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    board = await api.get_window_ranking(world.window_id)
+    assert any(v.disagreement for e in board.entries for v in e.criteria)
+    visit = await _officer(new_page, world.officer)
+    await visit.page.goto(f"{site}/officer/windows/{world.window_id}/ranking")
+    await _board_matches(visit.page, board, "officer-ranking-flags")
+    assert await visit.page.locator("table.ranking-board .flag").count() > 0
+    for client in made:
+        await client.aclose()
+
+
+async def _board_matches(page: Page, board: WindowRankingRead, name: str) -> None:
+    """The page shows the API's numbers, each in the page's locale."""
+    lang = await page.get_attribute("html", "lang") or LANG
+    assert await page.inner_text("h1") == translations(lang).gettext("Ranking")
+    assert (await page.inner_text("dd.alpha")).strip() == _dec(board.alpha, lang)
     rows = page.locator("table.ranking-board tbody tr")
     assert await rows.count() == len(board.entries)
     first = [x.strip() for x in await rows.first.locator("td").all_inner_texts()]
-    assert first[1] == _dec(board.entries[0].raw_score)
-    assert first[2] == _dec(board.entries[0].calibrated_score)
+    assert first[1] == _dec(board.entries[0].raw_score, lang)
+    assert first[2] == _dec(board.entries[0].calibrated_score, lang)
     flags = sum(v.disagreement for e in board.entries for v in e.criteria)
     assert await page.locator("table.ranking-board .flag").count() == flags
     outliers = sum(r.outlier for r in board.reviewers)
     assert await page.locator("table.ranking-reviewers .badge-fail").count() == outliers
-    alphas = [
-        x.strip()
-        for x in await page.locator("table.ranking-criteria tbody td:last-child").all_inner_texts()
-    ]
-    assert alphas == [_dec(c.alpha) for c in board.criteria]
-    if board.lottery is not None:
-        assert board.lottery.seed_hash is not None
-        assert board.lottery.seed_hash in await page.inner_text("main")
-    await both_widths(page, "officer-ranking")
-    visit.assert_same_origin()
-    for client in made:
-        await client.aclose()
+    cells = page.locator("table.ranking-criteria tbody td:last-child")
+    alphas = [x.strip() for x in await cells.all_inner_texts()]
+    assert alphas == [_dec(c.alpha, lang) for c in board.criteria]
+    await both_widths(page, name)
