@@ -277,6 +277,12 @@ async def test_import_dry_run_shows_the_bad_row_then_the_fixed_file_imports(
     await expect(counts.nth(1).locator("td").first).to_have_text("2")  # two items
     await expect(counts.nth(2).locator("td").first).to_have_text("3")  # three indicators
     await expect(page.locator("table.import-errors")).to_have_count(0)
+    rows = page.locator("table.import-rows tbody tr")
+    await expect(rows).to_have_count(6)  # row by row: the plan, 2 items, 3 indicators
+    await expect(page.locator("table.import-rows tbody tr.import-create")).to_have_count(6)
+    await expect(rows.nth(0).locator("th")).to_have_text("2")
+    await expect(rows.nth(5).locator("th")).to_have_text("4")
+    await expect(rows.nth(4)).to_contain_text("OSH-9.2")
     assert title not in [p.title.en for p in (await officer_api.list_action_plans(limit=200)).items]
     if js:
         await _both_widths(page, "officer-plan-import-checked-ru")

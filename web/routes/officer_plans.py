@@ -56,6 +56,8 @@ LANGS = ("en", "ru", "ky")
 IMPORT_LIMIT = 6 * 1024 * 1024
 """The web lets a file through to the API, whose 5 MB limit gives the refusal in words."""
 KEPT_IMPORT = "plan_import"
+SHOWN_RECORDS = 500
+"""A dry run lists at most this many records row by row (the counts cover them all)."""
 CARRY_LIMIT = 512 * 1024
 """A checked file up to this size rides along in the page (base64) for the real import."""
 
@@ -826,9 +828,23 @@ def _import_page(
     return page(
         request,
         "officer/plans/import.html",
-        {"result": result, "errors": errors, "entity_names": entity_names()},
+        {
+            "result": result,
+            "errors": errors,
+            "entity_names": entity_names(),
+            "record_names": record_names(),
+            "shown_records": SHOWN_RECORDS,
+        },
         status=status,
     )
+
+
+def record_names() -> dict[str, str]:
+    return {
+        "action_plan": _("Action plan"),
+        "action_plan_item": _("Item"),
+        "indicator": _("Indicator"),
+    }
 
 
 def entity_names() -> dict[str, str]:
@@ -915,7 +931,10 @@ async def import_run(request: Request[Any, Any, Any]) -> Any:
         keep(
             request,
             KEPT_IMPORT,
-            {"filename": filename, "report": msgspec.to_builtins(result.report)},
+            {  # the counts only: the records of a large file would not fit in the cookie
+                "filename": filename,
+                "report": msgspec.to_builtins(msgspec.structs.replace(result.report, records=[])),
+            },
         )
         flash(request, _("The file is imported."), "success")
         return redirect(request, "/officer/plans/import")
