@@ -18,6 +18,7 @@ import msgspec
 from contracts import audit as audit_c
 from contracts import awards as awards_c
 from contracts import calls as calls_c
+from contracts import decisions as decisions_c
 from contracts import finance as finance_c
 from contracts import identity as identity_c
 from contracts import imports as imports_c
@@ -819,6 +820,14 @@ class GrantsClient:
     ) -> selection_c.DecisionRead:
         return await self.request(
             "POST", f"proposals/{proposal_id}/declination", selection_c.DecisionRead, body=body
+        )
+
+    async def list_window_decisions(
+        self, window_id: uuid.UUID
+    ) -> list[decisions_c.DecisionHistoryEntry]:
+        """Every decision on the window's proposals, oldest first (`current`: the one in force)."""
+        return await self.request(
+            "GET", f"windows/{window_id}/decisions", list[decisions_c.DecisionHistoryEntry]
         )
 
     async def get_feedback(self, proposal_id: uuid.UUID) -> selection_c.FeedbackRead:

@@ -16,6 +16,7 @@ from service.audit.controllers import AuditController
 from service.awards.controllers import GrantController, LedgerController, TrancheController
 from service.bodies import StrictRequest
 from service.calls.controllers import CallController, WindowController
+from service.decisions.controllers import WindowDecisionController
 from service.dependencies import provide_context, provide_session
 from service.docs import DOCS_PREFIX, SelfHostedSwaggerPlugin, docs_router
 from service.finance.controllers import FundingSourceController
@@ -103,6 +104,7 @@ API_CONTROLLERS: list[Any] = [
     SelectionRunController,
     DecisionController,
     DecisionChangeController,
+    WindowDecisionController,
     GrantController,
     TrancheController,
     LedgerController,

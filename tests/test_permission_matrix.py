@@ -67,6 +67,7 @@ from contracts.calls import (
 )
 from contracts.client import ApiError, GrantsClient
 from contracts.common import I18nText
+from contracts.decisions import DecisionHistoryEntry
 from contracts.enums import (
     ActionPlanStatus,
     ApiScope,
@@ -1116,6 +1117,16 @@ async def _lists_the_run(w: World, c: GrantsClient, runs: list[SelectionRunSumma
     assert [(x.id, x.status) for x in runs] == [(w.run_id, "pending")]
 
 
+async def _lists_the_decision(
+    w: World, c: GrantsClient, decisions: list[DecisionHistoryEntry]
+) -> None:
+    """After the approval by two: the scored proposal's decision, in force, among the run's."""
+    assert (w.scored.id, "selected", True) in [
+        (x.proposal_id, x.outcome, x.current) for x in decisions
+    ]
+    assert w.run_id in {x.run_id for x in decisions}
+
+
 async def _status(w: World, proposal: Proposal) -> ProposalStatus:
     return (await w.officer.get_proposal(proposal.id)).status
 
@@ -2032,6 +2043,12 @@ CASES: dict[str, Case] = {
         SELECTION_READERS,
         check=_lists_the_run,
         prepare=_pending_run,
+    ),
+    "ListWindowDecisions": Case(
+        lambda w, c: c.list_window_decisions(w.window.id),
+        SELECTION_READERS,
+        check=_lists_the_decision,
+        prepare=_approved_by_two,
     ),
     "CreateDecisionChange": Case(
         lambda w, c: c.create_decision_change(

@@ -1,0 +1,1 @@
+"""The history of decisions of a window (read only; decisions are made in service.selection)."""
