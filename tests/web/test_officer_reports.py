@@ -119,10 +119,14 @@ async def test_officer_accepts_one_report_and_returns_another_with_a_comment(
 
     # the filter: financial reports only
     await page.select_option("#f-kind", "financial")
-    await page.click("form.filters button[type=submit]")
+    await page.click("form.report-filters button[type=submit]")
     await page.wait_for_url(f"{site}/officer/reports?*kind=financial*")
     await expect(page.locator(f"a[href='/officer/reports/{financial.id}']")).to_have_count(1)
     await expect(page.locator(f"a[href='/officer/reports/{progress.id}']")).to_have_count(0)
+
+    await page.goto(f"{site}/officer/reports/{financial.id}")
+    await expect(page.locator("table.comparison")).to_have_count(1)
+    await check_page(page, "officer-report-financial-ru")
 
     # the progress report read-only, its file downloadable; accepted with JavaScript
     await page.goto(f"{site}/officer/reports/{progress.id}")
