@@ -203,7 +203,12 @@ async def declare(request: Request[Any, Any, Any], assignment_id: FromPath[uuid.
     if a.status == "declined":
         return redirect(request, "/review")
     if d.choice == "none":
-        await client.create_no_conflict_declaration(a.id)
+        try:
+            await client.create_no_conflict_declaration(a.id)
+        except ApiError as exc:
+            if exc.status in (403, 404):
+                raise NotFoundException() from exc
+            raise
         return redirect(request, f"/review/assignments/{a.id}")
     if d.choice != "conflict":
         errors.add("choice", _("Say whether you have a conflict of interest."))
@@ -390,7 +395,14 @@ async def _open(client: GrantsClient, assignment_id: uuid.UUID) -> Opened | Assi
     a = await _assignment(client, assignment_id)
     if a.status == "declined" or a.no_conflict_declared_at is None:
         return a
-    view, review = await asyncio.gather(client.get_assigned_proposal(a.id), _review(client, a.id))
+    try:
+        view, review = await asyncio.gather(
+            client.get_assigned_proposal(a.id), _review(client, a.id)
+        )
+    except ApiError as exc:
+        if exc.status in (403, 404):  # e.g. a conflict the system detected since
+            raise NotFoundException() from exc
+        raise
     if view.rubric is None:
         raise NotFoundException()
     return Opened(a, view, view.rubric, review)
