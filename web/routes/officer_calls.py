@@ -43,14 +43,14 @@ from contracts.calls import (
 )
 from contracts.client import ApiError, GrantsClient
 from contracts.common import I18nText
-from contracts.enums import CallStatus, SelectionPolicy
+from contracts.enums import AggregationMethod, CallStatus, SelectionPolicy
 from contracts.finance import FundingSourceRead
 from contracts.pcc import ActionPlanItemRead, ActionPlanRead, TerritoryRead
 from contracts.proposals import ProposalSummary
-from contracts.reviews import RubricRead
+from contracts.reviews import CriterionCreate, RubricCreate, RubricRead
 from contracts.selection import QuotaInput
 from web import i18n
-from web.forms import FormErrors, checked, from_problem, humane, many, text
+from web.forms import FormErrors, checked, humane, many, text
 from web.i18n import _
 from web.labels import attachment_kinds, organisation_kinds, proposal_statuses, rule_words
 from web.render import page, redirect
@@ -148,6 +148,7 @@ def window_stage(window: WindowRead, now: datetime | None = None) -> tuple[str, 
     return "review", _("Deadline passed: screening, review and selection")
 
 
+_AT = re.compile(r" - at `\$\.?([^`]*)`")
 _TRANSITION = re.compile(r"^an? (\w+) call cannot become (\w+)")
 _ENVELOPE = re.compile(r"^source ([0-9a-f-]{36}): windows would get (\d+) but it contributes (\d+)")
 _NOTHING = re.compile(r"^source ([0-9a-f-]{36}) contributes nothing")
@@ -214,10 +215,12 @@ def api_errors(
     if not issues:
         errors.add(None, humane(detail or problem.title))
         return errors
-    other = from_problem(exc, names)
     for issue in issues:
         message = issue.message
         path = issue.field.removeprefix("body.").removeprefix("$.")
+        if at := _AT.search(message):
+            path = at.group(1) or path
+            message = _AT.sub("", message)
         path = re.sub(r"\[(\d+)\]", r".\1", path)
         target = names.get(path, path)
         if path == "windows" and "at least one window" in message:
@@ -295,10 +298,7 @@ def api_errors(
                 _("Use 1–64 letters, digits, dots, dashes or underscores."),
             )
         else:
-            for message_words in other.get(target):
-                errors.add(target, message_words)
-            if not other.get(target):
-                errors.add(target or None, humane(message))
+            errors.add(target or None, humane(message))
     return errors
 
 
@@ -1357,6 +1357,256 @@ async def rules_save(request: Request[Any, Any, Any], window_id: FromPath[uuid.U
     return redirect(request, f"/officer/windows/{saved.id}/rules")
 
 
+# --- the rubric editor ----------------------------------------------------------------------
+
+
+def points_text(tenths: int | None) -> str:
+    """Tenths of a point → "3.5" / "5" for an input field."""
+    if tenths is None:
+        return ""
+    value = Decimal(tenths) / 10
+    return format(value.normalize(), "f") if value else "0"
+
+
+def parse_points(raw: str) -> int:
+    """ "3,5" / "3.5" → 35 tenths; ValueError unless it is a whole number of tenths."""
+    value = Decimal(raw.replace(",", ".").replace(" ", "").strip()) * 10
+    if not value.is_finite() or value != value.to_integral_value() or value < 0:
+        raise ValueError(raw)
+    return int(value)
+
+
+def weight_text(thousandths: int) -> str:
+    """Thousandths → percent ("250" → "25")."""
+    return format((Decimal(thousandths) / 10).normalize(), "f")
+
+
+@dataclass
+class CriterionRow:
+    code: str = ""
+    name: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    guidance: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    weight: str = ""
+    scale_min: str = "0"
+    scale_max: str = "5"
+    scale_step: str = "0.5"
+    threshold: str = ""
+
+
+@dataclass
+class RubricDraft:
+    name: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGS, ""))
+    criteria: list[CriterionRow] = field(default_factory=list)
+    overall_threshold: str = ""
+    tie_break: str = ""
+    aggregation: str = "mean"
+
+
+def rubric_draft_from_read(r: RubricRead) -> RubricDraft:
+    return RubricDraft(
+        name=texts_from_read(r.name),
+        criteria=[
+            CriterionRow(
+                code=x.code,
+                name=texts_from_read(x.name),
+                guidance=texts_from_read(x.guidance),
+                weight=weight_text(x.weight),
+                scale_min=points_text(x.scale_min),
+                scale_max=points_text(x.scale_max),
+                scale_step=points_text(x.scale_step),
+                threshold=points_text(x.threshold),
+            )
+            for x in r.criteria
+        ],
+        overall_threshold=points_text(r.overall_threshold),
+        tie_break=", ".join(r.tie_break),
+        aggregation=str(r.aggregation),
+    )
+
+
+_CRITERION = re.compile(r"^criteria\.(\d+)\.")
+
+
+def rubric_draft_from_form(form: Mapping[str, Any]) -> RubricDraft:
+    return RubricDraft(
+        name=texts_from_form(form, "name"),
+        criteria=[
+            CriterionRow(
+                code=text(form, f"criteria.{n}.code"),
+                name=texts_from_form(form, f"criteria.{n}.name"),
+                guidance=texts_from_form(form, f"criteria.{n}.guidance"),
+                weight=text(form, f"criteria.{n}.weight"),
+                scale_min=text(form, f"criteria.{n}.scale_min"),
+                scale_max=text(form, f"criteria.{n}.scale_max"),
+                scale_step=text(form, f"criteria.{n}.scale_step"),
+                threshold=text(form, f"criteria.{n}.threshold"),
+            )
+            for n in _row_numbers(form, _CRITERION)
+        ],
+        overall_threshold=text(form, "overall_threshold"),
+        tie_break=text(form, "tie_break"),
+        aggregation=text(form, "aggregation") or "mean",
+    )
+
+
+def parse_rubric(d: RubricDraft, version: int, errors: FormErrors) -> RubricCreate | None:
+    criteria: list[CriterionCreate] = []
+    for n, row in enumerate(d.criteria):
+        at = f"criteria.{n}."
+        values: dict[str, int | None] = {}
+        for name in ("scale_min", "scale_max", "scale_step", "threshold"):
+            raw = getattr(row, name)
+            if not raw and name == "threshold":
+                values[name] = None
+                continue
+            try:
+                values[name] = parse_points(raw)
+            except (ValueError, InvalidOperation):
+                errors.add(at + name, _("Enter points such as 3 or 3.5."))
+        try:
+            weight = Decimal(row.weight.replace(",", ".").strip()) * 10
+            if weight <= 0 or weight != weight.to_integral_value():
+                raise ValueError(row.weight)
+        except (ValueError, InvalidOperation):
+            errors.add(at + "weight", _("Enter a weight above 0, e.g. 25 or 12.5."))
+            weight = Decimal(0)
+        if errors:
+            continue
+        criteria.append(
+            CriterionCreate(
+                code=row.code,
+                name=i18n_text(row.name),
+                guidance=optional_i18n(row.guidance),
+                weight=int(weight),
+                scale_min=values["scale_min"] or 0,
+                scale_max=values["scale_max"] or 0,
+                scale_step=values["scale_step"] or 0,
+                threshold=values["threshold"],
+            )
+        )
+    overall: int | None = None
+    if d.overall_threshold:
+        try:
+            overall = parse_points(d.overall_threshold)
+        except (ValueError, InvalidOperation):
+            errors.add("overall_threshold", _("Enter points such as 3 or 3.5."))
+    try:
+        aggregation = AggregationMethod(d.aggregation)
+    except ValueError:
+        errors.add("aggregation", _("Choose one of the options."))
+        aggregation = AggregationMethod.MEAN
+    if not d.criteria:
+        errors.add(None, _("A rubric needs at least one criterion."))
+    if errors:
+        return None
+    return RubricCreate(
+        version=version,
+        name=i18n_text(d.name),
+        criteria=criteria,
+        overall_threshold=overall,
+        tie_break=[c.strip() for c in d.tie_break.split(",") if c.strip()],
+        aggregation=aggregation,
+    )
+
+
+async def _rubric_page(
+    request: Request[Any, Any, Any],
+    window: WindowRead,
+    draft: RubricDraft,
+    *,
+    rubric: RubricRead | None,
+    errors: FormErrors | None = None,
+    status: int = 200,
+    changed: bool = False,
+) -> Any:
+    if not draft.criteria:
+        draft.criteria.append(CriterionRow())
+    total = Decimal(0)
+    for row in draft.criteria:
+        with contextlib.suppress(InvalidOperation):
+            total += Decimal(row.weight.replace(",", ".") or 0)
+    return page(
+        request,
+        "officer/calls/rubric.html",
+        {
+            "window": window,
+            "section": "rubric",
+            "rubric": rubric,
+            "draft": draft,
+            "errors": errors or FormErrors(),
+            "changed": changed,
+            "langs": LANGS,
+            "aggregations": aggregations(),
+            "weight_total": format(total.normalize(), "f"),
+        },
+        status=status,
+    )
+
+
+@get("/officer/windows/{window_id:uuid}/rubric", name="officer_rubric", include_in_schema=False)
+async def rubric_view(request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID]) -> Any:
+    require_officer(request)
+    client = client_for(request)
+    window = await client.get_window(window_id)
+    rubric = await _rubric(client, window)
+    draft = rubric_draft_from_read(rubric) if rubric else RubricDraft()
+    return await _rubric_page(request, window, draft, rubric=rubric)
+
+
+_RUBRIC_FIELDS = {f"tie_break.{n}": "tie_break" for n in range(30)}
+
+
+@post(
+    "/officer/windows/{window_id:uuid}/rubric", name="officer_rubric_save", include_in_schema=False
+)
+async def rubric_save(request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID]) -> Any:
+    """ "Add a criterion" and "Remove" re-render the form (not saved yet); "Save" sends the
+    whole rubric to the API as its new version."""
+    require_officer(request)
+    client = client_for(request)
+    window = await client.get_window(window_id)
+    rubric = await _rubric(client, window)
+    form = await request.form()
+    draft = rubric_draft_from_form(form)
+    action = text(form, "action")
+    if action == "add":
+        draft.criteria.append(CriterionRow())
+        return await _rubric_page(request, window, draft, rubric=rubric, changed=True)
+    if action.startswith("remove:"):
+        with contextlib.suppress(ValueError, IndexError):
+            del draft.criteria[int(action.split(":", 1)[1])]
+        return await _rubric_page(request, window, draft, rubric=rubric, changed=True)
+    try:
+        version = int(text(form, "version"))
+    except ValueError:
+        version = window.version
+    errors = FormErrors()
+    body = parse_rubric(draft, version, errors)
+    if body is None:
+        return await _rubric_page(
+            request, window, draft, rubric=rubric, errors=errors, status=422, changed=True
+        )
+    try:
+        saved = await client.update_window_rubric(window.id, body)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        errors = api_errors(exc, _RUBRIC_FIELDS)
+        if exc.problem.type.endswith(STALE):
+            window = await client.get_window(window.id)
+            rubric = await _rubric(client, window)
+            draft = rubric_draft_from_read(rubric) if rubric else RubricDraft()
+        return await _rubric_page(
+            request, window, draft, rubric=rubric, errors=errors, status=exc.status, changed=True
+        )
+    flash(
+        request,
+        _("The rubric was saved as version %(version)s.") % {"version": saved.version},
+        "success",
+    )
+    return redirect(request, f"/officer/windows/{window.id}/rubric")
+
+
 ROUTES: list[Any] = [
     officer_home,
     call_new,
@@ -1372,4 +1622,6 @@ ROUTES: list[Any] = [
     window_update,
     rules_view,
     rules_save,
+    rubric_view,
+    rubric_save,
 ]
