@@ -524,5 +524,16 @@ async def test_a_reopened_review_is_editable_again_and_a_newer_save_is_not_overw
     )
     kept = await reviewer.get_review(a.id)
     assert [(s.criterion, s.value) for s in kept.scores] == [("relevance", 45)]
+
+    # a conflict seen late is still declared from the form: the proposal leaves the queue
+    await page.goto(f"{visit.site}/review/assignments/{a.id}")
+    await page.click("details.late-conflict summary")
+    await page.fill("details.late-conflict textarea[name=reason]", "Я вижу, что консультировал их.")
+    await page.click("details.late-conflict button[type=submit]")
+    await page.wait_for_url("**/review")
+    await expect(page.locator(".declined-list")).to_contain_text(world.applicants[0].title)
+    assert (
+        await page.locator("tr[data-assignment]", has_text=world.applicants[0].title).count() == 0
+    )
     await reviewer.aclose()
     await officer.aclose()
