@@ -93,3 +93,21 @@ def test_existing_assignments_count_toward_k() -> None:
     result = assign(ps, rs, 2, b"s", existing=[("p", "a")])
     assert len(result.assignments) == 1
     assert result.assignments[0][1] in {"b", "c"}
+
+
+@given(proposals_st, st.integers(0, 4), st.integers(0, 4), st.integers(1, 3))
+def test_caps_hold_each_named_reviewer_to_its_own_limit(
+    proposals: list[ProposalToAssign], cap_a: int, cap_b: int, k: int
+) -> None:
+    reviewers = [Reviewer(id=r) for r in ("a", "b", "c")]
+    result = assign(proposals, reviewers, k, b"caps", cap=2, caps={"a": cap_a, "b": cap_b})
+    assert result.load["a"] <= cap_a
+    assert result.load["b"] <= cap_b
+    assert result.load["c"] <= 2  # the general cap for the reviewer not named
+    # nobody is left short while a reviewer under its cap and free of conflicts could help
+    for pid, missing in result.short.items():
+        proposal = next(p for p in proposals if p.id == pid)
+        have = {r for p, r in result.assignments if p == pid}
+        limits = {"a": cap_a, "b": cap_b, "c": 2}
+        assert all(result.load[r] >= limits[r] for r in limits if r not in have), proposal
+        assert missing == k - len(have)
