@@ -40,6 +40,7 @@ from contracts.proposals import (
     ProposalUpdate,
 )
 from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
+from contracts.selection import DeclineCreate
 from service.demo import DEMO_PASSWORD
 from tests.test_reviews import _rubric, _scores
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
@@ -351,6 +352,29 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await expect(b.page.locator(".pending-change")).to_have_count(0)
     await expect(b.page.locator(".settled-changes li")).to_have_count(1)
     await expect(b.page.locator(f"#d-{target} .current-status")).to_contain_text("Отобрано")
+    history = b.page.locator("table.decision-history tbody tr")
+    await expect(history).to_have_count(6)  # the run's five, then the confirmed change
+
+    # Alma's organisation declines: the first reserve proposal still in reserve (Elnura) moves up
+    made: list[GrantsClient] = []
+    alma = await _client(site, world.applicants["Alma"], made)
+    await alma.create_declination(world.proposals["Alma"], DeclineCreate(reason="Слияние"))
+    await made[0].aclose()
+    await b.page.reload()
+    await expect(history).to_have_count(8)
+    await expect(b.page.locator(f"#d-{world.proposals['Alma']} .current-status")).to_contain_text(
+        "Не отобрано"
+    )
+    elnura = b.page.locator(f"#d-{world.proposals['Elnura']} .current-status")
+    await expect(elnura).to_contain_text("Отобрано")
+    await expect(elnura.locator(".moved-up")).to_have_count(1)
+    # Chynar was moved by the confirmed change, not by the reserve list: its reason says so
+    await expect(b.page.locator(f"#d-{target} .moved-up")).to_have_count(0)
+    await expect(b.page.locator(f"#d-{target} .current-reason")).to_contain_text("софинансирование")
+    newest = await history.nth(0).inner_text() + await history.nth(1).inner_text()
+    assert world.titles["Alma"] in newest
+    assert world.titles["Elnura"] in newest
+    await check_page(b.page, "officer-selection-history")
     # the window is decided: a new what-if is refused, and the page says why
     await page.goto(url)
     await page.click("#what-if-submit")

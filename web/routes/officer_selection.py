@@ -609,10 +609,10 @@ async def selection_page(request: Request[Any, Any, Any], window_id: FromPath[uu
     source = request.query_params.get("from")
     if source:
         run, _result = await _result_of(client, source, proposals, groups, window.currency)
+    runs = await _runs(client, window.id)
+    ctx["runs"] = runs
     if run is None:
-        run, _result = await _result_of(
-            client, _computed(await _runs(client, window.id)), proposals, groups, window.currency
-        )
+        run, _result = await _result_of(client, _computed(runs), proposals, groups, window.currency)
     result = build_result(run, proposals, groups, window.currency) if run else None
     form = (
         form_from_config(run.config, window.currency, previous=str(run.id))
@@ -649,6 +649,7 @@ async def selection_what_if(request: Request[Any, Any, Any], window_id: FromPath
             if exc.status not in (409, 422):
                 raise
             errors = _api_errors(exc)
+    ctx["runs"] = await _runs(client, window.id)
     if errors or run is None:
         ctx.update(
             {"form": shown, "errors": errors, "run": previous, "result": before, "changes": None}
@@ -719,6 +720,11 @@ async def run_context(
                 raise
             flash(request, exc.problem.detail or exc.problem.title, "error")
     changes = await _changes(client, run)
+    history = (
+        list(reversed(await client.list_window_decisions(window.id)))
+        if run.status == "approved"
+        else []
+    )
     config_quotas = [
         _quota_name(q, groups, window.currency) for q in run.config.get("quotas") or []
     ]
@@ -734,6 +740,8 @@ async def run_context(
             "policy_names": policy_names(),
             "calibration_names": calibration_names(),
             "inputs_count": len((run.outputs or {}).get("entries", [])),
+            "history": history,
+            "in_force": {str(d.proposal_id): d for d in history if d.current},
             "decision_changes": changes,
             "pending": [c for c in changes if c.status == "pending"],
             "settled": [c for c in changes if c.status != "pending"],
