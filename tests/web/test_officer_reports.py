@@ -174,6 +174,11 @@ async def test_officer_accepts_one_report_and_returns_another_with_a_comment(
     await grantee.sign_in(KY_APPLICANT)
     await grantee.page.goto(f"{site}/reports/{financial.id}")
     await expect(grantee.page.locator(".notice-returned blockquote")).to_have_text(comment)
+    # and the officer's pages are not theirs
+    for path in ("/officer/reports", f"/officer/reports/{financial.id}", "/officer/plans"):
+        answer = await grantee.page.goto(f"{site}{path}")
+        assert answer is not None
+        assert answer.status == 403
 
 
 async def test_report_pages_at_phone_width_and_stale_decision_is_a_message(
