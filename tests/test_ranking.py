@@ -28,7 +28,7 @@ from contracts.reviews import (
     ReviewSubmit,
 )
 from service.persistence.models import AuditEvent
-from tests.conftest import MakeUser, Person
+from tests.conftest import MakeUser, Person, QueryCounter
 from tests.journey import MONTHS, Programme, complete_draft, published_call
 from tests.test_reviews import _rubric, _scores
 
@@ -224,3 +224,36 @@ async def test_panel_board_reminders_removal_and_caps(
         r1_item.proposal_id, AssignmentCreate(reviewer_id=r1.id)
     )
     assert again.reviewer_id == r1.id
+
+
+async def test_boards_answer_in_a_fixed_number_of_queries(
+    programme: Programme, make_user: MakeUser, count_queries: QueryCounter
+) -> None:
+    """GetPanel and GetWindowRanking: the same number of queries for one reviewed proposal and
+    for three (each with its reviewers, assignments, scores and a reminder)."""
+    w = programme
+    w1, ids = await _window_with_proposals(w, 3)
+    people = await _reviewers(make_user, 3)
+    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r.id for r in people]))
+
+    async def counted() -> tuple[int, int]:
+        count_queries.count = 0
+        await w.officer.get_panel(w1)
+        panel = count_queries.count
+        count_queries.count = 0
+        await w.officer.get_window_ranking(w1)
+        return panel, count_queries.count
+
+    await w.officer.create_assignment(ids[0], AssignmentCreate(reviewer_id=people[0].id))
+    await _score(people[0], ids[0], (30, 30, 30))
+    one = await counted()
+    for p in ids[1:]:  # the first is scored already
+        for r in people:
+            await w.officer.create_assignment(p, AssignmentCreate(reviewer_id=r.id))
+    for p in ids[1:]:
+        for r in people[:2]:
+            await _score(r, p, (40, 35, 30))
+    await w.officer.create_reminder(w1, ReminderCreate(reviewer_id=people[2].id))
+    board = await w.officer.get_window_ranking(w1)
+    assert board.submitted_reviews == 5
+    assert await counted() == one
