@@ -296,6 +296,7 @@ async def test_a_reviewer_declares_a_conflict_then_scores_and_submits_in_kyrgyz(
     assert await page.locator("tr[data-assignment]", has_text=first.title).count() == 0
     await expect(page.locator("#declined-h")).to_be_visible()
     await expect(page.locator(".declined-list")).to_contain_text(first.title)
+    pages["queue-with-conflict"] = await page.content()
     await expect(page.locator(".review-progress")).to_have_text(
         t("ky", "%(done)s of %(total)s done", done=0, total=2)
     )
