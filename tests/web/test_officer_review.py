@@ -288,7 +288,7 @@ async def test_screening_override_without_javascript_shows_the_422_by_the_field(
     await page.wait_for_load_state()
     assert response_status == [422]
     error = page.locator("#f-reason-error")
-    assert t("Give the reason in at least 10 characters.") in await error.inner_text()
+    assert t("Enter at least %(n)s characters.", n=10) in await error.inner_text()
     assert await page.get_attribute("#f-reason", "aria-invalid") == "true"
     await check_page(page, "officer-override-422-nojs")
     # put right, it goes through: Cholpon becomes not eligible, then eligible again

@@ -19,7 +19,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from contracts.calls import WindowRead
 from contracts.client import ApiError, GrantsClient
@@ -128,7 +128,7 @@ def _screening_context(window: WindowRead, rows: list[Screened], show: str) -> d
     "/officer/windows/{window_id:uuid}/screening", name="officer_screening", include_in_schema=False
 )
 async def screening(
-    request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID], show: str = "all"
+    request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID], show: FromQuery[str] = "all"
 ) -> Any:
     require_officer(request)
     client = client_for(request)
@@ -208,8 +208,6 @@ async def override_save(
                 "as it is: check the verdict and send your reason again."
             ),
         )
-    elif len(form["reason"]) < 10:
-        errors.add("reason", _("Give the reason in at least 10 characters."))
     if not errors:
         try:
             await client.create_eligibility_override(
