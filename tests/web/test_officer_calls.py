@@ -228,6 +228,17 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     assert t(lang, "Open for proposals") in hub
     assert "Рубрика" in hub or t(lang, "Rubric") in hub
 
+    # once published, only the window's texts can change
+    await page.goto(w1_url + "/edit")
+    assert t(lang, "The call is published: only the texts of its windows can change now.") in (
+        await page.inner_text(".notice")
+    )
+    assert await page.locator("#f-opens-at").count() == 0
+    await page.fill("#f-title-ru", "Молодёжь и диалог")
+    await page.click("button[value=save]")
+    await page.wait_for_url(w1_url)
+    assert "Молодёжь и диалог" in await page.inner_text("h1")
+
     # an applicant's draft in W1; the rules' preview on it
     base = GrantsClient.connect(f"{visit.site}/api/v1/")
     try:
@@ -283,6 +294,18 @@ async def test_the_call_form_and_a_rule_work_without_javascript(new_page: NewPag
     assert await page.locator("select[name$='.funding_source_id']").count() == 2
     await check_page(page, "officer-call-new-nojs")
     call_url = await create_call(page, visit.site, tag)
+    # the texts change later; a blank English title is refused next to its field
+    await page.goto(call_url + "/edit")
+    await page.fill("#f-title-en", "")
+    await page.fill("#f-title-ky", f"Медиа гранттары {tag}")
+    await page.click("button[value=save]")
+    assert await page.get_attribute("#f-title-en", "aria-invalid") == "true"
+    assert await page.input_value("#f-title-ky") == f"Медиа гранттары {tag}"
+    await check_page(page, "officer-call-edit-refused-nojs")
+    await page.fill("#f-title-en", f"Media grants {tag}")
+    await page.click("button[value=save]")
+    assert page.url == call_url
+    assert f"Медиа гранттары {tag}" in await page.inner_text("section[aria-labelledby=texts]")
     await page.goto(call_url + "/windows/new")
     await fill_texts(page, "title", {"en": "Media"})
     await page.fill("#f-opens-at", "2027-03-01T09:00")
@@ -301,3 +324,16 @@ async def test_the_call_form_and_a_rule_work_without_javascript(new_page: NewPag
     saved = t(lang, "The rules were saved as version %(version)s.", version=1)
     assert saved in await page.inner_text(".flash-success")
     assert await page.input_value("#f-rules-0-max") == "2"
+
+
+async def test_officer_pages_are_for_programme_officers(new_page: NewPage) -> None:
+    visit = await new_page("ru", js=False)
+    await visit.page.goto(f"{visit.site}/officer/calls/new")
+    assert "/signin" in visit.page.url
+    await visit.sign_in(demo_email("applicant.koytash"))
+    response = await visit.page.goto(f"{visit.site}/officer")
+    assert response is not None
+    assert response.status == 403
+    response = await visit.page.goto(f"{visit.site}/officer/calls/new")
+    assert response is not None
+    assert response.status == 403

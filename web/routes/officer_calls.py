@@ -836,6 +836,14 @@ def window_draft_from_read(w: WindowRead) -> WindowDraft:
     )
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_local(value: str) -> datetime:
     """A Bishkek wall time from `<input type=datetime-local>` → the moment, in UTC."""
     moment = datetime.fromisoformat(value)
@@ -955,6 +963,7 @@ async def _window_form(
             "frozen": str(call.status) != "draft",
             "places": places,
             "plans": await plan_items(client),
+            "chosen_items": {uuid.UUID(i) for i in draft.action_plan_item_ids if _is_uuid(i)},
             "contributions": [(k, sources.get(k.funding_source_id)) for k in call.contributions],
             "policies": selection_policies(),
             "calibrations": calibrations(),
