@@ -6,6 +6,7 @@ reliability-data path (the service uses its value-counts path)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
@@ -27,9 +28,10 @@ from contracts.reviews import (
     ReviewSave,
     ReviewSubmit,
 )
-from service.persistence.models import AuditEvent
+from service.context import Clock
+from service.persistence.models import AuditEvent, CallWindow
 from tests.conftest import MakeUser, Person, QueryCounter
-from tests.journey import MONTHS, Programme, complete_draft, published_call
+from tests.journey import CLOSES, MONTHS, NOW, Programme, complete_draft, published_call
 from tests.test_reviews import _rubric, _scores
 
 CODES = ["relevance", "feasibility", "gender"]
@@ -156,7 +158,7 @@ async def test_ranking_board_numbers_are_the_hand_computed_ones(
 
 
 async def test_panel_board_reminders_removal_and_caps(
-    programme: Programme, make_user: MakeUser, session: AsyncSession
+    programme: Programme, make_user: MakeUser, session: AsyncSession, frozen_clock: Clock
 ) -> None:
     w = programme
     w1, _ = await _window_with_proposals(w, 3)
@@ -208,6 +210,19 @@ async def test_panel_board_reminders_removal_and_caps(
     with pytest.raises(ApiError) as not_officer:
         await r3.client.create_reminder(w1, ReminderCreate(reviewer_id=r3.id))
     assert not_officer.value.status == 403
+
+    # overdue: outstanding reviews after the window's review deadline, judged by server time
+    assert not any(x.overdue for x in (await w.officer.get_panel(w1)).reviewers)
+    window_row = await session.get_one(CallWindow, w1)
+    window_row.review_deadline = CLOSES + timedelta(days=7)
+    await session.flush()
+    frozen_clock.frozen = CLOSES + timedelta(days=8)
+    board = await w.officer.get_panel(w1)
+    assert board.review_deadline == CLOSES + timedelta(days=7)
+    overdue = {x.id for x in board.reviewers if x.overdue}
+    assert overdue == {x.id for x in board.reviewers if x.outstanding}
+    assert r3.id in overdue
+    frozen_clock.frozen = NOW
 
     # removing: a submitted review stays; an untouched assignment goes, and may be made again
     with pytest.raises(ApiError) as submitted:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
@@ -156,7 +155,7 @@ async def panel_board(
     ):
         if after and "reviewer_id" in after:
             reminded[str(after["reviewer_id"])] = at
-    deadline: datetime | None = getattr(window, "review_deadline", None)
+    deadline = window.review_deadline
     rows = [
         c.PanelReviewerRead(
             id=u.id,
