@@ -235,9 +235,16 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     )
     assert await page.locator("#f-opens-at").count() == 0
     await page.fill("#f-title-ru", "Молодёжь и диалог")
+    await page.fill("#f-review-deadline", "2027-04-01T18:00")  # before the window closes
+    await page.click("button[value=save]")
+    error = t(lang, "The review deadline must be after the window closes.")
+    assert error in await page.inner_text("#f-review-deadline-error")
+    await page.fill("#f-review-deadline", "2027-05-15T18:00")
     await page.click("button[value=save]")
     await page.wait_for_url(w1_url)
     assert "Молодёжь и диалог" in await page.inner_text("h1")
+    await page.goto(w1_url + "/edit")
+    assert await page.input_value("#f-review-deadline") == "2027-05-15T18:00"
 
     # an applicant's draft in W1; the rules' preview on it
     base = GrantsClient.connect(f"{visit.site}/api/v1/")

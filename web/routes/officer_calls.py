@@ -237,6 +237,8 @@ def api_errors(
             )
         elif message == "must be after opens_at":
             errors.add(target, _("The closing time must be after the opening time."))
+        elif message == "must be after closes_at":
+            errors.add(target, _("The review deadline must be after the window closes."))
         elif message == "must be at least min_grant":
             errors.add(target, _("The maximum grant must be at least the minimum grant."))
         elif m := _ENVELOPE.match(message):
@@ -759,6 +761,7 @@ class WindowDraft:
     action_plan_item_ids: list[str] = field(default_factory=list)
     blind_review: bool = False
     reviewers_per_proposal: str = "2"
+    review_deadline: str = ""
     avoid_same_territory_reviewers: bool = False
     selection_policy: str = ""
     quotas: list[QuotaRow] = field(default_factory=list)
@@ -791,6 +794,7 @@ def window_draft_from_form(form: Mapping[str, Any]) -> WindowDraft:
         action_plan_item_ids=many(form, "action_plan_item_ids"),
         blind_review=checked(form, "blind_review"),
         reviewers_per_proposal=text(form, "reviewers_per_proposal") or "2",
+        review_deadline=text(form, "review_deadline"),
         avoid_same_territory_reviewers=checked(form, "avoid_same_territory_reviewers"),
         selection_policy=text(form, "selection_policy"),
         quotas=[
@@ -823,6 +827,7 @@ def window_draft_from_read(w: WindowRead) -> WindowDraft:
         action_plan_item_ids=[str(i) for i in w.action_plan_item_ids],
         blind_review=w.blind_review,
         reviewers_per_proposal=str(w.reviewers_per_proposal),
+        review_deadline=i18n.local_input(w.review_deadline),
         avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
         selection_policy=str(w.selection_policy or ""),
         quotas=[
@@ -860,6 +865,7 @@ class ParsedWindow:
     max_grant: int | None = None
     allocations: list[AllocationCreate] = field(default_factory=list)
     reviewers: int = 2
+    review_deadline: datetime | None = None
     floor: int | None = None
     quotas: list[QuotaInput] = field(default_factory=list)
     territory_ids: list[uuid.UUID] = field(default_factory=list)
@@ -867,8 +873,18 @@ class ParsedWindow:
     policy: SelectionPolicy | None = None
 
 
+def parse_review_deadline(d: WindowDraft, out: ParsedWindow, errors: FormErrors) -> None:
+    if not d.review_deadline:
+        return
+    try:
+        out.review_deadline = parse_local(d.review_deadline)
+    except ValueError:
+        errors.add("review_deadline", _("Enter a date and time such as 2027-03-01 09:00."))
+
+
 def parse_window(d: WindowDraft, currency: str, errors: FormErrors) -> ParsedWindow:
     out = ParsedWindow()
+    parse_review_deadline(d, out, errors)
     for name in ("opens_at", "closes_at"):
         raw = getattr(d, name)
         if not raw:
@@ -1006,7 +1022,11 @@ async def _save_window(
         return await _window_form(request, call, draft, window=window)
     errors = FormErrors()
     frozen = window is not None and str(call.status) != "draft"
-    parsed = ParsedWindow() if frozen else parse_window(draft, call.currency, errors)
+    if frozen:
+        parsed = ParsedWindow()
+        parse_review_deadline(draft, parsed, errors)
+    else:
+        parsed = parse_window(draft, call.currency, errors)
     if errors:
         return await _window_form(request, call, draft, window=window, errors=errors, status=422)
     names = {str(s.id): s.name for s in await funding_sources(client)}
@@ -1029,6 +1049,7 @@ async def _save_window(
                     action_plan_item_ids=parsed.item_ids,
                     blind_review=draft.blind_review,
                     reviewers_per_proposal=parsed.reviewers,
+                    review_deadline=parsed.review_deadline,
                     avoid_same_territory_reviewers=draft.avoid_same_territory_reviewers,
                     selection_policy=parsed.policy,
                     quotas=parsed.quotas,
@@ -1044,6 +1065,7 @@ async def _save_window(
             version=draft.version,
             title=i18n_text(draft.title),
             description=optional_i18n(draft.description),
+            review_deadline=parsed.review_deadline,
         )
         if not frozen:
             assert parsed.opens_at
