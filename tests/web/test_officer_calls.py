@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.async_api import Page
 
+from contracts.calls import CallUpdate
 from contracts.client import GrantsClient
+from contracts.common import I18nText
 from contracts.enums import OrganisationKind
 from contracts.identity import OrganisationCreate, RegistrationCreate
 from contracts.proposals import ProposalCreate
+from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
 from web.i18n import BISHKEK, translations
 
@@ -310,6 +313,28 @@ async def test_the_call_form_and_a_rule_work_without_javascript(new_page: NewPag
     assert await page.input_value("#f-title-ky") == f"Медиа гранттары {tag}"
     await check_page(page, "officer-call-edit-refused-nojs")
     await page.fill("#f-title-en", f"Media grants {tag}")
+    # meanwhile someone else saves the call: the form says so and shows their version
+    base = GrantsClient.connect(f"{visit.site}/api/v1/")
+    try:
+        token = await base.create_token(OFFICER, DEMO_PASSWORD)
+        officer = base.as_user(token.access_token)
+        call_id = uuid.UUID(call_url.rsplit("/", 1)[1])
+        current = await officer.get_call(call_id)
+        await officer.update_call(
+            call_id, CallUpdate(version=current.version, title=I18nText(en=f"Other {tag}"))
+        )
+    finally:
+        await base.aclose()
+    await page.click("button[value=save]")
+    stale = t(
+        lang,
+        "Someone else changed this in the meantime. The page now shows their version: "
+        "make your change again.",
+    )
+    assert stale in await page.inner_text(".error-summary")
+    assert await page.input_value("#f-title-en") == f"Other {tag}"
+    await page.fill("#f-title-en", f"Media grants {tag}")
+    await page.fill("#f-title-ky", f"Медиа гранттары {tag}")
     await page.click("button[value=save]")
     assert page.url == call_url
     assert f"Медиа гранттары {tag}" in await page.inner_text("section[aria-labelledby=texts]")
