@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from playwright.async_api import Page, expect
 
@@ -44,8 +45,7 @@ from contracts.selection import DeclineCreate
 from service.demo import DEMO_PASSWORD
 from tests.test_reviews import _rubric, _scores
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
-
-pytestmark = pytest.mark.browser
+from web.routes.officer_selection import Result, Row, compare, form_from_config, parse_form
 
 REQUEST = 1_000_000  # 10,000.00 KGS in tiyin
 BUDGET_KGS = "30000"
@@ -230,6 +230,7 @@ async def _funded(page: Page) -> list[str]:
     return [t.strip() for t in await page.locator("table.funded tbody th").all_inner_texts()]
 
 
+@pytest.mark.browser
 async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     world: World, new_page: NewPage, site: str
 ) -> None:
@@ -302,6 +303,26 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     assert await page.locator("input[name=previous]").input_value() == second_run
     await page.fill("#f-quota-1-value", "")
     await page.select_option("#f-quota-1-kind", "")
+
+    # quotas that cannot all be met (two women-led proposals, three asked): the engine's
+    # diagnosis in the summary and above the quotas; the run is left pending, nothing shown
+    await _set_quota(page, 0, "min_count", "women_led", "3")
+    await page.click("#what-if-submit")
+    await expect(page.locator(".error-summary")).to_contain_text("cannot all be met")
+    await expect(page.locator("#f-quotas-error")).to_contain_text("min_count women_led")
+    assert await page.locator("input[name=previous]").input_value() == second_run
+
+    # a rank-order policy does not enforce a minimum quota: the check says so, with numbers
+    await page.select_option("#f-policy", "strict_funding_line")
+    await _set_quota(page, 0, "min_share_money", "women_led", "30")
+    await page.click("#what-if-submit")
+    unmet = page.locator("table.quota-checks tbody tr.unmet")
+    await expect(unmet).to_have_count(1)
+    shown = (await unmet.inner_text()).replace("\u00a0", " ").replace("\u202f", " ")
+    assert "9 000,00" in shown  # required
+    assert "0,00" in shown.split("9 000,00")[1]  # achieved: nothing to women-led organisations
+    await expect(page.locator(".changes .dropped")).to_contain_text(world.titles["Dilbar"])
+    await expect(page.locator("ul.notes")).to_contain_text("does not enforce minimum quotas")
 
     # the run's page: the one who computed it is not offered the approval
     await page.goto(f"{site}/officer/selection-runs/{second_run}")
@@ -383,6 +404,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     b.assert_same_origin()
 
 
+@pytest.mark.browser
 async def test_what_if_without_javascript_goes_to_the_run_page(
     world: World, new_page: NewPage, site: str
 ) -> None:
@@ -405,3 +427,131 @@ async def test_what_if_without_javascript_goes_to_the_run_page(
     await page.click("#what-if-submit")
     await expect(page.locator("#f-budget-error")).to_be_visible()
     assert await page.get_attribute("#f-budget", "aria-invalid") == "true"
+
+
+# --- the form and the comparison, without a browser ---------------------------------------
+
+
+def test_the_form_reads_shares_in_per_cent_and_amounts_in_major_units() -> None:
+    form = {
+        "policy": "optimal",
+        "budget": "30 000,50",
+        "quota.0.kind": "min_share_money",
+        "quota.0.group": "women_led",
+        "quota.0.value": "30",
+        "quota.1.kind": "max_money",
+        "quota.1.group": "territory:osh",
+        "quota.1.value": "12500",
+        "quota.2.kind": "",
+        "quota.2.group": "youth_led",  # a group alone is an empty row
+        "quota.2.value": "",
+        "floor": "80",
+        "reserve": "",
+        "calibration": "",
+    }
+    _shown, body, errors = parse_form(form, "KGS")
+    assert not errors
+    assert body is not None
+    assert body.budget == 3_000_050
+    assert [(q.kind, q.group, q.value) for q in body.quotas or []] == [
+        ("min_share_money", "women_led", "0.3"),
+        ("max_money", "territory:osh", "1250000"),
+    ]
+    assert (body.partial_funding_floor_pct, body.reserve_size, body.calibration) == (80, None, None)
+    # what the form shows again after a run: per cent and major units
+    again = form_from_config(
+        {
+            "policy": "optimal",
+            "budget": 3_000_050,
+            "quotas": [msgspec.to_builtins(q) for q in body.quotas or []],
+        },
+        "KGS",
+    )
+    assert [(q.kind, q.value) for q in again.quotas] == [
+        ("min_share_money", "30"),
+        ("max_money", "12500.00"),
+    ]
+    assert again.budget == "30000.50"
+
+
+def test_the_form_refuses_what_is_not_a_number_next_to_its_field() -> None:
+    _, body, errors = parse_form(
+        {
+            "budget": "много",
+            "quota.0.kind": "min_share_count",
+            "quota.0.group": "any",
+            "quota.0.value": "120",
+            "quota.1.kind": "min_count",
+            "quota.1.group": "",
+            "quota.1.value": "2",
+            "floor": "0",
+        },
+        "KGS",
+    )
+    assert body is None
+    assert set(errors.fields) == {"budget", "quota.0.value", "quota.1.value", "floor"}
+
+
+def _result(rows: list[tuple[str, str, int, int | None]]) -> Result:
+    made = [
+        Row(
+            proposal_id=pid,
+            receipt=pid,
+            title=pid,
+            organisation="",
+            requested=100,
+            rank=n + 1,
+            score="",
+            status=status,
+            amount=amount,
+            reason="",
+            reserve_position=place,
+            current="scored",
+        )
+        for n, (pid, status, amount, place) in enumerate(rows)
+    ]
+    return Result(
+        rows=made,
+        funded=[r for r in made if r.status == "funded"],
+        reserve=sorted(
+            (r for r in made if r.reserve_position), key=lambda r: r.reserve_position or 0
+        ),
+        others=[],
+        funded_total=sum(r.amount for r in made if r.status == "funded"),
+        quotas=[],
+        notes=[],
+        currency="KGS",
+    )
+
+
+def test_what_changed_between_two_runs() -> None:
+    before = _result(
+        [
+            ("a", "funded", 100, None),
+            ("b", "funded", 100, None),
+            ("c", "reserve", 0, 1),
+            ("d", "reserve", 0, 2),
+            ("e", "not_funded", 0, None),
+        ]
+    )
+    after = _result(
+        [
+            ("a", "funded", 80, None),
+            ("b", "reserve", 0, 1),
+            ("c", "funded", 100, None),
+            ("d", "reserve", 0, 2),
+            ("e", "reserve", 0, 3),
+        ]
+    )
+    changes = compare(before, after)
+    assert changes is not None
+    assert [r.proposal_id for r in changes.newly_funded] == ["c"]
+    assert [r.proposal_id for r in changes.dropped] == ["b"]
+    assert [(r.proposal_id, old, new) for r, old, new in changes.amount_changed] == [("a", 100, 80)]
+    assert [(r.proposal_id, old, new) for r, old, new in changes.reserve_moved] == [
+        ("b", None, 1),
+        ("c", 1, None),
+        ("e", None, 3),
+    ]
+    assert not compare(after, after)
+    assert compare(None, after) is None

@@ -150,7 +150,7 @@ class SelectionForm:
     previous: str = ""
 
     def rows(self) -> list[tuple[int, QuotaRow]]:
-        filled = [q for q in self.quotas if q.kind or q.group or q.value]
+        filled = [q for q in self.quotas if q.kind or q.value]
         rows = filled + [QuotaRow() for _ in range(EXTRA_QUOTA_ROWS)]
         return list(enumerate(rows[:MAX_QUOTA_ROWS]))
 
@@ -258,9 +258,12 @@ def parse_form(
             errors.add("budget", _("Enter an amount, e.g. 1500000 or 1 500 000,00."))
     quotas: list[QuotaInput] = []
     # the rows as shown again are renumbered: errors are keyed by their new position
-    for n, row in enumerate(r for r in rows if r.kind or r.group or r.value):
+    for n, row in enumerate(r for r in rows if r.kind or r.value):
         if not (row.kind and row.group and row.value):
-            errors.add(f"quota.{n}.value", _("Give the quota's kind, group and value."))
+            errors.add(
+                f"quota.{n}.value",
+                _("Give the quota's kind, group and value; leave kind and value empty to drop it."),
+            )
             continue
         if row.kind not in QUOTA_KINDS:
             errors.add(f"quota.{n}.kind", _("Choose one of the options."))
@@ -325,21 +328,22 @@ _API_FIELDS = {
 
 
 def _api_errors(exc: ApiError) -> FormErrors:
-    """The API's refusal: quota problems go above the quotas, others next to their field."""
+    """The API's refusal in the form: a quota's problem above the quotas, a setting's next to
+    its field, anything else in the summary; the problem's own sentence (e.g. the infeasible
+    quotas' diagnosis) leads the summary when the fields alone do not say it."""
     raw = from_problem(exc, _API_FIELDS)
     errors = FormErrors(general=list(raw.general))
     for name, messages in raw.fields.items():
         for message in messages:
-            if name.startswith("quotas") or name.startswith("config.quotas"):
+            if name.startswith(("quotas", "config.quotas")):
                 errors.add("quotas", message)
             elif name in _API_FIELDS.values():
                 errors.add(name, message)
             else:
                 errors.add(None, message)
-    if exc.problem.detail and not exc.problem.errors:
-        return errors
-    if exc.problem.detail and exc.problem.detail not in errors.general:
-        errors.general.insert(0, exc.problem.detail)
+    detail = exc.problem.detail
+    if exc.problem.errors and detail and detail not in errors.general:
+        errors.general.insert(0, detail)
     return errors
 
 
