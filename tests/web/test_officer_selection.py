@@ -429,6 +429,34 @@ async def test_what_if_without_javascript_goes_to_the_run_page(
     assert await page.get_attribute("#f-budget", "aria-invalid") == "true"
 
 
+@pytest.mark.browser
+async def test_the_demo_window_selection_reads_in_kyrgyz(new_page: NewPage, site: str) -> None:
+    """The demo's first window (decided: a women-led quota, a lottery for an exact tie, the run
+    approved by the second demo officer) as the second officer reads it, in Kyrgyz."""
+    made: list[GrantsClient] = []
+    officer = await _client(site, demo_email("officer2"), made)
+    call = next(
+        c for c in (await officer.list_calls(limit=100)).items if c.title.en.startswith("Trust")
+    )
+    w1 = next(w for w in call.windows if w.code == "W1")
+    runs = await officer.list_selection_runs(w1.id)
+    approved = next(r for r in runs if r.status == "approved")
+    for client in made:
+        await client.aclose()
+    visit = await new_page("ky", width=PHONE)
+    await visit.sign_in(demo_email("officer2"))
+    page = visit.page
+    await page.goto(f"{site}/officer/windows/{w1.id}/selection")
+    await expect(page.locator("table.funded tbody tr")).not_to_have_count(0)
+    await expect(page.locator("table.runs-table tbody tr")).to_have_count(len(runs))
+    await check_page(page, "officer-selection-demo")
+    await page.goto(f"{site}/officer/selection-runs/{approved.id}")
+    await expect(page.locator(".approved-by")).to_contain_text(approved.approved_by_name or "-")
+    await expect(page.locator("table.decision-history tbody tr")).not_to_have_count(0)
+    await expect(page.locator("form.approve-form")).to_have_count(0)  # decided already
+    await check_page(page, "officer-selection-demo-run")
+
+
 # --- the form and the comparison, without a browser ---------------------------------------
 
 
