@@ -426,7 +426,15 @@ async def window_hub(request: Request[Any, Any, Any], window_id: FromPath[uuid.U
             "quota_kinds": quota_kinds(),
             "statuses": call_statuses(),
             "rule_texts": [
-                rule_words(r, {}) for r in (window.rule_set.rules if window.rule_set else [])
+                rule_words(
+                    r,
+                    {
+                        str(t): i18n.localised(places[t].name)
+                        for t in window.territory_ids
+                        if t in places
+                    },
+                )
+                for r in (window.rule_set.rules if window.rule_set else [])
             ],
         },
     )
