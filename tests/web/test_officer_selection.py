@@ -338,8 +338,17 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await b.page.goto(f"{site}/officer/selection-runs/{second_run}")
     await expect(b.page.locator("#approve-refused")).to_have_count(0)
     await check_page(b.page, "officer-selection-run-approve")
+    # a second tab holds the same form: once the run is approved, it is refused with a message
+    stale = await b.context.new_page()
+    await stale.goto(f"{site}/officer/selection-runs/{second_run}")
     await b.page.fill("#f-reason", "Утверждено на заседании отборочной комиссии")
     await b.page.click("form.approve-form button[type=submit]")
+    await expect(b.page.locator(".approved-by")).to_be_visible()
+    async with stale.expect_response(lambda r: r.request.method == "POST") as answer:
+        await stale.click("form.approve-form button[type=submit]")
+    assert (await answer.value).status == 409
+    await expect(stale.locator(".error-summary")).to_contain_text("only a computed run")
+    await stale.close()
     await expect(b.page.locator(".approved-by")).to_be_visible()
     await expect(b.page.locator(".approved-by")).to_contain_text("Бакыт")
     await expect(b.page.locator(".decision-row")).to_have_count(5)
