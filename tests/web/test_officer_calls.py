@@ -231,12 +231,17 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     assert t(lang, "Open for proposals") in hub
     assert "Рубрика" in hub or t(lang, "Rubric") in hub
 
+    await page.goto(call_url + "/edit")
+    await both_widths(page, "officer-call-edit-published")
+    assert await page.locator("#f-contributions-0-amount").is_disabled()
+
     # once published, only the window's texts can change
     await page.goto(w1_url + "/edit")
     assert t(lang, "The call is published: only the texts of its windows can change now.") in (
         await page.inner_text(".notice")
     )
     assert await page.locator("#f-opens-at").count() == 0
+    await both_widths(page, "officer-window-edit-published")
     await page.fill("#f-title-ru", "Молодёжь и диалог")
     await page.fill("#f-review-deadline", "2027-04-01T18:00")  # before the window closes
     await page.click("button[value=save]")
