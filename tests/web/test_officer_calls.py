@@ -237,9 +237,10 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
 
     # once published, only the window's texts can change
     await page.goto(w1_url + "/edit")
-    assert t(lang, "The call is published: only the texts of its windows can change now.") in (
-        await page.inner_text(".notice")
-    )
+    assert t(
+        lang,
+        "The call is published: only the window's texts and its review deadline can change now.",
+    ) in (await page.inner_text(".notice"))
     assert await page.locator("#f-opens-at").count() == 0
     await both_widths(page, "officer-window-edit-published")
     await page.fill("#f-title-ru", "Молодёжь и диалог")
