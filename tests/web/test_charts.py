@@ -1,0 +1,109 @@
+"""web/charts.py: the SVG is well-formed, titled, free of script and inline style, and says
+what it was given; the committed charts.css is what pygal makes for the chart style."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from web.charts import Chart, bar_chart, chart_css
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def _chart(lang: str = "ru") -> Chart:
+    return bar_chart(
+        "Деньги по территориям",
+        "Обязательства и выплаты по территориям, в сомах.",
+        ["Ош", "Баткен", "Аламудунский район"],
+        [("Обязательства", [150_000_00, 90_000_00, None]), ("Выплачено", [50_000_00, 0, 1_200_00])],
+        "KGS",
+        lang,
+        chart_id="money-territory",
+        total_label="Итого",
+    )
+
+
+def _tree(chart: Chart) -> ET.Element:
+    return ET.fromstring(str(chart.svg))  # noqa: S314 - our own output
+
+
+def test_chart_svg_is_well_formed_and_labelled() -> None:
+    chart = _chart()
+    root = _tree(chart)
+    assert root.tag == f"{NS}svg"
+    assert root.get("role") == "img"
+    assert root.get("id") == "money-territory"
+    assert root.get("aria-labelledby") == "money-territory-title money-territory-desc"
+    title, desc = root[0], root[1]
+    assert (title.tag, title.get("id"), title.text) == (
+        f"{NS}title",
+        "money-territory-title",
+        "Деньги по территориям",
+    )
+    assert (desc.tag, desc.get("id"), desc.text) == (
+        f"{NS}desc",
+        "money-territory-desc",
+        "Обязательства и выплаты по территориям, в сомах.",
+    )
+
+
+def test_chart_svg_has_no_script_style_or_handlers() -> None:
+    svg = str(_chart().svg)
+    assert re.search(r"<(script|style)\b", svg) is None
+    assert re.search(r"\sstyle=", svg) is None
+    assert re.search(r"\son[a-z]+=", svg, re.I) is None
+    assert "javascript:" not in svg
+    # the standalone document (for PDFs) keeps pygal's style but never a script
+    assert "<script" not in _chart().document_svg
+    assert "<style" in _chart().document_svg
+
+
+def test_chart_draws_one_bar_per_value_with_its_value_printed() -> None:
+    root = _tree(_chart())
+    texts = [t.text for t in root.iter(f"{NS}text")]
+    # the labels are on the axis
+    for label in ["Ош", "Баткен", "Аламудунский район"]:
+        assert label in texts
+    # values in the language's compact money format: 150 000 сом → "150 тыс. сом"
+    values = [t.text for t in root.iter(f"{NS}text") if "value" in (t.get("class") or "")]
+    assert sorted(v.replace("\xa0", " ") for v in values if v) == sorted(
+        ["150 тыс. KGS", "90 тыс. KGS", "50 тыс. KGS", "0 KGS", "1,2 тыс. KGS"]
+    )
+    bars = [r for r in root.iter(f"{NS}rect") if "rect" in (r.get("class") or "").split()]
+    assert len(bars) == 5  # None draws nothing
+    # a bar's length is proportional to its value
+    widths = sorted(float(r.get("width") or 0) for r in bars)
+    assert widths[-1] / widths[-2] == pytest.approx(150 / 90, rel=0.01)
+
+
+def test_chart_table_rows_match_the_input_per_language() -> None:
+    chart = _chart("ky")
+    assert chart.series_names == ["Обязательства", "Выплачено"]
+    assert [(r.label, r.values) for r in chart.rows] == [
+        ("Ош", [150_000_00, 50_000_00]),
+        ("Баткен", [90_000_00, 0]),
+        ("Аламудунский район", [None, 1_200_00]),
+    ]
+    assert [c.replace("\xa0", " ") for c in chart.rows[0].cells] == [
+        "150 000,00 сом",
+        "50 000,00 сом",
+    ]
+    assert chart.rows[2].cells[0] == "—"
+    assert [c.replace("\xa0", " ") for c in chart.totals] == ["240 000,00 сом", "51 200,00 сом"]
+    english = _chart("en")
+    assert english.rows[0].cells == ["KGS150,000.00", "KGS50,000.00"]
+
+
+def test_chart_refuses_series_not_matching_the_labels() -> None:
+    with pytest.raises(ValueError, match="2 values for 3 labels"):
+        bar_chart("t", "d", ["a", "b", "c"], [("s", [1, 2])])
+
+
+def test_charts_css_is_current() -> None:
+    committed = (Path(__file__).parents[2] / "web" / "static" / "charts.css").read_text()
+    assert committed == chart_css()
+    assert "#chart-" not in committed

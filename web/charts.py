@@ -1,0 +1,309 @@
+"""Charts drawn on the server as SVG by pygal, safe under the site's strict CSP.
+
+Use:
+
+    from web.charts import bar_chart
+
+    chart = bar_chart(
+        title="Money by territory",
+        description="Committed and disbursed per territory, in KGS.",
+        labels=["Osh", "Batken"],
+        series=[("Committed", [150_000_00, 90_000_00]), ("Disbursed", [50_000_00, 0])],
+        currency="KGS",
+        lang="ky",
+    )
+
+and in a template `{% from "_chart.html" import chart_figure %}{{ chart_figure(chart) }}`: a
+`<figure>` with the caption, the inline `<svg role="img" aria-labelledby=…>` (its own `<title>`
+and `<desc>`) and the data table beside it (`<th scope>`, money formatted per language).
+
+Values are integer minor units (`None` = no value); labels and series names are already
+translated text. Why inline SVG and not `<img>`: pygal puts a `<style>` and a `<script>` (its
+configuration, even with `js=[]`) into every SVG. The SVG is cleaned after pygal drew it: no
+`<style>`, `<script>`, `style=` or `on…=` is left, so the page passes
+`style-src 'self'`. The look pygal would have put in the `<style>` is the static file
+`web/static/charts.css` (made by `chart_css()` from pygal's own templates for the style below,
+scoped to `svg.chart-svg`; `python -m web.charts > web/static/charts.css` regenerates it and a test
+proves it is current). `Chart.document_svg` is the same chart as a standalone SVG document with
+pygal's styles inside, for PDFs (WeasyPrint) and downloads.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pygal
+from babel.numbers import format_compact_currency, format_currency, get_currency_precision
+from markupsafe import Markup
+from pygal.style import Style
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+#: Series colours, each at least 3:1 against white (WCAG 1.4.11, graphical objects).
+PALETTE = (
+    "#1f5f99",
+    "#b3541e",
+    "#2e7d32",
+    "#6a3d9a",
+    "#ad1457",
+    "#00695c",
+    "#7a5c00",
+    "#455a64",
+)
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif'
+CSS_CLASS = "chart-svg"
+
+STYLE = Style(
+    font_family=FONT,
+    background="transparent",
+    plot_background="#ffffff",
+    foreground="#1a1a1a",
+    foreground_strong="#1a1a1a",
+    foreground_subtle="#6b6b6b",
+    opacity=".9",
+    opacity_hover="1",
+    colors=PALETTE,
+    label_font_size=15,
+    major_label_font_size=15,
+    value_font_size=14,
+    value_label_font_size=14,
+    legend_font_size=15,
+    title_font_size=17,
+    tooltip_font_size=14,
+    no_data_font_size=20,
+)
+
+WIDTH = 440  # drawing units; the SVG scales to its box (max-width in charts.css)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the data table: the label and each series' value, formatted and raw."""
+
+    label: str
+    cells: list[str]
+    values: list[int | None]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A drawn chart: `svg` (inline, CSP-safe Markup) and the data behind it for its table."""
+
+    id: str
+    title: str
+    description: str
+    svg: Markup
+    document_svg: str
+    currency: str
+    series_names: list[str]
+    rows: list[Row] = field(default_factory=list)
+    totals: list[str] = field(default_factory=list)
+
+    @property
+    def title_id(self) -> str:
+        return f"{self.id}-title"
+
+    @property
+    def desc_id(self) -> str:
+        return f"{self.id}-desc"
+
+
+def format_money(minor: int | None, currency: str, lang: str) -> str:
+    """Integer minor units in the language's currency format ("1 500,00 сом")."""
+    if minor is None:
+        return "—"
+    code = currency.upper()
+    return format_currency(Decimal(minor).scaleb(-get_currency_precision(code)), code, locale=lang)
+
+
+def format_compact(minor: int | None, currency: str, lang: str) -> str:
+    """Short form for axes and bar labels ("1,5 млн сом")."""
+    if minor is None:
+        return ""
+    code = currency.upper()
+    amount = Decimal(minor).scaleb(-get_currency_precision(code))
+    return format_compact_currency(amount, code, locale=lang, fraction_digits=1)
+
+
+def _ticks(low: int, high: int) -> list[int]:
+    """Three or four round ticks covering [low, high] (few, so labels never collide at 360 px)."""
+    span = max(high - low, 1)
+    step = 10 ** (len(str(span)) - 1)
+    for factor in (1, 2, 5, 10):
+        if span / (step * factor) <= 3:
+            step *= factor
+            break
+    start = (low // step) * step
+    return list(range(start, high + step, step))
+
+
+def _config(
+    currency: str, lang: str, height: int, horizontal: bool, low: int, high: int
+) -> dict[str, object]:
+    ticks = _ticks(low, high)
+
+    def compact(value: float | None) -> str:
+        return format_compact(None if value is None else int(value), currency, lang)
+
+    return {
+        "style": STYLE,
+        "js": [],
+        "width": WIDTH,
+        "height": height,
+        "classes": ["pygal-chart", CSS_CLASS],
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": 1,
+        "truncate_legend": 40,
+        "truncate_label": 22 if horizontal else 10,
+        "value_formatter": compact,
+        "formatter": compact,
+        "print_values": True,
+        "print_values_position": "top",
+        "margin": 8,
+        "spacing": 8,
+        "show_y_guides": True,
+        "y_labels": ticks,
+        # room beyond the longest bar for its printed value
+        "range": (ticks[0], max(ticks[-1], int(high * 1.45) if horizontal else high)),
+        "x_label_rotation": 0 if horizontal else 30,
+        "tooltip_border_radius": 0,
+        "pretty_print": False,
+    }
+
+
+def _parse(svg: str) -> ET.Element:
+    """pygal's own output, serialised by ElementTree (labels escaped), no DTD or entities."""
+    return ET.fromstring(svg)  # noqa: S314 - our own renderer's output, not untrusted input
+
+
+def _clean(svg: str, chart_id: str, title: str, description: str) -> str:
+    """pygal's SVG without style/script/handlers, with our id, title and description."""
+    root = _parse(svg)
+    for parent in list(root.iter()):
+        for child in list(parent):
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag in {"style", "script", "title", "desc"}:
+                parent.remove(child)
+    for element in root.iter():
+        for name in list(element.attrib):
+            if name == "style" or name.lower().startswith("on"):
+                del element.attrib[name]
+    root.attrib.pop("id", None)
+    root.set("id", chart_id)
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{chart_id}-title {chart_id}-desc")
+    root.set("focusable", "false")
+    title_el = ET.Element(f"{{{SVG_NS}}}title", {"id": f"{chart_id}-title"})
+    title_el.text = title
+    desc_el = ET.Element(f"{{{SVG_NS}}}desc", {"id": f"{chart_id}-desc"})
+    desc_el.text = description
+    root.insert(0, desc_el)
+    root.insert(0, title_el)
+    return ET.tostring(root, encoding="unicode")
+
+
+def bar_chart(
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[int | None]]],
+    currency: str = "KGS",
+    lang: str = "en",
+    *,
+    chart_id: str | None = None,
+    horizontal: bool = True,
+    total_label: str | None = None,
+) -> Chart:
+    """A bar chart of money per label, one bar per series (horizontal by default: long names
+    of territories and items stay readable on a phone). Each series' values line up with
+    `labels`. `total_label`, when given, adds a totals line to the table."""
+    for name, values in series:
+        if len(values) != len(labels):
+            raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
+    chart_id = chart_id or f"chart-{uuid.uuid4().hex[:10]}"
+    bars = max(1, len(labels)) * max(1, len(series))
+    if horizontal:
+        height = 70 + bars * 26 + max(1, len(labels)) * 10 + len(series) * 24
+        kind = pygal.HorizontalBar
+    else:
+        height = 340 + len(series) * 24
+        kind = pygal.Bar
+    numbers = [v for _, values in series for v in values if v is not None]
+    low, high = min([0, *numbers]), max([0, *numbers])
+    chart = kind(**_config(currency, lang, height, horizontal, low, high))
+    # pygal draws horizontal bars from the bottom up: reversed, the first label is on top
+    order = list(reversed(range(len(labels)))) if horizontal else list(range(len(labels)))
+    chart.x_labels = [labels[i] for i in order]
+    for name, values in series:
+        chart.add(name, [values[i] for i in order])
+    raw = chart.render(is_unicode=True, disable_xml_declaration=True)
+    document = _parse(raw)
+    for parent in list(document.iter()):
+        for child in list(parent):
+            if child.tag == f"{{{SVG_NS}}}script":  # pygal writes its config even with js=[]
+                parent.remove(child)
+    document.set("role", "img")
+    document_title = document.find(f"{{{SVG_NS}}}title")
+    if document_title is not None:
+        document_title.text = title
+    rows = [
+        Row(
+            label=label,
+            cells=[format_money(values[i], currency, lang) for _, values in series],
+            values=[values[i] for _, values in series],
+        )
+        for i, label in enumerate(labels)
+    ]
+    totals: list[str] = []
+    if total_label is not None:
+        totals = [
+            format_money(sum(v for v in values if v is not None), currency, lang)
+            for _, values in series
+        ]
+    return Chart(
+        id=chart_id,
+        title=title,
+        description=description,
+        svg=Markup(_clean(raw, chart_id, title, description)),  # noqa: S704 - built by ElementTree
+        document_svg=ET.tostring(document, encoding="unicode"),
+        currency=currency.upper(),
+        series_names=[name for name, _ in series],
+        rows=rows,
+        totals=totals,
+    )
+
+
+def chart_css() -> str:
+    """pygal's CSS for STYLE and every palette colour, scoped to `svg.chart-svg`: the content
+    of web/static/charts.css."""
+    sample = pygal.Bar(style=STYLE, js=[], no_prefix=False, pretty_print=False)
+    sample.x_labels = ["a"]
+    for i in range(len(PALETTE)):
+        sample.add(str(i), [1])
+    raw = sample.render(is_unicode=True, disable_xml_declaration=True)
+    style = _parse(raw).find(f"{{{SVG_NS}}}defs/{{{SVG_NS}}}style")
+    text = "" if style is None else style.text or ""
+    css = re.sub(r"#chart-[0-9a-f-]{36}", f"svg.{CSS_CLASS}", text)
+    header = (
+        "/* Generated by `python -m web.charts > web/static/charts.css` from pygal's own CSS\n"
+        "   (LGPL-3.0-or-later, Kozea) for web/charts.py's STYLE; do not edit by hand. */\n"
+    )
+    extra = (
+        f"svg.{CSS_CLASS}{{display:block;width:100%;height:auto;max-width:34rem}}\n"
+        f"svg.{CSS_CLASS} .text-overlay text.value{{paint-order:stroke;stroke:#fff;"
+        "stroke-width:3px;stroke-linejoin:round}\n"
+    )
+    return header + css.strip() + "\n" + extra
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates web/static/charts.css
+    sys.stdout.write(chart_css())
