@@ -350,6 +350,15 @@ async def test_panel_members_caps_assignment_conflicts_progress_and_reminders(
     assert t("Declared by the reviewer") in text
     assert world.reviewer_names["r2"] in text
     assert conflicted.proposal_title in text
+    # assigning r2 to it again by hand is refused in words, by the reviewer field (409)
+    await page.select_option("#f-proposal-id", str(conflicted.proposal_id))
+    await page.select_option("#f-reviewer-id", str(world.reviewers["r2"]))
+    async with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        await page.click("form[action$='/panel/assignments'] button[type=submit]")
+    assert (await answer.value).status == 409
+    message = await page.locator("form[action$='/panel/assignments'] .field-error").inner_text()
+    assert t("This reviewer has a conflict of interest with the proposal.") in message
+    assert await page.get_attribute("#f-reviewer-id", "aria-invalid") == "true"
 
     # a reviewer scores one proposal: progress counts it
     r3 = await _client(site, world.reviewer_emails["r3"], made)
@@ -407,31 +416,29 @@ async def test_panel_members_caps_assignment_conflicts_progress_and_reminders(
         await client.aclose()
 
 
-async def test_manual_assignment_without_javascript_conflict_in_words(
+async def test_manual_assignment_without_javascript(
     new_page: NewPage, world: World, site: str
 ) -> None:
+    """After the panel journey: r1 assigned again to its proposal is refused (409) by the field;
+    its assignment removed and made again, each a plain POST → 303 → the board."""
     made: list[GrantsClient] = []
     api = await _client(site, world.officer, made)
-    conflicts = (await api.list_conflicts(world.window_id)).items
-    if not conflicts:  # run alone: make the panel and the declared conflict here
-        pytest.fail("runs after the panel journey, which declares the conflict")
-    conflict = conflicts[0]
     visit = await _officer(new_page, world.officer, js=False)
     page = visit.page
     await page.goto(f"{visit.site}/officer/windows/{world.window_id}/panel")
-    await page.select_option("#f-proposal-id", str(conflict.proposal_id))
-    await page.select_option("#f-reviewer-id", str(conflict.reviewer_id))
+    target = await _r1_assignment(api, world)
+    await page.select_option("#f-proposal-id", str(target.proposal_id))
+    await page.select_option("#f-reviewer-id", str(world.reviewers["r1"]))
     statuses: list[int] = []
     page.on("response", lambda r: statuses.append(r.status) if r.request.method == "POST" else None)
     await page.click("form[action$='/panel/assignments'] button[type=submit]")
     await page.wait_for_load_state()
     assert statuses == [409]
     message = await page.locator("form[action$='/panel/assignments'] .field-error").inner_text()
-    assert t("This reviewer has a conflict of interest with the proposal.") in message
+    assert t("This reviewer is already assigned to the proposal.") in message
     assert await page.get_attribute("#f-reviewer-id", "aria-invalid") == "true"
     await check_page(page, "officer-panel-409-nojs")
-    # r1's assignment removed and made again by hand: POST → 303 → the board, both ways
-    target = await _r1_assignment(api, world)
+    # r1's assignment removed and made again by hand
     await page.click(f"form[action$='/panel/assignments/{target.id}/remove'] button")
     await page.wait_for_url("**/panel#assignments")
     assert target.id not in {
