@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import msgspec
 import pytest
@@ -176,7 +177,10 @@ async def build_world(site: str, made: list[GrantsClient]) -> World:
                 version=draft.version,
                 lines=[
                     BudgetLineCreate(
-                        category="all", description="All costs", quantity=1, unit_cost=REQUEST
+                        category="all",
+                        description="All costs",
+                        quantity=Decimal(1),
+                        unit_cost=REQUEST,
                     )
                 ],
             ),

@@ -609,7 +609,8 @@ async def selection_page(request: Request[Any, Any, Any], window_id: FromPath[uu
     client = client_for(request)
     window = await client.get_window(window_id)
     ctx, groups, proposals = await _context(client, window)
-    run = None
+    run: SelectionRunRead | None = None
+    _result: Result | None = None
     source = request.query_params.get("from")
     if source:
         run, _result = await _result_of(client, source, proposals, groups, window.currency)
@@ -617,7 +618,7 @@ async def selection_page(request: Request[Any, Any, Any], window_id: FromPath[uu
     ctx["runs"] = runs
     if run is None:
         run, _result = await _result_of(client, _computed(runs), proposals, groups, window.currency)
-    result = build_result(run, proposals, groups, window.currency) if run else None
+    result = _result if run is not None else None
     form = (
         form_from_config(run.config, window.currency, previous=str(run.id))
         if run is not None
@@ -687,12 +688,11 @@ async def selection_what_if(request: Request[Any, Any, Any], window_id: FromPath
 
 
 def _approval(user: SessionUser, run: SelectionRunRead) -> dict[str, Any]:
-    """Four eyes: who created or computed the run may not approve it; the reason, in words."""
-    created_by = getattr(run, "created_by", None)
-    computed_by = getattr(run, "computed_by", None)
-    by_name = getattr(run, "computed_by_name", None) or getattr(run, "created_by_name", None)
-    mine = {str(x) for x in (created_by, computed_by) if x is not None}
-    return {"own": str(user.id) in mine, "by": by_name, "known": bool(mine)}
+    """Four eyes: who created or computed the run may not approve it; their names, in words."""
+    makers = {str(run.created_by): run.created_by_name}
+    if run.computed_by is not None:
+        makers[str(run.computed_by)] = run.computed_by_name or ""
+    return {"own": str(user.id) in makers, "by": ", ".join(n for n in makers.values() if n)}
 
 
 async def _changes(client: GrantsClient, run: SelectionRunRead) -> list[DecisionChangeRead]:
