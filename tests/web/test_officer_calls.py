@@ -156,6 +156,12 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     saved = t(lang, "The rules were saved as version %(version)s.", version=1)
     await page.locator(".flash-success", has_text=saved).wait_for()
     assert await page.input_value("#f-rules-1-years") == "2"
+    # a draft window has no proposals of its own: the preview takes one of another window
+    other = page.locator("#f-proposal optgroup option").first
+    await page.select_option("#f-proposal", await other.get_attribute("value"))
+    await page.click("form[method=get] button")
+    await page.locator("#rules-preview .verdicts").wait_for()
+    assert await page.locator("#rules-preview .verdicts > li").count() == 3
 
     # the second window, with two territories
     await page.goto(call_url + "/windows/new")

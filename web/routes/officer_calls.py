@@ -29,11 +29,13 @@ from litestar.params import FromPath, FromQuery
 
 from contracts.calls import (
     AllocationCreate,
+    BudgetLineAnswer,
     CallCreate,
     CallRead,
     CallTransition,
     CallUpdate,
     ContributionCreate,
+    EligibilityAnswers,
     EligibilityCheck,
     EligibilityRead,
     RulesReplace,
@@ -1260,10 +1262,47 @@ def new_rule(kind: str, taken: list[str]) -> RuleRow:
     return row
 
 
-async def _window_proposals(client: GrantsClient, window: WindowRead) -> list[ProposalSummary]:
-    if str(window.status) == "draft":
-        return []
-    return (await client.list_proposals(window_id=window.id, limit=200)).items
+async def _window_proposals(
+    client: GrantsClient, window: WindowRead
+) -> tuple[list[ProposalSummary], list[ProposalSummary]]:
+    """The window's own proposals, and the latest of other windows (to try draft rules on)."""
+    own: list[ProposalSummary] = []
+    if str(window.status) != "draft":
+        own = (await client.list_proposals(window_id=window.id, limit=200)).items
+    latest = (await client.list_proposals(sort="-created_at", limit=100)).items
+    return own, [p for p in latest if p.window_id != window.id]
+
+
+async def preview_verdicts(
+    client: GrantsClient, window: WindowRead, proposal_id: uuid.UUID
+) -> EligibilityRead:
+    """The window's saved rules on a proposal: its own proposals by id; one of another window
+    through its facts as answers (organisation, amounts, items, documents, budget, active
+    grants), as the pre-check would be answered."""
+    proposal = await client.get_proposal(proposal_id)
+    if proposal.window_id == window.id:
+        return await client.create_eligibility_check(
+            window.id, EligibilityCheck(proposal_id=proposal.id)
+        )
+    org = await client.get_organisation(proposal.organisation_id)
+    grants = await client.list_grants(organisation_id=org.id, status="active", limit=200)
+    answers = EligibilityAnswers(
+        organisation_kind=org.kind,
+        territory_id=org.territory_id,
+        founded_year=org.founded_year,
+        women_led=org.women_led,
+        youth_led=org.youth_led,
+        requested_amount=proposal.requested_amount,
+        co_funding_amount=proposal.co_funding_amount,
+        action_plan_item_ids=proposal.action_plan_item_ids[:100],
+        attachment_kinds=sorted({a.kind for a in proposal.attachments}),
+        active_grants=len(grants.items),
+        budget_lines=[
+            BudgetLineAnswer(currency=b.currency, total=b.total)
+            for b in proposal.budget_lines[:200]
+        ],
+    )
+    return await client.create_eligibility_check(window.id, EligibilityCheck(answers=answers))
 
 
 async def _rules_page(
@@ -1279,7 +1318,7 @@ async def _rules_page(
     preview_errors: FormErrors | None = None,
 ) -> Any:
     client = client_for(request)
-    proposals = await _window_proposals(client, window)
+    proposals, others = await _window_proposals(client, window)
     places = {str(t.id): i18n.localised(t.name) for t in await territories(client)}
     window_places = {k: v for k, v in places.items() if uuid.UUID(k) in window.territory_ids}
     return page(
@@ -1302,6 +1341,7 @@ async def _rules_page(
                 "quota": _("Quota only: always passes, counts toward the window's quotas"),
             },
             "proposals": proposals,
+            "others": others,
             "preview": preview,
             "preview_id": preview_id,
             "preview_errors": preview_errors or FormErrors(),
@@ -1325,9 +1365,7 @@ async def rules_view(
     preview_errors = FormErrors()
     if proposal:
         try:
-            preview = await client.create_eligibility_check(
-                window.id, EligibilityCheck(proposal_id=uuid.UUID(proposal))
-            )
+            preview = await preview_verdicts(client, window, uuid.UUID(proposal))
         except ValueError:
             preview_errors.add("proposal", _("Choose one of the options."))
         except ApiError as exc:
