@@ -23,6 +23,7 @@ from contracts import finance as finance_c
 from contracts import identity as identity_c
 from contracts import imports as imports_c
 from contracts import pcc as pcc_c
+from contracts import progress as progress_c
 from contracts import proposals as proposals_c
 from contracts import ranking as ranking_c
 from contracts import reports as reports_c
@@ -325,6 +326,10 @@ class GrantsClient:
 
     async def get_pcc(self, pcc_id: uuid.UUID) -> pcc_c.PccRead:
         return await self.request("GET", f"pccs/{pcc_id}", pcc_c.PccRead)
+
+    async def get_pcc_progress(self, pcc_id: uuid.UUID) -> progress_c.PccProgress:
+        """A PCC's action-plan progress: funding per item, money, indicators, gaps."""
+        return await self.request("GET", f"pccs/{pcc_id}/progress", progress_c.PccProgress)
 
     async def list_action_plans(
         self,

@@ -8,6 +8,7 @@ when the API would accept the request. Object-level checks take the attributes o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -202,6 +203,22 @@ def can_read_action_plan(actor: Actor, status: ActionPlanStatus) -> Decision:
 
 def can_manage_action_plans(actor: Actor) -> Decision:
     return _staff(actor, {Role.PROGRAMME_OFFICER}, "managing PCC action plans")
+
+
+PCC_PROGRESS_STAFF = frozenset({Role.PROGRAMME_OFFICER, Role.FINANCE_OFFICER, Role.AUDITOR})
+
+
+def can_read_pcc_progress(actor: Actor, member_user_ids: Collection[uuid.UUID]) -> Decision:
+    """A PCC's action-plan progress (grants, tranches, money, indicators): programme officers,
+    finance officers, auditors, and the PCC's own members (`member_user_ids`: the user accounts
+    linked to its members)."""
+    if (d := _signed_in(actor)) is not None:
+        return d
+    if actor.roles & PCC_PROGRESS_STAFF:
+        return allow("programme and finance staff and auditors read every PCC's progress")
+    if actor.id is not None and actor.id in member_user_ids:
+        return allow("the PCC's members read its progress")
+    return deny("only the PCC's members, programme and finance staff and auditors read it")
 
 
 # --- imports (spreadsheets) -------------------------------------------------------------------

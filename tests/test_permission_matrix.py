@@ -78,6 +78,7 @@ from contracts.enums import (
     FundingSourceKind,
     MembershipRole,
     OrganisationKind,
+    Pillar,
     ProposalStatus,
     ReportKind,
     ReportStatus,
@@ -196,6 +197,7 @@ from service.persistence.models import (
     Panel,
     PanelMember,
     Pcc,
+    PccMember,
     Proposal,
     Review,
     ReviewAssignment,
@@ -1052,6 +1054,19 @@ async def _pending_run(w: World) -> None:
     w.run = await w.officer.create_selection_run(w.window.id, SelectionRunCreate())
 
 
+async def _pcc_member(w: World) -> None:
+    """`other_applicant` sits on the world's PCC (a member linked to their account)."""
+    w.session.add(
+        PccMember(
+            pcc_id=w.pcc.id,
+            full_name="Aigul Member",
+            pillar=Pillar.CIVIL_SOCIETY,
+            user_id=w.people["other_applicant"].id,
+        )
+    )
+    await w.session.flush()
+
+
 async def _computed_run(w: World) -> None:
     """Ranks the world's one scored proposal, which the window's envelope funds."""
     await _pending_run(w)
@@ -1646,6 +1661,13 @@ CASES: dict[str, Case] = {
     "GetTerritory": Case(lambda w, c: c.get_territory(w.territory.id), EVERYONE),
     "ListPccs": Case(lambda w, c: c.list_pccs(), EVERYONE),
     "GetPcc": Case(lambda w, c: c.get_pcc(w.pcc.id), EVERYONE),
+    # a PCC's progress: programme and finance officers, auditors and the PCC's own members
+    # (`other_applicant` is made one); others 403, nobody 401, partner systems 401 (users only)
+    "GetPccProgress": Case(
+        lambda w, c: c.get_pcc_progress(w.pcc.id),
+        only("programme_officer", "finance_officer", "auditor", "other_applicant"),
+        prepare=_pcc_member,
+    ),
     # action plans: read by every signed-in user and by keys with pcc:read; managed by officers
     # (the world's plan is a draft: staff see it; other readers are told it does not exist)
     "ListActionPlans": Case(

@@ -9,10 +9,11 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import pcc as c
+from contracts.progress import PccProgress
 from service.dependencies import Ctx, Session
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, USER_OR_KEY, problems
-from service.pcc import service
+from service.pcc import progress, service
 
 
 class TerritoryController(Controller):
@@ -42,6 +43,22 @@ class PccController(Controller):
     @get("/{pcc_id:uuid}", operation_id="GetPcc", responses=problems(404))
     async def get_pcc(self, pcc_id: FromPath[uuid.UUID], session: Session, ctx: Ctx) -> c.PccRead:
         return await service.get_pcc(session, ctx, pcc_id)
+
+
+    @get(
+        "/{pcc_id:uuid}/progress",
+        operation_id="GetPccProgress",
+        responses=problems(401, 403, 404),
+        security=USER,
+    )
+    async def get_pcc_progress(
+        self, pcc_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> PccProgress:
+        """The PCC's action-plan progress: per item the grants and tranches financing it, money
+        committed and disbursed (per currency, never converted), each indicator's latest value
+        from accepted reports with the report it came from, and the items no grant finances yet
+        (`gap`). For programme and finance officers, auditors and the PCC's own members."""
+        return await progress.get_pcc_progress(session, ctx, pcc_id)
 
 
 class ActionPlanController(Controller):
