@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Page
@@ -21,7 +21,16 @@ from contracts.identity import OrganisationCreate, RegistrationCreate
 from contracts.proposals import ProposalCreate
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
+from web.forms import FormErrors
 from web.i18n import BISHKEK, translations
+from web.routes.officer_calls import (
+    CriterionRow,
+    RubricDraft,
+    RuleRow,
+    parse_local,
+    parse_rubric,
+    rule_rows,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -381,3 +390,49 @@ async def test_officer_pages_are_for_programme_officers(new_page: NewPage) -> No
     response = await visit.page.goto(f"{visit.site}/officer/calls/new")
     assert response is not None
     assert response.status == 403
+
+
+def test_bishkek_wall_time_is_sent_as_utc() -> None:
+    assert parse_local("2027-03-01T09:00") == datetime(2027, 3, 1, 3, 0, tzinfo=UTC)
+
+
+def test_rules_round_trip_through_the_form_rows() -> None:
+    rules = [
+        {"id": "kind", "kind": "organisation_kind_in", "kinds": ["cso"]},
+        {"id": "age", "kind": "min_years_since_founding", "years": 2},
+        {"id": "cofund", "kind": "min_co_funding_share", "percent": "12.5"},
+        {"id": "led", "kind": "led_by", "flags": ["women_led"], "mode": "quota"},
+        {"id": "group", "kind": "any", "rules": [{"id": "x", "kind": "territory_in_window"}]},
+    ]
+    assert [row.to_json() for row in rule_rows(rules)] == rules
+    typed = RuleRow(id="age", kind="min_years_since_founding", years="two")
+    assert typed.to_json() == {"id": "age", "kind": "min_years_since_founding", "years": "two"}
+
+
+def test_rubric_points_and_weights_become_tenths_and_thousandths() -> None:
+    draft = RubricDraft(
+        name={"en": "R", "ru": "", "ky": ""},
+        criteria=[
+            CriterionRow(
+                code="a",
+                name={"en": "A", "ru": "", "ky": ""},
+                weight="12,5",
+                scale_min="0",
+                scale_max="5",
+                scale_step="0.5",
+                threshold="2,5",
+            )
+        ],
+        overall_threshold="3",
+        tie_break="a",
+    )
+    errors = FormErrors()
+    body = parse_rubric(draft, 4, errors)
+    assert not errors
+    assert body is not None
+    (c,) = body.criteria
+    assert (c.weight, c.scale_min, c.scale_max, c.scale_step, c.threshold) == (125, 0, 50, 5, 25)
+    assert (body.version, body.overall_threshold, body.tie_break) == (4, 30, ["a"])
+    draft.criteria[0].threshold = "2.55"
+    assert parse_rubric(draft, 4, errors) is None
+    assert list(errors.fields) == ["criteria.0.threshold"]
