@@ -44,7 +44,6 @@ class PccController(Controller):
     async def get_pcc(self, pcc_id: FromPath[uuid.UUID], session: Session, ctx: Ctx) -> c.PccRead:
         return await service.get_pcc(session, ctx, pcc_id)
 
-
     @get(
         "/{pcc_id:uuid}/progress",
         operation_id="GetPccProgress",
