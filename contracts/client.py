@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -249,11 +249,16 @@ class GrantsClient:
         return await self.request("POST", "users", identity_c.UserRead, body=body)
 
     async def list_users(
-        self, *, cursor: str | None = None, limit: int | None = None
+        self, *, q: str | None = None, cursor: str | None = None, limit: int | None = None
     ) -> identity_c.UserPage:
         return await self.request(
-            "GET", "users", identity_c.UserPage, params={"cursor": cursor, "limit": limit}
+            "GET", "users", identity_c.UserPage, params={"q": q, "cursor": cursor, "limit": limit}
         )
+
+    async def update_user(
+        self, user_id: uuid.UUID, body: identity_c.UserUpdate
+    ) -> identity_c.UserRead:
+        return await self.request("PATCH", f"users/{user_id}", identity_c.UserRead, body=body)
 
     async def create_organisation(
         self, body: identity_c.OrganisationCreate
@@ -969,6 +974,11 @@ class GrantsClient:
         *,
         entity: str | None = None,
         entity_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> audit_c.AuditEventPage:
@@ -976,7 +986,17 @@ class GrantsClient:
             "GET",
             "audit/events",
             audit_c.AuditEventPage,
-            params={"entity": entity, "entity_id": entity_id, "cursor": cursor, "limit": limit},
+            params={
+                "entity": entity,
+                "entity_id": entity_id,
+                "actor": actor,
+                "action": action,
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+                "newest_first": "true" if newest_first else None,
+                "cursor": cursor,
+                "limit": limit,
+            },
         )
 
     async def get_audit_verification(self) -> audit_c.AuditVerificationRead:

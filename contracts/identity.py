@@ -94,6 +94,15 @@ class UserCreate(Request, kw_only=True):
     preferred_language: Language = Language.EN
 
 
+class UserUpdate(Request, kw_only=True):
+    """An administrator changes someone's staff roles or deactivates / reactivates them.
+
+    Deactivation revokes every token of theirs at once; nobody deactivates themselves."""
+
+    roles: Annotated[list[Role], Meta(max_length=5)] | UnsetType = UNSET
+    is_active: bool | UnsetType = UNSET
+
+
 class UserPage(msgspec.Struct, kw_only=True):
     items: list[UserRead]
     next_cursor: Cursor | None = None

@@ -110,6 +110,10 @@ def can_reset_password(actor: Actor) -> Decision:
     return _staff(actor, {Role.ADMIN}, "resetting someone's password")
 
 
+def can_update_user(actor: Actor) -> Decision:
+    return _staff(actor, {Role.ADMIN}, "changing someone's roles or deactivating them")
+
+
 def can_list_users(actor: Actor) -> Decision:
     return _staff(actor, {Role.ADMIN, Role.AUDITOR}, "listing users")
 

@@ -105,6 +105,8 @@ from contracts.identity import (
     TotpConfirmation,
     TotpRemoval,
     UserCreate,
+    UserRead,
+    UserUpdate,
 )
 from contracts.pcc import (
     ActionPlanCreate,
@@ -934,6 +936,13 @@ async def _reset_revokes(w: World, c: GrantsClient, reset: PasswordResetRead) ->
     assert caught.value.status == 401
 
 
+async def _deactivation_revokes(w: World, c: GrantsClient, user: UserRead) -> None:
+    assert user.is_active is False
+    with pytest.raises(ApiError) as caught:
+        await w.people["reviewer"].client.get_me()
+    assert caught.value.status == 401
+
+
 async def _token_is_dead(w: World, c: GrantsClient, _: None) -> None:
     with pytest.raises(ApiError) as caught:
         await c.get_me()
@@ -1588,6 +1597,14 @@ async def _exports_the_payment(w: World, c: GrantsClient, result: tuple[bytes, s
     assert w.entry.reference in data.decode("utf-8-sig")
 
 
+async def _keeps_the_undecided_grant_unpublished(w: World, c: GrantsClient, view: Any) -> None:
+    """The world's grant was made without an approved selection run: its window is not decided,
+    so the public sees neither (tests/test_transparency.py shows the demo's decided grants)."""
+    assert w.grant.id not in {g.id for g in view.grants}
+    assert w.window.id not in {x.id for x in view.windows}
+    assert len(view.by_territory) >= 1
+
+
 CASES: dict[str, Case] = {
     # health: probes for load balancers, public (they do not even look at credentials)
     "GetLiveness": Case(lambda w, c: c.get_liveness(), EVERYONE),
@@ -1623,6 +1640,11 @@ CASES: dict[str, Case] = {
     ),
     "CreateUser": Case(lambda w, c: c.create_user(_user_create(w)), only("admin")),
     "ListUsers": Case(lambda w, c: c.list_users(), only("admin", "auditor")),
+    "UpdateUser": Case(
+        lambda w, c: c.update_user(w.people["reviewer"].id, UserUpdate(is_active=False)),
+        only("admin"),
+        check=_deactivation_revokes,
+    ),
     # organisations. Signed-in users who may not read organisation A get 404 (its existence does
     # not leak); API keys never read organisations (403).
     "CreateOrganisation": Case(lambda w, c: c.create_organisation(_org_create(w)), only("admin")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -49,22 +50,62 @@ class AuditController(Controller):
         ctx: Ctx,
         entity: Annotated[str | None, QueryParameter(max_length=60)] = None,
         entity_id: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        actor: Annotated[
+            str | None,
+            QueryParameter(max_length=200, description="Part of the actor's label, any case"),
+        ] = None,
+        action: Annotated[
+            str | None, QueryParameter(max_length=80, description="The action, exactly")
+        ] = None,
+        since: Annotated[
+            datetime | None, QueryParameter(description="Events at or after this instant")
+        ] = None,
+        until: Annotated[
+            datetime | None, QueryParameter(description="Events before this instant")
+        ] = None,
+        newest_first: Annotated[
+            bool, QueryParameter(description="Newest events first (the cursor pages backwards)")
+        ] = False,
         cursor: Annotated[str | None, QueryParameter(max_length=20)] = None,
         limit: Annotated[Limit, QueryParameter()] = 50,
     ) -> c.AuditEventPage:
-        """Events in chain order; `cursor` is the last `seq` seen."""
+        """Events in chain order (or newest first); `cursor` is the last `seq` seen."""
         ctx.require(p.can_read_audit_log(ctx.actor))
-        stmt = select(AuditEvent).order_by(col(AuditEvent.seq)).limit(limit + 1)
+        order = col(AuditEvent.seq).desc() if newest_first else col(AuditEvent.seq)
+        stmt = select(AuditEvent).order_by(order).limit(limit + 1)
         if cursor:
             if not cursor.isdigit():
                 raise InvalidInput(
                     "bad cursor", [ValidationIssue(field="query.cursor", message="not a sequence")]
                 )
-            stmt = stmt.where(col(AuditEvent.seq) > int(cursor))
+            if newest_first:
+                stmt = stmt.where(col(AuditEvent.seq) < int(cursor))
+            else:
+                stmt = stmt.where(col(AuditEvent.seq) > int(cursor))
+        if since is not None and until is not None and until <= since:
+            raise InvalidInput(
+                "empty period",
+                [ValidationIssue(field="query.until", message="must be after `since`")],
+            )
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput(
+                    "no time zone",
+                    [ValidationIssue(field=f"query.{name}", message="give the time zone offset")],
+                )
         if entity:
             stmt = stmt.where(AuditEvent.entity == entity)
         if entity_id:
             stmt = stmt.where(AuditEvent.entity_id == entity_id)
+        if actor:
+            pattern = actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(col(AuditEvent.actor).ilike(f"%{pattern}%", escape="\\"))
+        if action:
+            stmt = stmt.where(AuditEvent.action == action)
+        if since is not None:
+            stmt = stmt.where(col(AuditEvent.at) >= since)
+        if until is not None:
+            stmt = stmt.where(col(AuditEvent.at) < until)
         rows = list((await session.execute(stmt)).scalars())
         more = len(rows) > limit
         rows = rows[:limit]

@@ -200,9 +200,29 @@ class UserController(Controller):
 
     @get("/", operation_id="ListUsers", responses=problems(401, 403))
     async def list_users(
-        self, session: Session, ctx: Ctx, cursor: CursorQ = None, limit: LimitQ = 50
+        self,
+        session: Session,
+        ctx: Ctx,
+        cursor: CursorQ = None,
+        limit: LimitQ = 50,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=100, description="Part of the e-mail or name, any case"),
+        ] = None,
     ) -> c.UserPage:
-        return await service.list_users(session, ctx, cursor, limit)
+        return await service.list_users(session, ctx, cursor, limit, q)
+
+    @patch("/{user_id:uuid}", operation_id="UpdateUser", responses=problems(401, 403, 404))
+    async def update_user(
+        self,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[c.UserUpdate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.UserRead:
+        """An administrator changes someone's staff roles, or deactivates them (every token of
+        theirs is revoked at once) or reactivates them. Nobody deactivates themselves (422)."""
+        return await service.update_user(session, ctx, user_id, data)
 
 
 class OrganisationController(Controller):
