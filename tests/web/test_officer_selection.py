@@ -454,6 +454,9 @@ async def test_the_demo_window_selection_reads_in_kyrgyz(new_page: NewPage, site
     w1 = next(w for w in call.windows if w.code == "W1")
     runs = await officer.list_selection_runs(w1.id)
     approved = next(r for r in runs if r.status == "approved")
+    outputs = (await officer.get_selection_run(approved.id)).outputs or {}
+    lottery = [e["ticket"] for e in outputs["entries"] if e["decided_by"] == "lottery"]
+    assert len(lottery) == 1  # Ayalzat and Koy-Tash tie exactly
     for client in made:
         await client.aclose()
     visit = await new_page("ky", width=PHONE)
@@ -467,6 +470,8 @@ async def test_the_demo_window_selection_reads_in_kyrgyz(new_page: NewPage, site
     await expect(page.locator(".approved-by")).to_contain_text(approved.approved_by_name or "-")
     await expect(page.locator("table.decision-history tbody tr")).not_to_have_count(0)
     await expect(page.locator("form.approve-form")).to_have_count(0)  # decided already
+    drawn = page.locator("ol.reasons .ahead").filter(has_text=lottery[0][:12])
+    await expect(drawn).to_have_count(1)
     await check_page(page, "officer-selection-demo-run")
 
 

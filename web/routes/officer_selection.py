@@ -367,6 +367,8 @@ class Row:
     reserve_position: int | None
     current: str
     """The proposal's status now (after approval: the decision in force)."""
+    ahead: str = ""
+    """Why it ranks ahead of the next one: a tie-break criterion or the lottery."""
 
 
 @dataclass
@@ -430,6 +432,21 @@ def _quota_name(quota: dict[str, Any], groups: dict[str, str], currency: str) ->
     }
 
 
+def _ahead(decided_by: Any, ticket: str) -> str:
+    """The ranking's reason for being ahead of the next proposal, in words (not the score)."""
+    if not decided_by or decided_by == "score":
+        return ""
+    if decided_by == "lottery":
+        return _("ahead of the next by the lottery for an exact tie (ticket %(ticket)s…)") % {
+            "ticket": ticket[:12]
+        }
+    if str(decided_by).startswith("tie_break:"):
+        return _("ahead of the next by the tie-break on %(criterion)s") % {
+            "criterion": str(decided_by).removeprefix("tie_break:")
+        }
+    return str(decided_by)
+
+
 def build_result(
     run: SelectionRunRead,
     proposals: dict[str, ProposalSummary],
@@ -458,6 +475,7 @@ def build_result(
                 reason=str(e.get("reason") or ""),
                 reserve_position=reserve_ids.index(pid) + 1 if pid in reserve_ids else None,
                 current=str(p.status) if p else "",
+                ahead=_ahead(e.get("decided_by"), str(e.get("ticket") or "")),
             )
         )
     by_id = {r.proposal_id: r for r in rows}
