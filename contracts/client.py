@@ -29,6 +29,7 @@ from contracts import ranking as ranking_c
 from contracts import reports as reports_c
 from contracts import reviews as reviews_c
 from contracts import selection as selection_c
+from contracts import transparency as transparency_c
 from contracts.common import HealthRead, Problem
 
 T = TypeVar("T")
@@ -1043,6 +1044,17 @@ class GrantsClient:
             "finance/summary",
             finance_c.FinanceSummaryRead,
             params={"by": by, "call_id": call_id, "window_id": window_id, "currency": currency},
+        )
+
+    async def get_transparency(
+        self, *, currency: str | None = None
+    ) -> transparency_c.TransparencyRead:
+        """The public view of the awards (anonymous allowed): decided windows' grants."""
+        return await self.request(
+            "GET",
+            "public/grants",
+            transparency_c.TransparencyRead,
+            params={"currency": currency},
         )
 
     async def list_upcoming_tranches(

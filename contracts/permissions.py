@@ -267,6 +267,10 @@ def can_read_published_calls(actor: Actor) -> Decision:
     return allow("published calls are public")
 
 
+def can_read_transparency(actor: Actor) -> Decision:
+    return allow("the awards of decided windows are published")
+
+
 def sees_draft_calls(actor: Actor) -> bool:
     return actor.has_role(*CALL_STAFF)
 

@@ -70,6 +70,7 @@ from service.selection.controllers import (
     WindowSelectionController,
 )
 from service.settings import Settings
+from service.transparency.controllers import TransparencyController
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
@@ -86,6 +87,7 @@ API_CONTROLLERS: list[Any] = [
     ImportController,
     FundingSourceController,
     FinanceViewController,
+    TransparencyController,
     AuditController,
     CallController,
     WindowController,

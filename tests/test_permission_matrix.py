@@ -2357,6 +2357,13 @@ CASES: dict[str, Case] = {
         check=_summarises_the_grant,
         prepare=_paid_round,
     ),
+    # the public transparency view: anyone, partners too
+    "GetTransparency": Case(
+        lambda w, c: c.get_transparency(),
+        EVERYONE,
+        check=_keeps_the_undecided_grant_unpublished,
+        prepare=_paid_round,
+    ),
     "ListUpcomingTranches": Case(
         lambda w, c: c.list_upcoming_tranches(within_days=3650),
         LEDGER_READERS,

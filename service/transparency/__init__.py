@@ -1,0 +1,1 @@
+"""The public transparency view (anonymous): awarded grants of decided windows."""
