@@ -389,6 +389,23 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     history = b.page.locator("table.decision-history tbody tr")
     await expect(history).to_have_count(6)  # the run's five, then the confirmed change
 
+    # another change, rejected by the other officer with a reason: nothing moves
+    bereke = world.proposals["Bereke"]
+    await page.goto(f"{site}/officer/selection-runs/{second_run}")
+    card = page.locator(f"#d-{bereke}")
+    await card.locator("summary").click()
+    await card.locator("select[name=outcome]").select_option("not_selected")
+    await card.locator("textarea[name=reason]").fill("Сомнения в бюджете мероприятия")
+    await card.locator("button[type=submit]").click()
+    await expect(page.locator(".pending-change")).to_have_count(1)
+    await b.page.reload()
+    await b.page.fill(".pending-change input[name=reason]", "Бюджет проверен, всё верно")
+    await b.page.locator(".pending-change button[value=reject]").click()
+    await expect(b.page.locator(".settled-changes li")).to_have_count(2)
+    await expect(b.page.locator(".settled-changes")).to_contain_text("Бюджет проверен, всё верно")
+    await expect(b.page.locator(f"#d-{bereke} .current-status")).to_contain_text("Отобрано")
+    await expect(history).to_have_count(6)
+
     # Alma's organisation declines: the first reserve proposal still in reserve (Elnura) moves up
     made: list[GrantsClient] = []
     alma = await _client(site, world.applicants["Alma"], made)
