@@ -165,12 +165,29 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     saved = t(lang, "The rules were saved as version %(version)s.", version=1)
     await page.locator(".flash-success", has_text=saved).wait_for()
     assert await page.input_value("#f-rules-1-years") == "2"
+    # a group: women-led, or at least 10% co-funding (added inside the group, then saved)
+    await page.select_option("#f-new-kind", "any")
+    await page.click("button[value=add]")
+    await page.wait_for_selector("#f-rules-3-new-kind")
+    for kind in ("led_by", "min_co_funding_share"):
+        await page.select_option("#f-rules-3-new-kind", kind)
+        await page.click("button[value='add_child:3']")
+        await page.wait_for_selector(
+            f"input[name^='rules.3.rules.'][value={kind}]", state="attached"
+        )
+    await page.fill("#f-rules-3-rules-1-percent", "12,5")
+    await page.click("button[value=save]")
+    saved2 = t(lang, "The rules were saved as version %(version)s.", version=2)
+    await page.locator(".flash-success", has_text=saved2).wait_for()
+    assert await page.input_value("#f-rules-3-rules-1-percent") == "12.5"
+    assert await page.is_checked("#f-rules-3-rules-0-flags-women_led")
+    await both_widths(page, "officer-rules-group")
     # a draft window has no proposals of its own: the preview takes one of another window
     other = page.locator("#f-proposal optgroup option").first
     await page.select_option("#f-proposal", await other.get_attribute("value"))
     await page.click("form[method=get] button")
-    await page.locator("#rules-preview .verdicts").wait_for()
-    assert await page.locator("#rules-preview .verdicts > li").count() == 3
+    await page.locator("#rules-preview .verdict > .verdicts").wait_for()
+    assert await page.locator("#rules-preview .verdict > .verdicts > li").count() == 4
 
     # the second window, with two territories
     await page.goto(call_url + "/windows/new")
@@ -299,7 +316,7 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     await page.goto(w1_url + "/rules")
     await page.select_option("#f-proposal", label=f"Радио {tag} · Preview org {tag}")
     await page.click("#rules-preview ~ form button, form[method=get] button")
-    verdicts = page.locator("#rules-preview .verdicts")
+    verdicts = page.locator("#rules-preview .verdict > .verdicts")
     await verdicts.wait_for()
     text = await verdicts.inner_text()
     assert text.count(t(lang, "Met")) == 2  # founded 2015, in Osh

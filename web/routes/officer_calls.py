@@ -132,6 +132,8 @@ def rule_kinds() -> dict[str, str]:
         "attachments_present": _("Documents attached"),
         "max_active_grants": _("Maximum number of active grants"),
         "budget_lines_consistent": _("Budget lines consistent with the request"),
+        "any": _("Group: at least one of its rules passes"),
+        "all": _("Group: all of its rules pass"),
     }
 
 
@@ -1140,6 +1142,7 @@ async def window_update(request: Request[Any, Any, Any], window_id: FromPath[uui
 
 # --- the eligibility rules editor -----------------------------------------------------------
 
+GROUP_KINDS = ("any", "all")
 LEAF_KINDS = tuple(
     [
         "organisation_kind_in",
@@ -1158,7 +1161,8 @@ LEAF_KINDS = tuple(
 
 @dataclass
 class RuleRow:
-    """One top-level rule as the form shows it; `all`/`any` groups are kept whole (`nested`)."""
+    """One rule as the form shows it. An `all`/`any` group of plain rules is edited with its
+    `children`; a group holding groups is kept whole (`nested`, JSON) and can only be removed."""
 
     id: str
     kind: str
@@ -1170,6 +1174,7 @@ class RuleRow:
     min: str = ""
     max: str = ""
     nested: str = ""
+    children: list[RuleRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         if self.nested:
@@ -1193,7 +1198,12 @@ class RuleRow:
             out["min"] = _number(self.min)
         elif self.kind == "max_active_grants":
             out["max"] = _number(self.max)
+        elif self.kind in GROUP_KINDS:
+            out["rules"] = [c.to_json() for c in self.children]
         return out
+
+    def ids(self) -> list[str]:
+        return [self.id] + [i for c in self.children for i in c.ids()]
 
 
 def _number(raw: str) -> int | str:
@@ -1204,13 +1214,17 @@ def _number(raw: str) -> int | str:
         return raw
 
 
-def rule_rows(rules: list[dict[str, Any]]) -> list[RuleRow]:
+def rule_rows(rules: list[dict[str, Any]], depth: int = 0) -> list[RuleRow]:
     rows = []
     for r in rules:
         kind = str(r.get("kind", ""))
         row = RuleRow(id=str(r.get("id", "")), kind=kind)
-        if kind in ("all", "any"):
-            row.nested = json.dumps(r, ensure_ascii=False)
+        if kind in GROUP_KINDS:
+            children = list(r.get("rules", []))
+            if depth == 0 and all(c.get("kind") in LEAF_KINDS for c in children):
+                row.children = rule_rows(children, 1)
+            else:
+                row.nested = json.dumps(r, ensure_ascii=False)
         row.kinds = [str(k) for k in r.get("kinds", [])]
         row.years = str(r.get("years", ""))
         row.percent = str(r.get("percent", ""))
@@ -1222,25 +1236,28 @@ def rule_rows(rules: list[dict[str, Any]]) -> list[RuleRow]:
     return rows
 
 
-_RULE = re.compile(r"^rules\.(\d+)\.")
-
-
-def rule_rows_from_form(form: Mapping[str, Any]) -> list[RuleRow]:
-    return [
-        RuleRow(
-            id=text(form, f"rules.{n}.id"),
-            kind=text(form, f"rules.{n}.kind"),
-            kinds=many(form, f"rules.{n}.kinds"),
-            years=text(form, f"rules.{n}.years"),
-            percent=text(form, f"rules.{n}.percent"),
-            flags=many(form, f"rules.{n}.flags"),
-            mode=text(form, f"rules.{n}.mode") or "required",
-            min=text(form, f"rules.{n}.min"),
-            max=text(form, f"rules.{n}.max"),
-            nested=text(form, f"rules.{n}.nested"),
+def rule_rows_from_form(form: Mapping[str, Any], prefix: str = "rules.") -> list[RuleRow]:
+    """The rules posted as `rules.N.<field>`, a group's as `rules.N.rules.M.<field>`."""
+    pattern = re.compile("^" + re.escape(prefix) + r"(\d+)\.")
+    rows = []
+    for n in _row_numbers(form, pattern):
+        at = f"{prefix}{n}."
+        row = RuleRow(
+            id=text(form, at + "id"),
+            kind=text(form, at + "kind"),
+            kinds=many(form, at + "kinds"),
+            years=text(form, at + "years"),
+            percent=text(form, at + "percent"),
+            flags=many(form, at + "flags"),
+            mode=text(form, at + "mode") or "required",
+            min=text(form, at + "min"),
+            max=text(form, at + "max"),
+            nested=text(form, at + "nested"),
         )
-        for n in _row_numbers(form, _RULE)
-    ]
+        if row.kind in GROUP_KINDS and not row.nested and prefix == "rules.":
+            row.children = rule_rows_from_form(form, at + "rules.")
+        rows.append(row)
+    return rows
 
 
 def new_rule(kind: str, taken: list[str]) -> RuleRow:
@@ -1328,17 +1345,17 @@ async def _rules_page(
             "window": window,
             "section": "rules",
             "rows": rows,
-            "words": [rule_words(r.to_json(), window_places) for r in rows],
+            "words": lambda r: rule_words(r.to_json(), window_places),
             "errors": errors or FormErrors(),
             "changed": changed,
             "kinds": rule_kinds(),
-            "leaf_kinds": LEAF_KINDS,
+            "leaf_options": [(k, v) for k, v in rule_kinds().items() if k in LEAF_KINDS],
             "organisation_kinds": organisation_kinds(),
             "attachment_kinds": attachment_kinds(),
             "flags": {"women_led": _("Women-led"), "youth_led": _("Youth-led")},
             "modes": {
-                "required": _("Required: the organisation must be so"),
-                "quota": _("Quota only: always passes, counts toward the window's quotas"),
+                "required": _("Required"),
+                "quota": _("For the quotas only"),
             },
             "proposals": proposals,
             "others": others,
@@ -1395,17 +1412,33 @@ async def rules_save(request: Request[Any, Any, Any], window_id: FromPath[uuid.U
     form = await request.form()
     rows = rule_rows_from_form(form)
     action = text(form, "action")
-    if action == "add":
+    taken = [i for r in rows for i in r.ids()]
+    if action == "add" or action.startswith("add_child:"):
+        group: RuleRow | None = None
         kind = text(form, "new_kind")
-        if kind not in LEAF_KINDS:
+        allowed: tuple[str, ...] = LEAF_KINDS + GROUP_KINDS
+        field_name = "new_kind"
+        if action.startswith("add_child:"):
+            with contextlib.suppress(ValueError, IndexError):
+                group = rows[int(action.split(":", 1)[1])]
+            if group is None or group.kind not in GROUP_KINDS or group.nested:
+                return await _rules_page(request, window, rows, changed=True)
+            field_name = f"rules.{rows.index(group)}.new_kind"
+            kind = text(form, field_name)
+            allowed = LEAF_KINDS
+        if kind not in allowed:
             errors = FormErrors()
-            errors.add("new_kind", _("Choose one of the options."))
+            errors.add(field_name, _("Choose one of the options."))
             return await _rules_page(request, window, rows, errors=errors, status=422, changed=True)
-        rows.append(new_rule(kind, [r.id for r in rows]))
+        (group.children if group else rows).append(new_rule(kind, taken))
         return await _rules_page(request, window, rows, changed=True)
     if action.startswith("remove:"):
+        place = action.split(":")[1:]
         with contextlib.suppress(ValueError, IndexError):
-            del rows[int(action.split(":", 1)[1])]
+            if len(place) == 2:
+                del rows[int(place[0])].children[int(place[1])]
+            else:
+                del rows[int(place[0])]
         return await _rules_page(request, window, rows, changed=True)
     try:
         version = int(text(form, "version"))
