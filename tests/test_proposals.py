@@ -341,3 +341,26 @@ async def test_draft_calls_are_hidden_from_the_public(programme: Programme) -> N
         )
     assert illegal.value.status == 409
     assert illegal.value.problem.allowed == ["published"]
+
+
+async def test_receipt_numbers_stay_unique_when_two_calls_have_a_window_of_the_same_code(
+    programme: Programme,
+) -> None:
+    """Window codes repeat from call to call ("W1" in each); receipts are unique across calls."""
+    w = programme
+    _, first_w1, _ = await published_call(w)
+    _, second_w1, _ = await published_call(w)
+    assert (await w.officer.get_window(first_w1)).code == (
+        await w.officer.get_window(second_w1)
+    ).code
+    receipts = []
+    for window_id in (first_w1, second_w1, first_w1):
+        proposal_id = await complete_draft(w, window_id)
+        current = await w.applicant.get_proposal(proposal_id)
+        receipt = await w.applicant.create_submission(
+            proposal_id, ProposalSubmit(version=current.version)
+        )
+        receipts.append(receipt.receipt_number)
+    assert [r.rsplit("-", 1)[1] for r in receipts] == ["00001", "00002", "00003"]
+    assert len(set(receipts)) == 3
+    assert all(r.split("-")[1] == "W1" for r in receipts)

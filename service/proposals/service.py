@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func
+from sqlalchemy import BigInteger, delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -712,16 +712,23 @@ async def check_eligibility(
 
 
 async def _receipt_number(session: AsyncSession, window: CallWindow, call: Call) -> str:
-    """`<year>-<window code>-<n>`: n counts the window's submissions, under the window's lock."""
-    count = (
+    """`<year>-<window code>-<n>`, unique across every call: window codes repeat from call to call
+    ("W1" in each), so n counts on from the highest number already given under the same
+    `<year>-<code>-` prefix, under a transaction lock of that prefix (the window's own lock does
+    not stop another call's window of the same code)."""
+    year = (call.published_at or call.created_at).year
+    prefix = f"{year}-{window.code}-"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(prefix, 0))))
+    suffix = func.substring(Proposal.receipt_number, len(prefix) + 1)
+    highest = (
         await session.execute(
-            select(func.count())
-            .select_from(Proposal)
-            .where(col(Proposal.window_id) == window.id, col(Proposal.receipt_number).is_not(None))
+            select(func.max(func.cast(suffix, BigInteger))).where(
+                col(Proposal.receipt_number).startswith(prefix, autoescape=True),
+                suffix.regexp_match("^[0-9]+$"),
+            )
         )
     ).scalar_one()
-    year = (call.published_at or call.created_at).year
-    return f"{year}-{window.code}-{int(count) + 1:05d}"
+    return f"{prefix}{int(highest or 0) + 1:05d}"
 
 
 async def submit_proposal(
