@@ -13,6 +13,7 @@ from web.routes import (
     officer_reports,
     officer_review,
     officer_selection,
+    pcc_progress,
     public,
     reviewer,
 )
@@ -27,5 +28,6 @@ ROUTES: list[Any] = [
     *officer_plans.ROUTES,
     *officer_reports.ROUTES,
     *officer_review.ROUTES,
+    *pcc_progress.ROUTES,
     *reviewer.ROUTES,
 ]
