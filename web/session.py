@@ -46,6 +46,14 @@ class SessionUser:
         return "programme_officer" in self.roles
 
     @property
+    def is_auditor(self) -> bool:
+        return "auditor" in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
     def expired(self) -> bool:
         return datetime.now(UTC) >= self.expires_at
 

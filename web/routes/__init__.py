@@ -6,7 +6,9 @@ from typing import Any
 
 from web.routes import (
     account,
+    admin,
     applicant,
+    audit,
     grants,
     officer_calls,
     officer_plans,
@@ -30,4 +32,6 @@ ROUTES: list[Any] = [
     *officer_review.ROUTES,
     *pcc_progress.ROUTES,
     *reviewer.ROUTES,
+    *audit.ROUTES,
+    *admin.ROUTES,
 ]
