@@ -46,6 +46,10 @@ class SessionUser:
         return "programme_officer" in self.roles
 
     @property
+    def is_finance(self) -> bool:
+        return "finance_officer" in self.roles
+
+    @property
     def is_auditor(self) -> bool:
         return "auditor" in self.roles
 
