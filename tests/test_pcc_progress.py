@@ -20,7 +20,16 @@ from contracts.awards import (
     TrancheTransition,
 )
 from contracts.client import ApiError, GrantsClient
-from contracts.enums import ActionPlanStatus, GrantStatus, Pillar, ReportKind, TrancheStatus
+from contracts.enums import (
+    ActionPlanStatus,
+    ApiScope,
+    GrantStatus,
+    Pillar,
+    ReportKind,
+    Role,
+    TrancheStatus,
+)
+from contracts.permissions import ANONYMOUS, Actor, can_read_pcc_progress
 from contracts.progress import ItemProgress, MoneyTotal
 from contracts.reports import IndicatorValueInput, ReportCreate, ReportDecisionCreate, ReportSubmit
 from service.persistence.models import (
@@ -323,3 +332,29 @@ async def test_progress_answers_in_a_fixed_number_of_queries(
     progress = await po.get_pcc_progress(w.pcc_id)
     assert sum(len(i.grants) for i in progress.plans[1].items) == 3
     assert count_queries.count == bare
+
+
+def test_the_progress_predicate_names_who_reads_it() -> None:
+    member, other = uuid.uuid4(), uuid.uuid4()
+    members = {member}
+
+    def user(*roles: Role, uid: uuid.UUID | None = None) -> Actor:
+        return Actor(kind="user", id=uid or uuid.uuid4(), roles=frozenset(roles))
+
+    allowed = [
+        user(Role.PROGRAMME_OFFICER),
+        user(Role.FINANCE_OFFICER),
+        user(Role.AUDITOR),
+        user(uid=member),
+    ]
+    refused = [
+        user(Role.ADMIN),
+        user(Role.REVIEWER),
+        user(uid=other),
+        Actor(kind="api_key", scopes=frozenset({ApiScope.READ_PCC, ApiScope.READ_AWARDS})),
+        ANONYMOUS,
+    ]
+    assert [can_read_pcc_progress(a, members).allowed for a in allowed] == [True] * 4
+    assert [can_read_pcc_progress(a, members).allowed for a in refused] == [False] * 5
+    # a member of another PCC only
+    assert can_read_pcc_progress(user(uid=member), set()).allowed is False
