@@ -117,6 +117,13 @@ class Chart:
         return f"{self.id}-desc"
 
 
+LABEL_CHARS = 20  # an axis label's length that fits a phone's width beside the bars
+
+
+def _shorten(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+
+
 def format_money(minor: int | None, currency: str, lang: str) -> str:
     """Integer minor units in the language's currency format ("1 500,00 сом")."""
     if minor is None:
@@ -154,6 +161,10 @@ def _config(
     def compact(value: float | None) -> str:
         return format_compact(None if value is None else int(value), currency, lang)
 
+    def printed(value: float | None) -> str:
+        # a bar of nothing says nothing (the table beside the chart has the zero)
+        return "" if not value else compact(value)
+
     return {
         "style": STYLE,
         "js": [],
@@ -163,12 +174,13 @@ def _config(
         "legend_at_bottom": True,
         "legend_at_bottom_columns": 1,
         "truncate_legend": 40,
-        "truncate_label": 22 if horizontal else 10,
+        "truncate_label": -1,  # labels are cut by _shorten (pygal's own cut ignores the y axis)
         "value_formatter": compact,
-        "formatter": compact,
+        "formatter": printed,
         "print_values": True,
         "print_values_position": "top",
         "margin": 8,
+        "margin_right": 36,  # the last tick's label is centred on the plot's edge
         "spacing": 8,
         "show_y_guides": True,
         "y_labels": ticks,
@@ -222,10 +234,13 @@ def bar_chart(
     chart_id: str | None = None,
     horizontal: bool = True,
     total_label: str | None = None,
+    short_labels: Sequence[str] | None = None,
 ) -> Chart:
     """A bar chart of money per label, one bar per series (horizontal by default: long names
     of territories and items stay readable on a phone). Each series' values line up with
-    `labels`. `total_label`, when given, adds a totals line to the table."""
+    `labels`. `total_label`, when given, adds a totals line to the table. The drawing's axis
+    shows `short_labels` (e.g. codes) or the labels cut to LABEL_CHARS characters; the table
+    always has the full labels."""
     for name, values in series:
         if len(values) != len(labels):
             raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
@@ -242,7 +257,10 @@ def bar_chart(
     chart = kind(**_config(currency, lang, height, horizontal, low, high))
     # pygal draws horizontal bars from the bottom up: reversed, the first label is on top
     order = list(reversed(range(len(labels)))) if horizontal else list(range(len(labels)))
-    chart.x_labels = [labels[i] for i in order]
+    drawn = list(short_labels) if short_labels is not None else [_shorten(x) for x in labels]
+    if len(drawn) != len(labels):
+        raise ValueError("short_labels must match labels")
+    chart.x_labels = [drawn[i] for i in order]
     for name, values in series:
         chart.add(name, [values[i] for i in order])
     raw = chart.render(is_unicode=True, disable_xml_declaration=True)

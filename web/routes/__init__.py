@@ -9,6 +9,7 @@ from web.routes import (
     admin,
     applicant,
     audit,
+    dashboards,
     finance,
     grants,
     officer_calls,
@@ -19,10 +20,12 @@ from web.routes import (
     pcc_progress,
     public,
     reviewer,
+    transparency,
 )
 
 ROUTES: list[Any] = [
     *public.ROUTES,
+    *dashboards.ROUTES,
     *account.ROUTES,
     *applicant.ROUTES,
     *grants.ROUTES,
@@ -34,6 +37,7 @@ ROUTES: list[Any] = [
     *officer_review.ROUTES,
     *pcc_progress.ROUTES,
     *reviewer.ROUTES,
+    *transparency.ROUTES,
     *audit.ROUTES,
     *admin.ROUTES,
 ]

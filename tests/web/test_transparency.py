@@ -1,0 +1,107 @@
+"""The public transparency page in real Chromium (Kyrgyz): the demo's awarded grants per
+territory, the charts with their tables, no personal data, no inline code; axe at 360 and
+1280 px."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from service.demo import APPLICANTS, ORGANISATIONS, PCCS, STAFF
+from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
+from tests.web.test_foundation import INLINE
+from web.i18n import translations
+
+pytestmark = pytest.mark.browser
+
+
+def _personal_data() -> list[str]:
+    """Every demo person's name and e-mail, and the organisations' contact details."""
+    people = [s.full_name for s in STAFF] + [a.full_name for a in APPLICANTS]
+    people += [m.full_name for p in PCCS for m in p.members]
+    people += [demo_email(s.local) for s in STAFF]
+    people += [o.email for o in ORGANISATIONS] + [o.phone for o in ORGANISATIONS]
+    return people
+
+
+async def test_the_public_page_shows_the_decided_grants_per_territory_in_kyrgyz(
+    new_page: NewPage,
+) -> None:
+    visit = await new_page("ky", width=DESKTOP)
+    page = visit.page
+    async with httpx.AsyncClient(base_url=visit.site) as http:
+        api = (await http.get("/api/v1/public/grants")).json()
+        html = (await http.get("/transparency", headers={"accept-language": "ky"})).text
+    assert len(api["grants"]) == 3  # the demo's window 1 is decided, window 2 is not
+
+    # linked from the home page
+    await page.goto(f"{visit.site}/")
+    ky = translations("ky").gettext
+    await page.get_by_role("link", name=ky("See the awarded grants")).click()
+    await page.wait_for_url(f"{visit.site}/transparency")
+    assert await page.locator("h1").inner_text() == ky("Awarded grants")
+
+    # every grant, under its territory (the territory's Kyrgyz name heads it)
+    body = await page.locator("main").inner_text()
+    for grant in api["grants"]:
+        section = page.locator(".territory-grants", has_text=grant["organisation_name"])
+        assert await section.count() == 1
+        heading = await section.locator("h3").inner_text()
+        assert heading == (grant["territory_name"]["ky"] or grant["territory_name"]["en"])
+        assert grant["title"] in await section.inner_text()
+        for item in grant["items"]:
+            assert item["code"] in await section.inner_text()
+    territories = {g["territory_code"] for g in api["grants"]}
+    assert await page.locator(".territory-grants").count() == len(territories)
+
+    # two charts, each an accessible SVG with its data table
+    charts = page.locator("figure.chart")
+    assert await charts.count() == 2
+    for i in range(2):
+        figure = charts.nth(i)
+        svg = figure.locator("svg[role=img]")
+        labelled = await svg.get_attribute("aria-labelledby")
+        assert labelled is not None
+        title_id, desc_id = labelled.split()
+        assert await figure.locator(f"#{title_id}").count() == 1
+        assert await figure.locator(f"#{desc_id}").count() == 1
+        caption = await figure.locator("figcaption").inner_text()
+        assert caption == await figure.locator(f"#{title_id}").text_content()
+    # by territory: all seven in the table, the money as committed in the API, in soms
+    territory_rows = charts.nth(0).locator("tbody tr")
+    assert await territory_rows.count() == 7
+    committed = sum(g["committed"] for g in api["grants"])
+    assert api["committed"] == committed
+    total = (await charts.nth(0).locator("tfoot td").first.inner_text()).replace("\xa0", " ")
+    assert (
+        re.sub(r"\s", "", total)
+        == re.sub(r"\s", "", f"{committed // 100:,}".replace(",", " ")) + ",00сом"
+    )
+    # by funding source: the sources the grants are charged to
+    source_rows = charts.nth(1).locator("tbody th")
+    assert [await source_rows.nth(i).inner_text() for i in range(await source_rows.count())] == [
+        s["name"]["en"] for s in api["by_funding_source"]
+    ]
+
+    # no person anywhere: not in the page, not in the API's answer
+    for who in _personal_data():
+        assert who not in body, who
+        assert who not in html, who
+        assert who not in str(api), who
+    # no inline script or style (the charts' SVG included)
+    for pattern in INLINE:
+        assert pattern.search(html) is None, pattern.pattern
+
+    await check_page(page, "transparency-ky")
+    phone = await new_page("ky", width=PHONE)
+    await phone.page.goto(f"{phone.site}/transparency")
+    await check_page(phone.page, "transparency-ky")
+    overflow = await phone.page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    assert visit.console_errors == []
+    assert phone.console_errors == []
+    visit.assert_same_origin()
