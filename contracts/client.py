@@ -936,6 +936,11 @@ class GrantsClient:
         *,
         grant_id: uuid.UUID | None = None,
         tranche_id: uuid.UUID | None = None,
+        window_id: uuid.UUID | None = None,
+        pcc_id: uuid.UUID | None = None,
+        funding_source_id: uuid.UUID | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> awards_c.LedgerPage:
@@ -946,6 +951,11 @@ class GrantsClient:
             params={
                 "grant_id": grant_id,
                 "tranche_id": tranche_id,
+                "window_id": window_id,
+                "pcc_id": pcc_id,
+                "funding_source_id": funding_source_id,
+                "from": date_from.isoformat() if date_from else None,
+                "to": date_to.isoformat() if date_to else None,
                 "cursor": cursor,
                 "limit": limit,
             },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -243,11 +244,37 @@ class LedgerController(Controller):
         ctx: Ctx,
         grant_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
         tranche_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
+        window_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
+        pcc_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="Entries of tranches financing an item of this PCC"),
+        ] = None,
+        funding_source_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="Entries with a part charged to this funding source"),
+        ] = None,
+        date_from: Annotated[
+            date | None, QueryParameter(name="from", description="Value date on or after")
+        ] = None,
+        date_to: Annotated[
+            date | None, QueryParameter(name="to", description="Value date on or before")
+        ] = None,
         cursor: CursorQ = None,
         limit: LimitQ = 50,
     ) -> c.LedgerPage:
+        """The ledger's entries (oldest first, keyset pages), with their per-source parts."""
         return await service.list_ledger(
-            session, ctx, grant_id=grant_id, tranche_id=tranche_id, cursor=cursor, limit=limit
+            session,
+            ctx,
+            grant_id=grant_id,
+            tranche_id=tranche_id,
+            window_id=window_id,
+            pcc_id=pcc_id,
+            funding_source_id=funding_source_id,
+            date_from=date_from,
+            date_to=date_to,
+            cursor=cursor,
+            limit=limit,
         )
 
     @get("/{entry_id:uuid}", operation_id="GetLedgerEntry", responses=problems(401, 403, 404))

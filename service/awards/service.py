@@ -51,6 +51,8 @@ from service.changes import check_version, move_proposal
 from service.context import RequestContext, utcnow
 from service.pagination import keyset, split_page
 from service.persistence.models import (
+    ActionPlan,
+    ActionPlanItem,
     CallContribution,
     CallWindow,
     FundingSource,
@@ -1121,13 +1123,51 @@ async def list_ledger(
     tranche_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    window_id: uuid.UUID | None = None,
+    pcc_id: uuid.UUID | None = None,
+    funding_source_id: uuid.UUID | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> c.LedgerPage:
+    """The ledger, newest last, filtered by grant, tranche, the grant's window, a PCC (entries
+    of tranches financing one of its action-plan items), a funding source (entries with a part
+    charged to it) and the value date (from/to, inclusive)."""
     ctx.require(p.can_read_ledger(ctx.actor))
     stmt = select(LedgerEntry)
     if grant_id is not None:
         stmt = stmt.where(col(LedgerEntry.grant_id) == grant_id)
     if tranche_id is not None:
         stmt = stmt.where(col(LedgerEntry.tranche_id) == tranche_id)
+    if window_id is not None:
+        stmt = stmt.where(
+            col(LedgerEntry.grant_id).in_(
+                select(col(Grant.id)).where(col(Grant.window_id) == window_id)
+            )
+        )
+    if pcc_id is not None:
+        stmt = stmt.where(
+            col(LedgerEntry.tranche_id).in_(
+                select(col(TrancheActionPlanItem.tranche_id))
+                .join(
+                    ActionPlanItem,
+                    col(ActionPlanItem.id) == TrancheActionPlanItem.action_plan_item_id,
+                )
+                .join(ActionPlan, col(ActionPlan.id) == ActionPlanItem.action_plan_id)
+                .where(col(ActionPlan.pcc_id) == pcc_id)
+            )
+        )
+    if funding_source_id is not None:
+        stmt = stmt.where(
+            col(LedgerEntry.id).in_(
+                select(col(LedgerSplit.ledger_entry_id)).where(
+                    col(LedgerSplit.funding_source_id) == funding_source_id
+                )
+            )
+        )
+    if date_from is not None:
+        stmt = stmt.where(col(LedgerEntry.value_date) >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(col(LedgerEntry.value_date) <= date_to)
     rows = list(
         (
             await session.execute(
