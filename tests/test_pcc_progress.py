@@ -358,3 +358,24 @@ def test_the_progress_predicate_names_who_reads_it() -> None:
     assert [can_read_pcc_progress(a, members).allowed for a in refused] == [False] * 5
     # a member of another PCC only
     assert can_read_pcc_progress(user(uid=member), set()).allowed is False
+
+
+async def test_progress_agrees_with_the_finance_summary_by_item(
+    http: httpx.AsyncClient, w: Progress
+) -> None:
+    """The page's money and the finance dashboards' use one definition: the same per item."""
+    await _fund_and_report(http, w)
+    fo = who(http, w.world, "fo1")
+    summary = await fo.get_finance_summary(
+        "action_plan_item", window_id=w.world.window_id, currency="KGS"
+    )
+    by_item = {row.key: (row.committed, row.disbursed) for row in summary.rows}
+    progress = await fo.get_pcc_progress(w.pcc_id)
+    mine = {
+        str(i.id): (t.committed, t.disbursed)
+        for p in progress.plans
+        for i in p.items
+        for t in i.totals
+    }
+    assert mine == by_item
+    assert len(mine) == 2  # I and B; Z is a gap
