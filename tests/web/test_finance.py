@@ -73,6 +73,8 @@ class World:
     grant_id: uuid.UUID
     big: uuid.UUID  # tranche ids
     small: uuid.UUID
+    window_id: uuid.UUID
+    source_id: uuid.UUID
 
 
 @pytest.fixture
@@ -181,6 +183,7 @@ async def world(demo_site_db: tuple[str, Path], api: Api) -> World:
         session.add(ProposalActionPlanItem(proposal_id=proposal.id, action_plan_item_id=item.id))
         await session.commit()
         proposal_id, item_id = proposal.id, item.id
+        window_id, source_id = window.id, source.id
     await database.dispose()
     officer_api = await api(OFFICER)
     start = datetime.now(ZoneInfo("Asia/Bishkek")).date()
@@ -202,7 +205,13 @@ async def world(demo_site_db: tuple[str, Path], api: Api) -> World:
         )
     )
     assert [t.status for t in grant.tranches] == ["due", "due"]
-    return World(grant_id=grant.id, big=grant.tranches[0].id, small=grant.tranches[1].id)
+    return World(
+        grant_id=grant.id,
+        big=grant.tranches[0].id,
+        small=grant.tranches[1].id,
+        window_id=window_id,
+        source_id=source_id,
+    )
 
 
 async def _person(new_page: NewPage, email: str, *, js: bool = True, width: int = DESKTOP) -> Visit:
@@ -384,10 +393,18 @@ async def test_pay_without_javascript_two_clicks_one_payment_ledger_and_sources(
     await expect(page.locator("table.finance-ledger tbody tr")).to_have_count(1)
     assert await page.locator("form.pay-form").count() == 0
 
-    # the ledger shows it; the exports download with their type and name
-    await page.goto(f"{site}/finance/ledger?grant={world.grant_id}")
+    # the ledger, filtered by window and source (the form), then by a period without it
+    await page.goto(f"{site}/finance/ledger")
+    await page.select_option("#f-window", str(world.window_id))
+    await page.select_option("#f-source", str(world.source_id))
+    await submit(page, "form.report-filters button", "**/finance/ledger?*")
     await expect(page.locator("table.finance-ledger tbody tr")).to_have_count(1)
     await expect(page.locator("table.finance-ledger")).to_contain_text("PP-0002")
+    await page.fill("#f-to", "2020-01-01")
+    await submit(page, "form.report-filters button", "**/finance/ledger?*")
+    assert await page.locator("table.finance-ledger").count() == 0
+    assert await page.input_value("#f-to") == "2020-01-01"
+    # the exports download with their type and name
     csv = await page.request.get(f"{site}/finance/ledger/export/csv")
     assert csv.status == 200
     assert csv.headers["content-type"].startswith("text/csv")

@@ -26,6 +26,7 @@ import re
 import uuid
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
@@ -530,33 +531,86 @@ def _date_or_none(raw: str | None) -> date | None:
         return None
 
 
+async def _ledger_options(client: GrantsClient) -> dict[str, list[tuple[str, str]]]:
+    """The choices of the ledger's filters: windows (by call), PCCs, funding sources."""
+    windows: list[tuple[str, str]] = []
+    cursor: str | None = None
+    while True:
+        calls = await client.list_calls(cursor=cursor, limit=100)
+        for call in calls.items:
+            for w in call.windows:
+                windows.append(
+                    (
+                        str(w.id),
+                        f"{i18n.localised(call.title)} · {w.code} {i18n.localised(w.title)}",
+                    )
+                )
+        if not calls.next_cursor:
+            break
+        cursor = calls.next_cursor
+    territories = (await client.list_territories()).items
+    pccs = sorted(
+        ((str(t.pcc_id), i18n.localised(t.name)) for t in territories if t.pcc_id),
+        key=lambda o: o[1],
+    )
+    sources: list[tuple[str, str]] = []
+    cursor = None
+    while True:
+        page_ = await client.list_funding_sources(cursor=cursor, limit=100)
+        sources += [(str(s.id), f"{s.code} · {s.name}") for s in page_.items]
+        if not page_.next_cursor:
+            break
+        cursor = page_.next_cursor
+    return {"windows": windows, "pccs": pccs, "sources": sources}
+
+
 @get("/finance/ledger", name="finance_ledger", include_in_schema=False)
 async def ledger(
     request: Request[Any, Any, Any],
     grant: FromQuery[str | None] = None,
     tranche: FromQuery[str | None] = None,
+    window: FromQuery[str | None] = None,
+    pcc: FromQuery[str | None] = None,
+    source: FromQuery[str | None] = None,
     date_from: FromQuery[str | None] = None,
     date_to: FromQuery[str | None] = None,
     cursor: FromQuery[str | None] = None,
 ) -> Any:
+    """The ledger filtered by window, PCC, funding source and value dates (Bishkek dates), and by
+    grant or tranche (from a tranche's page); keyset pages; the exports for the same dates."""
     require_finance(request)
     client = client_for(request)
-    grant_id = _uuid_or_none(grant)
-    tranche_id = _uuid_or_none(tranche)
+    filters: dict[str, Any] = {
+        "grant_id": _uuid_or_none(grant),
+        "tranche_id": _uuid_or_none(tranche),
+        "window_id": _uuid_or_none(window),
+        "pcc_id": _uuid_or_none(pcc),
+        "funding_source_id": _uuid_or_none(source),
+        "date_from": _date_or_none(date_from),
+        "date_to": _date_or_none(date_to),
+    }
     try:
-        result = await client.list_ledger_entries(
-            grant_id=grant_id, tranche_id=tranche_id, cursor=cursor or None, limit=50
-        )
+        result = await client.list_ledger_entries(**filters, cursor=cursor or None, limit=50)
     except ApiError as exc:
         if exc.status != 422 or not cursor:  # a stale or mangled cursor: start again
             raise
-        result = await client.list_ledger_entries(grant_id=grant_id, tranche_id=tranche_id)
+        result = await client.list_ledger_entries(**filters, limit=50)
     titles: dict[uuid.UUID, GrantRead] = {}
     for e in result.items:
         if e.grant_id not in titles:
             titles[e.grant_id] = await client.get_grant(e.grant_id)
-    start = _date_or_none(date_from)
-    end = _date_or_none(date_to)
+    query = {
+        "grant": filters["grant_id"],
+        "tranche": filters["tranche_id"],
+        "window": filters["window_id"],
+        "pcc": filters["pcc_id"],
+        "source": filters["funding_source_id"],
+        "date_from": filters["date_from"],
+        "date_to": filters["date_to"],
+    }
+    query_text = {
+        k: (v.isoformat() if isinstance(v, date) else str(v)) if v else "" for k, v in query.items()
+    }
     return page(
         request,
         "finance/ledger.html",
@@ -564,12 +618,9 @@ async def ledger(
             "entries": result.items,
             "grants": titles,
             "next_cursor": result.next_cursor,
-            "query": {
-                "grant": str(grant_id) if grant_id else "",
-                "tranche": str(tranche_id) if tranche_id else "",
-                "date_from": start.isoformat() if start else "",
-                "date_to": end.isoformat() if end else "",
-            },
+            "query": query_text,
+            "query_string": urlencode({k: v for k, v in query_text.items() if v}),
+            "options": await _ledger_options(client),
         },
     )
 
