@@ -113,6 +113,9 @@ class WindowCreate(Request, kw_only=True):
     review_deadline: AwareDatetime | None = None
     """When the panel's reviews are due; after the window closes."""
     avoid_same_territory_reviewers: bool = False
+    reviewers_see_panel_scores: bool = False
+    """Whether a reviewer, once their own review is submitted, may read the panel's scores of
+    the proposal (other reviewers never named)."""
     selection_policy: SelectionPolicy | None = None
     quotas: Annotated[list[QuotaInput], Meta(max_length=50)] = []
     calibration: Literal["none", "z", "severity"] = "none"
@@ -138,6 +141,7 @@ class WindowUpdate(Request, kw_only=True):
     reviewers_per_proposal: Annotated[int, Meta(ge=1, le=10)] | UnsetType = UNSET
     review_deadline: AwareDatetime | UnsetType | None = UNSET
     avoid_same_territory_reviewers: bool | UnsetType = UNSET
+    reviewers_see_panel_scores: bool | UnsetType = UNSET
     selection_policy: SelectionPolicy | UnsetType | None = UNSET
     quotas: Annotated[list[QuotaInput], Meta(max_length=50)] | UnsetType = UNSET
 
@@ -172,6 +176,7 @@ class WindowRead(msgspec.Struct, kw_only=True):
     reviewers_per_proposal: int
     review_deadline: datetime | None = None
     avoid_same_territory_reviewers: bool
+    reviewers_see_panel_scores: bool = False
     selection_policy: SelectionPolicy | None
     quotas: list[dict[str, Any]]
     status: CallStatus

@@ -45,6 +45,8 @@ class PanelReviewerRead(msgspec.Struct, kw_only=True):
     overdue: bool
     """Reviews outstanding after the window's review deadline."""
     last_reminded_at: datetime | None
+    load_cap: int | None = None
+    """The member's stored load cap (used by automatic assignment); none: no cap."""
 
 
 class PanelBoardRead(msgspec.Struct, kw_only=True):

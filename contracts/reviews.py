@@ -32,6 +32,9 @@ class CriterionCreate(Request, kw_only=True):
     scale_max: Tenths = 50
     scale_step: Annotated[int, Meta(gt=0, le=1000)] = 5
     threshold: Tenths | None = None
+    na_allowed: bool = True
+    """Whether a reviewer may mark the criterion not applicable (a null score). True by default,
+    as before the setting existed; a rubric that wants every criterion scored says false."""
 
 
 class RubricCreate(Request, kw_only=True):
@@ -56,6 +59,7 @@ class CriterionRead(msgspec.Struct, kw_only=True):
     scale_max: int
     scale_step: int
     threshold: int | None
+    na_allowed: bool = True
 
 
 class RubricRead(msgspec.Struct, kw_only=True):
@@ -70,22 +74,31 @@ class RubricRead(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
+LoadCap = Annotated[int, Meta(ge=0, le=1000)]
+
+
 class PanelReplace(Request, kw_only=True):
     reviewer_ids: Annotated[list[uuid.UUID], Meta(max_length=100)]
+    caps: Annotated[dict[uuid.UUID, LoadCap], Meta(max_length=100)] | None = None
+    """Load caps of members (at most this many assignments in the window). None (or left out):
+    the members who stay keep their stored caps; a dict replaces them all (a member not named
+    has no cap). Caps of non-members are refused."""
 
 
 class PanelRead(msgspec.Struct, kw_only=True):
     window_id: uuid.UUID
     reviewer_ids: list[uuid.UUID]
+    caps: dict[uuid.UUID, int] = {}
+    """The members' stored load caps (members without a cap are not named)."""
 
 
 class AutoAssign(Request, kw_only=True):
     seed: Annotated[str, Meta(min_length=1, max_length=200)]
     cap: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    caps: Annotated[dict[uuid.UUID, Annotated[int, Meta(ge=0, le=1000)]], Meta(max_length=100)] = {}
+    caps: Annotated[dict[uuid.UUID, LoadCap], Meta(max_length=100)] = {}
     """Load caps per reviewer (at most this many assignments among the window's proposals under
     review, those it already has included); a reviewer named here is held to its own cap, the
-    others to `cap`."""
+    others to the cap stored on their panel membership (PUT …/panel), else to `cap`."""
 
 
 class AssignmentCreate(Request, kw_only=True):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from contracts.calls import CallCreate, CallTransition, ContributionCreate
+from contracts.calls import CallCreate, CallTransition, ContributionCreate, WindowUpdate
 from contracts.client import ApiError
 from contracts.common import I18nText
 from contracts.enums import ProposalStatus, ReviewStatus, Role
@@ -127,6 +127,17 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
     assert submitted.status == ReviewStatus.SUBMITTED
     assert [s.value for s in submitted.scores] == [35, 40, None]
 
+    # the window does not show reviewers the panel's scores: refused even after submitting
+    with pytest.raises(ApiError) as not_shown:
+        await r1.client.list_proposal_reviews(proposal_id)
+    assert not_shown.value.status == 403
+    window = await w.officer.get_window(w1)
+    assert window.reviewers_see_panel_scores is False
+    window = await w.officer.update_window(
+        w1, WindowUpdate(version=window.version, reviewers_see_panel_scores=True)
+    )  # allowed on a published call's window
+    assert window.reviewers_see_panel_scores is True
+
     # r2 has not submitted: it may not see the panel's scores yet
     with pytest.raises(ApiError) as early:
         await r2.client.list_proposal_reviews(proposal_id)
@@ -187,6 +198,7 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
     )
     spec = window_spec("B1", 5_000_000, 30_000_000, 40_000_000, w, RULES)
     spec.blind_review = True
+    spec.reviewers_see_panel_scores = True
     window = await w.officer.create_window(call.id, spec)
     assert window.rubric_id is None
     rubric = await w.officer.update_window_rubric(window.id, _rubric(window.version))

@@ -124,6 +124,7 @@ async def _window_reads(
                 reviewers_per_proposal=w.reviewers_per_proposal,
                 review_deadline=w.review_deadline,
                 avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
+                reviewers_see_panel_scores=w.reviewers_see_panel_scores,
                 selection_policy=w.selection_policy,
                 quotas=list(w.quotas),
                 status=w.status,
@@ -612,6 +613,7 @@ async def create_window(
         reviewers_per_proposal=body.reviewers_per_proposal,
         review_deadline=body.review_deadline.astimezone(UTC) if body.review_deadline else None,
         avoid_same_territory_reviewers=body.avoid_same_territory_reviewers,
+        reviewers_see_panel_scores=body.reviewers_see_panel_scores,
         selection_policy=body.selection_policy,
         quotas=_checked_quotas(body.quotas),
         calibration={"method": body.calibration},
@@ -638,13 +640,14 @@ async def update_window(
     frozen_fields = [
         f
         for f in body.__struct_fields__
-        if f not in {"version", "title", "description", "review_deadline"}
+        if f
+        not in {"version", "title", "description", "review_deadline", "reviewers_see_panel_scores"}
         and getattr(body, f) is not msgspec.UNSET
     ]
     if frozen_fields and call.status != CallStatus.DRAFT:
         raise Conflict(
-            f"the call is {call.status}: only title, description and review deadline of its "
-            "windows may change "
+            f"the call is {call.status}: only title, description, review deadline and whether "
+            "reviewers see the panel's scores may change "
             f"(not {', '.join(frozen_fields)})"
         )
     if body.quotas is not msgspec.UNSET:

@@ -99,15 +99,16 @@ async def panel_board(
     """Every reviewer, the window's panel members first, with their load in the window."""
     ctx.require(p.can_read_conflicts(ctx.actor))
     window, _ = await window_or_404(session, ctx, window_id)
-    members = set(
+    caps: dict[uuid.UUID, int | None] = dict(
         (
             await session.execute(
-                select(PanelMember.user_id)
+                select(PanelMember.user_id, PanelMember.load_cap)
                 .join(Panel, col(Panel.id) == col(PanelMember.panel_id))
                 .where(col(Panel.window_id) == window.id)
             )
-        ).scalars()
+        ).all()
     )
+    members = set(caps)
     people = list(
         (
             await session.execute(
@@ -170,6 +171,7 @@ async def panel_board(
             and deadline < utcnow()
             and assigned[u.id] > submitted[u.id],
             last_reminded_at=reminded.get(str(u.id)),
+            load_cap=caps.get(u.id),
         )
         for u in people
     ]

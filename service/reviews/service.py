@@ -52,7 +52,7 @@ from service.persistence.models import (
     UserRole,
 )
 from service.problems import Conflict as ConflictProblem
-from service.problems import IllegalTransition, InvalidInput, NotFound
+from service.problems import Forbidden, IllegalTransition, InvalidInput, NotFound
 
 PANEL_NAME = "Review panel"
 
@@ -91,6 +91,7 @@ async def rubric_read(session: AsyncSession, rubric: Rubric) -> c.RubricRead:
                 scale_max=x.scale_max,
                 scale_step=x.scale_step,
                 threshold=x.threshold,
+                na_allowed=x.na_allowed,
             )
             for x in criteria
         ],
@@ -181,6 +182,7 @@ async def set_window_rubric(
                 scale_max=x.scale_max,
                 scale_step=x.scale_step,
                 threshold=x.threshold,
+                na_allowed=x.na_allowed,
             )
         )
     await session.flush()
@@ -255,6 +257,21 @@ async def _panel_ids(session: AsyncSession, window_id: uuid.UUID) -> list[uuid.U
     )
 
 
+async def _panel_caps(session: AsyncSession, window_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """The stored load caps of the window's panel members (members without one left out)."""
+    return {
+        uid: cap
+        for uid, cap in (
+            await session.execute(
+                select(PanelMember.user_id, PanelMember.load_cap)
+                .join(Panel, col(Panel.id) == col(PanelMember.panel_id))
+                .where(col(Panel.window_id) == window_id, col(PanelMember.load_cap).is_not(None))
+            )
+        ).all()
+        if cap is not None
+    }
+
+
 async def replace_panel(
     session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID, body: c.PanelReplace
 ) -> c.PanelRead:
@@ -279,13 +296,29 @@ async def replace_panel(
             "only reviewers sit on a panel",
             [_issue("body.reviewer_ids", f"not reviewers: {sorted(map(str, wanted - reviewers))}")],
         )
+    if body.caps is not None and (strangers := set(body.caps) - wanted):
+        raise InvalidInput(
+            "load caps are for the panel's members",
+            [
+                _issue(f"body.caps.{k}", "not a member of the panel")
+                for k in sorted(strangers, key=str)
+            ],
+        )
     panel = await _panel(session, window)
-    before = {"reviewer_ids": sorted(map(str, await _panel_ids(session, window.id)))}
+    stored = await _panel_caps(session, window.id)
+    caps = {k: v for k, v in stored.items() if k in wanted} if body.caps is None else body.caps
+    before = {
+        "reviewer_ids": sorted(map(str, await _panel_ids(session, window.id))),
+        "caps": {str(k): v for k, v in sorted(stored.items(), key=lambda kv: str(kv[0]))},
+    }
     await session.execute(delete(PanelMember).where(col(PanelMember.panel_id) == panel.id))
     for rid in sorted(wanted):
-        session.add(PanelMember(panel_id=panel.id, user_id=rid))
+        session.add(PanelMember(panel_id=panel.id, user_id=rid, load_cap=caps.get(rid)))
     await session.flush()
-    after = {"reviewer_ids": sorted(map(str, wanted))}
+    after = {
+        "reviewer_ids": sorted(map(str, wanted)),
+        "caps": {str(k): v for k, v in sorted(caps.items(), key=lambda kv: str(kv[0]))},
+    }
     await record(
         session,
         ctx,
@@ -295,7 +328,7 @@ async def replace_panel(
         before=before,
         after=after,
     )
-    return c.PanelRead(window_id=window.id, reviewer_ids=sorted(wanted))
+    return c.PanelRead(window_id=window.id, reviewer_ids=sorted(wanted), caps=dict(caps))
 
 
 # --- conflicts --------------------------------------------------------------------------------
@@ -566,7 +599,9 @@ async def auto_assign(
         avoid_same_territory=window.avoid_same_territory_reviewers,
         cap=body.cap,
         existing=[(str(a), str(b)) for a, b in existing],
-        caps={str(k): v for k, v in body.caps.items()},
+        caps={
+            str(k): v for k, v in {**await _panel_caps(session, window.id), **body.caps}.items()
+        },
     )
     created: list[ReviewAssignment] = []
     for pid, rid in result.assignments:
@@ -951,6 +986,10 @@ async def save_review(
         if s.criterion in seen:
             issues.append(_issue(f"{at}.criterion", f"{s.criterion} is scored twice"))
         seen.add(s.criterion)
+        if s.value is None and not x.na_allowed:
+            issues.append(
+                _issue(f"{at}.value", f"{s.criterion} cannot be marked not applicable: score it")
+            )
         if s.value is not None and (
             not x.scale_min <= s.value <= x.scale_max or (s.value - x.scale_min) % x.scale_step
         ):
@@ -1157,6 +1196,9 @@ async def proposal_reviews(
         conflicted = (proposal.id, ctx.actor.id) in await _conflicted(session, [proposal.id])
         if mine is None or conflicted:
             raise NotFound(f"proposal {proposal_id} does not exist or is not assigned to you")
+        window = await session.get_one(CallWindow, proposal.window_id)
+        if not window.reviewers_see_panel_scores:
+            raise Forbidden("this window does not show reviewers the panel's scores")
         if mine[1] != ReviewStatus.SUBMITTED:
             raise ConflictProblem("submit your own review to see the panel's scores")
     conflicted_pairs = await _conflicted(session, [proposal.id])

@@ -141,6 +141,10 @@ class Criterion(SQLModel, table=True):
     scale_max: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     scale_step: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     threshold: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
+    na_allowed: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    """Whether a reviewer may mark the criterion not applicable."""
 
 
 class CallWindow(SQLModel, table=True):
@@ -187,6 +191,10 @@ class CallWindow(SQLModel, table=True):
     avoid_same_territory_reviewers: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    reviewers_see_panel_scores: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    """Whether reviewers read the panel's scores after submitting their own."""
     pcc_membership_is_conflict: bool = Field(
         default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
     )

@@ -141,6 +141,7 @@ class Panel(SQLModel, table=True):
 
 class PanelMember(SQLModel, table=True):
     __tablename__ = "panel_member"
+    __table_args__ = (sa.CheckConstraint("load_cap >= 0", name="load_cap_nonnegative"),)
 
     panel_id: uuid.UUID = Field(
         sa_column=sa.Column(
@@ -155,3 +156,5 @@ class PanelMember(SQLModel, table=True):
             index=True,
         )
     )
+    load_cap: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
+    """At most this many assignments in the window (automatic assignment); none: no cap."""
