@@ -168,7 +168,7 @@ async def test_read_only_views_of_calls_selections_grants_and_ledger(
         await _no_changing_form(page)
         await check_page(page, "audit-ledger")
         if width == PHONE:
-            await page.goto(f"{visit.site}/audit")
+            await page.goto(f"{visit.site}/audit?entity=user")
             await check_page(page, "audit-log")
 
 
