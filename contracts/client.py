@@ -333,6 +333,10 @@ class GrantsClient:
     async def get_pcc(self, pcc_id: uuid.UUID) -> pcc_c.PccRead:
         return await self.request("GET", f"pccs/{pcc_id}", pcc_c.PccRead)
 
+    async def list_my_pccs(self) -> list[pcc_c.PccRead]:
+        """The PCCs the signed-in person is a member of."""
+        return await self.request("GET", "pccs/mine", list[pcc_c.PccRead])
+
     async def get_pcc_progress(self, pcc_id: uuid.UUID) -> progress_c.PccProgress:
         """A PCC's action-plan progress: funding per item, money, indicators, gaps."""
         return await self.request("GET", f"pccs/{pcc_id}/progress", progress_c.PccProgress)

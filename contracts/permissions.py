@@ -225,6 +225,10 @@ def can_read_pcc_progress(actor: Actor, member_user_ids: Collection[uuid.UUID]) 
     return deny("only the PCC's members, programme and finance staff and auditors read it")
 
 
+def can_list_my_pccs(actor: Actor) -> Decision:
+    return _signed_in_then(actor, "every signed-in user lists the PCCs they are a member of")
+
+
 # --- imports (spreadsheets) -------------------------------------------------------------------
 
 

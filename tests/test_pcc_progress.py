@@ -300,6 +300,7 @@ async def test_a_pcc_member_reads_published_plans_others_are_refused(
     with pytest.raises(ApiError) as anonymous:
         await GrantsClient(http).get_pcc_progress(w.pcc_id)
     assert anonymous.value.status == 401
+    assert await who(http, world, "member").list_my_pccs() == []
     with pytest.raises(ApiError) as unknown:
         await who(http, world, "po").get_pcc_progress(uuid.uuid4())
     assert unknown.value.status == 404
@@ -315,6 +316,9 @@ async def test_a_pcc_member_reads_published_plans_others_are_refused(
     await session.flush()
     progress = await who(http, world, "member").get_pcc_progress(w.pcc_id)
     assert [p.id for p in progress.plans] == [w.plan_id]
+    # and finds it among their PCCs; staff sit on none
+    assert [x.id for x in await who(http, world, "member").list_my_pccs()] == [w.pcc_id]
+    assert await who(http, world, "po").list_my_pccs() == []
     for name in ("po", "fo1", "auditor"):
         staff = await who(http, world, name).get_pcc_progress(w.pcc_id)
         assert [p.id for p in staff.plans] == [w.draft_plan, w.plan_id]

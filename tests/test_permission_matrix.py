@@ -116,6 +116,7 @@ from contracts.pcc import (
     ActionPlanUpdate,
     IndicatorCreate,
     IndicatorUpdate,
+    PccRead,
 )
 from contracts.permissions import Actor
 from contracts.proposals import (
@@ -700,7 +701,6 @@ async def _review_round(w: World) -> None:
         for n, (code, weight, threshold) in enumerate(CRITERIA)
     }
     w.window.rubric_id = rubric.id
-    w.window.reviewers_see_panel_scores = True  # ListProposalReviews: the reviewer reads them
     assignment, done = (
         ReviewAssignment(
             proposal_id=proposal.id,
@@ -1075,6 +1075,10 @@ async def _pcc_member(w: World) -> None:
         )
     )
     await w.session.flush()
+
+
+async def _sits_on_the_pcc(w: World, c: GrantsClient, pccs: list[PccRead]) -> None:
+    assert [x.id for x in pccs] == ([w.pcc.id] if w.actor == "other_applicant" else [])
 
 
 async def _computed_run(w: World) -> None:
@@ -1686,6 +1690,9 @@ CASES: dict[str, Case] = {
     "GetPcc": Case(lambda w, c: c.get_pcc(w.pcc.id), EVERYONE),
     # a PCC's progress: programme and finance officers, auditors and the PCC's own members
     # (`other_applicant` is made one); others 403, nobody 401, partner systems 401 (users only)
+    "ListMyPccs": Case(
+        lambda w, c: c.list_my_pccs(), USERS, prepare=_pcc_member, check=_sits_on_the_pcc
+    ),
     "GetPccProgress": Case(
         lambda w, c: c.get_pcc_progress(w.pcc.id),
         only("programme_officer", "finance_officer", "auditor", "other_applicant"),

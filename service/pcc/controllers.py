@@ -40,6 +40,12 @@ class PccController(Controller):
     async def list_pccs(self, session: Session, ctx: Ctx) -> list[c.PccRead]:
         return await service.list_pccs(session, ctx)
 
+    @get("/mine", operation_id="ListMyPccs", responses=problems(401, 403), security=USER)
+    async def list_my_pccs(self, session: Session, ctx: Ctx) -> list[c.PccRead]:
+        """The PCCs the caller sits on: members of a PCC linked to the caller's account (people,
+        not partner systems)."""
+        return await progress.list_my_pccs(session, ctx)
+
     @get("/{pcc_id:uuid}", operation_id="GetPcc", responses=problems(404))
     async def get_pcc(self, pcc_id: FromPath[uuid.UUID], session: Session, ctx: Ctx) -> c.PccRead:
         return await service.get_pcc(session, ctx, pcc_id)

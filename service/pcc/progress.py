@@ -20,9 +20,10 @@ from sqlmodel import col, select
 from contracts import permissions as p
 from contracts import progress as c
 from contracts.enums import ActionPlanStatus, ReportStatus, TrancheStatus
+from contracts.pcc import PccRead
 from scoring.money import allocate_pro_rata
 from service.context import RequestContext
-from service.pcc.service import i18n
+from service.pcc.service import _pcc_reads, i18n
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -334,3 +335,20 @@ async def get_pcc_progress(
         plans=plan_reads,
         totals=overall.totals(),
     )
+
+
+async def list_my_pccs(session: AsyncSession, ctx: RequestContext) -> list[PccRead]:
+    """The PCCs the signed-in person sits on (a member linked to their account)."""
+    ctx.require(p.can_list_my_pccs(ctx.actor))
+    mine = select(PccMember.pcc_id).where(col(PccMember.user_id) == ctx.actor.id)
+    pccs = list(
+        (
+            await session.execute(
+                select(Pcc)
+                .join(Territory, col(Territory.id) == col(Pcc.territory_id))
+                .where(col(Pcc.id).in_(mine))
+                .order_by(col(Territory.code))
+            )
+        ).scalars()
+    )
+    return await _pcc_reads(session, pccs)

@@ -191,9 +191,11 @@ async def test_officer_and_pcc_member_read_the_progress_an_outsider_is_refused(
         assert await card.locator("a[href^='/officer/reports/']").count() == 0
         await expect(member.page.locator(f"#item-{gaps[0].id} .gap-note")).to_be_visible()
         await check_page(member.page, "pcc-progress-member")
-    staff_list = await member.page.goto(f"{site}/pccs")
-    assert staff_list is not None
-    assert staff_list.status == 403
+    # the member's list holds their PCC only
+    await member.page.goto(f"{site}/pccs")
+    await expect(member.page.locator("table.pcc-list tbody tr")).to_have_count(1)
+    await member.page.click(f"a[href='/pccs/{pcc_id}/progress']")
+    await expect(member.page.locator(f"#item-{item.id}")).to_be_visible()
 
     # --- an applicant who is not on the PCC --------------------------------------------------
     outsider = await new_page("ky", width=PHONE)
@@ -202,3 +204,6 @@ async def test_officer_and_pcc_member_read_the_progress_an_outsider_is_refused(
     assert refused is not None
     assert refused.status == 403
     assert item.code not in await outsider.page.content()
+    await outsider.page.goto(f"{site}/pccs")
+    assert await outsider.page.locator("table.pcc-list").count() == 0
+    assert await outsider.page.locator("a[href^='/pccs/']").count() == 0

@@ -1,8 +1,8 @@
 """A PCC's action-plan progress, for programme and finance officers, auditors and the PCC's own
 members (GetPccProgress decides who: others get its 403 as the error page).
 
-- `/pccs`: the PCCs by territory, each linking to its progress (staff; members reach their PCC's
-  page by its address).
+- `/pccs`: the PCCs by territory, each linking to its progress: every PCC for staff, the PCCs
+  one sits on for everybody else (ListMyPccs; none: said so).
 - `/pccs/{id}/progress`: per plan a chart of money committed and disbursed per item (one per
   currency: amounts are never converted) with its data table, then per item the grants and
   tranches that finance it, committed against disbursed, the indicators (baseline → latest from
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, get
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
 
 from contracts.progress import PlanProgress
@@ -88,10 +87,9 @@ def _charts(plan: PlanProgress) -> list[Chart]:
 @get("/pccs", name="pccs", include_in_schema=False)
 async def pccs_list(request: Request[Any, Any, Any]) -> Any:
     user = require_user(request)
-    if not _is_staff(user):
-        raise PermissionDeniedException()
     client = client_for(request)
-    pccs = await client.list_pccs()
+    staff = _is_staff(user)
+    pccs = await client.list_pccs() if staff else await client.list_my_pccs()
     territories = {t.id: t for t in (await client.list_territories()).items}
     rows = []
     for pcc in pccs:
@@ -105,7 +103,7 @@ async def pccs_list(request: Request[Any, Any, Any]) -> Any:
             }
         )
     rows.sort(key=lambda r: (r["region"], r["territory"]))
-    return page(request, "pcc/list.html", {"pccs": rows})
+    return page(request, "pcc/list.html", {"pccs": rows, "is_staff": staff})
 
 
 @get("/pccs/{pcc_id:uuid}/progress", name="pcc_progress", include_in_schema=False)
