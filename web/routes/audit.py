@@ -20,6 +20,7 @@ import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.exceptions import PermissionDeniedException
@@ -30,6 +31,7 @@ from contracts.client import ApiError, GrantsClient
 from web.i18n import BISHKEK, _
 from web.render import page
 from web.routes.account import require_user
+from web.routes.finance import _ledger_options as ledger_options
 from web.session import SessionUser, client_for
 
 PAGE = 50
@@ -256,24 +258,43 @@ async def grant_page(request: Request[Any, Any, Any], grant_id: FromPath[uuid.UU
 async def ledger(
     request: Request[Any, Any, Any],
     grant: FromQuery[str | None] = None,
+    window: FromQuery[str | None] = None,
+    pcc: FromQuery[str | None] = None,
+    source: FromQuery[str | None] = None,
+    date_from: FromQuery[str | None] = None,
+    date_to: FromQuery[str | None] = None,
     cursor: FromQuery[str | None] = None,
 ) -> Any:
+    """The ledger by grant, window, PCC, funding source and value dates (as the finance
+    officer's ledger, through ListLedgerEntries), read-only."""
     require_auditor(request)
     client = client_for(request)
-    grant_id: uuid.UUID | None = None
+    filters: dict[str, Any] = {
+        "grant_id": _uuid(grant),
+        "window_id": _uuid(window),
+        "pcc_id": _uuid(pcc),
+        "funding_source_id": _uuid(source),
+        "date_from": _day(date_from),
+        "date_to": _day(date_to),
+    }
     try:
-        grant_id = uuid.UUID(grant) if grant else None
-    except ValueError:
-        grant_id = None
-    try:
-        result = await client.list_ledger_entries(
-            grant_id=grant_id, cursor=cursor or None, limit=50
-        )
+        result = await client.list_ledger_entries(**filters, cursor=cursor or None, limit=50)
     except ApiError as exc:
         if exc.status != 422 or not cursor:
             raise
-        result = await client.list_ledger_entries(grant_id=grant_id, limit=50)
+        result = await client.list_ledger_entries(**filters, limit=50)
     grant_list = await client.list_grants(limit=200)
+    query = {
+        "grant": filters["grant_id"],
+        "window": filters["window_id"],
+        "pcc": filters["pcc_id"],
+        "source": filters["funding_source_id"],
+        "date_from": filters["date_from"],
+        "date_to": filters["date_to"],
+    }
+    query_text = {
+        k: (v.isoformat() if isinstance(v, date) else str(v)) if v else "" for k, v in query.items()
+    }
     return page(
         request,
         "audit/ledger.html",
@@ -282,9 +303,18 @@ async def ledger(
             "next_cursor": result.next_cursor,
             "grant_options": [(str(g.id), g.title) for g in grant_list.items],
             "grant_titles": {g.id: g.title for g in grant_list.items},
-            "query": {"grant": str(grant_id) if grant_id else ""},
+            "options": await ledger_options(client),
+            "query": query_text,
+            "query_string": urlencode({k: v for k, v in query_text.items() if v}),
         },
     )
+
+
+def _uuid(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if raw else None
+    except ValueError:
+        return None
 
 
 ROUTES: list[Any] = [audit_log, calls, call_page, run_page, grants, grant_page, ledger]
