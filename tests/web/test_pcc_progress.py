@@ -194,6 +194,7 @@ async def test_officer_and_pcc_member_read_the_progress_an_outsider_is_refused(
     # the member's list holds their PCC only
     await member.page.goto(f"{site}/pccs")
     await expect(member.page.locator("table.pcc-list tbody tr")).to_have_count(1)
+    await check_page(member.page, "pcc-list-member")
     await member.page.click(f"a[href='/pccs/{pcc_id}/progress']")
     await expect(member.page.locator(f"#item-{item.id}")).to_be_visible()
 
@@ -207,3 +208,4 @@ async def test_officer_and_pcc_member_read_the_progress_an_outsider_is_refused(
     await outsider.page.goto(f"{site}/pccs")
     assert await outsider.page.locator("table.pcc-list").count() == 0
     assert await outsider.page.locator("a[href^='/pccs/']").count() == 0
+    await check_page(outsider.page, "pcc-list-none")
