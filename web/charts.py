@@ -142,11 +142,11 @@ def format_compact(minor: int | None, currency: str, lang: str) -> str:
 
 
 def _ticks(low: int, high: int) -> list[int]:
-    """Three or four round ticks covering [low, high] (few, so labels never collide at 360 px)."""
+    """At most three round ticks covering [low, high], so their labels never collide at 360 px."""
     span = max(high - low, 1)
     step = 10 ** (len(str(span)) - 1)
     for factor in (1, 2, 5, 10):
-        if span / (step * factor) <= 3:
+        if span / (step * factor) <= 2:
             step *= factor
             break
     start = (low // step) * step
@@ -195,6 +195,17 @@ def _config(
 def _parse(svg: str) -> ET.Element:
     """pygal's own output, serialised by ElementTree (labels escaped), no DTD or entities."""
     return ET.fromstring(svg)  # noqa: S314 - our own renderer's output, not untrusted input
+
+
+def _values_after_bars(svg: str) -> str:
+    """pygal centres a printed value on the bar's end; start it just after the end instead, so
+    it never crosses the bar or the axis (the range leaves room on the right)."""
+    root = _parse(svg)
+    for text in root.iter(f"{{{SVG_NS}}}text"):
+        if "value" in (text.get("class") or "").split() and text.get("x") is not None:
+            text.set("text-anchor", "start")
+            text.set("x", f"{float(text.get('x') or 0) + 5:.2f}")
+    return ET.tostring(root, encoding="unicode")
 
 
 def _clean(svg: str, chart_id: str, title: str, description: str) -> str:
@@ -264,6 +275,8 @@ def bar_chart(
     for name, values in series:
         chart.add(name, [values[i] for i in order])
     raw = chart.render(is_unicode=True, disable_xml_declaration=True)
+    if horizontal:
+        raw = _values_after_bars(raw)
     document = _parse(raw)
     for parent in list(document.iter()):
         for child in list(parent):

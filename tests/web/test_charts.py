@@ -3,13 +3,14 @@ what it was given; the committed charts.css is what pygal makes for the chart st
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from web.charts import Chart, bar_chart, chart_css
+from web.charts import Chart, _ticks, bar_chart, chart_css
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -119,3 +120,15 @@ def test_long_labels_are_cut_in_the_drawing_and_whole_in_the_table() -> None:
     assert [r.label for r in chart.rows] == [long, "Osh"]
     coded = bar_chart("t", "d", [long, "Osh"], [("s", [1_00, 2_00])], short_labels=["ALM-1.1", "O"])
     assert {"ALM-1.1", "O"} <= {t.text for t in _tree(coded).iter(f"{NS}text")}
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(0, 77_000_000), (0, 93_000_000), (0, 42_000_000), (0, 1), (-5_000, 20_000)]
+)
+def test_value_axis_has_at_most_three_round_ticks_covering_the_values(low: int, high: int) -> None:
+    ticks = _ticks(low, high)
+    assert 2 <= len(ticks) <= 3
+    assert ticks[0] <= low
+    assert ticks[-1] >= high
+    steps = {b - a for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1

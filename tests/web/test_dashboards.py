@@ -111,9 +111,12 @@ async def test_the_dashboard_works_without_javascript_and_is_refused_to_applican
     await visit.page.goto(f"{visit.site}/finance/dashboard")
     await visit.page.select_option("#dashboard-call", index=1)
     await visit.page.click("form.dashboard-filter button[type=submit]")
+    await visit.page.wait_for_url(re.compile(r"call="))
+    await visit.page.wait_for_load_state()
     assert re.search(r"by=window&call=[0-9a-f-]{36}", visit.page.url)
     assert await visit.page.locator("figure.chart svg[role=img]").count() == 2
     await visit.page.click(".dashboard-tabs a[href*='by=territory']")
+    await visit.page.wait_for_url(re.compile(r"by=territory"))
     assert "by=territory" in visit.page.url
     assert "call=" in visit.page.url  # the chosen call is kept
 
