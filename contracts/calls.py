@@ -181,6 +181,10 @@ class WindowRead(msgspec.Struct, kw_only=True):
     quotas: list[dict[str, Any]]
     status: CallStatus
     version: int
+    feedback_published_at: datetime | None = None
+    """When a programme officer published the feedback to the window's applicants (POST
+    /windows/{id}/feedback-publication); until then applicants are told it is not published."""
+    feedback_published_by: uuid.UUID | None = None
 
 
 class CallRead(msgspec.Struct, kw_only=True):

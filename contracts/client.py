@@ -846,8 +846,25 @@ class GrantsClient:
         )
 
     async def get_feedback(self, proposal_id: uuid.UUID) -> selection_c.FeedbackRead:
+        """The applicant gets 409 (type `selection.FEEDBACK_NOT_PUBLISHED`) until the window's
+        feedback is published; staff read it any time."""
         return await self.request(
             "GET", f"proposals/{proposal_id}/feedback", selection_c.FeedbackRead
+        )
+
+    async def create_feedback_publication(
+        self, window_id: uuid.UUID
+    ) -> selection_c.FeedbackPublicationRead:
+        """Publish the window's feedback to its applicants (after the approval; once)."""
+        return await self.request(
+            "POST", f"windows/{window_id}/feedback-publication", selection_c.FeedbackPublicationRead
+        )
+
+    async def get_feedback_publication(
+        self, window_id: uuid.UUID
+    ) -> selection_c.FeedbackPublicationRead:
+        return await self.request(
+            "GET", f"windows/{window_id}/feedback-publication", selection_c.FeedbackPublicationRead
         )
 
     # --- grants, tranches, the ledger -------------------------------------------------------

@@ -395,6 +395,17 @@ def can_approve_selection_run(
     return allow("a second programme officer approves the selection run")
 
 
+def can_publish_feedback(actor: Actor) -> Decision:
+    """Publishing a window's feedback to its applicants, after the selection's approval."""
+    return _staff(actor, {Role.PROGRAMME_OFFICER}, "publishing feedback to applicants")
+
+
+def can_read_unpublished_feedback(actor: Actor) -> Decision:
+    """Programme staff read a proposal's feedback before it is published (its applicant
+    waits for the publication)."""
+    return _staff(actor, PROPOSAL_READERS, "reading feedback before it is published")
+
+
 def can_propose_decision_change(actor: Actor) -> Decision:
     return _staff(actor, {Role.PROGRAMME_OFFICER}, "proposing a change of decision")
 

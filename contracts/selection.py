@@ -199,6 +199,27 @@ class FeedbackDecision(msgspec.Struct, kw_only=True):
     decided_at: datetime
 
 
+FEEDBACK_NOT_PUBLISHED = "urn:pcc-grants:problem:feedback-not-published"
+"""The problem type of GET /proposals/{id}/feedback (409) for an applicant before the window's
+feedback is published."""
+
+
+class FeedbackPublicationRead(msgspec.Struct, kw_only=True):
+    """Whether the window's applicants read their feedback yet, and what publishing needs."""
+
+    window_id: uuid.UUID
+    published_at: datetime | None
+    """None until a programme officer publishes (POST /windows/{id}/feedback-publication)."""
+    published_by: uuid.UUID | None
+    published_by_name: str | None
+    approved_run_id: uuid.UUID | None
+    """The window's approved selection run; publishing needs one."""
+    pending_decision_changes: int
+    """Changes of decision awaiting a second officer; publishing waits until none is pending."""
+    proposals: int
+    """Decided proposals of the window whose applicants read the feedback once published."""
+
+
 class FeedbackRead(msgspec.Struct, kw_only=True):
     proposal_id: uuid.UUID
     status: str

@@ -470,6 +470,8 @@ async def _review_and_select(
         run.id,
         SelectionRunTransition(reason="Approved by the selection board"),
     )
+    # and the first officer publishes the decisions and the feedback to W1's applicants
+    await selection.publish_feedback(session, officer, w1)
     # W2: a two-person panel; media proposal reviewed, legal aid in review, Nur-Osh waiting
     await reviews.replace_panel(
         session,

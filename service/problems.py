@@ -120,6 +120,14 @@ class Conflict(ProblemError):
     title = "Conflict with the current state"
 
 
+class FeedbackNotPublished(ProblemError):
+    """The applicant asks for feedback the programme officers have not published yet."""
+
+    status = 409
+    slug = "feedback-not-published"
+    title = "Feedback not yet published"
+
+
 class StaleVersion(ProblemError):
     status = 409
     slug = "stale-version"

@@ -168,6 +168,7 @@ from contracts.selection import (
     DecisionCreate,
     DecisionRead,
     DeclineCreate,
+    FeedbackPublicationRead,
     FeedbackRead,
     ReplayRead,
     SelectionRunCreate,
@@ -1103,6 +1104,25 @@ async def _approved_by_two(w: World) -> None:
     w.run = await w.officer.approve_selection_run(
         w.run_id, SelectionRunTransition(reason="Panel meeting of 23 November")
     )
+
+
+async def _feedback_published(w: World) -> None:
+    """After the approval by two, another officer publishes the window's feedback."""
+    await _approved_by_two(w)
+    await selection.publish_feedback(
+        w.session, _acting(w, "admin", Role.PROGRAMME_OFFICER), w.window.id
+    )
+
+
+async def _published_now(w: World, c: GrantsClient, state: FeedbackPublicationRead) -> None:
+    me = await c.get_me()
+    assert (state.window_id, state.published_by) == (w.window.id, me.id)
+    assert state.proposals > 0
+    assert (await w.officer.get_window(w.window.id)).feedback_published_at == state.published_at
+
+
+async def _not_published_yet(w: World, c: GrantsClient, state: FeedbackPublicationRead) -> None:
+    assert (state.published_at, state.approved_run_id) == (None, w.run_id)
 
 
 async def _change_pending(w: World) -> None:
@@ -2164,11 +2184,24 @@ CASES: dict[str, Case] = {
         check=_declined,
         prepare=_review_round,
     ),
+    # published: its applicant reads it (before, 409: tests/test_feedback_publication.py)
     "GetFeedback": Case(
         lambda w, c: c.get_feedback(w.scored.id),
         READERS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
         check=_feedback_without_names,
+        prepare=_feedback_published,
+    ),
+    "CreateFeedbackPublication": Case(
+        lambda w, c: c.create_feedback_publication(w.window.id),
+        SELECTION_RUNNERS,
+        check=_published_now,
+        prepare=_approved_by_two,
+    ),
+    "GetFeedbackPublication": Case(
+        lambda w, c: c.get_feedback_publication(w.window.id),
+        SELECTION_READERS,
+        check=_not_published_yet,
         prepare=_approved_by_two,
     ),
     # grants: programme officers make and change them; the grantee, programme and finance

@@ -171,7 +171,12 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert (await w.officer.get_proposal(ids["Alpha"])).status == ProposalStatus.SELECTED
     assert (await w.officer.get_proposal(ids[reserve_name])).status == ProposalStatus.RESERVE
 
-    # the applicant's feedback: scores and comments, never the reviewers
+    # the applicant's feedback, once an officer publishes it: scores and comments, never the
+    # reviewers
+    with pytest.raises(ApiError) as unpublished:
+        await applicants["Alpha"].get_feedback(ids["Alpha"])
+    assert unpublished.value.status == 409
+    await w.officer.create_feedback_publication(approved.window_id)
     fb = await applicants["Alpha"].get_feedback(ids["Alpha"])
     assert fb.rank_band == "top quarter"
     assert [x.code for x in fb.criteria] == ["relevance", "feasibility", "gender"]

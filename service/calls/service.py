@@ -129,6 +129,8 @@ async def _window_reads(
                 quotas=list(w.quotas),
                 status=w.status,
                 version=w.version,
+                feedback_published_at=w.feedback_published_at,
+                feedback_published_by=w.feedback_published_by,
             )
         )
     return out

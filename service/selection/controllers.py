@@ -46,6 +46,31 @@ class WindowSelectionController(Controller):
         """The window's runs, newest first: status, who created, computed and approved each."""
         return await service.list_runs(session, ctx, window_id)
 
+    @post(
+        "/{window_id:uuid}/feedback-publication",
+        operation_id="CreateFeedbackPublication",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_feedback_publication(
+        self, window_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.FeedbackPublicationRead:
+        """Publish the decisions and the panel's feedback to the window's applicants (a
+        programme officer). 409 without an approved selection run, while a change of decision
+        awaits its second officer, or when already published (the first publication stays)."""
+        return await service.publish_feedback(session, ctx, window_id)
+
+    @get(
+        "/{window_id:uuid}/feedback-publication",
+        operation_id="GetFeedbackPublication",
+        responses=problems(401, 403, 404),
+    )
+    async def get_feedback_publication(
+        self, window_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.FeedbackPublicationRead:
+        """Whether the window's feedback is published (when, by whom) and what publishing
+        waits for: the approved run, pending changes of decision."""
+        return await service.get_feedback_publication(session, ctx, window_id)
+
     @get(
         "/{window_id:uuid}/decision-changes",
         operation_id="ListDecisionChanges",
@@ -168,12 +193,14 @@ class DecisionController(Controller):
     @get(
         "/{proposal_id:uuid}/feedback",
         operation_id="GetFeedback",
-        responses=problems(401, 403, 404),
+        responses=problems(401, 403, 404, 409),
     )
     async def get_feedback(
         self, proposal_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.FeedbackRead:
-        """Scores per criterion, thresholds, rank band and the panel's comments (no names)."""
+        """Scores per criterion, thresholds, rank band and the panel's comments (no names).
+        The applicant reads it once the window's feedback is published: before, 409 with the
+        problem type `urn:pcc-grants:problem:feedback-not-published`; staff read it any time."""
         return await service.feedback(session, ctx, proposal_id)
 
 

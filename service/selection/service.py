@@ -38,6 +38,7 @@ from service.context import RequestContext, utcnow
 from service.pcc.service import i18n
 from service.persistence.models import (
     AppUser,
+    CallWindow,
     Conflict,
     ConsensusScore,
     Criterion,
@@ -54,7 +55,7 @@ from service.persistence.models import (
     WindowAllocation,
 )
 from service.problems import Conflict as ConflictProblem
-from service.problems import IllegalTransition, InvalidInput, NotFound
+from service.problems import FeedbackNotPublished, IllegalTransition, InvalidInput, NotFound
 from service.selection.compute import check_quotas, compute, library_versions
 
 OUTCOME_STATUS = {
@@ -179,8 +180,6 @@ async def create_run(
 
 async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> dict[str, Any]:
     """Everything the computation needs, as JSON: stored with the run for replay."""
-    from service.persistence.models import CallWindow
-
     window = await session.get_one(CallWindow, window_id)
     if window.rubric_id is None:
         raise ConflictProblem("the window has no rubric")
@@ -924,14 +923,119 @@ async def decline_award(
     return _decision_read(decision)
 
 
+async def _publication_read(session: AsyncSession, window: CallWindow) -> c.FeedbackPublicationRead:
+    run = await _approved_run(session, window.id)
+    pending = (
+        await session.execute(
+            select(func.count())
+            .select_from(DecisionChange)
+            .join(Proposal, col(Proposal.id) == col(DecisionChange.proposal_id))
+            .where(
+                col(Proposal.window_id) == window.id,
+                col(DecisionChange.status) == DecisionChangeStatus.PENDING,
+            )
+        )
+    ).scalar_one()
+    decided = (
+        await session.execute(
+            select(func.count())
+            .select_from(Proposal)
+            .where(
+                col(Proposal.window_id) == window.id,
+                col(Proposal.status).in_(DECIDED),
+            )
+        )
+    ).scalar_one()
+    names = await _names(session, (window.feedback_published_by,))
+    return c.FeedbackPublicationRead(
+        window_id=window.id,
+        published_at=window.feedback_published_at,
+        published_by=window.feedback_published_by,
+        published_by_name=(
+            names.get(window.feedback_published_by) if window.feedback_published_by else None
+        ),
+        approved_run_id=run.id if run is not None else None,
+        pending_decision_changes=int(pending),
+        proposals=int(decided),
+    )
+
+
+async def get_feedback_publication(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID
+) -> c.FeedbackPublicationRead:
+    """Whether the window's feedback is published, by whom, and what publishing waits for."""
+    ctx.require(p.can_read_selection(ctx.actor))
+    window, _ = await window_or_404(session, ctx, window_id)
+    return await _publication_read(session, window)
+
+
+async def publish_feedback(
+    session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID
+) -> c.FeedbackPublicationRead:
+    """The window's applicants read their decision and the panel's feedback from now on. Only
+    after the selection's approval and with no change of decision pending; once only (a second
+    publication is refused with 409: the first one's time and officer stay)."""
+    ctx.require(p.can_publish_feedback(ctx.actor))
+    window, _ = await window_or_404(session, ctx, window_id, lock=True)
+    state = await _publication_read(session, window)
+    if state.published_at is not None:
+        raise ConflictProblem(
+            f"the feedback was already published on {state.published_at.isoformat()}"
+            f" by {state.published_by_name or state.published_by}"
+        )
+    if state.approved_run_id is None:
+        raise ConflictProblem(
+            "the window has no approved selection run; feedback is published after the approval"
+        )
+    if state.pending_decision_changes:
+        raise ConflictProblem(
+            f"{state.pending_decision_changes} change(s) of decision await a second programme"
+            " officer; confirm or reject them before publishing the feedback"
+        )
+    window.feedback_published_at = utcnow()
+    window.feedback_published_by = ctx.actor.id
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="window.feedback_published",
+        entity="window",
+        entity_id=window.id,
+        before={"feedback_published_at": None},
+        after={
+            "feedback_published_at": window.feedback_published_at.isoformat(),
+            "feedback_published_by": str(window.feedback_published_by),
+            "run_id": str(state.approved_run_id),
+            "proposals": state.proposals,
+        },
+    )
+    return await _publication_read(session, window)
+
+
+DECIDED = (
+    ProposalStatus.SELECTED,
+    ProposalStatus.RESERVE,
+    ProposalStatus.NOT_SELECTED,
+    ProposalStatus.AWARDED,
+)
+
+
 async def feedback(
     session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID
 ) -> c.FeedbackRead:
-    """What the applicant learns: per-criterion scores, thresholds, rank band, comments."""
+    """What the applicant learns: per-criterion scores, thresholds, rank band, comments. The
+    applicant reads it once the window's feedback is published (409 before); staff any time."""
     ctx.require(p.can_list_proposals(ctx.actor))
     proposal = await session.get(Proposal, proposal_id)
     if proposal is None or not p.can_read_proposal(ctx.actor, proposal.organisation_id).allowed:
         raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
+    if not p.can_read_unpublished_feedback(ctx.actor).allowed:
+        window = await session.get_one(CallWindow, proposal.window_id)
+        if window.feedback_published_at is None:
+            raise FeedbackNotPublished(
+                "feedback not yet published: the programme officers publish the decisions and"
+                " the panel's feedback of this window once the selection is final"
+            )
     run = (
         (
             await session.execute(

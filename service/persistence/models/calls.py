@@ -164,6 +164,10 @@ class CallWindow(SQLModel, table=True):
         ),
         sa.CheckConstraint("jsonb_typeof(quotas) = 'array'", name="quotas_is_array"),
         sa.CheckConstraint("jsonb_typeof(calibration) = 'object'", name="calibration_is_object"),
+        sa.CheckConstraint(
+            "(feedback_published_at IS NULL) = (feedback_published_by IS NULL)",
+            name="feedback_publication_pair",
+        ),
         currency_check(),
     )
 
@@ -211,6 +215,10 @@ class CallWindow(SQLModel, table=True):
         default=1, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="1")
     )
     created_at: datetime = created_at_field()
+    feedback_published_at: datetime | None = timestamp_field(nullable=True)
+    """When a programme officer published the applicants' feedback (after the approval); until
+    then applicants are told it is not published yet."""
+    feedback_published_by: uuid.UUID | None = fk_field("app_user.id", nullable=True)
 
 
 class WindowAllocation(SQLModel, table=True):
