@@ -108,6 +108,10 @@ class TrancheRead(msgspec.Struct, kw_only=True):
     needs_confirmation: bool
     cancelled_reason: str | None
     version: int
+    approved_by_name: str | None = None
+    """The full name of the programme officer who approved it (the four eyes, shown plainly)."""
+    confirmed_by_name: str | None = None
+    """The full name of the finance officer who confirmed it."""
 
 
 class ChargeRead(msgspec.Struct, kw_only=True):
@@ -242,6 +246,8 @@ class LedgerEntryRead(msgspec.Struct, kw_only=True):
     created_by: uuid.UUID
     created_at: datetime
     splits: list[LedgerSplitRead]
+    created_by_name: str | None = None
+    """The full name of the finance officer who recorded the entry (the payer)."""
 
 
 class LedgerPage(msgspec.Struct, kw_only=True):

@@ -1,6 +1,7 @@
-"""ListLedgerEntries' filters: the grant's window, a PCC (through the tranches' action-plan
-items), a funding source (through the entry's per-source parts) and the value date (from/to,
-inclusive); through the typed client against a real database."""
+"""The names of the four eyes on tranches and ledger entries (who approved, confirmed, paid), and
+ListLedgerEntries' filters: the grant's window, a PCC (through the tranches' action-plan items), a
+funding source (through the entry's per-source parts) and the value date (from/to, inclusive);
+through the typed client against a real database."""
 
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ async def test_ledger_filters_by_window_pcc_source_and_value_date(
             idempotency_key=str(uuid.uuid4()),
         )
         assert approved.status == "approved"
+        # the four eyes by name: who approved the tranche, who paid it
+        assert (approved.approved_by_name, approved.confirmed_by_name) == ("po", None)
+        assert entry.created_by_name == "fo1"
+        assert (await fo.get_ledger_entry(entry.id)).created_by_name == "fo1"
         paid[f"F-{n}"] = entry.id
     pcc_id = (
         await session.execute(

@@ -53,6 +53,7 @@ from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
+    AppUser,
     CallContribution,
     CallWindow,
     FundingSource,
@@ -102,6 +103,17 @@ def needs_confirmation(tranche: Tranche, threshold: int) -> bool:
     return tranche.amount > threshold
 
 
+async def _names(session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The full names of the staff who approved, confirmed or paid (one query)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(col(AppUser.id), col(AppUser.full_name)).where(col(AppUser.id).in_(wanted))
+    )
+    return {uid: name for uid, name in rows.all()}
+
+
 async def _tranche_reads(
     session: AsyncSession, tranches: Sequence[Tranche], threshold: int
 ) -> list[c.TrancheRead]:
@@ -130,6 +142,9 @@ async def _tranche_reads(
             conds[cond.tranche_id].append(
                 c.ConditionRead(id=cond.id, kind=cond.kind, params=cond.params, met_at=cond.met_at)
             )
+    names = await _names(
+        session, [u for t in tranches for u in (t.approved_by, t.confirmed_by) if u is not None]
+    )
     return [
         c.TrancheRead(
             id=t.id,
@@ -142,8 +157,10 @@ async def _tranche_reads(
             action_plan_item_ids=items[t.id],
             conditions=conds[t.id],
             approved_by=t.approved_by,
+            approved_by_name=names.get(t.approved_by) if t.approved_by else None,
             approved_at=t.approved_at,
             confirmed_by=t.confirmed_by,
+            confirmed_by_name=names.get(t.confirmed_by) if t.confirmed_by else None,
             confirmed_at=t.confirmed_at,
             needs_confirmation=needs_confirmation(t, threshold),
             cancelled_reason=t.cancelled_reason,
@@ -1088,6 +1105,7 @@ async def ledger_reads(
                     rate=_rate_str(s.rate),
                 )
             )
+    names = await _names(session, [e.created_by for e in entries])
     return [
         c.LedgerEntryRead(
             id=e.id,
@@ -1108,6 +1126,7 @@ async def ledger_reads(
             approved_by=e.approved_by,
             confirmed_by=e.confirmed_by,
             created_by=e.created_by,
+            created_by_name=names.get(e.created_by),
             created_at=e.created_at,
             splits=splits[e.id],
         )
