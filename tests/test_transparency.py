@@ -20,6 +20,7 @@ from service.persistence.models import (
     SelectionRun,
     Territory,
 )
+from tests.conftest import QueryCounter
 
 
 def _strings(value: object) -> list[str]:
@@ -96,3 +97,19 @@ async def test_transparency_shows_the_decided_windows_grants_and_nothing_persona
     for who in people:
         assert who not in blob, who
     assert "@" not in blob
+
+
+async def test_transparency_answers_in_a_fixed_number_of_queries(
+    session: AsyncSession, client: GrantsClient, storage_dir: Path, count_queries: QueryCounter
+) -> None:
+    """No grant against the demo's three (with their items, charges and payments): the same
+    number of queries."""
+    count_queries.count = 0
+    empty = await client.get_transparency()
+    none = count_queries.count
+    assert empty.grants == []
+    await load_demo_data(session, storage_dir)
+    count_queries.count = 0
+    full = await client.get_transparency()
+    assert len(full.grants) == 3
+    assert count_queries.count == none
