@@ -267,7 +267,7 @@ async def test_approve_confirm_double_click_pay_once_then_reversal_by_another(
     payer = await _person(new_page, PAYER)
     await payer.page.goto(f"{site}/finance")
     confirm_row = payer.page.locator(f"#q-confirm ~ div {_row(payer.page, world.big)}")
-    await expect(confirm_row).to_be_visible()
+    await expect(confirm_row).to_contain_text("Nazgul Turdubaeva")  # who approved, by name
     await payer.page.goto(f"{site}/finance/tranches/{world.big}")
     assert await payer.page.locator("form.pay-form").count() == 0
 
@@ -301,6 +301,7 @@ async def test_approve_confirm_double_click_pay_once_then_reversal_by_another(
     await payer.page.wait_for_load_state("networkidle")
     assert await _payments(finance, world.big) == ["disbursement"]
     await expect(payer.page.locator("table.finance-ledger tbody tr")).to_have_count(1)
+    await expect(payer.page.locator(".four-eyes")).to_contain_text("Olga Sokolova")  # confirmer
 
     # the same rendered form again (as the back button and resubmit would send it): one payment
     again = await payer.page.request.post(

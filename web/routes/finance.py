@@ -139,10 +139,13 @@ async def _pcc_names(client: GrantsClient) -> dict[uuid.UUID, str]:
         cursor = result.next_cursor
 
 
-def who(user: SessionUser, person: uuid.UUID | None) -> str:
+def who(user: SessionUser, person: uuid.UUID | None, name: str | None = None) -> str:
+    """A person of the four eyes by name, and whether it is the reader."""
     if person is None:
         return "—"
-    return _("you") if person == user.id else _("another officer")
+    if person == user.id:
+        return _("%(name)s (you)") % {"name": name} if name else _("you")
+    return name or _("another officer")
 
 
 def allowed(user: SessionUser, tranche: TrancheRead) -> dict[str, bool]:
@@ -172,12 +175,18 @@ def four_eyes(user: SessionUser, tranche: TrancheRead) -> list[str]:
         lines.append(_("Then a finance officer other than the approver pays it."))
         return lines
     if tranche.approved_by is not None:
-        lines.append(_("Approved by %(who)s.") % {"who": who(user, tranche.approved_by)})
+        lines.append(
+            _("Approved by %(who)s.")
+            % {"who": who(user, tranche.approved_by, tranche.approved_by_name)}
+        )
     if tranche.needs_confirmation:
         if tranche.confirmed_by is None:
             lines.append(_("A second finance officer, not the approver, must confirm it first."))
         else:
-            lines.append(_("Confirmed by %(who)s.") % {"who": who(user, tranche.confirmed_by)})
+            lines.append(
+                _("Confirmed by %(who)s.")
+                % {"who": who(user, tranche.confirmed_by, tranche.confirmed_by_name)}
+            )
     if tranche.status == "approved":
         if tranche.needs_confirmation:
             lines.append(_("Paid by a finance officer who neither approved nor confirmed it."))
