@@ -97,6 +97,13 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     await page.goto(f"{visit.site}/admin/users?q={email}")
     await expect(page.locator("main tbody tr")).to_have_count(1)
 
+    for path, shot in (
+        ("/admin/organisations", "admin-organisations"),
+        ("/admin/organisations/new", "admin-organisation"),
+    ):
+        await page.goto(f"{visit.site}{path}")
+        await check_page(page, shot)
+
     # a partner key: the secret once, on an answer never cached
     await page.goto(f"{visit.site}/admin/api-keys")
     name = f"Партнёр {uuid.uuid4().hex[:6]}"
