@@ -82,7 +82,8 @@ STYLE = Style(
     no_data_font_size=20,
 )
 
-WIDTH = 440  # drawing units; the SVG scales to its box (max-width in charts.css)
+WIDTH = 380  # drawing units; the SVG scales to its box (max-width in charts.css): on a
+# 360 px phone its text is ~13 px, on a desktop (28rem) ~18 px
 
 
 @dataclass(frozen=True)
@@ -141,16 +142,21 @@ def format_compact(minor: int | None, currency: str, lang: str) -> str:
     return format_compact_currency(amount, code, locale=lang, fraction_digits=1)
 
 
+def _nice_below(value: int) -> int:
+    """The largest 1, 2 or 5 × 10^k not above `value` (> 0)."""
+    power = 10 ** (len(str(value)) - 1)
+    return int(max(f * power for f in (1, 2, 5) if f * power <= value))
+
+
 def _ticks(low: int, high: int) -> list[int]:
-    """At most three round ticks covering [low, high], so their labels never collide at 360 px."""
-    span = max(high - low, 1)
-    step = 10 ** (len(str(span)) - 1)
-    for factor in (1, 2, 5, 10):
-        if span / (step * factor) <= 2:
-            step *= factor
-            break
-    start = (low // step) * step
-    return list(range(start, high + step, step))
+    """Zero and one round value on each side that has bars: few enough that the compact money
+    labels never collide, even at 360 px (the bars print their own values)."""
+    ticks = [0]
+    if high > 0:
+        ticks.append(_nice_below(high))
+    if low < 0:
+        ticks.insert(0, -_nice_below(-low))
+    return ticks
 
 
 def _config(
@@ -185,7 +191,7 @@ def _config(
         "show_y_guides": True,
         "y_labels": ticks,
         # room beyond the longest bar for its printed value
-        "range": (ticks[0], max(ticks[-1], int(high * 1.45) if horizontal else high)),
+        "range": (min(low, ticks[0]), max(1, int(high * 1.45) if horizontal else high)),
         "x_label_rotation": 0 if horizontal else 30,
         "tooltip_border_radius": 0,
         "pretty_print": False,
@@ -329,7 +335,7 @@ def chart_css() -> str:
         "   (LGPL-3.0-or-later, Kozea) for web/charts.py's STYLE; do not edit by hand. */\n"
     )
     extra = (
-        f"svg.{CSS_CLASS}{{display:block;width:100%;height:auto;max-width:34rem}}\n"
+        f"svg.{CSS_CLASS}{{display:block;width:100%;height:auto;max-width:28rem}}\n"
         f"svg.{CSS_CLASS} .text-overlay text.value{{paint-order:stroke;stroke:#fff;"
         "stroke-width:3px;stroke-linejoin:round}\n"
     )
