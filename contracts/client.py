@@ -256,6 +256,9 @@ class GrantsClient:
             "GET", "users", identity_c.UserPage, params={"q": q, "cursor": cursor, "limit": limit}
         )
 
+    async def get_user(self, user_id: uuid.UUID) -> identity_c.UserRead:
+        return await self.request("GET", f"users/{user_id}", identity_c.UserRead)
+
     async def update_user(
         self, user_id: uuid.UUID, body: identity_c.UserUpdate
     ) -> identity_c.UserRead:

@@ -1665,6 +1665,7 @@ CASES: dict[str, Case] = {
     ),
     "CreateUser": Case(lambda w, c: c.create_user(_user_create(w)), only("admin")),
     "ListUsers": Case(lambda w, c: c.list_users(), only("admin", "auditor")),
+    "GetUser": Case(lambda w, c: c.get_user(w.people["reviewer"].id), only("admin", "auditor")),
     "UpdateUser": Case(
         lambda w, c: c.update_user(w.people["reviewer"].id, UserUpdate(is_active=False)),
         only("admin"),

@@ -84,6 +84,18 @@ async def test_update_of_an_unknown_user_is_404(make_user: MakeUser) -> None:
     admin = await make_user(Role.ADMIN)
     missing = await refused(admin.client.update_user(uuid.uuid4(), UserUpdate(is_active=False)))
     assert missing.status == 404
+    assert (await refused(admin.client.get_user(uuid.uuid4()))).status == 404
+
+
+async def test_one_user_is_read_with_roles_and_state(make_user: MakeUser) -> None:
+    admin = await make_user(Role.ADMIN)
+    auditor = await make_user(Role.AUDITOR)
+    person = await make_user(Role.REVIEWER, Role.FINANCE_OFFICER)
+    await admin.client.update_user(person.user.id, UserUpdate(is_active=False))
+    read = await auditor.client.get_user(person.user.id)
+    assert read.email == person.user.email
+    assert read.roles == [Role.FINANCE_OFFICER, Role.REVIEWER]
+    assert read.is_active is False
 
 
 async def test_users_are_searched_by_part_of_name_or_email(make_user: MakeUser) -> None:

@@ -212,6 +212,13 @@ class UserController(Controller):
     ) -> c.UserPage:
         return await service.list_users(session, ctx, cursor, limit, q)
 
+    @get("/{user_id:uuid}", operation_id="GetUser", responses=problems(401, 403, 404))
+    async def get_user(
+        self, user_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
+    ) -> c.UserRead:
+        """One person's account: roles and whether it is active (administrators, auditors)."""
+        return await service.get_user(session, ctx, user_id)
+
     @patch("/{user_id:uuid}", operation_id="UpdateUser", responses=problems(401, 403, 404))
     async def update_user(
         self,

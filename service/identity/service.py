@@ -325,6 +325,15 @@ async def list_users(
     return c.UserPage(items=[_user_read(u, roles[u.id]) for u in users], next_cursor=next_cursor)
 
 
+async def get_user(session: AsyncSession, ctx: RequestContext, user_id: uuid.UUID) -> c.UserRead:
+    """One person's account (administrators and auditors, who list them anyway)."""
+    ctx.require(p.can_list_users(ctx.actor))
+    user = await session.get(AppUser, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return _user_read(user, (await _roles_of(session, [user.id]))[user.id])
+
+
 async def update_user(
     session: AsyncSession, ctx: RequestContext, user_id: uuid.UUID, body: c.UserUpdate
 ) -> c.UserRead:

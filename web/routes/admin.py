@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 
 from contracts.client import ApiError, GrantsClient
@@ -172,16 +172,7 @@ async def user_create(request: Request[Any, Any, Any]) -> Any:
 
 
 async def _user(client: GrantsClient, user_id: uuid.UUID) -> UserRead:
-    """One user (the API lists them; there are few)."""
-    cursor: str | None = None
-    while True:
-        result = await client.list_users(cursor=cursor, limit=200)
-        for user in result.items:
-            if user.id == user_id:
-                return user
-        cursor = result.next_cursor
-        if not cursor:
-            raise NotFoundException()
+    return await client.get_user(user_id)
 
 
 async def _show_user(
