@@ -94,6 +94,8 @@ async def test_the_public_page_shows_the_decided_grants_per_territory_in_kyrgyz(
     for pattern in INLINE:
         assert pattern.search(html) is None, pattern.pattern
 
+    # the PCCs' progress pages are not public: no link for the public
+    assert await page.locator("a[href^='/pccs/']").count() == 0
     await check_page(page, "transparency-ky")
     phone = await new_page("ky", width=PHONE)
     await phone.page.goto(f"{phone.site}/transparency")
@@ -105,3 +107,17 @@ async def test_the_public_page_shows_the_decided_grants_per_territory_in_kyrgyz(
     assert visit.console_errors == []
     assert phone.console_errors == []
     visit.assert_same_origin()
+
+
+async def test_staff_are_linked_to_each_pccs_plan_progress(new_page: NewPage) -> None:
+    visit = await new_page("ru")
+    await visit.sign_in(demo_email("auditor"))
+    await visit.page.goto(f"{visit.site}/transparency")
+    links = visit.page.locator(".territory-grants a[href^='/pccs/']")
+    assert await links.count() == await visit.page.locator(".territory-grants").count() > 0
+    href = await links.first.get_attribute("href")
+    assert href is not None
+    assert re.fullmatch(r"/pccs/[0-9a-f-]{36}/progress", href)
+    response = await visit.page.goto(f"{visit.site}{href}")
+    assert response is not None
+    assert response.status == 200

@@ -3,7 +3,7 @@ charts of money by territory and by funding source (GetTransparency; anyone may 
 
 Only organisations are named; the API gives no person's data. The PCCs' plan-progress pages
 (/pccs/{id}/progress) are for staff and the PCC's members, so the public page shows its own
-summary of the plan items funded, and links to the progress page for signed-in visitors."""
+summary of the plan items funded, and links to the progress page for staff."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from web.i18n import _
 from web.labels import organisation_kinds
 from web.render import page
 from web.session import client_for, current_user
+
+#: who may open every PCC's progress page (its own members may too, but the page cannot tell)
+PROGRESS_READERS = frozenset({"finance_officer", "programme_officer", "auditor", "admin"})
 
 
 def money_charts(view: TransparencyRead, lang: str) -> tuple[Chart, Chart]:
@@ -90,6 +93,7 @@ def _places(view: TransparencyRead) -> list[dict[str, Any]]:
 
 @get("/transparency", name="transparency", include_in_schema=False)
 async def transparency(request: Request[Any, Any, Any]) -> Any:
+    user = current_user(request)
     view = await client_for(request).get_transparency()
     lang = i18n.current_language()
     by_territory, by_source = money_charts(view, lang)
@@ -102,7 +106,7 @@ async def transparency(request: Request[Any, Any, Any]) -> Any:
             "chart_territory": by_territory,
             "chart_source": by_source,
             "kinds": organisation_kinds(),
-            "signed_in": current_user(request) is not None,
+            "staff": bool(user and PROGRESS_READERS & set(user.roles)),
         },
     )
 
