@@ -63,6 +63,33 @@ ENTITIES = (
 )
 
 
+def words() -> dict[str, str]:
+    """The codes these pages show (call and run statuses, policies, ledger kinds, outcomes)."""
+    return {
+        "draft": _("Draft"),
+        "published": _("Published"),
+        "closed": _("Closed"),
+        "archived": _("Archived"),
+        "pending": _("Pending"),
+        "computed": _("Computed"),
+        "approved": _("Approved"),
+        "failed": _("Failed"),
+        "superseded": _("Superseded"),
+        "strict_funding_line": _("Strict funding line"),
+        "rank_with_skipping": _("Rank order, skipping what does not fit"),
+        "optimal": _("Best total score within the budget"),
+        "disbursement": _("Payment"),
+        "reversal": _("Reversal"),
+        "funded": _("Funded"),
+        "reserve": _("Reserve"),
+        "not_funded": _("Not funded"),
+    }
+
+
+def _page(request: Request[Any, Any, Any], template: str, context: dict[str, Any]) -> Any:
+    return page(request, template, {**context, "words": words()})
+
+
 def require_auditor(request: Request[Any, Any, Any]) -> SessionUser:
     user = require_user(request)
     if not user.is_auditor:
@@ -163,7 +190,7 @@ async def audit_log(
     verification = await client.get_audit_verification()
     head = await client.list_audit_events(newest_first=True, limit=1)
     names = await _actor_names(client, result.items)
-    return page(
+    return _page(
         request,
         "audit/log.html",
         {
@@ -186,7 +213,7 @@ async def audit_log(
 async def calls(request: Request[Any, Any, Any], cursor: FromQuery[str | None] = None) -> Any:
     require_auditor(request)
     result = await client_for(request).list_calls(cursor=cursor or None, limit=50)
-    return page(
+    return _page(
         request, "audit/calls.html", {"calls": result.items, "next_cursor": result.next_cursor}
     )
 
@@ -197,7 +224,7 @@ async def call_page(request: Request[Any, Any, Any], call_id: FromPath[uuid.UUID
     client = client_for(request)
     call = await client.get_call(call_id)
     runs = {w.id: await client.list_selection_runs(w.id) for w in call.windows}
-    return page(request, "audit/call.html", {"call": call, "runs": runs})
+    return _page(request, "audit/call.html", {"call": call, "runs": runs})
 
 
 @get("/audit/selection-runs/{run_id:uuid}", name="audit_run", include_in_schema=False)
@@ -217,7 +244,7 @@ async def run_page(request: Request[Any, Any, Any], run_id: FromPath[uuid.UUID])
             else None
         ),
     }
-    return page(
+    return _page(
         request,
         "audit/run.html",
         {"run": run, "window": window, "replay": replay, "pretty": pretty},
@@ -243,7 +270,7 @@ async def grants(request: Request[Any, Any, Any], cursor: FromQuery[str | None] 
     client = client_for(request)
     result = await client.list_grants(cursor=cursor or None, limit=50)
     names = await _organisation_names(client, {g.organisation_id for g in result.items})
-    return page(
+    return _page(
         request,
         "audit/grants.html",
         {"grants": result.items, "names": names, "next_cursor": result.next_cursor},
@@ -257,7 +284,7 @@ async def grant_page(request: Request[Any, Any, Any], grant_id: FromPath[uuid.UU
     grant = await client.get_grant(grant_id)
     organisation = await client.get_organisation(grant.organisation_id)
     entries = await client.list_ledger_entries(grant_id=grant_id, limit=200)
-    return page(
+    return _page(
         request,
         "audit/grant.html",
         {"grant": grant, "organisation": organisation, "entries": entries.items},
@@ -305,7 +332,7 @@ async def ledger(
     query_text = {
         k: (v.isoformat() if isinstance(v, date) else str(v)) if v else "" for k, v in query.items()
     }
-    return page(
+    return _page(
         request,
         "audit/ledger.html",
         {
