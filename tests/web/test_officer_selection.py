@@ -30,7 +30,7 @@ from contracts.calls import (
     ContributionCreate,
     WindowCreate,
 )
-from contracts.client import GrantsClient
+from contracts.client import ApiError, GrantsClient
 from contracts.common import I18nText
 from contracts.enums import CallStatus, OrganisationKind, ProposalStatus, Role
 from contracts.identity import OrganisationCreate, RegistrationCreate, UserCreate
@@ -42,7 +42,7 @@ from contracts.proposals import (
     ProposalUpdate,
 )
 from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
-from contracts.selection import DeclineCreate
+from contracts.selection import FEEDBACK_NOT_PUBLISHED, DeclineCreate
 from service.demo import DEMO_PASSWORD
 from tests.test_reviews import _rubric, _scores
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
@@ -357,10 +357,29 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await expect(b.page.locator(".approved-by")).to_contain_text("Бакыт")
     await expect(b.page.locator(".decision-row")).to_have_count(5)
     await check_page(b.page, "officer-selection-decisions")
-    # what the applicant sees: the decision and the feedback, as soon as it is recorded
+    # approved, the feedback not published: the officer previews what an applicant will see;
+    # the applicant is told, in words, that it is not published yet (and the API answers 409)
+    publication = b.page.locator("section.publication")
+    await expect(publication.locator(".published-on")).to_have_count(0)
+    await expect(publication.locator("form.publish-form")).to_have_count(1)
+    await expect(publication.locator("a.feedback-preview")).to_have_count(1)
     await b.page.locator(f"#d-{world.proposals['Dilbar']} a.feedback-link").click()
     await expect(b.page.locator(".error-page")).to_have_count(0)
     await expect(b.page.locator(".decision .outcome")).to_have_count(1)
+    await expect(b.page.locator(".not-published")).to_have_count(0)
+    dilbar = await new_page("ru", width=PHONE)
+    await dilbar.sign_in(world.applicants["Dilbar"])
+    await dilbar.page.goto(f"{site}/proposals/{world.proposals['Dilbar']}/feedback")
+    await expect(dilbar.page.locator(".not-published")).to_be_visible()
+    await expect(dilbar.page.locator("#scores-h")).to_have_count(0)
+    await check_page(dilbar.page, "applicant-feedback-not-published")
+    await dilbar.page.set_viewport_size({"width": DESKTOP, "height": 900})
+    await check_page(dilbar.page, "applicant-feedback-not-published")
+    made: list[GrantsClient] = []
+    applicant = await _client(site, world.applicants["Dilbar"], made)
+    with pytest.raises(ApiError) as unpublished:
+        await applicant.get_feedback(world.proposals["Dilbar"])
+    assert (unpublished.value.status, unpublished.value.type) == (409, FEEDBACK_NOT_PUBLISHED)
 
     # after approval: officer A asks to change a decision; the change waits for officer B
     await page.goto(f"{site}/officer/selection-runs/{second_run}")
@@ -378,6 +397,9 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await expect(pending).to_have_count(1)
     await expect(pending.locator("button[value=confirm]")).to_have_count(0)  # not for its author
     await expect(page.locator(f"#d-{target} .current-status")).to_contain_text("Резервный список")
+    # the publication waits for the change's second officer
+    await expect(page.locator(".publication-waits")).to_be_visible()
+    await expect(page.locator("form.publish-form")).to_have_count(0)
     await check_page(page, "officer-selection-pending")
 
     await b.page.goto(f"{site}/officer/selection-runs/{second_run}")
@@ -406,8 +428,32 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await expect(b.page.locator(f"#d-{bereke} .current-status")).to_contain_text("Отобрано")
     await expect(history).to_have_count(6)
 
+    # nothing waits now: officer B publishes the feedback; a second tab's publication is refused
+    stale = await b.context.new_page()
+    await stale.goto(f"{site}/officer/selection-runs/{second_run}")
+    await b.page.locator("form.publish-form button[type=submit]").click()
+    await expect(b.page.locator(".published-on")).to_contain_text("Бакыт")
+    await expect(b.page.locator("form.publish-form")).to_have_count(0)
+    async with stale.expect_response(lambda r: r.request.method == "POST") as answer:
+        await stale.click("form.publish-form button[type=submit]")
+    assert (await answer.value).status == 409
+    await expect(stale.locator(".publication-refused")).to_contain_text("already published")
+    await stale.close()
+    await check_page(b.page, "officer-selection-published")
+    await page.reload()  # officer A, on a desktop, reads who published it
+    await expect(page.locator(".published-on")).to_contain_text("Бакыт")
+    await check_page(page, "officer-selection-published")
+    # the applicant reads the decision and the panel's feedback now
+    await dilbar.page.reload()
+    await expect(dilbar.page.locator(".not-published")).to_have_count(0)
+    await expect(dilbar.page.locator(".decision .outcome")).to_be_visible()
+    await expect(dilbar.page.locator("#scores-h")).to_be_visible()
+    assert (await applicant.get_feedback(world.proposals["Dilbar"])).decision is not None
+    for client in made:
+        await client.aclose()
+
     # Alma's organisation declines: the first reserve proposal still in reserve (Elnura) moves up
-    made: list[GrantsClient] = []
+    made = []
     alma = await _client(site, world.applicants["Alma"], made)
     await alma.create_declination(world.proposals["Alma"], DeclineCreate(reason="Слияние"))
     await made[0].aclose()

@@ -31,6 +31,7 @@ from contracts.reports import (
     ReportSubmit,
     ReportUpdate,
 )
+from contracts.selection import FEEDBACK_NOT_PUBLISHED
 from web import i18n
 from web.forms import FormErrors, from_problem, optional, text
 from web.i18n import _
@@ -73,11 +74,17 @@ def points(value: str | int | None) -> str:
 @get("/proposals/{proposal_id:uuid}/feedback", name="feedback", include_in_schema=False)
 async def feedback(request: Request[Any, Any, Any], proposal_id: FromPath[uuid.UUID]) -> Any:
     """The decision and the panel's feedback: scores per criterion against their thresholds and
-    the comments, never who wrote them."""
+    the comments, never who wrote them. Until the programme officers publish the window's
+    feedback the API answers 409 (not published): the page says so in words."""
     require_user(request)
     client = client_for(request)
     proposal = await client.get_proposal(proposal_id)
-    fb = await client.get_feedback(proposal_id)
+    try:
+        fb = await client.get_feedback(proposal_id)
+    except ApiError as exc:
+        if exc.status != 409 or exc.type != FEEDBACK_NOT_PUBLISHED:
+            raise
+        return page(request, "grants/feedback.html", {"proposal": proposal, "fb": None})
     grant_id = None
     if proposal.status == "awarded":
         grants = await client.list_grants(organisation_id=proposal.organisation_id)

@@ -9,7 +9,8 @@ decisions and their changes.
   which shows the same.
 - `/officer/selection-runs/{id}`: inputs, configuration, seed hash and seed, outputs, a replay,
   who made it, approval by a second programme officer, and (once approved) the decisions, their
-  overrides and the pending changes another officer confirms or rejects.
+  overrides and the pending changes another officer confirms or rejects; then the publication
+  of the feedback to the window's applicants (`CreateFeedbackPublication`), once.
 
 Everything goes through the API client; the API decides (403 and 409 refusals are shown as
 messages on the page).
@@ -35,6 +36,7 @@ from contracts.selection import (
     DecisionChangeTransition,
     DecisionCreate,
     DecisionRead,
+    FeedbackPublicationRead,
     QuotaInput,
     SelectionRunCreate,
     SelectionRunRead,
@@ -742,6 +744,9 @@ async def run_context(
                 raise
             flash(request, exc.problem.detail or exc.problem.title, "error")
     changes = await _changes(client, run)
+    publication: FeedbackPublicationRead | None = (
+        await client.get_feedback_publication(window.id) if run.status == "approved" else None
+    )
     history = (
         list(reversed(await client.list_window_decisions(window.id)))
         if run.status == "approved"
@@ -765,6 +770,8 @@ async def run_context(
             "history": history,
             "in_force": {str(d.proposal_id): d for d in history if d.current},
             "decision_changes": changes,
+            "publication": publication,
+            "publication_errors": FormErrors(),
             "pending": [c for c in changes if c.status == "pending"],
             "settled": [c for c in changes if c.status != "pending"],
             "outcomes": [(o.value, outcome_names()[o.value]) for o in DecisionOutcome],
@@ -805,6 +812,33 @@ async def run_approve(request: Request[Any, Any, Any], run_id: FromPath[uuid.UUI
         return page(request, "officer/selection/run.html", ctx, status=_status(exc), whole=True)
     flash(request, _("The selection is approved; the decisions are recorded."))
     return redirect(request, f"/officer/selection-runs/{run_id}#decisions")
+
+
+@post(
+    "/officer/selection-runs/{run_id:uuid}/feedback-publication",
+    name="officer_selection_publish_feedback",
+    include_in_schema=False,
+)
+async def run_publish_feedback(request: Request[Any, Any, Any], run_id: FromPath[uuid.UUID]) -> Any:
+    """Publish the decisions and the panel's feedback to the window's applicants (once, after the
+    approval and with no change of decision waiting; the API refuses otherwise)."""
+    require_officer(request)
+    client = client_for(request)
+    try:
+        run = await client.get_selection_run(run_id)
+        await client.create_feedback_publication(run.window_id)
+    except ApiError as exc:
+        if exc.status not in (403, 409):
+            raise
+        ctx = await run_context(request, run_id)
+        # shown in the publication's section; above the page when there is none (not approved)
+        ctx["publication_errors" if ctx["publication"] else "errors"] = _refusal(exc, "reason")
+        return page(request, "officer/selection/run.html", ctx, status=exc.status, whole=True)
+    flash(
+        request,
+        _("The feedback is published: the applicants read their decision and the feedback now."),
+    )
+    return redirect(request, f"/officer/selection-runs/{run_id}#publication-title")
 
 
 def _status(exc: ApiError) -> int:
@@ -917,4 +951,5 @@ ROUTES: list[Any] = [
     run_approve,
     run_decision,
     run_decision_change,
+    run_publish_feedback,
 ]
