@@ -201,6 +201,8 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     await page.get_by_label("город Ош", exact=True).check()
     await page.get_by_label("город Узген", exact=True).check()
     await page.check("#f-blind-review")
+    assert not await page.is_checked("#f-reviewers-see-panel-scores")  # off by default
+    await page.check("#f-reviewers-see-panel-scores")
     await page.click("button[value=save]")
     await page.wait_for_url(re.compile(r"/officer/windows/[0-9a-f-]{36}/rules$"))
     w2_url = page.url.removesuffix("/rules")
@@ -213,7 +215,8 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     windows = await page.inner_text("section[aria-labelledby=windows]")
     assert "W1 · Молодёжь" in windows
     assert "W2 · Женщины" in windows
-    assert w2_url
+    await page.goto(w2_url + "/edit")
+    assert await page.is_checked("#f-reviewers-see-panel-scores")
 
     # W1's rubric: three criteria (the form starts with one; "add" gives one more each time)
     await page.goto(w1_url + "/rubric")
@@ -236,6 +239,9 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
             {"en": f"How to score {en}", "ru": f"Как оценивать: {ru}"},
         )
         await page.fill(f"#f-criteria-{n}-weight", weight)
+    # N/A is allowed by default; gender must always be scored
+    assert await page.is_checked("#f-criteria-0-na-allowed")
+    await page.uncheck("#f-criteria-2-na-allowed")
     await page.fill("#f-criteria-0-threshold", "7")
     await page.fill("#f-tie-break", "relevance, gender")
     await page.click("button[value=save]")
@@ -251,6 +257,12 @@ async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:
     assert await page.input_value("#f-criteria-2-code") == "gender"
     assert await page.input_value("#f-criteria-0-threshold") == "2.5"
     assert await page.input_value("#f-criteria-1-name-ky") == "Аткарылышы"
+    await page.reload()  # the saved rubric as the API reads it
+    assert [await page.is_checked(f"#f-criteria-{n}-na-allowed") for n in range(3)] == [
+        True,
+        True,
+        False,
+    ]
     await both_widths(page, "officer-rubric")
 
     # publish; then the hub shows the stage, rules and rubric
@@ -450,6 +462,11 @@ def test_rubric_points_and_weights_become_tenths_and_thousandths() -> None:
     (c,) = body.criteria
     assert (c.weight, c.scale_min, c.scale_max, c.scale_step, c.threshold) == (125, 0, 50, 5, 25)
     assert (body.version, body.overall_threshold, body.tie_break) == (4, 30, ["a"])
+    assert c.na_allowed is True
+    draft.criteria[0].na_allowed = False
+    body = parse_rubric(draft, 4, errors)
+    assert body is not None
+    assert body.criteria[0].na_allowed is False
     draft.criteria[0].threshold = "2.55"
     assert parse_rubric(draft, 4, errors) is None
     assert list(errors.fields) == ["criteria.0.threshold"]

@@ -336,6 +336,11 @@ async def test_panel_members_caps_assignment_conflicts_progress_and_reminders(
     assert load["r1"] <= 1
     r1_cells = await _row_cells(page, "table.panel-progress", world.reviewer_names["r1"])
     assert r1_cells[0] == str(load["r1"])
+    # the caps are stored with the panel: prefilled on the page, read back from the API
+    assert await page.input_value(f"#f-cap-{world.reviewers['r1']}") == "1"
+    assert await page.input_value(f"#f-cap-{world.reviewers['r2']}") == ""
+    stored = {r.id: r.load_cap for r in (await api.get_panel(world.window_id)).reviewers}
+    assert (stored[world.reviewers["r1"]], stored[world.reviewers["r2"]]) == (1, None)
 
     # r2 declares a conflict on one of its proposals: the board shows it, declared
     r2 = await _client(site, world.reviewer_emails["r2"], made)

@@ -32,6 +32,7 @@ from contracts.common import I18nText
 from contracts.enums import CallStatus, Language, OrganisationKind, Role
 from contracts.identity import OrganisationCreate, RegistrationCreate, UserCreate
 from contracts.proposals import ProposalCreate, ProposalSubmit, ProposalUpdate
+from contracts.ranking import ReminderCreate
 from contracts.reviews import (
     AssignmentCreate,
     CriterionCreate,
@@ -100,9 +101,13 @@ RUBRIC_GUIDANCE = I18nText(
 )
 
 
-async def build_world(site: str, n: int) -> World:
+async def build_world(
+    site: str, n: int, *, feasibility_na: bool = True, panel_scores: bool = False
+) -> World:
     """A blind, published call with an open window and its rubric; `n` organisations each with
-    a submitted proposal and a PDF named after it; a new reviewer assigned to all of them."""
+    a submitted proposal and a PDF named after it; a new reviewer assigned to all of them.
+    `feasibility_na`: whether that criterion may be marked N/A; `panel_scores`: whether the
+    window shows reviewers the panel's scores after their own submission."""
     tag = uuid.uuid4().hex[:6]
     admin = await _signed_in(site, demo_email("admin"))
     officer = await _signed_in(site, demo_email("officer"))
@@ -144,6 +149,7 @@ async def build_world(site: str, n: int) -> World:
             rules=[{"id": "amount", "kind": "requested_amount_within_window"}],
             blind_review=True,
             reviewers_per_proposal=1,
+            reviewers_see_panel_scores=panel_scores,
         ),
     )
     await officer.update_window_rubric(
@@ -163,6 +169,7 @@ async def build_world(site: str, n: int) -> World:
                     code="feasibility",
                     name=I18nText(en="Feasibility", ru="Реализуемость", ky="Ишке ашуучулук"),
                     weight=300,
+                    na_allowed=feasibility_na,
                 ),
                 CriterionCreate(
                     code="gender",
@@ -538,3 +545,121 @@ async def test_a_reopened_review_is_editable_again_and_a_newer_save_is_not_overw
     )
     await reviewer.aclose()
     await officer.aclose()
+
+
+async def test_na_only_where_allowed_the_panels_scores_and_a_reminder_in_russian(
+    new_page: NewPage, site: str
+) -> None:
+    """Feasibility allows no N/A: no N/A option for it, and a 422 with nothing saved if sent
+    anyway (the API's own 422 is tested in tests/test_review_settings.py). The window shows
+    the panel's scores: after submitting, the reviewer sees a second reviewer's scores as
+    "Reviewer 2", never named (a blind window). The officer's reminder shows in the queue."""
+    world = await build_world(site, 1, feasibility_na=False, panel_scores=True)
+    first = world.applicants[0]
+    officer = await _signed_in(site, demo_email("officer"))
+    admin = await _signed_in(site, demo_email("admin"))
+    tag = uuid.uuid4().hex[:6]
+    other_name = f"Айбек Токтогулов {tag}"
+    other = await admin.create_user(
+        UserCreate(
+            email=f"second-{tag}@example.kg",
+            password=PASSWORD,
+            full_name=other_name,
+            roles=[Role.REVIEWER],
+        )
+    )
+    await officer.update_panel(
+        world.window_id,
+        PanelReplace(
+            reviewer_ids=[
+                r.id for r in (await officer.get_panel(world.window_id)).reviewers if r.member
+            ]
+            + [other.id]
+        ),
+    )
+    await officer.create_assignment(first.proposal_id, AssignmentCreate(reviewer_id=other.id))
+    second = await _signed_in(site, f"second-{tag}@example.kg", PASSWORD)
+    (a2,) = (await second.list_assignments()).items
+    await second.create_no_conflict_declaration(a2.id)
+    saved = await second.update_review(
+        a2.id,
+        ReviewSave(
+            scores=[
+                CriterionScoreInput(criterion="relevance", value=20),
+                CriterionScoreInput(criterion="feasibility", value=30),
+                CriterionScoreInput(criterion="gender", value=None),
+            ]
+        ),
+    )
+    await second.create_review_submission(a2.id, ReviewSubmit(version=saved.version))
+    me = await _signed_in(site, world.reviewer_email, PASSWORD)
+    (mine,) = (await me.list_assignments()).items
+    await officer.create_reminder(world.window_id, ReminderCreate(reviewer_id=mine.reviewer_id))
+
+    visit = await new_page("ru")
+    page = visit.page
+    await sign_in(visit, world, "ru")
+    await page.goto(f"{visit.site}/review")
+    reminder = page.locator("section.review-window .review-reminder")
+    await expect(reminder).to_contain_text("Окно рецензий")
+    await expect(reminder).to_contain_text(str(datetime.now(UTC).year))
+    assert "1" in await reminder.inner_text()
+
+    aid = await _row(page, first.title)
+    await page.goto(f"{visit.site}/review/assignments/{aid}")
+    await page.check("#f-choice-none")
+    await page.click("main form button[type=submit]")
+    await page.wait_for_url(f"**/review/assignments/{aid}")
+    # N/A on relevance and gender, none on feasibility
+    assert await page.locator("#f-score-relevance-na").count() == 1
+    assert await page.locator("#f-score-gender-na").count() == 1
+    assert await page.locator("#f-score-feasibility-na").count() == 0
+    assert await page.locator("#f-score-feasibility-none").count() == 1  # "not scored yet"
+    # forced through anyway (a stale page): refused beside the criterion, nothing saved
+    refused = await page.request.post(
+        f"{visit.site}/review/assignments/{aid}",
+        form={
+            "_csrf_token": await page.locator("#review-form input[name=_csrf_token]").get_attribute(
+                "value"
+            )
+            or "",
+            "version": "0",
+            "score.relevance": "40",
+            "score.feasibility": "na",
+            "score.gender": "",
+            "action": "save",
+        },
+    )
+    assert refused.status == 422
+    assert t("ru", "This criterion cannot be marked not applicable.") in await refused.text()
+    assert (await me.list_assignments()).items[0].review_status is None
+
+    # the live total leaves out N/A relevance: (40·300) / 300 = 4
+    await page.check("#f-score-relevance-na")
+    await page.check("#f-score-feasibility-40")
+    await page.check("#f-score-gender-na")
+    await expect(page.locator("#review-total")).to_have_text("4")
+    await page.click("button[name=action][value=submit]")
+    await page.wait_for_url(f"**/review/assignments/{aid}/submit")
+    await page.click("main form[action$='/submission'] button[type=submit]")
+    await page.wait_for_url(f"**/review/assignments/{aid}")
+
+    table = page.locator("table.panel-scores")
+    await expect(table).to_be_visible()
+    heads = await table.locator("thead th").all_inner_texts()
+    assert heads[1:3] == [t("ru", "Your review"), t("ru", "Reviewer %(n)s", n=2)]
+    rows = {
+        (await r.locator("th").inner_text()): await r.locator("td").all_inner_texts()
+        for r in await table.locator("tbody tr").all()
+    }
+    assert rows["Реализуемость"] == ["4", "3", "3,5"]
+    assert rows["Актуальность"] == [t("ru", "N/A"), "2", "2"]
+    html = await page.content()
+    assert other_name not in html
+    assert f"second-{tag}" not in html
+    _assert_blind(html, world, "panel-scores")
+    await both_widths(visit, "reviewer-panel-scores-ru")
+    await page.goto(f"{visit.site}/review")
+    await both_widths(visit, "reviewer-queue-reminder-ru")
+    for client in (officer, admin, second, me):
+        await client.aclose()

@@ -775,6 +775,7 @@ class WindowDraft:
     reviewers_per_proposal: str = "2"
     review_deadline: str = ""
     avoid_same_territory_reviewers: bool = False
+    reviewers_see_panel_scores: bool = False
     selection_policy: str = ""
     quotas: list[QuotaRow] = field(default_factory=list)
     calibration: str = "none"
@@ -808,6 +809,7 @@ def window_draft_from_form(form: Mapping[str, Any]) -> WindowDraft:
         reviewers_per_proposal=text(form, "reviewers_per_proposal") or "2",
         review_deadline=text(form, "review_deadline"),
         avoid_same_territory_reviewers=checked(form, "avoid_same_territory_reviewers"),
+        reviewers_see_panel_scores=checked(form, "reviewers_see_panel_scores"),
         selection_policy=text(form, "selection_policy"),
         quotas=[
             QuotaRow(
@@ -841,6 +843,7 @@ def window_draft_from_read(w: WindowRead) -> WindowDraft:
         reviewers_per_proposal=str(w.reviewers_per_proposal),
         review_deadline=i18n.local_input(w.review_deadline),
         avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
+        reviewers_see_panel_scores=w.reviewers_see_panel_scores,
         selection_policy=str(w.selection_policy or ""),
         quotas=[
             QuotaRow(
@@ -1063,6 +1066,7 @@ async def _save_window(
                     reviewers_per_proposal=parsed.reviewers,
                     review_deadline=parsed.review_deadline,
                     avoid_same_territory_reviewers=draft.avoid_same_territory_reviewers,
+                    reviewers_see_panel_scores=draft.reviewers_see_panel_scores,
                     selection_policy=parsed.policy,
                     quotas=parsed.quotas,
                     calibration=draft.calibration
@@ -1078,6 +1082,7 @@ async def _save_window(
             title=i18n_text(draft.title),
             description=optional_i18n(draft.description),
             review_deadline=parsed.review_deadline,
+            reviewers_see_panel_scores=draft.reviewers_see_panel_scores,
         )
         if not frozen:
             assert parsed.opens_at
@@ -1501,6 +1506,7 @@ class CriterionRow:
     scale_max: str = "5"
     scale_step: str = "0.5"
     threshold: str = ""
+    na_allowed: bool = True
 
 
 @dataclass
@@ -1525,6 +1531,7 @@ def rubric_draft_from_read(r: RubricRead) -> RubricDraft:
                 scale_max=points_text(x.scale_max),
                 scale_step=points_text(x.scale_step),
                 threshold=points_text(x.threshold),
+                na_allowed=x.na_allowed,
             )
             for x in r.criteria
         ],
@@ -1550,6 +1557,7 @@ def rubric_draft_from_form(form: Mapping[str, Any]) -> RubricDraft:
                 scale_max=text(form, f"criteria.{n}.scale_max"),
                 scale_step=text(form, f"criteria.{n}.scale_step"),
                 threshold=text(form, f"criteria.{n}.threshold"),
+                na_allowed=bool(form.get(f"criteria.{n}.na_allowed")),
             )
             for n in _row_numbers(form, _CRITERION)
         ],
@@ -1592,6 +1600,7 @@ def parse_rubric(d: RubricDraft, version: int, errors: FormErrors) -> RubricCrea
                 scale_max=values["scale_max"] or 0,
                 scale_step=values["scale_step"] or 0,
                 threshold=values["threshold"],
+                na_allowed=row.na_allowed,
             )
         )
     overall: int | None = None

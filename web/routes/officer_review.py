@@ -346,7 +346,9 @@ async def panel_members(request: Request[Any, Any, Any], window_id: FromPath[uui
     include_in_schema=False,
 )
 async def panel_assign(request: Request[Any, Any, Any], window_id: FromPath[uuid.UUID]) -> Any:
-    """Balanced automatic assignment, each member held to its load cap."""
+    """Balanced automatic assignment, each member held to its load cap. The caps are stored on
+    the panel membership first (`UpdatePanel` with the members as they are), so the page shows
+    them next time and the API's automatic assignment uses them by default."""
     require_officer(request)
     posted = await request.form()
     values: dict[str, Any] = {"seed": text(posted, "seed")}
@@ -371,12 +373,18 @@ async def panel_assign(request: Request[Any, Any, Any], window_id: FromPath[uuid
         forms.errors.add("seed", _("This field is required."))
     if forms.errors:
         return await _panel_page(request, window_id, forms, 422)
+    client = client_for(request)
+    names = {"seed": "seed", **{f"caps.{k}": f"cap-{k}" for k in caps}}
     try:
-        made = await client_for(request).create_assignments(
-            window_id, AutoAssign(seed=values["seed"], caps=caps)
+        members = [r.id for r in (await client.get_panel(window_id)).reviewers if r.member]
+        await client.update_panel(
+            window_id,
+            PanelReplace(
+                reviewer_ids=members, caps={k: v for k, v in caps.items() if k in members}
+            ),
         )
+        made = await client.create_assignments(window_id, AutoAssign(seed=values["seed"]))
     except ApiError as exc:
-        names = {"seed": "seed", **{f"caps.{k}": f"cap-{k}" for k in caps}}
         return await _panel_page(
             request, window_id, _refused(exc, "assign", names, values), exc.status
         )

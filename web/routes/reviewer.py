@@ -10,8 +10,15 @@ itself a moment after each change (`/autosave`), like the applicant's editor, an
 `review.js` shows the weighted total as the reviewer scores; the server's total is shown after
 every save, so it is there without JavaScript too.
 
-The panel's scores: no window or rubric setting says whether reviewers may see their panel's
-reviews, so after submitting, the reviewer sees its own submitted review only.
+N/A is offered only on the criteria whose rubric allows it (`CriterionRead.na_allowed`).
+
+The panel's scores: once the reviewer's own review is submitted, and only when the window allows
+it (`WindowRead.reviewers_see_panel_scores`; the API's `ListProposalReviews` decides and refuses
+otherwise), the submitted view shows the panel's scores per criterion, the other reviewers as
+"Reviewer 2", "Reviewer 3"… in the order they submitted (the API never names them to a reviewer).
+
+The queue shows the programme officer's reminders (`ListReminders`): when, how many reviews were
+outstanding, in which window.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from contracts.client import ApiError, GrantsClient
+from contracts.ranking import ReminderRead
 from contracts.reviews import (
     AssignmentRead,
     ConflictCreate,
@@ -95,6 +103,8 @@ class WindowGroup:
     deadline: datetime | None
     blind: bool
     items: list[AssignmentRead] = field(default_factory=list)
+    reminder: ReminderRead | None = None
+    """The programme officer's latest reminder about this window."""
 
     @property
     def done(self) -> int:
@@ -135,8 +145,15 @@ def next_open(items: list[AssignmentRead], after: uuid.UUID) -> AssignmentRead |
 @get("/review", name="review_queue", include_in_schema=False)
 async def queue(request: Request[Any, Any, Any]) -> Any:
     require_user(request)
-    assignments = (await client_for(request).list_assignments()).items
-    groups, declined = queue_groups(assignments)
+    client = client_for(request)
+    assignments, reminders = await asyncio.gather(
+        client.list_assignments(), client.list_reminders()
+    )
+    groups, declined = queue_groups(assignments.items)
+    for r in reminders.items:  # newest first: the latest per window
+        for g in groups:
+            if g.window_id == r.window_id and g.reminder is None:
+                g.reminder = r
     return page(
         request,
         "reviewer/queue.html",
@@ -303,7 +320,9 @@ def parse_draft(rubric: RubricRead, d: Draft) -> tuple[list[CriterionScoreInput]
     for x in rubric.criteria:
         e = d.entries[x.code]
         comment = e.comment or None
-        if e.choice == NA:
+        if e.choice == NA and not x.na_allowed:
+            errors.add(f"score.{x.code}", _("This criterion cannot be marked not applicable."))
+        elif e.choice == NA:
             scores.append(CriterionScoreInput(criterion=x.code, value=None, comment=comment))
         elif e.choice:
             try:
@@ -461,7 +480,60 @@ async def assignment_page(
             return redirect(request, "/review")
         return _declaration_page(request, opened, Declaration(), FormErrors())
     d = draft_from_review(opened.rubric, opened.review)
-    return page(request, "reviewer/review.html", _form_context(opened, d, None))
+    panel = None
+    if opened.review is not None and opened.review.status == "submitted":
+        user = current_user(request)
+        panel = await panel_scores(client, opened, user.id if user else None)
+    return page(request, "reviewer/review.html", _form_context(opened, d, None, panel=panel))
+
+
+@dataclass
+class PanelColumn:
+    label: str
+    mine: bool
+    draft: Draft
+    total: Fraction | None
+
+
+@dataclass
+class PanelScores:
+    columns: list[PanelColumn]
+    means: dict[str, Fraction | None]
+    """Per criterion, the mean of the scores given (N/A left out)."""
+
+
+async def panel_scores(client: GrantsClient, o: Opened, me: uuid.UUID | None) -> PanelScores | None:
+    """The panel's submitted reviews of the proposal, when the API shows them to this reviewer
+    (the window allows it and their own review is submitted); None otherwise. The other
+    reviewers are numbered, never named: the reviewer's own column is "Your review", the
+    others "Reviewer 2", … in the order they submitted."""
+    try:
+        reviews = (await client.list_proposal_reviews(o.view.id)).items
+    except ApiError as exc:
+        if exc.status in (403, 404, 409):
+            return None
+        raise
+    columns = []
+    n = 1
+    for r in reviews:
+        d = draft_from_review(o.rubric, r)
+        mine = me is not None and r.reviewer_id == me
+        if mine:
+            label = _("Your review")
+        else:
+            n += 1
+            label = _("Reviewer %(n)s") % {"n": n}
+        columns.append(PanelColumn(label, mine, d, weighted_total(o.rubric, d)))
+    columns.sort(key=lambda c: not c.mine)
+    means: dict[str, Fraction | None] = {}
+    for x in o.rubric.criteria:
+        given = [
+            int(c.draft.entries[x.code].choice)
+            for c in columns
+            if c.draft.entries[x.code].choice.isdigit()
+        ]
+        means[x.code] = Fraction(sum(given), len(given)) if given else None
+    return PanelScores(columns, means)
 
 
 class StaleVersion(Exception):
