@@ -434,6 +434,25 @@ class GrantsClient:
     ) -> finance_c.FundingSourceRead:
         return await self.request("POST", "funding-sources", finance_c.FundingSourceRead, body=body)
 
+    async def list_exchange_rates(
+        self,
+        *,
+        currency: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> finance_c.ExchangeRatePage:
+        return await self.request(
+            "GET",
+            "exchange-rates",
+            finance_c.ExchangeRatePage,
+            params={"currency": currency, "cursor": cursor, "limit": limit},
+        )
+
+    async def create_exchange_rate(
+        self, body: finance_c.ExchangeRateCreate
+    ) -> finance_c.ExchangeRateRead:
+        return await self.request("POST", "exchange-rates", finance_c.ExchangeRateRead, body=body)
+
     async def get_funding_source(self, source_id: uuid.UUID) -> finance_c.FundingSourceRead:
         return await self.request(
             "GET", f"funding-sources/{source_id}", finance_c.FundingSourceRead

@@ -137,3 +137,45 @@ class UpcomingTranchePage(msgspec.Struct, kw_only=True):
     """Today in Asia/Bishkek: what `overdue` and the horizon are judged against."""
     items: list[UpcomingTrancheRead]
     next_cursor: Cursor | None = None
+
+
+# --- exchange rates ---------------------------------------------------------------------------
+
+RateText = Annotated[
+    str,
+    Meta(
+        pattern=r"^\d{1,10}(\.\d{1,8})?$",
+        max_length=20,
+        description="Units of the quote currency per one unit of `currency`, as a decimal string",
+        examples=["89.45"],
+    ),
+]
+
+
+class ExchangeRateCreate(Request, kw_only=True):
+    """A rate of the day (e.g. the National Bank's): one per currency pair and day, never
+    changed afterwards."""
+
+    currency: CurrencyCode
+    quote_currency: CurrencyCode = "KGS"
+    rate: RateText
+    valid_on: date
+    source: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class ExchangeRateRead(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    currency: str
+    quote_currency: str
+    rate: str
+    valid_on: date
+    source: str | None
+    created_by: uuid.UUID
+    created_by_name: str | None
+    created_at: datetime
+
+
+class ExchangeRatePage(msgspec.Struct, kw_only=True):
+    items: list[ExchangeRateRead]
+    """Newest day first."""
+    next_cursor: Cursor | None = None

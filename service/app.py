@@ -19,7 +19,7 @@ from service.calls.controllers import CallController, WindowController
 from service.decisions.controllers import WindowDecisionController
 from service.dependencies import provide_context, provide_session
 from service.docs import DOCS_PREFIX, SelfHostedSwaggerPlugin, docs_router
-from service.finance.controllers import FundingSourceController
+from service.finance.controllers import ExchangeRateController, FundingSourceController
 from service.finance.views import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from service.finance.views_controllers import FinanceViewController
 from service.health import live, ready
@@ -86,6 +86,7 @@ API_CONTROLLERS: list[Any] = [
     ActionPlanItemController,
     ImportController,
     FundingSourceController,
+    ExchangeRateController,
     FinanceViewController,
     TransparencyController,
     AuditController,

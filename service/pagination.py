@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_
@@ -64,6 +64,8 @@ def split_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | 
 def _tag(value: Any) -> list[Any]:
     if isinstance(value, datetime):
         return ["dt", value.isoformat()]
+    if isinstance(value, date):
+        return ["d", value.isoformat()]
     if isinstance(value, int):
         return ["int", value]
     return ["str", str(value)]
@@ -73,6 +75,8 @@ def _untag(tagged: list[Any]) -> Any:
     kind, raw = tagged
     if kind == "dt":
         return datetime.fromisoformat(raw)
+    if kind == "d":
+        return date.fromisoformat(raw)
     if kind == "int":
         return int(raw)
     if kind == "str":

@@ -87,7 +87,7 @@ from contracts.enums import (
     TrancheConditionKind,
     TrancheStatus,
 )
-from contracts.finance import FundingSourceCreate, FundingSourceUpdate
+from contracts.finance import ExchangeRateCreate, FundingSourceCreate, FundingSourceUpdate
 from contracts.identity import (
     ApiKeyCreate,
     MeUpdate,
@@ -1821,6 +1821,18 @@ CASES: dict[str, Case] = {
     ),
     "DeleteFundingSource": Case(
         lambda w, c: c.delete_funding_source(w.source.id), only("finance_officer")
+    ),
+    # exchange rates: the ledger's readers read them, finance officers enter them
+    "ListExchangeRates": Case(lambda w, c: c.list_exchange_rates(), LEDGER_READERS),
+    "CreateExchangeRate": Case(
+        lambda w, c: c.create_exchange_rate(
+            ExchangeRateCreate(
+                currency="USD",
+                rate="89.45",
+                valid_on=date(2030, 1, 1) + timedelta(days=int(w.uid(), 16) % 100_000),
+            )
+        ),
+        only("finance_officer"),
     ),
     # audit
     "ListAuditEvents": Case(lambda w, c: c.list_audit_events(), AUDIT_READERS),

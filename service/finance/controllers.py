@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import finance as c
 from service.dependencies import Ctx, Session
-from service.finance import service
+from service.finance import rates, service
 from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
 
@@ -60,3 +61,28 @@ class FundingSourceController(Controller):
         self, source_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> None:
         await service.delete_source(session, ctx, source_id)
+
+
+class ExchangeRateController(Controller):
+    path = "/exchange-rates"
+    tags = ["finance"]
+    security = USER
+
+    @get("/", operation_id="ListExchangeRates", responses=problems(401, 403))
+    async def list_exchange_rates(
+        self,
+        session: Session,
+        ctx: Ctx,
+        currency: Annotated[str | None, QueryParameter(pattern="^[A-Z]{3}$")] = None,
+        cursor: CursorQ = None,
+        limit: LimitQ = 50,
+    ) -> c.ExchangeRatePage:
+        """The rates of the day entered so far, the newest day first."""
+        return await rates.list_rates(session, ctx, currency=currency, cursor=cursor, limit=limit)
+
+    @post("/", operation_id="CreateExchangeRate", responses=problems(401, 403, 409))
+    async def create_exchange_rate(
+        self, data: JSONBody[c.ExchangeRateCreate], session: Session, ctx: Ctx
+    ) -> c.ExchangeRateRead:
+        """Record a rate of the day (finance officers); one per currency pair and day."""
+        return await rates.create_rate(session, ctx, data)

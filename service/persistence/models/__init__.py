@@ -25,7 +25,7 @@ from service.persistence.models.calls import (
     WindowAllocation,
     WindowTerritory,
 )
-from service.persistence.models.finance import FundingSource
+from service.persistence.models.finance import ExchangeRate, FundingSource
 from service.persistence.models.identity import (
     Affiliation,
     ApiKey,
@@ -83,6 +83,7 @@ __all__ = [
     "CriterionScore",
     "Decision",
     "DecisionChange",
+    "ExchangeRate",
     "FundingSource",
     "Grant",
     "GrantCharge",
