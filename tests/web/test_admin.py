@@ -166,6 +166,23 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     await page.wait_for_load_state("networkidle")
     await expect(page.locator("h1 .badge-pass")).to_be_visible()
     assert (await (await api(someone, PASSWORD)).get_me()).is_active
+
+    # a password reset: the made-up password once, on an answer never cached
+    async with page.expect_response(
+        lambda r: r.url.endswith("/password-reset") and r.request.method == "POST"
+    ) as answer:
+        await page.click("main form[action$='/password-reset'] button[type=submit]")
+    response = await answer.value
+    assert response.status == 200
+    assert "no-store" in (response.headers.get("cache-control") or "")
+    temporary = (await page.inner_text(".secret-once code.secret")).strip()
+    assert len(temporary) >= 12
+    with pytest.raises(ApiError) as old_password:
+        await api(someone, PASSWORD)
+    assert old_password.value.status == 401
+    assert (await (await api(someone, temporary)).get_me()).email == someone
+    await page.goto(f"{visit.site}/admin/users/{user.id}")
+    assert temporary not in await page.content()
     visit.assert_same_origin()
 
 
