@@ -121,6 +121,14 @@ async def test_auditor_filters_the_log_and_sees_the_chain_verified(
     await expect(diff.locator("ins")).to_have_text('["finance_officer", "reviewer"]')
     await check_page(page, "audit-log")
 
+    # the person's whole history: created, then the roles changed
+    await ours.locator("a[href*='entity_id=']").click()
+    await page.wait_for_load_state("networkidle")
+    assert f"entity_id={someone}" in page.url
+    actions = await page.locator("li.audit-event h3 code").all_inner_texts()
+    assert actions == ["user.updated", "user.created"]
+    await _no_changing_form(page)
+
     # yesterday's events do not include today's change
     yesterday = datetime.fromordinal(datetime.now(BISHKEK).toordinal() - 1).date().isoformat()
     await page.goto(

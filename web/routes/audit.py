@@ -151,6 +151,7 @@ async def _actor_names(client: GrantsClient, events: list[AuditEventRead]) -> di
 async def audit_log(
     request: Request[Any, Any, Any],
     entity: FromQuery[str | None] = None,
+    entity_id: FromQuery[str | None] = None,
     actor: FromQuery[str | None] = None,
     action: FromQuery[str | None] = None,
     from_day: FromQuery[str | None] = None,
@@ -167,6 +168,7 @@ async def audit_log(
         start = end = None
     query = {
         "entity": chosen_entity or "",
+        "entity_id": (entity_id or "").strip()[:80] if chosen_entity else "",
         "actor": (actor or "").strip()[:200],
         "action": (action or "").strip()[:80],
         "from_day": start.isoformat() if start else "",
@@ -174,6 +176,7 @@ async def audit_log(
     }
     arguments: dict[str, Any] = {
         "entity": chosen_entity,
+        "entity_id": query["entity_id"] or None,
         "actor": query["actor"] or None,
         "action": query["action"] or None,
         "since": _start(start) if start else None,
@@ -202,6 +205,11 @@ async def audit_log(
             "verification": verification,
             "head": head.items[0] if head.items else None,
             "period_error": period_error,
+            "read_only_pages": {
+                "call": "/audit/calls/",
+                "selection_run": "/audit/selection-runs/",
+                "grant": "/audit/grants/",
+            },
         },
     )
 
