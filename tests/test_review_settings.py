@@ -1,4 +1,5 @@
-"""Review settings: N/A allowed per criterion, load caps stored on the panel membership."""
+"""Review settings: N/A allowed per criterion, load caps stored on the panel membership, the
+panel's scores never naming other reviewers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from contracts.calls import WindowUpdate
 from contracts.client import ApiError
 from contracts.common import I18nText
 from contracts.enums import ProposalStatus
@@ -18,6 +20,7 @@ from contracts.reviews import (
     CriterionScoreInput,
     PanelReplace,
     ReviewSave,
+    ReviewSubmit,
     RubricCreate,
 )
 from service.persistence.models import Review
@@ -142,3 +145,42 @@ async def test_load_caps_are_stored_on_the_panel_and_used_by_default(
     )
     assert cleared.caps == {}
     assert all(x.load_cap is None for x in (await w.officer.get_panel(w1)).reviewers)
+
+
+async def test_the_panels_scores_name_no_other_reviewer(
+    programme: Programme, make_user: MakeUser
+) -> None:
+    """Even in a window that is not blind, a reviewer reads the other reviews unnamed."""
+    w = programme
+    _, w1, _ = await published_call(w)
+    window = await w.officer.get_window(w1)
+    window = await w.officer.update_window(
+        w1, WindowUpdate(version=window.version, reviewers_see_panel_scores=True)
+    )
+    assert window.blind_review is False
+    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    proposal_id = await _eligible(w, w1)
+    r1, r2 = await _reviewers(make_user, 2)
+    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id]))
+    await w.officer.create_assignments(w1, AutoAssign(seed="anonymous"))
+    for r, value in ((r1, 40), (r2, 20)):
+        (a,) = (await r.client.list_assignments()).items
+        await r.client.create_no_conflict_declaration(a.id)
+        saved = await r.client.update_review(
+            a.id,
+            ReviewSave(
+                scores=[
+                    CriterionScoreInput(criterion="relevance", value=value),
+                    CriterionScoreInput(criterion="gender", value=value),
+                ]
+            ),
+        )
+        await r.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
+    seen = await r1.client.list_proposal_reviews(proposal_id)
+    assert sorted((x.reviewer_id is not None, x.scores[0].value) for x in seen.items) == [
+        (False, 20),
+        (True, 40),
+    ]
+    assert next(x.reviewer_id for x in seen.items if x.reviewer_id) == r1.id
+    staff = await w.officer.list_proposal_reviews(proposal_id)
+    assert {x.reviewer_id for x in staff.items} == {r1.id, r2.id}
