@@ -4,7 +4,7 @@ the test settings), paid by a third person with a double click and a resubmissio
 rendered form (one payment, checked in the ledger through the API), then reversed by a finance
 officer who did not pay it (the payer may not), the tranche due again; a small tranche paid
 without JavaScript (two real clicks: two POSTs with one key); the ledger, its CSV and XLSX
-exports; the funding sources and adding one.
+exports; the funding sources and adding one; the exchange rates of the day and their history.
 
 The grant is made here: a window of its own (closed, with its own funding source) over a demo
 PCC's action-plan item, a selected proposal written directly, and the grant created through the
@@ -434,6 +434,23 @@ async def test_pay_without_javascript_two_clicks_one_payment_ledger_and_sources(
     assert [(s.name, s.currency) for s in sources if s.code == code] == [
         ("Фонд миростроительства", "USD")
     ]
+
+    # an exchange rate of the day: recorded (a decimal comma accepted), shown in the history
+    # with who entered it; the same currency and day again is refused beside the date
+    for attempt in range(2):
+        await page.fill("#f-rate-currency", "eur")
+        await page.fill("#f-rate", "95,25")
+        await page.fill("#f-rate-source", "НБКР")
+        await submit(page, "form[action='/finance/rates'] button", "**/finance/*")
+        if attempt == 0:
+            await expect(page.locator("table.finance-rates tbody tr").first).to_contain_text(
+                "1 EUR = 95.25 KGS"
+            )
+            await expect(page.locator("table.finance-rates")).to_contain_text("Marat Isakov")
+    await expect(page.locator("#f-rate-valid-on-error")).to_be_visible()
+    eur = (await finance.list_exchange_rates(currency="EUR")).items
+    assert [(r.rate, r.source) for r in eur] == [("95.25", "НБКР")]
+    await check_page(page, "finance-rate-refused-nojs")
 
     # the same pages with JavaScript, for axe, at both widths
     for width in (PHONE, DESKTOP):

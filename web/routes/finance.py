@@ -43,7 +43,7 @@ from contracts.awards import (
 )
 from contracts.client import ApiError, GrantsClient
 from contracts.enums import FundingSourceKind
-from contracts.finance import FundingSourceCreate, UpcomingTrancheRead
+from contracts.finance import ExchangeRateCreate, FundingSourceCreate, UpcomingTrancheRead
 from contracts.pcc import ActionPlanItemRead
 from web import i18n
 from web.forms import FormErrors, from_problem, text
@@ -268,6 +268,20 @@ def _rate_currencies(grant: GrantRead) -> list[str]:
     return sorted({c.source_currency for c in grant.charges if c.source_currency != grant.currency})
 
 
+async def _latest_rates(
+    client: GrantsClient, currencies: list[str], quote: str
+) -> dict[str, tuple[str, date]]:
+    """The most recent rate entered for each currency against the grant's (a default for the
+    payment form; the payer still confirms the rate of the day)."""
+    found: dict[str, tuple[str, date]] = {}
+    for cur in currencies:
+        for r in (await client.list_exchange_rates(currency=cur, limit=10)).items:
+            if r.quote_currency == quote:
+                found[cur] = (r.rate, r.valid_on)
+                break
+    return found
+
+
 async def _show(
     request: Request[Any, Any, Any],
     tranche_id: uuid.UUID,
@@ -290,6 +304,7 @@ async def _show(
     plans = await _pcc_names(client)
     items = await _items(client, tranche.action_plan_item_ids, {})
     entries = (await client.list_ledger_entries(tranche_id=tranche_id, limit=100)).items
+    currencies = _rate_currencies(grant)
     reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
     return page(
         request,
@@ -312,7 +327,8 @@ async def _show(
                 for e in entries
             },
             "payer_is_me": {e.id: e.created_by == user.id for e in entries},
-            "rate_currencies": _rate_currencies(grant),
+            "rate_currencies": currencies,
+            "latest_rates": await _latest_rates(client, currencies, grant.currency),
             "errors": errors,
             "form": form or {},
             # made when the form is rendered; a re-rendered form after a refusal keeps its key
@@ -675,6 +691,7 @@ async def _sources_page(
     *,
     errors: FormErrors | None = None,
     form: dict[str, str] | None = None,
+    which: str = "source",
     status: int = 200,
 ) -> Any:
     user = require_finance(request)
@@ -687,6 +704,7 @@ async def _sources_page(
         if not result.next_cursor:
             break
         cursor = result.next_cursor
+    rates = await client.list_exchange_rates(limit=50)
     return page(
         request,
         "finance/sources.html",
@@ -694,8 +712,12 @@ async def _sources_page(
             "sources": sources,
             "kinds": source_kinds(),
             "kind_words": dict(source_kinds()),
-            "errors": errors,
-            "form": form or {"currency": "KGS"},
+            "errors": errors if which == "source" else None,
+            "form": (form if which == "source" else None) or {"currency": "KGS"},
+            "rate_errors": errors if which == "rate" else None,
+            "rate_form": (form if which == "rate" else None)
+            or {"rate_quote": "KGS", "rate_valid_on": datetime.now(BISHKEK).date().isoformat()},
+            "rates": rates.items,
             "may_add": user.is_finance,
         },
         status=status,
@@ -746,7 +768,70 @@ async def create_source(request: Request[Any, Any, Any]) -> Any:
     return await _sources_page(request, errors=errors, form=form, status=422)
 
 
+@post("/finance/rates", name="finance_rate_create", include_in_schema=False)
+async def create_rate(request: Request[Any, Any, Any]) -> Any:
+    """A rate of the day; the API refuses a second one for the same pair and day (409)."""
+    require_finance(request)
+    posted = await request.form()
+    names = ("rate_currency", "rate_quote", "rate", "rate_valid_on", "rate_source")
+    form = {k: text(posted, k) for k in names}
+    form["rate_currency"] = form["rate_currency"].upper()
+    form["rate_quote"] = (form["rate_quote"] or "KGS").upper()
+    form["rate"] = form["rate"].replace(",", ".").replace(" ", "")
+    errors = FormErrors()
+    if not re.fullmatch(r"[A-Z]{3}", form["rate_currency"]):
+        errors.add("rate_currency", _("Enter a three-letter currency code, e.g. KGS or USD."))
+    if not re.fullmatch(r"[A-Z]{3}", form["rate_quote"]):
+        errors.add("rate_quote", _("Enter a three-letter currency code, e.g. KGS or USD."))
+    if not _RATE.match(form["rate"]):
+        errors.add("rate", _("Enter the rate as a number, e.g. 89.45."))
+    valid_on = _date_or_none(form["rate_valid_on"])
+    if valid_on is None:
+        errors.add("rate_valid_on", _("Enter the day the rate is valid on."))
+    if not errors and valid_on is not None:
+        try:
+            await client_for(request).create_exchange_rate(
+                ExchangeRateCreate(
+                    currency=form["rate_currency"],
+                    quote_currency=form["rate_quote"],
+                    rate=form["rate"],
+                    valid_on=valid_on,
+                    source=form["rate_source"] or None,
+                )
+            )
+        except ApiError as exc:
+            if exc.status == 422:
+                errors = from_problem(
+                    exc,
+                    {
+                        "currency": "rate_currency",
+                        "quote_currency": "rate_quote",
+                        "valid_on": "rate_valid_on",
+                        "source": "rate_source",
+                    },
+                )
+            elif exc.status == 409:
+                errors.add(
+                    "rate_valid_on",
+                    _("A rate for this currency and day is already recorded; it is not changed."),
+                )
+            elif exc.status == 403:
+                errors.add(None, refusal(exc))
+            else:
+                raise
+        else:
+            flash(
+                request,
+                _("Rate recorded: 1 %(cur)s = %(rate)s %(quote)s.")
+                % {"cur": form["rate_currency"], "rate": form["rate"], "quote": form["rate_quote"]},
+                "success",
+            )
+            return redirect(request, "/finance/sources#rates-h")
+    return await _sources_page(request, errors=errors, form=form, which="rate", status=422)
+
+
 ROUTES: list[Any] = [
+    create_rate,
     queues,
     tranche_page,
     approve,
