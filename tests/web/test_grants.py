@@ -96,7 +96,8 @@ async def test_feedback_shows_decision_and_scores_and_no_reviewer(
     admin = await api(demo_email("admin"))
     people = (await admin.list_users(limit=200)).items
     reviewers = [u for u in people if Role.REVIEWER in u.roles]
-    assert len(reviewers) == 4
+    # the demo's four reviewers at least (other tests on the shared site add their own)
+    assert {demo_email(f"reviewer{n}") for n in range(1, 5)} <= {u.email for u in reviewers}
     hidden = [s for u in reviewers for s in (u.full_name, u.email, str(u.id))]
     for lang, email, outcome in (
         ("ru", RU_APPLICANT, "selected"),
