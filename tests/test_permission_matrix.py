@@ -702,6 +702,7 @@ async def _review_round(w: World) -> None:
         for n, (code, weight, threshold) in enumerate(CRITERIA)
     }
     w.window.rubric_id = rubric.id
+    w.window.reviewers_see_panel_scores = True  # ListProposalReviews: the reviewer reads them
     assignment, done = (
         ReviewAssignment(
             proposal_id=proposal.id,

@@ -599,9 +599,7 @@ async def auto_assign(
         avoid_same_territory=window.avoid_same_territory_reviewers,
         cap=body.cap,
         existing=[(str(a), str(b)) for a, b in existing],
-        caps={
-            str(k): v for k, v in {**await _panel_caps(session, window.id), **body.caps}.items()
-        },
+        caps={str(k): v for k, v in {**await _panel_caps(session, window.id), **body.caps}.items()},
     )
     created: list[ReviewAssignment] = []
     for pid, rid in result.assignments:
