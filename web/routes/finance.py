@@ -25,7 +25,7 @@ import asyncio
 import re
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -225,22 +225,30 @@ async def _rows(
     return rows
 
 
+async def _upcoming(
+    client: GrantsClient, status: Literal["due", "approved"]
+) -> list[UpcomingTrancheRead]:
+    """Every tranche in that state (due and approved ones whatever their planned date)."""
+    found: list[UpcomingTrancheRead] = []
+    cursor: str | None = None
+    while True:
+        result = await client.list_upcoming_tranches(
+            within_days=HORIZON_DAYS, status=status, cursor=cursor, limit=QUEUE_LIMIT
+        )
+        found += result.items
+        if not result.next_cursor:
+            return found
+        cursor = result.next_cursor
+
+
 @get("/finance", name="finance", include_in_schema=False)
 async def queues(request: Request[Any, Any, Any]) -> Any:
     require_finance(request)
     client = client_for(request)
     plans = await _pcc_names(client)
     cache: dict[uuid.UUID, ActionPlanItemRead | None] = {}
-    due = (
-        await client.list_upcoming_tranches(
-            within_days=HORIZON_DAYS, status="due", limit=QUEUE_LIMIT
-        )
-    ).items
-    approved = (
-        await client.list_upcoming_tranches(
-            within_days=HORIZON_DAYS, status="approved", limit=QUEUE_LIMIT
-        )
-    ).items
+    due = await _upcoming(client, "due")
+    approved = await _upcoming(client, "approved")
     approved_rows = await _rows(request, client, approved, plans, cache)
     return page(
         request,
@@ -333,6 +341,7 @@ async def _show(
             "form": form or {},
             # made when the form is rendered; a re-rendered form after a refusal keeps its key
             "idempotency_key": key or str(uuid.uuid4()),
+            "reversal_key": str(uuid.uuid4()),  # its own key: never the payment form's
             "today": datetime.now(BISHKEK).date().isoformat(),
         },
         status=status,
