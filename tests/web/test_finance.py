@@ -393,6 +393,22 @@ async def test_pay_without_javascript_two_clicks_one_payment_ledger_and_sources(
     assert await _payments(finance, world.small) == ["disbursement"]
     await expect(page.locator("table.finance-ledger tbody tr")).to_have_count(1)
     assert await page.locator("form.pay-form").count() == 0
+    # the same key with other details is refused (the API's 422 for a reused key), in words
+    csrf = await page.input_value("input[name=_csrf_token]")
+    other = await page.request.post(
+        f"{site}/finance/tranches/{world.small}/disbursements",
+        form={
+            "_csrf_token": csrf,
+            "idempotency_key": key,
+            "amount": str(SMALL),
+            "value_date": "2027-01-02",
+            "reference": "PP-OTHER",
+            "bank_account": "",
+        },
+    )
+    assert other.status == 422
+    assert "already sent with other details" in await other.text()
+    assert await _payments(finance, world.small) == ["disbursement"]
 
     # the ledger, filtered by window and source (the form), then by a period without it
     await page.goto(f"{site}/finance/ledger")
