@@ -172,7 +172,10 @@ def four_eyes(user: SessionUser, tranche: TrancheRead) -> list[str]:
     lines: list[str] = []
     if tranche.status == "due":
         lines.append(_("A programme officer approves it."))
-        lines.append(_("Then a finance officer other than the approver pays it."))
+        if tranche.needs_confirmation:
+            lines.append(_("Then a finance officer confirms it, and another one pays it."))
+        else:
+            lines.append(_("Then a finance officer other than the approver pays it."))
         return lines
     if tranche.approved_by is not None:
         lines.append(
