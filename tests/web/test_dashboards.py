@@ -125,3 +125,27 @@ async def test_the_dashboard_works_without_javascript_and_is_refused_to_applican
     response = await applicant.page.goto(f"{applicant.site}/finance/dashboard")
     assert response is not None
     assert response.status == 403
+
+
+@pytest.mark.parametrize(
+    ("lang", "by", "expected"),
+    [
+        ("en", "window", "Money by window"),
+        ("en", "pcc", "Money by PCC"),
+        ("ru", "pcc", "Средства в разрезе «КСМ»"),
+    ],
+)
+def test_a_dimension_keeps_its_abbreviation_in_the_chart_title(
+    lang: str, by: str, expected: str
+) -> None:
+    from web.i18n import _current, set_language
+    from web.routes.dashboards import _in_sentence, dimension_names
+
+    token = set_language(lang)
+    try:
+        title = translations(lang).gettext("Money by %(dimension)s") % {
+            "dimension": _in_sentence(dimension_names()[by])
+        }
+    finally:
+        _current.reset(token)
+    assert title == expected

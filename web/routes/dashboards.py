@@ -86,18 +86,27 @@ def _row_label(by: str, key: str, label: str, code: str | None, names: dict[str,
     return names.get(key, label)
 
 
+def _in_sentence(name: str) -> str:
+    """A dimension's name inside a sentence: English lowers its first letter ("Money by window"),
+    never an abbreviation's ("by PCC"); Russian and Kyrgyz keep the name as it is (their
+    sentences quote it or begin with it, and «КСМ» must stay «КСМ»)."""
+    if i18n.current_language() != "en" or name.split(" ", 1)[0].isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
 def summary_chart(summary: FinanceSummaryRead, labels: list[str], lang: str) -> Chart:
     short = None
     if summary.by == "action_plan_item":
         short = [r.code or label for r, label in zip(summary.rows, labels, strict=True)]
     name = dimension_names()[summary.by]
     return bar_chart(
-        _("Money by %(dimension)s") % {"dimension": name.lower()},
+        _("Money by %(dimension)s") % {"dimension": _in_sentence(name)},
         _(
             "Committed, disbursed and remaining money of the grants per %(dimension)s, "
             "in %(currency)s."
         )
-        % {"dimension": name.lower(), "currency": summary.currency},
+        % {"dimension": _in_sentence(name), "currency": summary.currency},
         labels,
         [
             (_("Committed"), [r.committed for r in summary.rows]),
