@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import msgspec
 
 from contracts.common import I18nText
-from contracts.enums import OrganisationKind
+from contracts.enums import ActionPlanStatus, OrganisationKind
+from contracts.progress import MoneyTotal
 
 
 class PublicWindowRead(msgspec.Struct, kw_only=True):
@@ -63,6 +65,61 @@ class PublicMoneyRow(msgspec.Struct, kw_only=True):
     disbursed: int
 
 
+class PublicIndicatorProgress(msgspec.Struct, kw_only=True):
+    """An indicator of a plan item: its baseline and target, and the latest value from an
+    accepted report (null when none gives one yet). The report itself, its note and its people
+    are not published."""
+
+    id: uuid.UUID
+    name: I18nText
+    unit: str
+    baseline: Decimal | None
+    latest: Decimal | None
+    latest_on: date | None
+    """The day (Asia/Bishkek) the report giving `latest` was accepted."""
+    target: Decimal
+
+
+class PublicItemProgress(msgspec.Struct, kw_only=True):
+    """A plan item's progress, with the money of GetPccProgress (each non-cancelled tranche split
+    equally over its items; committed: the shares, disbursed: the shares of tranches now
+    disbursed), per currency, never converted."""
+
+    id: uuid.UUID
+    code: str
+    objective: I18nText
+    budget_estimate: int
+    currency: str
+    """The budget estimate's currency."""
+    gap: bool
+    """No non-cancelled tranche of any grant finances this item yet."""
+    organisations: list[str]
+    """The names of the organisations whose grants finance it (never a person), sorted."""
+    totals: list[MoneyTotal]
+    """Committed and disbursed for this item, one per currency present (none for a gap)."""
+    indicators: list[PublicIndicatorProgress]
+
+
+class PublicPlanProgress(msgspec.Struct, kw_only=True):
+    """A PCC's published action plan (active or closed; drafts are never public) and its
+    progress. Public for every PCC with such a plan, whether or not a window of its territory
+    has been decided: the plans are the PCCs' public commitments, and their gaps are what the
+    calls invite applicants to fill."""
+
+    id: uuid.UUID
+    pcc_id: uuid.UUID
+    pcc_name: I18nText
+    territory_code: str
+    territory_name: I18nText
+    title: I18nText
+    period_start: date
+    period_end: date
+    status: ActionPlanStatus
+    gap_count: int
+    items: list[PublicItemProgress]
+    totals: list[MoneyTotal]
+
+
 class TransparencyRead(msgspec.Struct, kw_only=True):
     """Everything the public page shows, in `currency` (grants in other currencies are left
     out). Territories are every territory of the programme, with zeros where nothing was awarded;
@@ -75,3 +132,6 @@ class TransparencyRead(msgspec.Struct, kw_only=True):
     by_funding_source: list[PublicMoneyRow]
     committed: int
     disbursed: int
+    plans: list[PublicPlanProgress]
+    """Every PCC's published plans with their progress, by territory code, newest period first.
+    Their money is in every currency present (`totals`), not only `currency`."""

@@ -19,10 +19,12 @@ from sqlmodel import col, select
 
 from contracts import permissions as p
 from contracts import progress as c
+from contracts import transparency as pub
 from contracts.enums import ActionPlanStatus, ReportStatus, TrancheStatus
 from contracts.pcc import PccRead
 from scoring.money import allocate_pro_rata
 from service.context import RequestContext
+from service.finance.views import BISHKEK
 from service.pcc.service import _pcc_reads, i18n
 from service.persistence.models import (
     ActionPlan,
@@ -335,6 +337,108 @@ async def get_pcc_progress(
         plans=plan_reads,
         totals=overall.totals(),
     )
+
+
+async def public_plan_progress(session: AsyncSession) -> list[pub.PublicPlanProgress]:
+    """Every PCC's published (non-draft) plans with the progress GetPccProgress gives, minus
+    what is not public: no report (id, note, kind), no grant reference, no person; the
+    financing organisations by name only. Five queries whatever the number of plans: plans
+    (with their PCC and territory), items, indicators, funding, latest values (the last four
+    only when there is something to look up)."""
+    plans = list(
+        (
+            await session.execute(
+                select(ActionPlan, Pcc, Territory)
+                .join(Pcc, col(Pcc.id) == col(ActionPlan.pcc_id))
+                .join(Territory, col(Territory.id) == col(Pcc.territory_id))
+                .where(col(ActionPlan.status) != ActionPlanStatus.DRAFT)
+                .order_by(
+                    col(Territory.code), col(ActionPlan.period_start).desc(), col(ActionPlan.id)
+                )
+            )
+        ).all()
+    )
+    if not plans:
+        return []
+    items = list(
+        (
+            await session.execute(
+                select(ActionPlanItem)
+                .where(col(ActionPlanItem.action_plan_id).in_([plan.id for plan, _, _ in plans]))
+                .order_by(col(ActionPlanItem.code), col(ActionPlanItem.id))
+            )
+        ).scalars()
+    )
+    indicators: dict[uuid.UUID, list[Indicator]] = defaultdict(list)
+    if items:
+        for ind in (
+            await session.execute(
+                select(Indicator)
+                .where(col(Indicator.action_plan_item_id).in_([x.id for x in items]))
+                .order_by(col(Indicator.id))
+            )
+        ).scalars():
+            indicators[ind.action_plan_item_id].append(ind)
+    for values in indicators.values():
+        values.sort(key=lambda ind: (i18n(ind.name).en, str(ind.id)))
+    funding = await _funding(session, [x.id for x in items])
+    latest = await _latest_values(session, [ind.id for inds in indicators.values() for ind in inds])
+
+    items_by_plan: dict[uuid.UUID, list[pub.PublicItemProgress]] = defaultdict(list)
+    money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
+    for item in items:
+        grants = funding.get(item.id, [])
+        money = _Money()
+        for g in grants:
+            money.add(g.currency, g.committed, g.disbursed)
+        money_by_plan[item.action_plan_id].merge(money)
+        progress = []
+        for ind in indicators.get(item.id, []):
+            found = latest.get(ind.id)
+            progress.append(
+                pub.PublicIndicatorProgress(
+                    id=ind.id,
+                    name=i18n(ind.name),
+                    unit=ind.unit,
+                    baseline=ind.baseline,
+                    latest=found[0][1] if found else None,
+                    latest_on=found[1].accepted_at.astimezone(BISHKEK).date() if found else None,
+                    target=ind.target,
+                )
+            )
+        items_by_plan[item.action_plan_id].append(
+            pub.PublicItemProgress(
+                id=item.id,
+                code=item.code,
+                objective=i18n(item.objective),
+                budget_estimate=item.budget_estimate,
+                currency=item.currency,
+                gap=not grants,
+                organisations=sorted({g.organisation_name for g in grants}),
+                totals=money.totals(),
+                indicators=progress,
+            )
+        )
+    result = []
+    for plan, pcc, territory in plans:
+        plan_items = items_by_plan.get(plan.id, [])
+        result.append(
+            pub.PublicPlanProgress(
+                id=plan.id,
+                pcc_id=pcc.id,
+                pcc_name=i18n(pcc.name),
+                territory_code=territory.code,
+                territory_name=i18n(territory.name),
+                title=i18n(plan.title),
+                period_start=plan.period_start,
+                period_end=plan.period_end,
+                status=plan.status,
+                gap_count=sum(1 for x in plan_items if x.gap),
+                items=plan_items,
+                totals=money_by_plan[plan.id].totals(),
+            )
+        )
+    return result
 
 
 async def list_my_pccs(session: AsyncSession, ctx: RequestContext) -> list[PccRead]:

@@ -21,6 +21,8 @@ class TransparencyController(Controller):
     ) -> c.TransparencyRead:
         """Published awards: the grants of windows whose selection was approved, with the
         organisation's name and kind (never a person), territory and PCC, the action-plan items
-        funded, money committed and disbursed, and sums by territory and by funding source.
-        Anyone may read it."""
+        funded, money committed and disbursed, and sums by territory and by funding source; and
+        every PCC's published (active or closed) action plans with their progress: per item
+        funded or a gap, the financing organisations, committed and disbursed, each indicator's
+        baseline, latest accepted value and target. Anyone may read it."""
         return await service.get_transparency(session, ctx, currency=currency)

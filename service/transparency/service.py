@@ -1,6 +1,8 @@
 """What the public may know of the awards: the grants of windows whose selection was approved,
 the organisation (name and kind, never a person), its territory and PCC, the action-plan items
-the tranches fund, money committed and disbursed; sums by territory and by funding source.
+the tranches fund, money committed and disbursed; sums by territory and by funding source; and
+every PCC's published (non-draft) action plans with their progress (service/pcc/progress.py's
+money and latest values, without reports or people).
 
 A fixed number of queries whatever the number of grants. Nothing of undecided windows, and no
 field of a person (names, e-mails, phones of members or staff) is ever selected here."""
@@ -22,6 +24,7 @@ from contracts.common import I18nText
 from contracts.enums import LedgerEntryKind, TrancheStatus
 from service.context import RequestContext
 from service.finance.views import BISHKEK
+from service.pcc.progress import public_plan_progress
 from service.pcc.service import i18n
 from service.persistence.models import (
     ActionPlanItem,
@@ -233,4 +236,5 @@ async def get_transparency(
         by_funding_source=by_source,
         committed=sum(g.committed for g in grants),
         disbursed=sum(g.disbursed for g in grants),
+        plans=await public_plan_progress(session),
     )
