@@ -5,9 +5,12 @@ territory, the charts with their tables, no personal data, no inline code; axe a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Page
 
 from service.demo import APPLICANTS, ORGANISATIONS, PCCS, STAFF
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
@@ -56,11 +59,13 @@ async def test_the_public_page_shows_the_decided_grants_per_territory_in_kyrgyz(
     territories = {g["territory_code"] for g in api["grants"]}
     assert await page.locator(".territory-grants").count() == len(territories)
 
-    # two charts, each an accessible SVG with its data table
-    charts = page.locator("figure.chart")
+    # two money charts, then one per published plan; each an accessible SVG with its data table
+    charts = page.locator("section[aria-labelledby=money-charts] figure.chart")
     assert await charts.count() == 2
-    for i in range(2):
-        figure = charts.nth(i)
+    every_chart = page.locator("figure.chart")
+    assert await every_chart.count() == 2 + len(api["plans"])
+    for i in range(await every_chart.count()):
+        figure = every_chart.nth(i)
         svg = figure.locator("svg[role=img]")
         labelled = await svg.get_attribute("aria-labelledby")
         assert labelled is not None
@@ -84,6 +89,9 @@ async def test_the_public_page_shows_the_decided_grants_per_territory_in_kyrgyz(
     assert [await source_rows.nth(i).inner_text() for i in range(await source_rows.count())] == [
         s["name"]["en"] for s in api["by_funding_source"]
     ]
+
+    # every PCC's published plan: its progress (the demo has no accepted report yet: no latest)
+    await _check_plan_progress(page, api, ky)
 
     # no person anywhere: not in the page, not in the API's answer
     for who in _personal_data():
@@ -109,12 +117,56 @@ async def test_the_public_page_shows_the_decided_grants_per_territory_in_kyrgyz(
     visit.assert_same_origin()
 
 
+async def _check_plan_progress(page: Page, api: dict[str, Any], ky: Callable[[str], str]) -> None:
+    """Per PCC a section with its plans: a chart, the items funded (by whom) or gaps, said in
+    words, and the indicators baseline → latest → target, as the API gives them."""
+    assert await page.locator("h2#plan-progress").inner_text() == ky("Plan progress")
+    pccs = {p["pcc_id"] for p in api["plans"]}
+    assert len(pccs) == 7  # the demo: one PCC per territory, each with a published plan
+    assert await page.locator(".pcc-progress").count() == len(pccs)
+    items = [i for p in api["plans"] for i in p["items"]]
+    gaps = [i for i in items if i["gap"]]
+    funded = [i for i in items if not i["gap"]]
+    assert gaps
+    assert funded
+    assert not [x for i in items for x in i["indicators"] if x["latest"] is not None]
+    for plan in api["plans"]:
+        section = page.locator(f"section[aria-labelledby='plan-{plan['id']}']")
+        heading = await section.locator("h4").inner_text()
+        assert (plan["title"]["ky"] or plan["title"]["en"]) in heading
+        assert await section.locator("figure.chart").count() == 1
+        rows = section.locator("table.public-plan-items tbody tr")
+        assert await rows.count() == len(plan["items"])
+        for n, item in enumerate(plan["items"]):
+            text = await rows.nth(n).inner_text()
+            assert item["code"] in text
+            if item["gap"]:
+                assert ky("Gap: no grant finances this item yet") in text
+                assert ky("Funded") not in text
+            else:
+                assert ky("Funded") in text
+                assert item["organisations"]
+                for org in item["organisations"]:
+                    assert org in text
+                committed = await rows.nth(n).locator("td").nth(1).inner_text()
+                assert re.sub(r"\D", "", committed) == str(item["totals"][0]["committed"])
+        indicators = [x for i in plan["items"] for x in i["indicators"]]
+        ind_rows = section.locator("table.public-indicators tbody tr")
+        assert await ind_rows.count() == len(indicators)
+        for n, ind in enumerate(indicators):
+            text = await ind_rows.nth(n).inner_text()
+            assert (ind["name"]["ky"] or ind["name"]["en"]) in text
+            assert ky("not reported yet") in text
+
+
 async def test_staff_are_linked_to_each_pccs_plan_progress(new_page: NewPage) -> None:
     visit = await new_page("ru")
     await visit.sign_in(demo_email("auditor"))
     await visit.page.goto(f"{visit.site}/transparency")
     links = visit.page.locator(".territory-grants a[href^='/pccs/']")
     assert await links.count() == await visit.page.locator(".territory-grants").count() > 0
+    progress_links = visit.page.locator(".pcc-progress a[href^='/pccs/']")
+    assert await progress_links.count() == await visit.page.locator(".pcc-progress").count() > 0
     href = await links.first.get_attribute("href")
     assert href is not None
     assert re.fullmatch(r"/pccs/[0-9a-f-]{36}/progress", href)
