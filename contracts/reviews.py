@@ -77,25 +77,36 @@ class RubricRead(msgspec.Struct, kw_only=True):
 LoadCap = Annotated[int, Meta(ge=0, le=1000)]
 
 
+class ReviewerCap(Request, kw_only=True):
+    """A reviewer's load cap: at most `cap` assignments among the window's proposals."""
+
+    reviewer_id: uuid.UUID
+    cap: LoadCap
+
+
+ReviewerCaps = Annotated[list[ReviewerCap], Meta(max_length=100)]
+"""Load caps, one entry per reviewer (a reviewer named twice is refused, 422)."""
+
+
 class PanelReplace(Request, kw_only=True):
     reviewer_ids: Annotated[list[uuid.UUID], Meta(max_length=100)]
-    caps: Annotated[dict[uuid.UUID, LoadCap], Meta(max_length=100)] | None = None
+    caps: ReviewerCaps | None = None
     """Load caps of members (at most this many assignments in the window). None (or left out):
-    the members who stay keep their stored caps; a dict replaces them all (a member not named
+    the members who stay keep their stored caps; a list replaces them all (a member not named
     has no cap). Caps of non-members are refused."""
 
 
 class PanelRead(msgspec.Struct, kw_only=True):
     window_id: uuid.UUID
     reviewer_ids: list[uuid.UUID]
-    caps: dict[uuid.UUID, int] = {}
-    """The members' stored load caps (members without a cap are not named)."""
+    caps: list[ReviewerCap] = []
+    """The members' stored load caps, by reviewer id (members without a cap are not named)."""
 
 
 class AutoAssign(Request, kw_only=True):
     seed: Annotated[str, Meta(min_length=1, max_length=200)]
     cap: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    caps: Annotated[dict[uuid.UUID, LoadCap], Meta(max_length=100)] = {}
+    caps: ReviewerCaps = []
     """Load caps per reviewer (at most this many assignments among the window's proposals under
     review, those it already has included); a reviewer named here is held to its own cap, the
     others to the cap stored on their panel membership (PUT …/panel), else to `cap`."""

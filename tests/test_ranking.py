@@ -25,6 +25,7 @@ from contracts.reviews import (
     AutoAssign,
     ConflictCreate,
     PanelReplace,
+    ReviewerCap,
     ReviewSave,
     ReviewSubmit,
 )
@@ -166,7 +167,12 @@ async def test_panel_board_reminders_removal_and_caps(
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id]))
     # caps per reviewer: r1 takes at most one, r2 none; r3 is held by the general cap of 3
     made = await w.officer.create_assignments(
-        w1, AutoAssign(seed="caps", cap=3, caps={r1.id: 1, r2.id: 0})
+        w1,
+        AutoAssign(
+            seed="caps",
+            cap=3,
+            caps=[ReviewerCap(reviewer_id=r1.id, cap=1), ReviewerCap(reviewer_id=r2.id, cap=0)],
+        ),
     )
     load = {r: sum(a.reviewer_id == r for a in made.items) for r in (r1.id, r2.id, r3.id)}
     assert load == {r1.id: 1, r2.id: 0, r3.id: 3}

@@ -19,6 +19,7 @@ from contracts.reviews import (
     CriterionCreate,
     CriterionScoreInput,
     PanelReplace,
+    ReviewerCap,
     ReviewSave,
     ReviewSubmit,
     RubricCreate,
@@ -117,20 +118,37 @@ async def test_load_caps_are_stored_on_the_panel_and_used_by_default(
     r1, r2, r3 = await _reviewers(make_user, 3)
 
     with pytest.raises(ApiError) as stranger:
-        await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id], caps={r3.id: 1}))
+        await w.officer.update_panel(
+            w1,
+            PanelReplace(reviewer_ids=[r1.id, r2.id], caps=[ReviewerCap(reviewer_id=r3.id, cap=1)]),
+        )
     assert stranger.value.status == 422
+    with pytest.raises(ApiError) as twice:
+        await w.officer.update_panel(
+            w1,
+            PanelReplace(
+                reviewer_ids=[r1.id, r2.id],
+                caps=[ReviewerCap(reviewer_id=r1.id, cap=1), ReviewerCap(reviewer_id=r1.id, cap=2)],
+            ),
+        )
+    assert twice.value.status == 422
+    assert any("more than once" in e.message for e in twice.value.problem.errors or [])
     assert (await w.officer.get_panel(w1)).reviewers[0].member is False  # nothing changed
 
     panel = await w.officer.update_panel(
-        w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id], caps={r1.id: 1, r2.id: 3})
+        w1,
+        PanelReplace(
+            reviewer_ids=[r1.id, r2.id, r3.id],
+            caps=[ReviewerCap(reviewer_id=r1.id, cap=1), ReviewerCap(reviewer_id=r2.id, cap=3)],
+        ),
     )
-    assert panel.caps == {r1.id: 1, r2.id: 3}
+    assert {e.reviewer_id: e.cap for e in panel.caps} == {r1.id: 1, r2.id: 3}
     board = {x.id: x for x in (await w.officer.get_panel(w1)).reviewers}
     assert (board[r1.id].load_cap, board[r2.id].load_cap, board[r3.id].load_cap) == (1, 3, None)
 
     # replacing the members without caps keeps the caps of those who stay
     kept = await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id]))
-    assert kept.caps == {r1.id: 1, r2.id: 3}
+    assert {e.reviewer_id: e.cap for e in kept.caps} == {r1.id: 1, r2.id: 3}
 
     # 3 proposals × 2 reviewers = 6 places; r1 is held to 1 by its stored cap
     assigned = await w.officer.create_assignments(w1, AutoAssign(seed="caps"))
@@ -139,11 +157,11 @@ async def test_load_caps_are_stored_on_the_panel_and_used_by_default(
     assert sum(load.values()) == 6
     assert assigned.short == {}
 
-    # an empty dict clears them
+    # an empty list clears them
     cleared = await w.officer.update_panel(
-        w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id], caps={})
+        w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id], caps=[])
     )
-    assert cleared.caps == {}
+    assert cleared.caps == []
     assert all(x.load_cap is None for x in (await w.officer.get_panel(w1)).reviewers)
 
 

@@ -272,6 +272,29 @@ async def _panel_caps(session: AsyncSession, window_id: uuid.UUID) -> dict[uuid.
     }
 
 
+def _caps_by_reviewer(caps: list[c.ReviewerCap]) -> dict[uuid.UUID, int]:
+    """The request's load caps as a mapping; a reviewer named twice is refused."""
+    by_reviewer: dict[uuid.UUID, int] = {}
+    twice: set[str] = set()
+    for entry in caps:
+        if entry.reviewer_id in by_reviewer:
+            twice.add(str(entry.reviewer_id))
+        by_reviewer[entry.reviewer_id] = entry.cap
+    if twice:
+        raise InvalidInput(
+            "a reviewer has one load cap",
+            [_issue("body.caps", f"reviewers named more than once: {sorted(twice)}")],
+        )
+    return by_reviewer
+
+
+def _caps_read(caps: dict[uuid.UUID, int]) -> list[c.ReviewerCap]:
+    return [
+        c.ReviewerCap(reviewer_id=k, cap=v)
+        for k, v in sorted(caps.items(), key=lambda kv: str(kv[0]))
+    ]
+
+
 async def replace_panel(
     session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID, body: c.PanelReplace
 ) -> c.PanelRead:
@@ -296,17 +319,18 @@ async def replace_panel(
             "only reviewers sit on a panel",
             [_issue("body.reviewer_ids", f"not reviewers: {sorted(map(str, wanted - reviewers))}")],
         )
-    if body.caps is not None and (strangers := set(body.caps) - wanted):
+    asked = None if body.caps is None else _caps_by_reviewer(body.caps)
+    if asked is not None and (strangers := set(asked) - wanted):
         raise InvalidInput(
             "load caps are for the panel's members",
             [
-                _issue(f"body.caps.{k}", "not a member of the panel")
+                _issue("body.caps", f"{k} is not a member of the panel")
                 for k in sorted(strangers, key=str)
             ],
         )
     panel = await _panel(session, window)
     stored = await _panel_caps(session, window.id)
-    caps = {k: v for k, v in stored.items() if k in wanted} if body.caps is None else body.caps
+    caps = {k: v for k, v in stored.items() if k in wanted} if asked is None else asked
     before = {
         "reviewer_ids": sorted(map(str, await _panel_ids(session, window.id))),
         "caps": {str(k): v for k, v in sorted(stored.items(), key=lambda kv: str(kv[0]))},
@@ -328,7 +352,7 @@ async def replace_panel(
         before=before,
         after=after,
     )
-    return c.PanelRead(window_id=window.id, reviewer_ids=sorted(wanted), caps=dict(caps))
+    return c.PanelRead(window_id=window.id, reviewer_ids=sorted(wanted), caps=_caps_read(caps))
 
 
 # --- conflicts --------------------------------------------------------------------------------
@@ -599,7 +623,13 @@ async def auto_assign(
         avoid_same_territory=window.avoid_same_territory_reviewers,
         cap=body.cap,
         existing=[(str(a), str(b)) for a, b in existing],
-        caps={str(k): v for k, v in {**await _panel_caps(session, window.id), **body.caps}.items()},
+        caps={
+            str(k): v
+            for k, v in {
+                **await _panel_caps(session, window.id),
+                **_caps_by_reviewer(body.caps),
+            }.items()
+        },
     )
     created: list[ReviewAssignment] = []
     for pid, rid in result.assignments:

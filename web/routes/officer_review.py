@@ -25,7 +25,13 @@ from contracts.calls import WindowRead
 from contracts.client import ApiError, GrantsClient
 from contracts.proposals import EligibilityOverride, ProposalRead
 from contracts.ranking import ReminderCreate, WindowRankingRead
-from contracts.reviews import AssignmentCreate, AssignmentRead, AutoAssign, PanelReplace
+from contracts.reviews import (
+    AssignmentCreate,
+    AssignmentRead,
+    AutoAssign,
+    PanelReplace,
+    ReviewerCap,
+)
 from web import i18n
 from web.forms import FormErrors, from_problem, humane, many, text
 from web.i18n import _
@@ -374,13 +380,14 @@ async def panel_assign(request: Request[Any, Any, Any], window_id: FromPath[uuid
     if forms.errors:
         return await _panel_page(request, window_id, forms, 422)
     client = client_for(request)
-    names = {"seed": "seed", **{f"caps.{k}": f"cap-{k}" for k in caps}}
+    names = {"seed": "seed"}
     try:
         members = [r.id for r in (await client.get_panel(window_id)).reviewers if r.member]
         await client.update_panel(
             window_id,
             PanelReplace(
-                reviewer_ids=members, caps={k: v for k, v in caps.items() if k in members}
+                reviewer_ids=members,
+                caps=[ReviewerCap(reviewer_id=k, cap=v) for k, v in caps.items() if k in members],
             ),
         )
         made = await client.create_assignments(window_id, AutoAssign(seed=values["seed"]))
