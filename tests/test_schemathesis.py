@@ -193,6 +193,8 @@ def test_the_contract_holds_for_every_role(site: str, role: str) -> None:
     fuzzed = _st(
         site, headers, "--phases", "examples,fuzzing", "--mode", "positive", "--checks", CHECKS
     )
+    if fuzzed.returncode and os.environ.get("ST_DUMP"):
+        Path(os.environ["ST_DUMP"]).write_text(fuzzed.stdout)
     assert fuzzed.returncode == 0, _failures(fuzzed.stdout) + fuzzed.stderr[-2000:]
     assert " passed" in fuzzed.stdout, fuzzed.stdout  # it ran operations, not nothing
 

@@ -56,6 +56,7 @@ from service.persistence.models import (
 )
 from tests.conftest import TEST_SETTINGS
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
+from web.i18n import translations
 
 pytestmark = pytest.mark.browser
 
@@ -339,7 +340,11 @@ async def test_approve_confirm_double_click_pay_once_then_reversal_by_another(
         },
     )
     assert refused.status == 403
-    assert "Four eyes" in await refused.text() or "четыре" in (await refused.text()).lower()
+    ru = translations("ru")
+    assert (
+        ru.gettext("Four eyes: you made this payment, so another finance officer reverses it.")
+        in await refused.text()
+    )
 
     # the second finance officer reverses it, with a reason; the tranche is due again
     await second.page.goto(f"{site}/finance/tranches/{world.big}")
@@ -407,7 +412,13 @@ async def test_pay_without_javascript_two_clicks_one_payment_ledger_and_sources(
         },
     )
     assert other.status == 422
-    assert "already sent with other details" in await other.text()
+    assert (
+        translations("ru").gettext(
+            "This form was already sent with other details. "
+            "Open the tranche again to see what was paid."
+        )
+        in await other.text()
+    )
     assert await _payments(finance, world.small) == ["disbursement"]
 
     # the ledger, filtered by window and source (the form), then by a period without it
