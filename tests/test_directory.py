@@ -44,7 +44,7 @@ async def test_the_directory_names_organisations_by_territory_and_name_and_nothi
     assert (await me.list_organisation_directory(q="5_%")).items == []  # wildcards are text
     raw = msgspec.to_builtins(here)
     assert set(raw["items"][1]) == {"id", "name", "kind", "territory_id"}
-    assert "555" not in msgspec.json.encode(raw).decode()
+    assert "+996 555 000 111" not in msgspec.json.encode(raw).decode()  # (ids may hold "555")
 
 
 async def test_the_directory_is_for_signed_in_people(client: GrantsClient) -> None:
