@@ -216,6 +216,45 @@ async def _latest_values(
     return result
 
 
+async def _plan_contents(
+    session: AsyncSession, plan_ids: list[uuid.UUID]
+) -> tuple[
+    list[ActionPlanItem],
+    dict[uuid.UUID, list[Indicator]],
+    dict[uuid.UUID, list[c.GrantFunding]],
+    dict[uuid.UUID, tuple[Any, c.IndicatorSource]],
+]:
+    """The plans' items (by code), each item's indicators (by English name), the grants financing
+    each item and each indicator's latest accepted value: one query per kind of row, shared by
+    the PCC's own progress and the public one."""
+    items: list[ActionPlanItem] = []
+    if plan_ids:
+        items = list(
+            (
+                await session.execute(
+                    select(ActionPlanItem)
+                    .where(col(ActionPlanItem.action_plan_id).in_(plan_ids))
+                    .order_by(col(ActionPlanItem.code), col(ActionPlanItem.id))
+                )
+            ).scalars()
+        )
+    indicators: dict[uuid.UUID, list[Indicator]] = defaultdict(list)
+    if items:
+        for ind in (
+            await session.execute(
+                select(Indicator)
+                .where(col(Indicator.action_plan_item_id).in_([x.id for x in items]))
+                .order_by(col(Indicator.id))
+            )
+        ).scalars():
+            indicators[ind.action_plan_item_id].append(ind)
+    for values in indicators.values():
+        values.sort(key=lambda ind: (i18n(ind.name).en, str(ind.id)))
+    funding = await _funding(session, [x.id for x in items])
+    latest = await _latest_values(session, [ind.id for inds in indicators.values() for ind in inds])
+    return items, indicators, funding, latest
+
+
 async def get_pcc_progress(
     session: AsyncSession, ctx: RequestContext, pcc_id: uuid.UUID
 ) -> c.PccProgress:
@@ -250,31 +289,7 @@ async def get_pcc_progress(
             )
         ).scalars()
     )
-    items: list[ActionPlanItem] = []
-    if plans:
-        items = list(
-            (
-                await session.execute(
-                    select(ActionPlanItem)
-                    .where(col(ActionPlanItem.action_plan_id).in_([x.id for x in plans]))
-                    .order_by(col(ActionPlanItem.code), col(ActionPlanItem.id))
-                )
-            ).scalars()
-        )
-    indicators: dict[uuid.UUID, list[Indicator]] = defaultdict(list)
-    if items:
-        for ind in (
-            await session.execute(
-                select(Indicator)
-                .where(col(Indicator.action_plan_item_id).in_([x.id for x in items]))
-                .order_by(col(Indicator.id))
-            )
-        ).scalars():
-            indicators[ind.action_plan_item_id].append(ind)
-    for values in indicators.values():
-        values.sort(key=lambda ind: (i18n(ind.name).en, str(ind.id)))
-    funding = await _funding(session, [x.id for x in items])
-    latest = await _latest_values(session, [ind.id for inds in indicators.values() for ind in inds])
+    items, indicators, funding, latest = await _plan_contents(session, [x.id for x in plans])
 
     items_by_plan: dict[uuid.UUID, list[c.ItemProgress]] = defaultdict(list)
     money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
@@ -360,29 +375,9 @@ async def public_plan_progress(session: AsyncSession) -> list[pub.PublicPlanProg
     )
     if not plans:
         return []
-    items = list(
-        (
-            await session.execute(
-                select(ActionPlanItem)
-                .where(col(ActionPlanItem.action_plan_id).in_([plan.id for plan, _, _ in plans]))
-                .order_by(col(ActionPlanItem.code), col(ActionPlanItem.id))
-            )
-        ).scalars()
+    items, indicators, funding, latest = await _plan_contents(
+        session, [plan.id for plan, _, _ in plans]
     )
-    indicators: dict[uuid.UUID, list[Indicator]] = defaultdict(list)
-    if items:
-        for ind in (
-            await session.execute(
-                select(Indicator)
-                .where(col(Indicator.action_plan_item_id).in_([x.id for x in items]))
-                .order_by(col(Indicator.id))
-            )
-        ).scalars():
-            indicators[ind.action_plan_item_id].append(ind)
-    for values in indicators.values():
-        values.sort(key=lambda ind: (i18n(ind.name).en, str(ind.id)))
-    funding = await _funding(session, [x.id for x in items])
-    latest = await _latest_values(session, [ind.id for inds in indicators.values() for ind in inds])
 
     items_by_plan: dict[uuid.UUID, list[pub.PublicItemProgress]] = defaultdict(list)
     money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
