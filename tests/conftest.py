@@ -170,7 +170,8 @@ TEST_SETTINGS = Settings(
     second_confirmation_above=15_000_000,
     session_secret="5e" * 32,
     # The suite signs officers and administrators in with their passwords (the demo's too, as
-    # `grants serve --demo` does); tests/test_logins.py turns the required second factor on.
+    # `grants serve --demo` does); tests/service/identity/test_logins.py turns the required
+    # second factor on.
     totp_required_roles=[],
 )
 

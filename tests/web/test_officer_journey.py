@@ -36,7 +36,7 @@ from contracts.proposals import (
 )
 from contracts.reviews import ReviewSave, ReviewSubmit
 from service.demo import DEMO_PASSWORD
-from tests.test_reviews import _scores
+from tests.service.reviews.test_reviews import _scores
 from tests.web.conftest import NewPage, demo_email
 from tests.web.test_officer_calls import OSH, create_call, fill_texts, t
 from tests.web.test_officer_selection import (

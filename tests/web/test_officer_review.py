@@ -48,7 +48,7 @@ from contracts.reviews import (
     ReviewSubmit,
 )
 from service.demo import DEMO_PASSWORD
-from tests.test_reviews import _rubric, _scores
+from tests.service.reviews.test_reviews import _rubric, _scores
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 from web.i18n import translations
 

@@ -44,7 +44,7 @@ from contracts.proposals import (
 from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import FEEDBACK_NOT_PUBLISHED, DeclineCreate
 from service.demo import DEMO_PASSWORD
-from tests.test_reviews import _rubric, _scores
+from tests.service.reviews.test_reviews import _rubric, _scores
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 from web.routes.officer_selection import Result, Row, compare, form_from_config, parse_form
 

@@ -551,7 +551,8 @@ async def test_na_only_where_allowed_the_panels_scores_and_a_reminder_in_russian
     new_page: NewPage, site: str
 ) -> None:
     """Feasibility allows no N/A: no N/A option for it, and a 422 with nothing saved if sent
-    anyway (the API's own 422 is tested in tests/test_review_settings.py). The window shows
+    anyway (the API's own 422 is tested in tests/service/reviews/test_review_settings.py). The
+    window shows
     the panel's scores: after submitting, the reviewer sees a second reviewer's scores as
     "Reviewer 2", never named (a blind window). The officer's reminder shows in the queue."""
     world = await build_world(site, 1, feasibility_na=False, panel_scores=True)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_imports import sheet_of_rows_without_numbers
+from tests.service.imports.test_imports import sheet_of_rows_without_numbers
 
 DEMO_OFFICER = ("officer@demo.pcc-grants.kg", "demo-grants-2026")
 

@@ -49,7 +49,7 @@ from service.persistence.models import (
 )
 from tests.conftest import TEST_SETTINGS, hashed_test_password, run_cli
 from tests.journey import NOW, Programme, complete_draft, published_call
-from tests.test_disbursement_race import (
+from tests.service.awards.test_disbursement_race import (
     TRANCHE,
     Arranged,
     _grant_with_tranches,

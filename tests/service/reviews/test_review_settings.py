@@ -27,7 +27,7 @@ from contracts.reviews import (
 from service.persistence.models import Review
 from tests.conftest import MakeUser
 from tests.journey import Programme, complete_draft, published_call
-from tests.test_reviews import _reviewers
+from tests.service.reviews.test_reviews import _reviewers
 
 
 def _rubric(version: int) -> RubricCreate:

@@ -17,7 +17,7 @@ from contracts.reviews import AutoAssign, ConflictCreate, PanelReplace, ReviewSa
 from service.persistence.models import AuditEvent
 from tests.conftest import MakeUser
 from tests.journey import CLOSES, Programme
-from tests.test_reviews import _reviewers, _scores, _submitted_proposal
+from tests.service.reviews.test_reviews import _reviewers, _scores, _submitted_proposal
 
 
 async def test_the_proposal_opens_only_after_the_no_conflict_declaration(

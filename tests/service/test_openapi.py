@@ -9,7 +9,7 @@ from typing import Any
 from contracts.client import GrantsClient
 from service.app import openapi_document, openapi_yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VERB_NOUN = re.compile(r"^(Get|List|Create|Update|Delete|Replay|Approve|Submit)[A-Z][A-Za-z]+$")
 
 

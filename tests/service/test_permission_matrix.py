@@ -1625,7 +1625,8 @@ async def _exports_the_payment(w: World, c: GrantsClient, result: tuple[bytes, s
 
 async def _keeps_the_undecided_grant_unpublished(w: World, c: GrantsClient, view: Any) -> None:
     """The world's grant was made without an approved selection run: its window is not decided,
-    so the public sees neither (tests/test_transparency.py shows the demo's decided grants)."""
+    so the public sees neither (tests/service/transparency/test_transparency.py shows the demo's
+    decided grants)."""
     assert w.grant.id not in {g.id for g in view.grants}
     assert w.window.id not in {x.id for x in view.windows}
     assert len(view.by_territory) >= 1
@@ -2115,7 +2116,7 @@ CASES: dict[str, Case] = {
         prepare=_computed_run,
     ),
     # four eyes: the run was created and computed by another officer (the creator or computer
-    # is refused: tests/test_selection_four_eyes.py)
+    # is refused: tests/service/selection/test_selection_four_eyes.py)
     "ApproveSelectionRun": Case(
         lambda w, c: c.approve_selection_run(
             w.run_id, SelectionRunTransition(reason="Panel meeting of 23 November")
@@ -2161,7 +2162,7 @@ CASES: dict[str, Case] = {
         prepare=_change_pending,
     ),
     # the proposer is another officer; the proposer confirming is refused in
-    # tests/test_selection_four_eyes.py
+    # tests/service/selection/test_selection_four_eyes.py
     "CreateDecisionChangeConfirmation": Case(
         lambda w, c: c.create_decision_change_confirmation(w.change.id, DecisionChangeTransition()),
         SELECTION_RUNNERS,
@@ -2198,7 +2199,8 @@ CASES: dict[str, Case] = {
         check=_declined,
         prepare=_review_round,
     ),
-    # published: its applicant reads it (before, 409: tests/test_feedback_publication.py)
+    # published: its applicant reads it
+    # (before, 409: tests/service/selection/test_feedback_publication.py)
     "GetFeedback": Case(
         lambda w, c: c.get_feedback(w.scored.id),
         READERS_OF_A_PROPOSALS,

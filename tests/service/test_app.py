@@ -17,7 +17,7 @@ from service.persistence.database import Database
 from service.persistence.models import Pcc, Territory
 from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_health_live_and_ready(client: GrantsClient) -> None:

@@ -22,7 +22,7 @@ from contracts.selection import (
 from service.persistence.models import AuditEvent
 from tests.conftest import MakeOrganisation, MakeUser
 from tests.journey import MONTHS, Programme
-from tests.test_selection_four_eyes import (
+from tests.service.selection.test_selection_four_eyes import (
     CONFLICT,
     FORBIDDEN,
     UNSELECT,

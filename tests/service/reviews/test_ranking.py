@@ -33,7 +33,7 @@ from service.context import Clock
 from service.persistence.models import AuditEvent, CallWindow
 from tests.conftest import MakeUser, Person, QueryCounter
 from tests.journey import CLOSES, MONTHS, NOW, Programme, complete_draft, published_call
-from tests.test_reviews import _rubric, _scores
+from tests.service.reviews.test_reviews import _rubric, _scores
 
 CODES = ["relevance", "feasibility", "gender"]
 WEIGHTS = {"relevance": 400, "feasibility": 350, "gender": 250}

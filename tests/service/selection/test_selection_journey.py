@@ -34,7 +34,7 @@ from contracts.selection import (
 from service.selection import service as selection_service
 from tests.conftest import MakeOrganisation, MakeUser
 from tests.journey import MONTHS, PDF, Programme, published_call
-from tests.test_reviews import _rubric, _scores
+from tests.service.reviews.test_reviews import _rubric, _scores
 
 # (name, women-led, scores by both reviewers): B and C tie exactly; D is the women-led one
 APPLICANTS = [

@@ -16,8 +16,8 @@ from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import DeclineCreate, SelectionRunCreate, SelectionRunTransition
 from tests.conftest import MakeOrganisation, MakeUser
 from tests.journey import MONTHS, Programme, published_call
-from tests.test_reviews import _rubric, _scores
-from tests.test_selection_journey import REQUEST, _apply
+from tests.service.reviews.test_reviews import _rubric, _scores
+from tests.service.selection.test_selection_journey import REQUEST, _apply
 
 
 async def test_decline_moves_the_reserve_up_in_the_history(

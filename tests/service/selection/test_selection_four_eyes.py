@@ -26,8 +26,8 @@ from contracts.selection import (
 from service.persistence.models import AuditEvent, Decision, SelectionRun
 from tests.conftest import MakeOrganisation, MakeUser, Person
 from tests.journey import MONTHS, Programme, published_call
-from tests.test_reviews import _rubric, _scores
-from tests.test_selection_journey import _apply
+from tests.service.reviews.test_reviews import _rubric, _scores
+from tests.service.selection.test_selection_journey import _apply
 
 FORBIDDEN = "urn:pcc-grants:problem:forbidden"
 CONFLICT = "urn:pcc-grants:problem:conflict"

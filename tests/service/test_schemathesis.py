@@ -162,7 +162,8 @@ def _st(site: str, headers: list[str], *args: str) -> subprocess.CompletedProces
         "--no-color",
         "--output-truncate",
         "false",
-        # signing out revokes the token this run authenticates with (tests/test_auth.py)
+        # signing out revokes the token this run authenticates with
+        # (tests/service/identity/test_auth.py)
         "--exclude-operation-id",
         "DeleteToken",
         *[arg for header in headers for arg in ("--header", header)],
