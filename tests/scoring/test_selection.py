@@ -18,7 +18,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from scoring import selection
 from scoring.selection import (
     Candidate,
     InfeasibleQuotas,
@@ -26,6 +25,7 @@ from scoring.selection import (
     Quota,
     SelectionConfig,
     SelectionResult,
+    engine,
     select,
 )
 
@@ -226,12 +226,12 @@ def chosen_of(result: SelectionResult, cands: Sequence[Candidate]) -> list[tuple
 def core_start(size: int) -> Iterator[None]:
     """Start the engine's heuristic core this small, so that its reduced-cost fixing and core
     growth, which real windows need, are exercised on windows small enough for brute force."""
-    saved = selection._CORE_START
-    selection._CORE_START = size  # type: ignore[misc]  # a Final, replaced for the test
+    saved = engine._CORE_START
+    engine._CORE_START = size  # type: ignore[misc]  # a Final, replaced for the test
     try:
         yield
     finally:
-        selection._CORE_START = saved  # type: ignore[misc]  # a Final, put back
+        engine._CORE_START = saved  # type: ignore[misc]  # a Final, put back
 
 
 @given(windows(max_size=12), st.sampled_from([1, 3, 128]))
@@ -850,22 +850,22 @@ def test_optimal_matches_a_plain_solver_call_and_ignores_input_order_at_scale(se
 def split_proofs_from(free: int) -> Iterator[list[int]]:
     """Split every proof over at least ``free`` candidates over two threads; yields the list
     of the candidates (columns) the proofs were split on."""
-    saved_min, saved_pick = selection._SPLIT_MIN_FREE, selection._split_variable
+    saved_min, saved_pick = engine._SPLIT_MIN_FREE, engine._split_variable
     picked: list[int] = []
 
-    def recording(model: selection._Model) -> int | None:
+    def recording(model: engine._Model) -> int | None:
         column = saved_pick(model)
         if column is not None:
             picked.append(column)
         return column
 
-    selection._SPLIT_MIN_FREE = free  # type: ignore[misc]  # a Final, replaced for the test
-    selection._split_variable = recording
+    engine._SPLIT_MIN_FREE = free  # type: ignore[misc]  # a Final, replaced for the test
+    engine._split_variable = recording
     try:
         yield picked
     finally:
-        selection._SPLIT_MIN_FREE = saved_min  # type: ignore[misc]  # a Final, put back
-        selection._split_variable = saved_pick
+        engine._SPLIT_MIN_FREE = saved_min  # type: ignore[misc]  # a Final, put back
+        engine._split_variable = saved_pick
 
 
 @pytest.mark.parametrize(("size", "seed"), [(150, 3), (250, 4), (400, 5)])
@@ -890,12 +890,12 @@ def test_the_better_half_of_a_split_proof_is_the_answer_the_first_on_a_tie() -> 
     c = np.array([-3.0, -2.0, -1.0])  # HiGHS minimises: the objective is minus the score
     funded_half = np.array([1, 0, 1])  # −4
     other_half = np.array([0, 1, 1])  # −3
-    assert selection._best_answer(c, [funded_half, other_half]) is funded_half
-    assert selection._best_answer(c, [other_half, funded_half]) is funded_half
+    assert engine._best_answer(c, [funded_half, other_half]) is funded_half
+    assert engine._best_answer(c, [other_half, funded_half]) is funded_half
     tie = np.array([0, 1, 1])
-    assert selection._best_answer(c, [other_half, tie]) is other_half
-    assert selection._best_answer(c, [None, other_half]) is other_half
-    assert selection._best_answer(c, [None, None]) is None
+    assert engine._best_answer(c, [other_half, tie]) is other_half
+    assert engine._best_answer(c, [None, other_half]) is other_half
+    assert engine._best_answer(c, [None, None]) is None
 
 
 @pytest.mark.parametrize("seed", [5, 7])
@@ -906,19 +906,19 @@ def test_the_search_around_the_first_core_only_speeds_the_proof(
     selection before the proof (in these windows it does: by 0.3 and 1.9 points). The result
     is the one without the search, and the plain solver's optimum."""
     cands, config = larger_window(600, seed)
-    improve = selection._improve
+    improve = engine._improve
     gains: list[int] = []
 
-    def recording(*args: Any) -> selection._Solution:
+    def recording(*args: Any) -> engine._Solution:
         prob, incumbent = args[0], args[4]
         found = improve(*args)
         gains.append(int(prob.score @ found.x) - int(prob.score @ incumbent.x))
         return found
 
-    monkeypatch.setattr(selection, "_improve", recording)
+    monkeypatch.setattr(engine, "_improve", recording)
     searched = select(cands, config)
     assert len(gains) == 1
     assert gains[0] > 0, "the search found nothing better: the test lost its purpose"
-    monkeypatch.setattr(selection, "_improve", lambda *args: args[4])
+    monkeypatch.setattr(engine, "_improve", lambda *args: args[4])
     assert select(cands, config) == searched
     assert searched.objective == plain_milp_optimum(cands, config)

@@ -28,7 +28,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import selection
 from scoring.selection import (
     Candidate,
     InfeasibleQuotas,
@@ -37,6 +36,7 @@ from scoring.selection import (
     QuotaKind,
     SelectionConfig,
     SelectionResult,
+    engine,
     select,
 )
 
@@ -362,12 +362,12 @@ def test_strict_line_skips_a_proposal_breaking_a_maximum_quota_even_when_it_misf
 def core_start(size: int) -> Iterator[None]:
     """Start the engine's heuristic core this small, so that its reduced-cost fixing and core
     growth are exercised on windows small enough for exhaustive search."""
-    saved = selection._CORE_START
-    selection._CORE_START = size  # type: ignore[misc]  # a Final, replaced for the test
+    saved = engine._CORE_START
+    engine._CORE_START = size  # type: ignore[misc]  # a Final, replaced for the test
     try:
         yield
     finally:
-        selection._CORE_START = saved  # type: ignore[misc]  # a Final, put back
+        engine._CORE_START = saved  # type: ignore[misc]  # a Final, put back
 
 
 groups = st.sampled_from(
