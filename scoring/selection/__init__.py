@@ -28,6 +28,7 @@ the solver statistics depend on which ends first.
 """
 
 from scoring.selection.run import select
+from scoring.selection.stored import check_quotas, quota_from_json, quota_to_json
 from scoring.selection.types import (
     Candidate,
     InfeasibleQuotas,
@@ -54,5 +55,8 @@ __all__ = [
     "SelectionConfig",
     "SelectionResult",
     "SolverFailure",
+    "check_quotas",
+    "quota_from_json",
+    "quota_to_json",
     "select",
 ]

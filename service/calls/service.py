@@ -21,6 +21,7 @@ from contracts.enums import CallStatus
 from contracts.lifecycles import CALL_TRANSITIONS, allowed_next, can_move
 from scoring.eligibility import RuleSet as EngineRuleSet
 from scoring.eligibility import RuleSetError, parse_rules, rules_to_json
+from scoring.selection import check_quotas
 from service.audit.service import record, snapshot
 from service.changes import check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
@@ -548,8 +549,6 @@ async def _set_links(
 
 
 def _checked_quotas(quotas: list[Any]) -> list[dict[str, Any]]:
-    from service.selection.compute import check_quotas
-
     data: list[dict[str, Any]] = [msgspec.to_builtins(q) for q in quotas]
     problems = check_quotas(data)
     if problems:

@@ -24,7 +24,14 @@ from scoring.aggregation import (
     z_calibrate,
 )
 from scoring.ranking import rank
-from scoring.selection import Candidate, InfeasibleQuotas, Policy, Quota, SelectionConfig, select
+from scoring.selection import (
+    Candidate,
+    InfeasibleQuotas,
+    Policy,
+    SelectionConfig,
+    quota_from_json,
+    select,
+)
 
 DISAGREEMENT_SPREAD = 20  # tenths: reviewers 2 points apart on a criterion are flagged
 
@@ -59,25 +66,6 @@ def _rubric(data: dict[str, Any]) -> Rubric:
         overall_threshold=data["overall_threshold"],
         tie_break=tuple(data["tie_break"]),
     )
-
-
-def quota_from_json(q: dict[str, Any]) -> Quota:
-    value = q["value"]
-    parsed: int | Fraction = (
-        _fraction(value) if q["kind"] in ("min_share_money", "min_share_count") else int(value)
-    )
-    return Quota(kind=q["kind"], group=q["group"], value=parsed)
-
-
-def check_quotas(quotas: list[dict[str, Any]]) -> list[str]:
-    """Problems with quotas as stored (JSON), one message each; empty when all are valid."""
-    problems = []
-    for n, q in enumerate(quotas):
-        try:
-            quota_from_json(q)
-        except (ValueError, KeyError, ArithmeticError) as exc:
-            problems.append(f"quotas[{n}]: {exc}")
-    return problems
 
 
 def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict[str, Any]:

@@ -31,11 +31,12 @@ from contracts.enums import (
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
 from contracts.permissions import Actor
 from scoring.ranking import seed_hash
+from scoring.selection import check_quotas
 from service.audit.service import record
 from service.calls.service import window_or_404
 from service.changes import move_proposal
 from service.context import RequestContext, utcnow
-from service.pcc.service import i18n
+from service.i18n import i18n
 from service.persistence.models import (
     AppUser,
     CallWindow,
@@ -56,7 +57,7 @@ from service.persistence.models import (
 )
 from service.problems import Conflict as ConflictProblem
 from service.problems import FeedbackNotPublished, IllegalTransition, InvalidInput, NotFound
-from service.selection.compute import check_quotas, compute, library_versions
+from service.selection.compute import compute, library_versions
 
 OUTCOME_STATUS = {
     "funded": ProposalStatus.SELECTED,
