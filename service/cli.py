@@ -152,8 +152,7 @@ def _secured(app: Any, settings: Settings) -> Any:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> None:
     """Migrate the database, then serve the API at /api/v1 and the web app at /."""
-    import uvicorn
-
+    from service import server
     from service.maintenance import GRACEFUL_SHUTDOWN_SECONDS, serve_until_stopped
 
     if demo and only != "web":
@@ -173,9 +172,8 @@ def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> N
     )
     click.echo(f"pcc-grants on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
     serve_until_stopped(
-        lambda: uvicorn.run(
+        lambda: server.run(
             f"service.cli:{factory}",
-            factory=True,
             host=host,
             port=port,
             log_level="warning",
