@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from importlib import resources
 from pathlib import Path
 
+import msgspec
+import pytest
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -19,6 +22,7 @@ from contracts.enums import (
 )
 from service.audit.service import verify
 from service.demo import DEMO_PASSWORD, load_demo_data
+from service.demo.spec import CallSpec, DemoDataError, People, check, decode, world
 from service.persistence.models import (
     ActionPlanItem,
     AppUser,
@@ -107,7 +111,7 @@ async def test_demo_data_is_complete_and_idempotent(
         )
     ).scalar_one()
     assert run.outputs is not None
-    assert "lottery" in [e["decided_by"] for e in run.outputs["entries"]]
+    assert "lottery" in [e.decided_by for e in run.outputs.entries]
     # four eyes: the first officer created and computed it, the second approved it
     people = {
         u.id: u.email
@@ -124,7 +128,7 @@ async def test_demo_data_is_complete_and_idempotent(
         "officer@demo.pcc-grants.kg",
         "officer2@demo.pcc-grants.kg",
     ]
-    assert [q["met"] for q in run.outputs["quota_checks"]] == [True]
+    assert [q.met for q in run.outputs.quota_checks] == [True]
     yntymak = (
         await session.execute(
             select(Proposal).where(col(Proposal.title) == "Village mediation circles in Alamedin")
@@ -142,3 +146,75 @@ async def test_demo_data_is_complete_and_idempotent(
         token = await client.create_token(login.email, DEMO_PASSWORD)
         me = await client.as_user(token.access_token).get_me()
         assert me.email == login.email
+
+
+# --- the data files ---------------------------------------------------------------------------
+
+
+def _data(name: str) -> str:
+    return resources.files("service.demo").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def test_the_packaged_data_files_are_whole_and_consistent() -> None:
+    loaded = world()
+    assert {t.code for t in loaded.places.territories} == TERRITORIES
+    assert len(loaded.people.organisations) == 11
+    assert check(loaded) is loaded
+
+
+def test_a_misspelt_key_is_refused_naming_the_file_and_the_key() -> None:
+    text = _data("people.yaml").replace("  founded_year: 2009", "  founded_yaer: 2009", 1)
+    with pytest.raises(DemoDataError) as refused:
+        decode("people.yaml", text, People)
+    assert str(refused.value) == (
+        "people.yaml: Object contains unknown field `founded_yaer` - at `$.organisations[0]`"
+    )
+
+
+def test_a_value_of_the_wrong_type_is_refused_naming_the_file_and_the_key() -> None:
+    text = _data("people.yaml").replace("  founded_year: 2009", "  founded_year: long ago", 1)
+    with pytest.raises(DemoDataError) as refused:
+        decode("people.yaml", text, People)
+    assert str(refused.value) == (
+        "people.yaml: Expected `int`, got `str` - at `$.organisations[0].founded_year`"
+    )
+
+
+def test_an_unknown_enum_value_is_refused() -> None:
+    text = _data("call.yaml").replace(
+        "  - registration_certificate\n  end:", "  - registration\n  end:", 1
+    )
+    with pytest.raises(DemoDataError) as refused:
+        decode("call.yaml", text, CallSpec)
+    assert str(refused.value).startswith("call.yaml: Invalid enum value 'registration' - at ")
+    assert "`$.proposals[8].attachments[1]`" in str(refused.value)
+
+
+def test_a_reference_to_nothing_is_refused_naming_the_file_and_the_key() -> None:
+    loaded = world()
+    applicants = list(loaded.people.applicants)
+    applicants[2] = msgspec.structs.replace(applicants[2], organisation="ayalzatt")
+    broken = msgspec.structs.replace(
+        loaded, people=msgspec.structs.replace(loaded.people, applicants=tuple(applicants))
+    )
+    with pytest.raises(DemoDataError) as refused:
+        check(broken)
+    assert str(refused.value).startswith(
+        "people.yaml: 'ayalzatt' at `$.applicants[2].organisation` is not an organisation (known: "
+    )
+
+
+def test_a_proposal_scored_on_criteria_the_rubric_lacks_is_refused() -> None:
+    loaded = world()
+    scores = dict(loaded.call.w1_scores)
+    scores["yntymak"] = {"relevance": 45, "feasibility": 40}
+    broken = msgspec.structs.replace(
+        loaded, call=msgspec.structs.replace(loaded.call, w1_scores=scores)
+    )
+    with pytest.raises(DemoDataError, match=r"call.yaml: `\$.w1_scores.yntymak` scores"):
+        check(broken)
+
+
+def test_broken_yaml_is_refused_naming_the_file() -> None:
+    with pytest.raises(DemoDataError, match=r"^grants.yaml: "):
+        decode("grants.yaml", "rates: [USD: 1\n", CallSpec)

@@ -1,6 +1,7 @@
-"""Demo data, part three: window 1's selected proposals become grants, with tranches in every
-state — planned (waiting for a report), due, approved and awaiting payment, disbursed (one paid
-from the USD source at the day's rate), a payment reversed, and a cancelled tranche.
+"""The demo's grants (`data/grants.yaml`): window 1's selected proposals become grants, with
+tranches in every state — planned (waiting for a report), due, approved and awaiting payment,
+disbursed (one paid from the USD source at the day's rate), a payment reversed, and a cancelled
+tranche.
 
 Made through the grant use cases as the programme and finance officers, so every row is checked,
 audited and on the ledger as it would be through the API. Idempotent: nothing happens when the
@@ -31,6 +32,8 @@ from contracts.permissions import Actor
 from scoring.money import allocate_pro_rata
 from service.awards import service as awards
 from service.context import RequestContext, utcnow
+from service.demo.base import demo_email
+from service.demo.spec import GrantsSpec, World
 from service.persistence.models import (
     AppUser,
     Grant,
@@ -40,13 +43,11 @@ from service.persistence.models import (
 from service.settings import Settings
 
 BISHKEK = ZoneInfo("Asia/Bishkek")
-DOMAIN = "demo.pcc-grants.kg"
-RATES = {"USD": "88.10", "EUR": "95.40"}  # the day's rates, KGS per unit
 
 
 async def _staff(session: AsyncSession, local: str, role: Role) -> RequestContext:
     user = (
-        (await session.execute(select(AppUser).where(col(AppUser.email) == f"{local}@{DOMAIN}")))
+        (await session.execute(select(AppUser).where(col(AppUser.email) == demo_email(local))))
         .scalars()
         .one()
     )
@@ -56,19 +57,17 @@ async def _staff(session: AsyncSession, local: str, role: Role) -> RequestContex
     )
 
 
-def _schedule(amount: int, start: date, items: list[uuid.UUID]) -> list[TrancheInput]:
-    """40 % on signature, 40 % after the first progress report, 20 % after the financial
-    report."""
-    parts = allocate_pro_rata(amount, [4, 4, 2])
-    kinds = (
-        TrancheConditionKind.AGREEMENT_SIGNED,
-        TrancheConditionKind.PROGRESS_REPORT_ACCEPTED,
-        TrancheConditionKind.FINANCIAL_REPORT_ACCEPTED,
-    )
+def _schedule(
+    spec: GrantsSpec, amount: int, start: date, items: list[uuid.UUID]
+) -> list[TrancheInput]:
+    """The amount in the data's shares (40 % on signature, 40 % after the first progress report,
+    20 % after the financial report), each on its condition."""
+    parts = allocate_pro_rata(amount, list(spec.tranche_shares))
+    kinds = spec.tranche_conditions
     return [
         TrancheInput(
             amount=part,
-            planned_date=start + timedelta(days=120 * i + 10),
+            planned_date=start + timedelta(days=spec.every_days * i + spec.first_after_days),
             action_plan_item_ids=items,
             conditions=[
                 ConditionInput(kind=kind)
@@ -80,8 +79,9 @@ def _schedule(amount: int, start: date, items: list[uuid.UUID]) -> list[TrancheI
     ]
 
 
-async def load_demo_grants(session: AsyncSession) -> int:
+async def load_demo_grants(session: AsyncSession, data: World) -> int:
     """Grants for window 1's selected proposals; the number made (0 when they exist)."""
+    spec = data.grants
     if (await session.execute(select(Grant.id).limit(1))).first() is not None:
         return 0
     selected = list(
@@ -100,7 +100,7 @@ async def load_demo_grants(session: AsyncSession) -> int:
     finance2 = await _staff(session, "finance2", Role.FINANCE_OFFICER)
     threshold = Settings().second_confirmation_above
     today = utcnow().astimezone(BISHKEK).date()
-    start = today - timedelta(days=20)
+    start = today + timedelta(days=spec.start_in_days)
     made = 0
     for n, proposal in enumerate(selected):
         items = list(
@@ -120,7 +120,7 @@ async def load_demo_grants(session: AsyncSession) -> int:
                 amount=proposal.requested_amount,
                 start_date=start,
                 end_date=start + timedelta(days=364),
-                tranches=_schedule(proposal.requested_amount, start, items),
+                tranches=_schedule(spec, proposal.requested_amount, start, items),
             ),
             threshold,
         )
@@ -133,7 +133,7 @@ async def load_demo_grants(session: AsyncSession) -> int:
             grant.id,
             AgreementSignature(
                 version=grant.version,
-                agreement_reference=f"PCC-2026-{n + 1:03d}",
+                agreement_reference=spec.agreement_reference.format(n=n + 1),
                 signed_on=start,
             ),
             threshold,
@@ -148,7 +148,7 @@ async def load_demo_grants(session: AsyncSession) -> int:
                 last.id,
                 TrancheCancellation(
                     version=last.version,
-                    reason="The closing festival was cancelled by the municipality",
+                    reason=spec.cancel_reason,
                 ),
                 threshold,
             )
@@ -157,7 +157,7 @@ async def load_demo_grants(session: AsyncSession) -> int:
             session,
             officer,
             first.id,
-            TrancheTransition(version=first.version, comment="Agreement signed"),
+            TrancheTransition(version=first.version, comment=spec.approve_comment),
             threshold,
         )
         if n == 1:
@@ -165,9 +165,9 @@ async def load_demo_grants(session: AsyncSession) -> int:
         payment = DisbursementCreate(
             amount=first.amount,
             value_date=start + timedelta(days=3),
-            reference=f"KICB-{start:%Y%m%d}-{n + 1:03d}",
-            bank_details={"bank": "KICB", "account": f"1280{n:012d}"},
-            rates=RATES,
+            reference=f"{spec.bank}-{start:%Y%m%d}-{n + 1:03d}",
+            bank_details={"bank": spec.bank, "account": f"1280{n:012d}"},
+            rates=dict(spec.rates),
         )
         wrong = await awards.disburse(session, finance, first.id, payment, threshold)
         # a wrong account: reversed by the second finance officer, approved and paid again
@@ -176,9 +176,9 @@ async def load_demo_grants(session: AsyncSession) -> int:
             finance2,
             wrong.id,
             ReversalCreate(
-                reason="Paid to a closed account; the bank returned the transfer",
+                reason=spec.reversal_reason,
                 value_date=start + timedelta(days=5),
-                reference=f"KICB-RET-{n + 1:03d}",
+                reference=f"{spec.bank}-RET-{n + 1:03d}",
             ),
         )
         again = await awards.get_tranche(session, officer, first.id, threshold)
@@ -186,11 +186,11 @@ async def load_demo_grants(session: AsyncSession) -> int:
             session,
             officer,
             first.id,
-            TrancheTransition(version=again.version, comment="New account checked"),
+            TrancheTransition(version=again.version, comment=spec.approve_again_comment),
             threshold,
         )
-        payment.reference = f"KICB-{start:%Y%m%d}-{n + 1:03d}-B"
-        payment.bank_details = {"bank": "KICB", "account": f"1290{n:012d}"}
+        payment.reference = f"{spec.bank}-{start:%Y%m%d}-{n + 1:03d}-B"
+        payment.bank_details = {"bank": spec.bank, "account": f"1290{n:012d}"}
         payment.value_date = start + timedelta(days=6)
         await awards.disburse(session, finance2, again.id, payment, threshold)
     return made
