@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -11,15 +10,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import service.persistence.models  # noqa: F401  (registers every table on the metadata)
 from service.persistence.base import metadata
+from service.persistence.migrate import include_object
 
 config = context.config
 target_metadata = metadata
-
-
-def _include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    return True
 
 
 def _configure(connection: Connection) -> None:
@@ -28,7 +22,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=False,
-        include_object=_include_object,
+        include_object=include_object,
         transaction_per_migration=False,
     )
 

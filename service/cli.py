@@ -107,7 +107,8 @@ def combined_app_factory() -> Any:
         pool_size=settings.pool_size,
         role=settings.database_role or None,
     )
-    return _secured(ScheduledPurge(build_combined_app(settings, database), database), settings)
+    app = ScheduledPurge(build_combined_app(settings, database), database)
+    return _secured(_with_jobs(app, settings), settings)
 
 
 def api_app_factory() -> Any:
@@ -120,7 +121,19 @@ def api_app_factory() -> Any:
         pool_size=settings.pool_size,
         role=settings.database_role or None,
     )
-    return _secured(ScheduledPurge(create_app(settings, database=database), database), settings)
+    app = ScheduledPurge(create_app(settings, database=database), database)
+    return _secured(_with_jobs(app, settings), settings)
+
+
+def _with_jobs(app: Any, settings: Settings) -> Any:
+    """The in-process job worker (service/jobs) beside the app, unless `--no-jobs`."""
+    if not settings.in_process_jobs:
+        return app
+    from service.jobs import InProcessWorker
+
+    return InProcessWorker(
+        app, resolve_database_url(settings), settings, concurrency=settings.job_concurrency
+    )
 
 
 def web_app_factory() -> Any:
@@ -150,7 +163,14 @@ def _secured(app: Any, settings: Settings) -> Any:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--only", type=click.Choice(["api", "web"]), help="Serve one half alone.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> None:
+@click.option(
+    "--jobs/--no-jobs",
+    default=True,
+    show_default=True,
+    help="Run a job worker (PDF reports, webhooks, e-mail) inside each server worker; "
+    "--no-jobs when `grants worker` processes run them.",
+)
+def serve(demo: bool, host: str, port: int, only: str | None, workers: int, jobs: bool) -> None:
     """Migrate the database, then serve the API at /api/v1 and the web app at /."""
     from service import server
     from service.maintenance import GRACEFUL_SHUTDOWN_SECONDS, serve_until_stopped
@@ -164,6 +184,7 @@ def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> N
             embedded = start_embedded_server(settings.pgdata_dir)
         url = resolve_database_url(settings)
         os.environ["GRANTS_DATABASE_URL"] = url  # workers connect to it; they never start it
+        os.environ["GRANTS_IN_PROCESS_JOBS"] = "true" if jobs else "false"
         migrate.upgrade(url)
         if demo:
             _print_demo(asyncio.run(_load_demo(url)))
@@ -182,6 +203,40 @@ def serve(demo: bool, host: str, port: int, only: str | None, workers: int) -> N
         ),
         embedded,
     )
+
+
+# --- worker ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--queue", "queues", multiple=True, help="Only these queues (default: all).")
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Jobs at once (default: settings).")
+@click.option("--once", is_flag=True, help="Stop when the queues are empty (for scripts).")
+def worker(queues: tuple[str, ...], concurrency: int | None, once: bool) -> None:
+    """Run background jobs (PDF reports, webhooks, e-mail) until SIGTERM/SIGINT; running jobs
+    finish first. Migrates the database first, as `grants serve` does."""
+    from service.jobs import run_worker
+
+    settings = _settings()
+    embedded = None
+    if not settings.database_url:
+        embedded = start_embedded_server(settings.pgdata_dir)
+    try:
+        url = resolve_database_url(settings)
+        migrate.upgrade(url)
+        click.echo(f"grants worker: queues {', '.join(queues) or 'all'}", err=True)
+        asyncio.run(
+            run_worker(
+                url,
+                settings,
+                queues=list(queues) or None,
+                concurrency=concurrency or settings.job_concurrency,
+                wait=not once,
+            )
+        )
+    finally:
+        if embedded is not None:
+            embedded.cleanup()
 
 
 # --- idempotency ------------------------------------------------------------------------------

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     """The key (64 hex digits) the TOTP secrets are encrypted with (AES-256-GCM), the same on
     every worker and host. Required in production; elsewhere made once and kept in
     `data_dir/totp.key`."""
+    in_process_jobs: bool = True
+    """`grants serve` runs a job worker (service/jobs) inside each of its workers; false (`grants
+    serve --no-jobs`) when separate `grants worker` processes run the jobs."""
+    job_concurrency: int = Field(default=2, ge=1, le=64)
+    """Jobs one worker (in-process or `grants worker`) runs at once."""
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     """Addresses (or CIDR networks) whose `X-Forwarded-For` is believed when finding the
     caller's address for sign-in throttling: a reverse proxy, and the web app (in-process it

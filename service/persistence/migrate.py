@@ -58,11 +58,22 @@ def _current(connection: Connection) -> tuple[str, ...]:
     return MigrationContext.configure(connection).get_current_heads()
 
 
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Autogenerate and `alembic check` leave procrastinate's tables (the job queue,
+    service/jobs) alone: its own schema, applied by revision 0010 from its SQL, not declared on
+    the models' metadata."""
+    return not (type_ == "table" and reflected and (name or "").startswith("procrastinate_"))
+
+
 def _diff(connection: Connection) -> list[Any]:
     import service.persistence.models  # noqa: F401  (registers every table)
     from service.persistence.base import metadata
 
-    ctx = MigrationContext.configure(connection, opts={"compare_type": True})
+    ctx = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": include_object}
+    )
     return list(compare_metadata(ctx, metadata))
 
 

@@ -25,6 +25,7 @@ from service.persistence.models.calls import (
     WindowAllocation,
     WindowTerritory,
 )
+from service.persistence.models.documents import GeneratedDocument
 from service.persistence.models.finance import ExchangeRate, FundingSource
 from service.persistence.models.identity import (
     Affiliation,
@@ -85,6 +86,7 @@ __all__ = [
     "DecisionChange",
     "ExchangeRate",
     "FundingSource",
+    "GeneratedDocument",
     "Grant",
     "GrantCharge",
     "GrantVersion",

@@ -1,0 +1,1 @@
+"""Documents' background jobs (filled in below)."""
