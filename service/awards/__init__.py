@@ -1,0 +1,1 @@
+"""Grants (awards): making and amending them, the tranche lifecycle, the disbursement ledger."""
