@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -21,6 +22,13 @@ from sqlalchemy.ext.asyncio import (
 from service.settings import Settings
 
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+POOL_RECYCLE_SECONDS = 1800
+"""A pooled connection older than this is replaced at its next checkout (before a server-side
+idle timeout or a load balancer's can close it under us)."""
+PREPARED_STATEMENT_CACHE_SIZE = 500
+"""asyncpg's per-connection cache of prepared statements (SQLAlchemy's default is 100): a hot
+statement is parsed and planned once per connection, then only bound and executed."""
 
 
 def start_embedded_server(pgdata: Path) -> Any:
@@ -64,12 +72,22 @@ class Database:
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, role: str | None = None) -> Database:
         """`role`: every connection acts as it (PostgreSQL `SET ROLE`, as a startup setting)."""
-        connect_args = {"server_settings": {"role": role}} if role else {}
+        connect_args: dict[str, Any] = {
+            "prepared_statement_cache_size": PREPARED_STATEMENT_CACHE_SIZE
+        }
+        if role:
+            connect_args["server_settings"] = {"role": role}
+        # No pre-ping: it cost a round trip on every checkout, i.e. on every request. A connection
+        # the server dropped fails its first statement instead; SQLAlchemy then invalidates it
+        # and every connection pooled before it (the pool's default on a disconnect), and the
+        # request retries once when nothing of it had run yet (`is_disconnect`, used by the
+        # authentication middleware, whose statement is the first of every authenticated request).
         engine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            pool_pre_ping=False,
+            pool_recycle=POOL_RECYCLE_SECONDS,
             connect_args=connect_args,
         )
         return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
@@ -92,6 +110,12 @@ class Database:
     async def dispose(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """A statement failed because its connection is gone (server restart, terminated backend,
+    network cut); SQLAlchemy has invalidated that connection already."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
