@@ -40,6 +40,7 @@ from service.openapi import (
     enforce_struct_constraints,
     fix_options_allow,
 )
+from service.opendata.controllers import OpenDataController, document_decimal_numbers
 from service.pcc.controllers import (
     ActionPlanController,
     ActionPlanItemController,
@@ -89,6 +90,7 @@ API_CONTROLLERS: list[Any] = [
     ExchangeRateController,
     FinanceViewController,
     TransparencyController,
+    OpenDataController,
     AuditController,
     CallController,
     WindowController,
@@ -210,6 +212,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     document_common_refusals(app.openapi_schema)
     document_download_media_types(app.openapi_schema, DOWNLOAD_MEDIA_TYPES)
     document_multipart_file_types(app.openapi_schema, UPLOAD_MEDIA_TYPES)
+    document_decimal_numbers(app.openapi_schema)
     fix_options_allow(app.routes)
     # Outermost, around the router and its exception handling, so that 404/405 answers and every
     # other response carry a request id and get an access-log line too.

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     caller's address for sign-in throttling: a reverse proxy, and the web app (in-process it
     calls from 127.0.0.1)."""
 
+    # --- open data (docs/partners.md) ---
+    open_data_publisher_ref: str = Field(default="XM-DAC-41304", pattern=r"^[^/&|?\s]+$")
+    """The IATI organisation identifier of the publisher (the reporting organisation of the IATI
+    file, the funder of the 360Giving records); default UNESCO's."""
+    open_data_publisher_name: str = "UNESCO"
+    open_data_360giving_prefix: str = Field(default="360G-pccgrants", pattern=r"^360G-[^/\s]+$")
+    """The publisher's 360Giving identifier prefix (grant and organisation identifiers)."""
+    open_data_license: str = "https://creativecommons.org/licenses/by/4.0/"
+
     @property
     def pgdata_dir(self) -> Path:
         return (self.data_dir / "pgdata").resolve()
