@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -48,19 +48,241 @@ class SelectionRunCreate(Request, kw_only=True):
     """Default: the window's calibration setting (`{"method": "z"}`), else none."""
 
 
+SelectionOutcome = Literal["funded", "reserve", "not_funded", "ineligible"]
+
+_EXACT = 'exact, written as an integer ("375") or a reduced fraction "n/d" ("751/2" = 375.5)'
+
+
+def _d(text: str) -> Meta:
+    return Meta(description=text)
+
+
+RANK_DESCRIPTION = (
+    "The proposal's place in the funding order: 1-based position among the proposals that "
+    "passed every threshold (eligible for funding), ordered by ranking score, then the rubric's "
+    "tie-break criteria, then the lottery ticket. Null for a proposal that failed a threshold or "
+    "has no ranking score: it is listed at its score's place but holds no rank and is never "
+    'funded. The reasons\' "rank N" is this number.'
+)
+
+
+class SelectionCriterionResult(msgspec.Struct, kw_only=True):
+    """One criterion of one proposal in a selection run's result."""
+
+    code: Annotated[str, _d("The rubric criterion's code.")]
+    value: Annotated[
+        str | None,
+        _d(
+            "The criterion's aggregate over the submitted reviews (or the recorded consensus "
+            f"score), in tenths of a point on the criterion's scale; {_EXACT}. Null when no "
+            "reviewer gave an applicable score."
+        ),
+    ]
+    threshold: Annotated[
+        int | None,
+        _d(
+            "The criterion's threshold in tenths of a point on the criterion's scale "
+            "(35 = 3.5), compared with `value`; null: no threshold."
+        ),
+    ]
+    passed: Annotated[
+        bool | None,
+        _d("`value` ≥ `threshold`; null when there is no threshold or no value."),
+    ]
+    consensus: Annotated[
+        bool, _d("`value` is a consensus score recorded by the panel, not the aggregate.")
+    ]
+
+
 class SelectionEntry(msgspec.Struct, kw_only=True):
+    """One proposal of the window in a selection run's result, in ranking order."""
+
+    proposal_id: Annotated[str, _d("The proposal's id (a UUID).")]
+    receipt_number: Annotated[
+        str | None,
+        _d(
+            "The proposal's receipt number, as the reasons name proposals; null in runs "
+            "computed before receipt numbers were recorded with the inputs."
+        ),
+    ] = None
+    rank: Annotated[int | None, _d(RANK_DESCRIPTION)]
+    score: Annotated[
+        str | None,
+        _d(
+            "The ranking score used: the weighted mean (weights in thousandths) of the criterion "
+            "values, in tenths of a point on the criteria's scale (375 = 37.5 points), after "
+            f"calibration when the run calibrates; {_EXACT}. Null: no score."
+        ),
+    ]
+    raw_score: Annotated[
+        str | None,
+        _d(f"The ranking score before calibration, same unit as `score`; {_EXACT}."),
+    ]
+    decided_by: Annotated[
+        str | None,
+        _d(
+            'Why this proposal is ahead of the next one in ranking order: "score", '
+            '"tie_break:<criterion code>" (equal scores, higher on that tie-break criterion) or '
+            '"lottery" (equal on all, lower ticket); null for the last.'
+        ),
+    ]
+    ticket: Annotated[
+        str,
+        _d(
+            "The lottery ticket: HMAC-SHA256 of the proposal id keyed with the run's seed, hex; "
+            "lower wins an exact tie."
+        ),
+    ]
+    status: Annotated[
+        SelectionOutcome,
+        _d(
+            "funded, reserve (on the reserve list), not_funded, or ineligible (failed a "
+            "threshold or has no score: never considered for funding)."
+        ),
+    ]
+    amount: Annotated[
+        int,
+        _d(
+            "Amount awarded in integer minor units of the window's currency (0 unless funded; "
+            "below the request when partial funding cut it)."
+        ),
+    ]
+    reason: Annotated[
+        str,
+        _d(
+            "Why the proposal has this status, in English, naming ranks (`rank`) and proposals "
+            "by receipt number and money with the currency's ISO 4217 code."
+        ),
+    ]
+    passes_all: Annotated[
+        bool,
+        _d(
+            "It has a ranking score, no criterion threshold failed and the rubric's overall "
+            "threshold (if any) did not fail."
+        ),
+    ]
+    criteria: list[SelectionCriterionResult]
+
+
+class SelectionQuotaCheck(msgspec.Struct, kw_only=True):
+    """How one configured quota stands in the result."""
+
+    quota: Annotated[
+        str,
+        _d('The quota as the engine names it, e.g. "min_share_count women_led ≥ 30%".'),
+    ]
+    required: Annotated[
+        int,
+        _d(
+            "The bound in the quota's own unit: a number of awards (count kinds, "
+            "max_per_organisation) or integer minor units (money kinds); a share is the count or "
+            "money it comes to, rounded up."
+        ),
+    ]
+    achieved: Annotated[
+        int,
+        _d(
+            "What the result reaches, in the same unit as `required`; for max_per_organisation "
+            "the most awards any one organisation of the group has."
+        ),
+    ]
+    met: bool
+    detail: Annotated[str, _d("The figures in words (English).")]
+
+
+class SelectionDisagreement(msgspec.Struct, kw_only=True):
     proposal_id: str
-    rank: int | None
-    score: str | None
-    """Ranking score in tenths, exact (a fraction as a decimal string or "n/d")."""
-    raw_score: str | None
-    decided_by: str | None
-    ticket: str
-    status: str
-    amount: int
-    reason: str
-    passes_all: bool
-    criteria: list[dict[str, Any]]
+    criterion: Annotated[str, _d("The criterion's code.")]
+    spread: Annotated[
+        int,
+        _d(
+            "Highest minus lowest applicable score of the reviewers on this criterion, in "
+            "tenths of a point (flagged from 20 = 2 points)."
+        ),
+    ]
+
+
+class SelectionFlags(msgspec.Struct, kw_only=True):
+    disagreements: list[SelectionDisagreement]
+    outlier_reviewers: Annotated[
+        list[str],
+        _d("Ids of reviewers whose severity bias is significant (|bias| / SE > 2), sorted."),
+    ]
+    alpha: Annotated[
+        float | None,
+        _d(
+            "Krippendorff's alpha (interval level, reviewers as coders) over every (proposal, "
+            "criterion) pair, a number ≤ 1 rounded to 6 places; null when undefined."
+        ),
+    ]
+    alpha_by_criterion: Annotated[
+        dict[str, float | None],
+        _d("Krippendorff's alpha per criterion code, as `alpha`."),
+    ]
+
+
+class SelectionOutputs(msgspec.Struct, kw_only=True):
+    """A computed run's result: deterministic from its inputs, configuration and seed."""
+
+    funded_total: Annotated[int, _d("Sum of the awarded amounts, integer minor units.")]
+    objective: Annotated[
+        str,
+        _d(
+            "The total ranking score of the funded proposals (what the optimal policy "
+            f"maximises), tenths of a point; {_EXACT}."
+        ),
+    ]
+    reserve: Annotated[list[str], _d("Proposal ids of the reserve list, in order.")]
+    entries: Annotated[list[SelectionEntry], _d("Every proposal of the run, in ranking order.")]
+    quota_checks: Annotated[
+        list[SelectionQuotaCheck], _d("One per configured quota, in the configuration's order.")
+    ]
+    notes: Annotated[
+        list[str],
+        _d("Facts about the whole result, e.g. a minimum quota a rank-order policy left unmet."),
+    ]
+    flags: SelectionFlags
+
+
+class SelectionQuotaRead(msgspec.Struct, kw_only=True):
+    kind: QuotaKindName
+    group: Annotated[
+        str, _d("women_led, youth_led, any, or territory:<code> (the organisation's territory).")
+    ]
+    value: Annotated[
+        str,
+        _d(
+            'For min_share_money a decimal fraction of the budget ("0.3" = 30%), for '
+            "min_share_count of the number of funded awards; for min_money/max_money integer "
+            "minor units; for the other kinds a whole number of awards."
+        ),
+    ]
+
+
+class SelectionRunConfig(msgspec.Struct, kw_only=True):
+    """The configuration fixed when the run was created."""
+
+    policy: SelectionPolicy
+    budget: Annotated[int, _d("The budget the selection fits in, integer minor units.")]
+    quotas: list[SelectionQuotaRead]
+    partial_funding_floor_pct: Annotated[
+        int | None,
+        _d(
+            "Percent (1–100): an award may be cut down to this share of the request, rounded up "
+            "to a whole minor unit; null: every award is the full request."
+        ),
+    ] = None
+    reserve_size: Annotated[
+        int | None,
+        _d("How many unfunded proposals make the reserve list; null: every one that could be."),
+    ] = None
+    calibration: Annotated[
+        Literal["none", "z", "severity"],
+        _d(
+            "How reviewer scores were calibrated before ranking: none, z (per-reviewer "
+            "z-scores back onto the scale) or severity (a fitted reviewer-bias model)."
+        ),
+    ] = "none"
 
 
 class SelectionRunRead(msgspec.Struct, kw_only=True):
@@ -68,13 +290,14 @@ class SelectionRunRead(msgspec.Struct, kw_only=True):
     window_id: uuid.UUID
     policy: SelectionPolicy
     status: SelectionRunStatus
-    seed_hash: str
-    """Published before the draw."""
-    seed: str | None
-    """Revealed once the run is computed."""
-    config: dict[str, Any]
-    outputs: dict[str, Any] | None
-    library_versions: dict[str, str]
+    seed_hash: Annotated[str, _d("SHA-256 of the lottery seed, hex: published before the draw.")]
+    seed: Annotated[str | None, _d("The lottery seed (hex), revealed once the run is computed.")]
+    config: SelectionRunConfig
+    outputs: SelectionOutputs | None
+    library_versions: Annotated[
+        dict[str, str],
+        _d("Versions of Python and the numeric libraries the run was computed with, by name."),
+    ]
     created_at: datetime
     approved_at: datetime | None
     created_by: uuid.UUID
@@ -119,8 +342,13 @@ class SelectionRunTransition(Request, kw_only=True):
 
 
 class ReplayRead(msgspec.Struct, kw_only=True):
-    identical: bool
-    outputs: dict[str, Any] | None
+    identical: Annotated[
+        bool,
+        _d("The outputs computed again equal the stored ones (as canonical JSON)."),
+    ]
+    outputs: Annotated[
+        SelectionOutputs | None, _d("The outputs computed again from the stored inputs and seed.")
+    ]
 
 
 class DecisionCreate(Request, kw_only=True):

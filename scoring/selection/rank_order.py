@@ -44,9 +44,8 @@ def _greedy(
     for i in range(n):
         if stopped_at is not None:
             other = prob.cands[stopped_at]
-            notes[i] = (
-                f"below the funding line, which stopped at rank {stopped_at + 1} ({other.id})"
-            )
+            named = other.name or other.id
+            notes[i] = f"below the funding line, which stopped at rank {stopped_at + 1} ({named})"
             continue
         cost, least = int(prob.cost[i]), int(prob.floor[i])
         budget_room = prob.budget - used[0]

@@ -72,6 +72,8 @@ class Candidate:
     youth_led: bool
     eligible: bool = True
     """Passed eligibility and every score threshold; an ineligible candidate is never funded."""
+    name: str | None = None
+    """How reasons name the candidate to others (a proposal's receipt number); ``None``: its id."""
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -183,7 +185,8 @@ class Outcome:
     """Minor units awarded; 0 unless funded."""
     reason: str
     rank: int | None
-    """1-based position among the eligible candidates in priority order; None if ineligible."""
+    """1-based position among the eligible candidates in priority order; None if ineligible.
+    The one rank of a selection: the reasons' "rank N" is this number."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 `compute(inputs, config, seed)` depends on nothing but its arguments (and the numeric libraries'
 versions, which the run records), so `replay` recomputes a run and must get identical outputs.
+The inputs are :class:`SelectionInputs` (stored as JSON with the run), the configuration and the
+outputs the contract's :class:`~contracts.selection.SelectionRunConfig` and
+:class:`~contracts.selection.SelectionOutputs`; quotas that cannot all be met raise
+:class:`~scoring.selection.InfeasibleQuotas`.
 """
 
 from __future__ import annotations
@@ -9,8 +13,10 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 from fractions import Fraction
-from typing import Any
 
+import msgspec
+
+from contracts import selection as c
 from scoring.aggregation import (
     Criterion,
     Method,
@@ -26,7 +32,6 @@ from scoring.aggregation import (
 from scoring.ranking import rank
 from scoring.selection import (
     Candidate,
-    InfeasibleQuotas,
     Policy,
     SelectionConfig,
     quota_from_json,
@@ -46,53 +51,108 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _fraction(value: Any) -> Fraction:
-    return Fraction(str(value))
+class CriterionInput(msgspec.Struct, kw_only=True):
+    code: str
+    weight: int
+    """Thousandths."""
+    scale_min: int
+    scale_max: int
+    scale_step: int
+    threshold: int | None
+    """Tenths of a point, like the scale."""
 
 
-def _rubric(data: dict[str, Any]) -> Rubric:
+class RubricInput(msgspec.Struct, kw_only=True):
+    id: str
+    version: int
+    aggregation: str
+    overall_threshold: int | None
+    """Tenths of a point, compared with the weighted mean of the criterion values."""
+    tie_break: list[str]
+    criteria: list[CriterionInput]
+
+
+class ProposalInput(msgspec.Struct, kw_only=True):
+    id: str
+    cost: int
+    """The requested amount, minor units."""
+    organisation: str
+    territory: str
+    women_led: bool
+    youth_led: bool
+    receipt_number: str | None = None
+    """How reasons name the proposal; absent from runs stored before it was recorded."""
+
+
+class ScoreInput(msgspec.Struct, kw_only=True):
+    proposal: str
+    reviewer: str
+    criterion: str
+    value: int | None
+    """Tenths; None: not applicable."""
+
+
+class ConsensusInput(msgspec.Struct, kw_only=True):
+    proposal: str
+    criterion: str
+    value: int
+
+
+class SelectionInputs(msgspec.Struct, kw_only=True):
+    """Everything a computation reads, stored with the run (JSON) for replay."""
+
+    rubric: RubricInput
+    proposals: list[ProposalInput]
+    scores: list[ScoreInput]
+    consensus: list[ConsensusInput]
+    currency: str = "KGS"
+
+
+def _rubric(data: RubricInput) -> Rubric:
     return Rubric(
         criteria=tuple(
             Criterion(
-                code=c["code"],
-                weight=c["weight"],
-                scale_min=c["scale_min"],
-                scale_max=c["scale_max"],
-                scale_step=c["scale_step"],
-                threshold=c["threshold"],
+                code=x.code,
+                weight=x.weight,
+                scale_min=x.scale_min,
+                scale_max=x.scale_max,
+                scale_step=x.scale_step,
+                threshold=x.threshold,
             )
-            for c in data["criteria"]
+            for x in data.criteria
         ),
-        overall_threshold=data["overall_threshold"],
-        tie_break=tuple(data["tie_break"]),
+        overall_threshold=data.overall_threshold,
+        tie_break=tuple(data.tie_break),
     )
 
 
-def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict[str, Any]:
-    """Aggregate, calibrate (if asked), rank and select. JSON in, JSON out."""
-    rubric = _rubric(inputs["rubric"])
+def _exact(value: Fraction | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def compute(
+    inputs: SelectionInputs, config: c.SelectionRunConfig, seed: bytes
+) -> c.SelectionOutputs:
+    """Aggregate, calibrate (if asked), rank and select.
+
+    Raises :class:`~scoring.selection.InfeasibleQuotas` when the quotas cannot all be met."""
+    rubric = _rubric(inputs.rubric)
     scores = [
-        Score(
-            proposal=s["proposal"],
-            reviewer=s["reviewer"],
-            criterion=s["criterion"],
-            value=s["value"],
-        )
-        for s in inputs["scores"]
+        Score(proposal=s.proposal, reviewer=s.reviewer, criterion=s.criterion, value=s.value)
+        for s in inputs.scores
     ]
-    consensus = {(c["proposal"], c["criterion"]): c["value"] for c in inputs["consensus"]}
-    method = Method(inputs["rubric"]["aggregation"])
-    proposals = {p["id"]: p for p in inputs["proposals"]}
+    consensus = {(x.proposal, x.criterion): x.value for x in inputs.consensus}
+    method = Method(inputs.rubric.aggregation)
+    proposals = {p.id: p for p in inputs.proposals}
     raw = aggregate_proposals(rubric, scores, method, consensus, proposals=list(proposals))
-    calibration = config.get("calibration", "none")
     fit = severity_model(scores, rubric) if len({s.reviewer for s in scores}) > 1 else None
     used = raw
-    if calibration == "z":
+    if config.calibration == "z":
         calibrated = z_calibrate(scores, rubric).scores
         used = aggregate_proposals(
             rubric, calibrated, method, consensus, proposals=list(proposals), require_steps=False
         )
-    elif calibration == "severity" and fit is not None:
+    elif config.calibration == "severity" and fit is not None:
         used = aggregate_proposals(
             rubric,
             fit.calibrated,
@@ -106,95 +166,88 @@ def compute(inputs: dict[str, Any], config: dict[str, Any], seed: bytes) -> dict
     candidates = [
         Candidate(
             id=pid,
-            cost=p["cost"],
+            cost=p.cost,
             score=used[pid].overall or Fraction(0),
             priority=priority[pid],
-            organisation=p["organisation"],
-            territory=p["territory"],
-            women_led=p["women_led"],
-            youth_led=p["youth_led"],
+            organisation=p.organisation,
+            territory=p.territory,
+            women_led=p.women_led,
+            youth_led=p.youth_led,
             eligible=used[pid].passes_all,
+            name=p.receipt_number,
         )
         for pid, p in sorted(proposals.items())
     ]
     selection_config = SelectionConfig(
-        policy=Policy(config["policy"]),
-        budget=config["budget"],
-        quotas=tuple(quota_from_json(q) for q in config.get("quotas", [])),
-        partial_funding_floor_pct=config.get("partial_funding_floor_pct"),
-        reserve_size=config.get("reserve_size"),
-        currency=inputs.get("currency", "KGS"),
+        policy=Policy(config.policy.value),
+        budget=config.budget,
+        quotas=tuple(quota_from_json(msgspec.to_builtins(q)) for q in config.quotas),
+        partial_funding_floor_pct=config.partial_funding_floor_pct,
+        reserve_size=config.reserve_size,
+        currency=inputs.currency,
     )
-    try:
-        result = select(candidates, selection_config)
-    except InfeasibleQuotas as exc:
-        return {
-            "error": {
-                "kind": "infeasible_quotas",
-                "quota": exc.quota.describe(),
-                "diagnosis": exc.diagnosis,
-            }
-        }
+    result = select(candidates, selection_config)
     outcomes = {o.id: o for o in result.outcomes}
     entries = []
     for r in ranked:
         agg = used[r.proposal]
         o = outcomes[r.proposal]
         entries.append(
-            {
-                "proposal_id": r.proposal,
-                "rank": r.rank,
-                "score": None if r.score is None else str(r.score),
-                "raw_score": None
-                if raw[r.proposal].overall is None
-                else str(raw[r.proposal].overall),
-                "decided_by": r.decided_by,
-                "ticket": r.ticket,
-                "status": o.status,
-                "amount": o.amount,
-                "reason": o.reason,
-                "passes_all": agg.passes_all,
-                "criteria": [
-                    {
-                        "code": c.code,
-                        "value": None if c.value is None else str(c.value),
-                        "threshold": c.threshold,
-                        "passed": c.passed,
-                        "consensus": c.consensus,
-                    }
-                    for c in agg.criteria
+            c.SelectionEntry(
+                proposal_id=r.proposal,
+                receipt_number=proposals[r.proposal].receipt_number,
+                rank=o.rank,
+                score=_exact(r.score),
+                raw_score=_exact(raw[r.proposal].overall),
+                decided_by=r.decided_by,
+                ticket=r.ticket,
+                status=o.status,
+                amount=o.amount,
+                reason=o.reason,
+                passes_all=agg.passes_all,
+                criteria=[
+                    c.SelectionCriterionResult(
+                        code=x.code,
+                        value=_exact(x.value),
+                        threshold=x.threshold,
+                        passed=x.passed,
+                        consensus=x.consensus,
+                    )
+                    for x in agg.criteria
                 ],
-            }
+            )
         )
     alpha = krippendorff_alpha(scores) if scores else None
-    return {
-        "funded_total": result.funded_total,
-        "objective": str(result.objective),
-        "reserve": list(result.reserve),
-        "entries": entries,
-        "quota_checks": [
-            {
-                "quota": q.quota.describe(selection_config.currency),
-                "required": q.required,
-                "achieved": q.achieved,
-                "met": q.met,
-                "detail": q.detail,
-            }
+    return c.SelectionOutputs(
+        funded_total=result.funded_total,
+        objective=str(result.objective),
+        reserve=list(result.reserve),
+        entries=entries,
+        quota_checks=[
+            c.SelectionQuotaCheck(
+                quota=q.quota.describe(selection_config.currency),
+                required=q.required,
+                achieved=q.achieved,
+                met=q.met,
+                detail=q.detail,
+            )
             for q in result.quota_checks
         ],
-        "notes": list(result.notes),
-        "flags": {
-            "disagreements": [
-                {"proposal_id": d.proposal, "criterion": d.criterion, "spread": d.spread}
+        notes=list(result.notes),
+        flags=c.SelectionFlags(
+            disagreements=[
+                c.SelectionDisagreement(
+                    proposal_id=d.proposal, criterion=d.criterion, spread=d.spread
+                )
                 for d in disagreement_flags(scores, DISAGREEMENT_SPREAD)
             ],
-            "outlier_reviewers": sorted(outlier_reviewers(fit)) if fit is not None else [],
-            "alpha": None if alpha is None else round(alpha, 6),
-            "alpha_by_criterion": {
+            outlier_reviewers=sorted(outlier_reviewers(fit)) if fit is not None else [],
+            alpha=None if alpha is None else round(alpha, 6),
+            alpha_by_criterion={
                 code: None if (a := krippendorff_alpha(scores, code)) is None else round(a, 6)
                 for code in rubric.codes
             }
             if scores
             else {},
-        },
-    }
+        ),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -31,7 +31,7 @@ from contracts.enums import (
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
 from contracts.permissions import Actor
 from scoring.ranking import seed_hash
-from scoring.selection import check_quotas
+from scoring.selection import InfeasibleQuotas, check_quotas
 from service.audit.service import record
 from service.calls.service import window_or_404
 from service.changes import move_proposal
@@ -57,7 +57,16 @@ from service.persistence.models import (
 )
 from service.problems import Conflict as ConflictProblem
 from service.problems import FeedbackNotPublished, IllegalTransition, InvalidInput, NotFound
-from service.selection.compute import compute, library_versions
+from service.selection.compute import (
+    ConsensusInput,
+    CriterionInput,
+    ProposalInput,
+    RubricInput,
+    ScoreInput,
+    SelectionInputs,
+    compute,
+    library_versions,
+)
 
 OUTCOME_STATUS = {
     "funded": ProposalStatus.SELECTED,
@@ -88,8 +97,8 @@ async def _read(session: AsyncSession, run: SelectionRun) -> c.SelectionRunRead:
         status=run.status,
         seed_hash=run.seed_hash or "",
         seed=run.seed if revealed else None,
-        config=dict(run.config),
-        outputs=dict(run.outputs) if run.outputs is not None else None,
+        config=run_config(run.config),
+        outputs=run_outputs(run),
         library_versions=dict(run.library_versions),
         created_at=run.created_at,
         approved_at=run.approved_at,
@@ -101,6 +110,24 @@ async def _read(session: AsyncSession, run: SelectionRun) -> c.SelectionRunRead:
         approved_by=run.approved_by,
         approved_by_name=names.get(run.approved_by) if run.approved_by else None,
     )
+
+
+def run_config(stored: Mapping[str, Any]) -> c.SelectionRunConfig:
+    """A run's configuration as stored (JSON), typed; quota values read as text, as entered."""
+    data = dict(stored)
+    data["quotas"] = [{**q, "value": str(q["value"])} for q in data.get("quotas") or []]
+    if data.get("calibration") is None:
+        data.pop("calibration", None)
+    return msgspec.convert(data, c.SelectionRunConfig)
+
+
+def run_outputs(run: SelectionRun) -> c.SelectionOutputs | None:
+    """A computed run's outputs as stored (JSON), typed; None while pending."""
+    return None if run.outputs is None else msgspec.convert(run.outputs, c.SelectionOutputs)
+
+
+def run_inputs(run: SelectionRun) -> SelectionInputs:
+    return msgspec.convert(run.inputs, SelectionInputs)
 
 
 async def _run_or_404(
@@ -179,8 +206,8 @@ async def create_run(
     return await _read(session, run)
 
 
-async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> dict[str, Any]:
-    """Everything the computation needs, as JSON: stored with the run for replay."""
+async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> SelectionInputs:
+    """Everything the computation needs: stored with the run (JSON) for replay."""
     window = await session.get_one(CallWindow, window_id)
     if window.rubric_id is None:
         raise ConflictProblem("the window has no rubric")
@@ -248,16 +275,13 @@ async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> dict[str, Any]
             if (pid, rid) in conflicted or crit not in code_of:
                 continue  # a conflicted reviewer leaves every aggregate
             scores.append(
-                {
-                    "proposal": str(pid),
-                    "reviewer": str(rid),
-                    "criterion": code_of[crit],
-                    "value": value,
-                }
+                ScoreInput(
+                    proposal=str(pid), reviewer=str(rid), criterion=code_of[crit], value=value
+                )
             )
     consensus = (
         [
-            {"proposal": str(pid), "criterion": code_of[crit], "value": value}
+            ConsensusInput(proposal=str(pid), criterion=code_of[crit], value=value)
             for pid, crit, value in (
                 await session.execute(
                     select(
@@ -274,40 +298,41 @@ async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> dict[str, Any]
         if ids
         else []
     )
-    return {
-        "currency": window.currency,
-        "rubric": {
-            "id": str(rubric.id),
-            "version": rubric.version,
-            "aggregation": str(rubric.aggregation),
-            "overall_threshold": rubric.overall_threshold,
-            "tie_break": list(rubric.tie_break),
-            "criteria": [
-                {
-                    "code": x.code,
-                    "weight": x.weight,
-                    "scale_min": x.scale_min,
-                    "scale_max": x.scale_max,
-                    "scale_step": x.scale_step,
-                    "threshold": x.threshold,
-                }
+    return SelectionInputs(
+        currency=window.currency,
+        rubric=RubricInput(
+            id=str(rubric.id),
+            version=rubric.version,
+            aggregation=str(rubric.aggregation),
+            overall_threshold=rubric.overall_threshold,
+            tie_break=list(rubric.tie_break),
+            criteria=[
+                CriterionInput(
+                    code=x.code,
+                    weight=x.weight,
+                    scale_min=x.scale_min,
+                    scale_max=x.scale_max,
+                    scale_step=x.scale_step,
+                    threshold=x.threshold,
+                )
                 for x in criteria
             ],
-        },
-        "proposals": [
-            {
-                "id": str(prop.id),
-                "cost": prop.requested_amount,
-                "organisation": str(org.id),
-                "territory": code,
-                "women_led": org.women_led,
-                "youth_led": org.youth_led,
-            }
+        ),
+        proposals=[
+            ProposalInput(
+                id=str(prop.id),
+                cost=prop.requested_amount,
+                organisation=str(org.id),
+                territory=code,
+                women_led=org.women_led,
+                youth_led=org.youth_led,
+                receipt_number=prop.receipt_number,
+            )
             for prop, org, code in proposals
         ],
-        "scores": scores,
-        "consensus": consensus,
-    }
+        scores=scores,
+        consensus=consensus,
+    )
 
 
 async def compute_run(
@@ -321,18 +346,20 @@ async def compute_run(
             f"the run is {run.status}; only a pending run is computed", allowed=[]
         )
     inputs = await _inputs(session, run.window_id)
-    if not inputs["proposals"]:
+    if not inputs.proposals:
         raise ConflictProblem("no scored proposal in this window yet")
     assert run.seed is not None
     # seconds of CPU for a large window: in a worker thread, so the server keeps answering
-    outputs = await to_thread.run_sync(compute, inputs, dict(run.config), run.seed.encode())
-    if "error" in outputs:
+    config = run_config(run.config)
+    try:
+        outputs = await to_thread.run_sync(compute, inputs, config, run.seed.encode())
+    except InfeasibleQuotas as exc:
         raise InvalidInput(
-            f"the quotas cannot all be met: {outputs['error']['diagnosis']}",
-            [ValidationIssue(field="config.quotas", message=outputs["error"]["quota"])],
-        )
-    run.inputs = inputs
-    run.outputs = outputs
+            f"the quotas cannot all be met: {exc.diagnosis}",
+            [ValidationIssue(field="config.quotas", message=exc.quota.describe())],
+        ) from exc
+    run.inputs = msgspec.to_builtins(inputs)
+    run.outputs = msgspec.to_builtins(outputs)
     run.library_versions = library_versions()
     run.status = SelectionRunStatus.COMPUTED
     run.computed_by = ctx.actor.id
@@ -347,8 +374,8 @@ async def compute_run(
         after={
             "seed": run.seed,
             "computed_by": str(run.computed_by),
-            "funded_total": outputs["funded_total"],
-            "funded": [e["proposal_id"] for e in outputs["entries"] if e["status"] == "funded"],
+            "funded_total": outputs.funded_total,
+            "funded": [e.proposal_id for e in outputs.entries if e.status == "funded"],
         },
     )
     return await _read(session, run)
@@ -371,9 +398,11 @@ async def replay_run(session: AsyncSession, ctx: RequestContext, run_id: uuid.UU
     run = await _run_or_404(session, run_id)
     if run.outputs is None or run.seed is None:
         raise ConflictProblem("the run has not been computed")
-    again = await to_thread.run_sync(compute, dict(run.inputs), dict(run.config), run.seed.encode())
+    again = await to_thread.run_sync(
+        compute, run_inputs(run), run_config(run.config), run.seed.encode()
+    )
     # JSONB reorders object keys: compare canonical JSON (sorted keys), not bytes as stored
-    identical = _canonical(again) == _canonical(dict(run.outputs))
+    identical = _canonical(msgspec.to_builtins(again)) == _canonical(dict(run.outputs))
     return c.ReplayRead(identical=identical, outputs=again)
 
 
@@ -419,13 +448,14 @@ async def approve_run(
     """Proposals become selected / reserve / not selected, each with its reason."""
     ctx.require(p.can_run_selection(ctx.actor))
     run = await _run_or_404(session, run_id, lock=True)
-    if run.status != SelectionRunStatus.COMPUTED or run.outputs is None:
+    outputs = run_outputs(run)
+    if run.status != SelectionRunStatus.COMPUTED or outputs is None:
         raise IllegalTransition(
             f"the run is {run.status}; only a computed run is approved", allowed=[]
         )
     # four eyes: a second programme officer, neither the run's creator nor its computer
     ctx.require(p.can_approve_selection_run(ctx.actor, run.created_by, run.computed_by))
-    entries = {e["proposal_id"]: e for e in run.outputs["entries"]}
+    entries = {e.proposal_id: e for e in outputs.entries}
     rows = list(
         (
             await session.execute(
@@ -444,11 +474,9 @@ async def approve_run(
         )
     for proposal in rows:
         e = entries[str(proposal.id)]
-        target = OUTCOME_STATUS[e["status"]]
+        target = OUTCOME_STATUS[e.status]
         move_proposal(proposal, target)
-        await _set_decision(
-            session, ctx, proposal, DecisionOutcome(target.value), e["reason"], run.id
-        )
+        await _set_decision(session, ctx, proposal, DecisionOutcome(target.value), e.reason, run.id)
         await record(
             session,
             ctx,
@@ -456,8 +484,8 @@ async def approve_run(
             entity="proposal",
             entity_id=proposal.id,
             before={"status": "scored"},
-            after={"status": target.value, "run_id": str(run.id), "amount": e["amount"]},
-            reason=e["reason"],
+            after={"status": target.value, "run_id": str(run.id), "amount": e.amount},
+            reason=e.reason,
         )
     others = list(
         (
@@ -814,7 +842,7 @@ async def list_runs(
     )
     out = []
     for run in runs:
-        entries = run.outputs.get("entries", []) if run.outputs is not None else None
+        outputs = run_outputs(run)
         budget = run.config.get("budget")
         out.append(
             c.SelectionRunSummary(
@@ -834,15 +862,11 @@ async def list_runs(
                 approved_at=run.approved_at,
                 budget=int(budget) if budget is not None else None,
                 funded_count=(
-                    sum(1 for e in entries if e["status"] == "funded")
-                    if entries is not None
+                    sum(1 for e in outputs.entries if e.status == "funded")
+                    if outputs is not None
                     else None
                 ),
-                funded_total=(
-                    int(run.outputs["funded_total"])
-                    if run.outputs is not None and "funded_total" in run.outputs
-                    else None
-                ),
+                funded_total=outputs.funded_total if outputs is not None else None,
             )
         )
     return out
@@ -895,13 +919,15 @@ async def decline_award(
         .scalars()
         .first()
     )
-    if run is not None and run.outputs is not None:
-        for pid in run.outputs["reserve"]:
+    approved = None if run is None else run_outputs(run)
+    if run is not None and approved is not None:
+        for pid in approved.reserve:
             nxt = await session.get(Proposal, uuid.UUID(pid), with_for_update=True)
             if nxt is not None and nxt.status == ProposalStatus.RESERVE:
                 move_proposal(nxt, ProposalStatus.SELECTED)
                 system = RequestContext.system("reserve-list", ctx.request_id)
-                reason = f"moved up from the reserve list when {proposal.id} declined"
+                declined = proposal.receipt_number or proposal.id
+                reason = f"moved up from the reserve list when {declined} declined"
                 # the decision is the approved run's, taken by the officer who approved it
                 approver = RequestContext(
                     actor=Actor(kind="user", id=run.approved_by, label="reserve-list"),
@@ -1051,12 +1077,10 @@ async def feedback(
     )
     entry = None
     total = 0
-    if run is not None and run.outputs is not None:
-        ranked = [e for e in run.outputs["entries"] if e["rank"] is not None]
-        total = len(ranked)
-        entry = next(
-            (e for e in run.outputs["entries"] if e["proposal_id"] == str(proposal.id)), None
-        )
+    outputs = None if run is None else run_outputs(run)
+    if outputs is not None:
+        total = sum(1 for e in outputs.entries if e.rank is not None)
+        entry = next((e for e in outputs.entries if e.proposal_id == str(proposal.id)), None)
     rubric: dict[str, Criterion] = {}
     if run is not None:
         rubric_id = run.inputs.get("rubric", {}).get("id")
@@ -1118,18 +1142,17 @@ async def feedback(
             .first()
         )
     band = None
-    if entry is not None and entry["rank"] is not None and total:
-        quarter = (entry["rank"] - 1) * 4 // total
+    if entry is not None and entry.rank is not None and total:
+        quarter = (entry.rank - 1) * 4 // total
         band = ["top quarter", "second quarter", "third quarter", "bottom quarter"][quarter]
     return c.FeedbackRead(
         proposal_id=proposal.id,
         status=proposal.status.value,
         criteria=[
-            _feedback_criterion(x, rubric.get(x["code"]))
-            for x in (entry["criteria"] if entry else [])
+            _feedback_criterion(x, rubric.get(x.code)) for x in (entry.criteria if entry else [])
         ],
-        score=entry["score"] if entry else None,
-        passes_all=entry["passes_all"] if entry else None,
+        score=entry.score if entry else None,
+        passes_all=entry.passes_all if entry else None,
         rank_band=band,
         comments=comments,
         decision=(
@@ -1142,14 +1165,16 @@ async def feedback(
     )
 
 
-def _feedback_criterion(x: dict[str, Any], crit: Criterion | None) -> c.FeedbackCriterion:
+def _feedback_criterion(
+    x: c.SelectionCriterionResult, crit: Criterion | None
+) -> c.FeedbackCriterion:
     title = i18n(crit.name) if crit is not None else None
     return c.FeedbackCriterion(
-        code=x["code"],
-        name=title.en if title is not None else x["code"],
-        value=x["value"],
-        threshold=x["threshold"],
-        passed=x["passed"],
+        code=x.code,
+        name=title.en if title is not None else x.code,
+        value=x.value,
+        threshold=x.threshold,
+        passed=x.passed,
         title=title,
         scale_min=crit.scale_min if crit is not None else None,
         scale_max=crit.scale_max if crit is not None else None,

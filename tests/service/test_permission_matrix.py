@@ -1279,7 +1279,7 @@ async def _seed_is_secret(w: World, c: GrantsClient, run: SelectionRunRead) -> N
 async def _funds_the_scored(w: World, c: GrantsClient, run: SelectionRunRead) -> None:
     assert (run.status, run.seed is not None) == ("computed", True)
     assert run.outputs is not None
-    funded = [e["proposal_id"] for e in run.outputs["entries"] if e["status"] == "funded"]
+    funded = [e.proposal_id for e in run.outputs.entries if e.status == "funded"]
     assert funded == [str(w.scored.id)]
 
 

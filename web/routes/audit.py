@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, get
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
@@ -245,9 +246,13 @@ async def run_page(request: Request[Any, Any, Any], run_id: FromPath[uuid.UUID])
     if run.outputs is not None:
         replay = await client.replay_selection_run(run_id)
     pretty = {
-        "config": json.dumps(run.config, ensure_ascii=False, indent=2, sort_keys=True),
+        "config": json.dumps(
+            msgspec.to_builtins(run.config), ensure_ascii=False, indent=2, sort_keys=True
+        ),
         "outputs": (
-            json.dumps(run.outputs, ensure_ascii=False, indent=2, sort_keys=True)
+            json.dumps(
+                msgspec.to_builtins(run.outputs), ensure_ascii=False, indent=2, sort_keys=True
+            )
             if run.outputs is not None
             else None
         ),

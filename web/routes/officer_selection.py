@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
 from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
@@ -456,12 +457,12 @@ def build_result(
     currency: str,
 ) -> Result | None:
     outputs = run.outputs
-    if not outputs or "entries" not in outputs:
+    if outputs is None:
         return None
-    reserve_ids = [str(x) for x in outputs.get("reserve", [])]
+    reserve_ids = list(outputs.reserve)
     rows = []
-    for e in outputs["entries"]:
-        pid = str(e["proposal_id"])
+    for e in outputs.entries:
+        pid = e.proposal_id
         p = proposals.get(pid)
         rows.append(
             Row(
@@ -470,19 +471,19 @@ def build_result(
                 title=p.title if p else pid,
                 organisation=p.organisation_name if p else "",
                 requested=p.requested_amount if p else 0,
-                rank=e.get("rank"),
-                score=points(e.get("score")),
-                status=str(e["status"]),
-                amount=int(e.get("amount") or 0),
-                reason=str(e.get("reason") or ""),
+                rank=e.rank,
+                score=points(e.score),
+                status=e.status,
+                amount=e.amount,
+                reason=e.reason,
                 reserve_position=reserve_ids.index(pid) + 1 if pid in reserve_ids else None,
                 current=str(p.status) if p else "",
-                ahead=_ahead(e.get("decided_by"), str(e.get("ticket") or "")),
+                ahead=_ahead(e.decided_by, e.ticket),
             )
         )
     by_id = {r.proposal_id: r for r in rows}
-    config_quotas = list(run.config.get("quotas") or [])
-    checks = list(outputs.get("quota_checks") or [])
+    config_quotas: list[dict[str, Any]] = [msgspec.to_builtins(q) for q in run.config.quotas]
+    checks = outputs.quota_checks
     lines = []
     for n, q in enumerate(checks):
         quota = config_quotas[n] if n < len(config_quotas) else {}
@@ -494,12 +495,12 @@ def build_result(
         )
         lines.append(
             QuotaLine(
-                name=_quota_name(quota, groups, currency) if quota else str(q.get("quota")),
-                engine=str(q.get("quota", "")),
-                required=unit(int(q.get("required") or 0)),
-                achieved=unit(int(q.get("achieved") or 0)),
-                met=bool(q.get("met")),
-                detail=str(q.get("detail") or ""),
+                name=_quota_name(quota, groups, currency) if quota else q.quota,
+                engine=q.quota,
+                required=unit(q.required),
+                achieved=unit(q.achieved),
+                met=q.met,
+                detail=q.detail,
             )
         )
     return Result(
@@ -507,9 +508,9 @@ def build_result(
         funded=[r for r in rows if r.status == "funded"],
         reserve=[by_id[i] for i in reserve_ids if i in by_id],
         others=[r for r in rows if r.status not in ("funded",) and r.reserve_position is None],
-        funded_total=int(outputs.get("funded_total") or 0),
+        funded_total=outputs.funded_total,
         quotas=lines,
-        notes=[str(n) for n in outputs.get("notes") or []],
+        notes=list(outputs.notes),
         currency=currency,
     )
 
@@ -640,7 +641,7 @@ async def selection_page(request: Request[Any, Any, Any], window_id: FromPath[uu
         run, _result = await _result_of(client, _computed(runs), proposals, groups, window.currency)
     result = _result if run is not None else None
     form = (
-        form_from_config(run.config, window.currency, previous=str(run.id))
+        form_from_config(msgspec.to_builtins(run.config), window.currency, previous=str(run.id))
         if run is not None
         else form_from_window(window)
     )
@@ -753,7 +754,7 @@ async def run_context(
         else []
     )
     config_quotas = [
-        _quota_name(q, groups, window.currency) for q in run.config.get("quotas") or []
+        _quota_name(msgspec.to_builtins(q), groups, window.currency) for q in run.config.quotas
     ]
     ctx.update(
         {
@@ -766,7 +767,7 @@ async def run_context(
             "config_quotas": config_quotas,
             "policy_names": policy_names(),
             "calibration_names": calibration_names(),
-            "inputs_count": len((run.outputs or {}).get("entries", [])),
+            "inputs_count": len(run.outputs.entries) if run.outputs is not None else 0,
             "history": history,
             "in_force": {str(d.proposal_id): d for d in history if d.current},
             "decision_changes": changes,

@@ -28,6 +28,7 @@ from contracts.selection import (
     DecisionCreate,
     DeclineCreate,
     QuotaInput,
+    SelectionOutputs,
     SelectionRunCreate,
     SelectionRunTransition,
 )
@@ -145,19 +146,19 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert hashlib.sha256(computed.seed.encode()).hexdigest() == run.seed_hash
     outputs = computed.outputs
     assert outputs is not None
-    entries = {by_id[uuid.UUID(e["proposal_id"])]: e for e in outputs["entries"]}
-    assert entries["Alpha"]["rank"] == 1
-    gender = next(x for x in entries["Delta"]["criteria"] if x["code"] == "gender")
-    assert (gender["value"], gender["consensus"]) == ("35", True)
+    entries = {by_id[uuid.UUID(e.proposal_id)]: e for e in outputs.entries}
+    assert entries["Alpha"].rank == 1
+    gender = next(x for x in entries["Delta"].criteria if x.code == "gender")
+    assert (gender.value, gender.consensus) == ("35", True)
     # Bravo and Charlie tie exactly: the lottery orders them
-    tied = sorted([entries["Bravo"], entries["Charlie"]], key=lambda e: e["rank"])
-    assert tied[0]["decided_by"] == "lottery"
-    assert tied[0]["ticket"] < tied[1]["ticket"]
-    funded = {n for n, e in entries.items() if e["status"] == "funded"}
-    assert funded == {"Alpha", by_id[uuid.UUID(tied[0]["proposal_id"])], "Delta"}
-    assert [q["met"] for q in outputs["quota_checks"]] == [True]
-    reserve_name = by_id[uuid.UUID(tied[1]["proposal_id"])]
-    assert entries[reserve_name]["status"] == "reserve"
+    tied = sorted([entries["Bravo"], entries["Charlie"]], key=lambda e: e.rank or 0)
+    assert tied[0].decided_by == "lottery"
+    assert tied[0].ticket < tied[1].ticket
+    funded = {n for n, e in entries.items() if e.status == "funded"}
+    assert funded == {"Alpha", by_id[uuid.UUID(tied[0].proposal_id)], "Delta"}
+    assert [q.met for q in outputs.quota_checks] == [True]
+    reserve_name = by_id[uuid.UUID(tied[1].proposal_id)]
+    assert entries[reserve_name].status == "reserve"
 
     replay = await w.officer.replay_selection_run(run.id)
     assert replay.identical is True
@@ -273,7 +274,7 @@ async def test_the_server_answers_while_a_selection_computes(
     waited: list[bool] = []
     compute = selection_service.compute
 
-    def computing(*args: Any) -> dict[str, Any]:
+    def computing(*args: Any) -> SelectionOutputs:
         loop.call_soon_threadsafe(started.set)
         waited.append(answered.wait(timeout=5))
         return compute(*args)
@@ -289,7 +290,7 @@ async def test_the_server_answers_while_a_selection_computes(
     computed = await task
     assert waited == [True], "the health check was not answered while the selection computed"
     assert computed.outputs is not None
-    funded = [e["proposal_id"] for e in computed.outputs["entries"] if e["status"] == "funded"]
+    funded = [e.proposal_id for e in computed.outputs.entries if e.status == "funded"]
     assert funded == [str(pid)]
 
 
