@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -36,6 +36,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel
 
+from contracts.audit import AuditEventPage, AuditVerificationRead
 from contracts.awards import (
     AgreementSignature,
     AmendmentCreate,
@@ -55,6 +56,7 @@ from contracts.awards import (
 from contracts.calls import (
     CallCreate,
     CallPage,
+    CallRead,
     CallTransition,
     CallUpdate,
     ContributionCreate,
@@ -63,10 +65,11 @@ from contracts.calls import (
     EligibilityRead,
     RulesReplace,
     WindowCreate,
+    WindowRead,
     WindowUpdate,
 )
 from contracts.client import ApiError, GrantsClient
-from contracts.common import I18nText
+from contracts.common import HealthRead, I18nText
 from contracts.decisions import DecisionHistoryEntry
 from contracts.enums import (
     ActionPlanStatus,
@@ -74,6 +77,7 @@ from contracts.enums import (
     AssignmentStatus,
     AttachmentKind,
     CallStatus,
+    ConflictSource,
     DecisionOutcome,
     FundingSourceKind,
     MembershipRole,
@@ -87,9 +91,16 @@ from contracts.enums import (
     TrancheConditionKind,
     TrancheStatus,
 )
-from contracts.finance import ExchangeRateCreate, FundingSourceCreate, FundingSourceUpdate
+from contracts.finance import (
+    ExchangeRateCreate,
+    ExchangeRateRead,
+    FundingSourceCreate,
+    FundingSourceUpdate,
+)
 from contracts.identity import (
     ApiKeyCreate,
+    ApiKeyCreated,
+    MeRead,
     MeUpdate,
     OrganisationCreate,
     OrganisationDirectory,
@@ -101,25 +112,33 @@ from contracts.identity import (
     RecoveryCodes,
     RecoveryCodesCreate,
     RegistrationCreate,
+    RegistrationRead,
     TokenRead,
     TotpConfirmation,
+    TotpEnrolment,
     TotpRemoval,
     UserCreate,
     UserRead,
     UserUpdate,
 )
+from contracts.imports import ImportReport
 from contracts.pcc import (
     ActionPlanCreate,
     ActionPlanItemCreate,
+    ActionPlanItemRead,
     ActionPlanItemUpdate,
     ActionPlanPage,
+    ActionPlanRead,
     ActionPlanUpdate,
     IndicatorCreate,
+    IndicatorRead,
     IndicatorUpdate,
     PccRead,
 )
 from contracts.permissions import Actor
+from contracts.progress import PccProgress
 from contracts.proposals import (
+    AttachmentRead,
     BudgetLineCreate,
     BudgetLinesReplace,
     EligibilityOverride,
@@ -129,8 +148,9 @@ from contracts.proposals import (
     ProposalSubmit,
     ProposalUpdate,
     ProposalWithdraw,
+    SubmissionReceipt,
 )
-from contracts.ranking import ReminderCreate
+from contracts.ranking import PanelBoardRead, ReminderCreate, ReminderList, ReminderRead
 from contracts.reports import (
     ExpenditureLine,
     ReportCreate,
@@ -176,8 +196,8 @@ from contracts.selection import (
     SelectionRunSummary,
     SelectionRunTransition,
 )
-from service.app import create_app
 from service.awards import service as awards
+from service.app import create_app
 from service.context import RequestContext, utcnow
 from service.identity.secrets import new_api_key, new_token
 from service.persistence.database import Database
@@ -191,9 +211,11 @@ from service.persistence.models import (
     AuthToken,
     CallContribution,
     CallWindow,
+    Conflict,
     Criterion,
     CriterionScore,
     Decision,
+    ExchangeRate,
     FundingSource,
     Indicator,
     Membership,
@@ -306,6 +328,8 @@ def app(shared_app: Litestar, db: Database) -> Iterator[Litestar]:
 
 # --- the world: one real target for every path parameter ----------------------------------------
 
+B = TypeVar("B")
+
 
 @dataclass
 class World:
@@ -340,6 +364,8 @@ class World:
     http: httpx.AsyncClient
     session: AsyncSession
     actor: str = "anonymous"
+    sent: Any = None
+    """The body of the case's call, as the call kept it (`keep`), for the case's check."""
 
     # --- the open window's review round: only for the cases that need it (`_review_round`) ---
     indicator: Indicator = field(init=False, repr=False)
@@ -374,6 +400,11 @@ class World:
     `report_attachment` (a real stored PDF); `submitted_report` awaits the officer's decision."""
     submitted_report: ReportRead = field(init=False, repr=False)
     report_attachment: Attachment = field(init=False, repr=False)
+
+    def keep(self, body: B) -> B:
+        """The call's body, kept in `sent` for the check of the answer."""
+        self.sent = body
+        return body
 
     def client(self, actor: str) -> GrantsClient:
         if actor in self.people:
@@ -1632,10 +1663,298 @@ async def _keeps_the_undecided_grant_unpublished(w: World, c: GrantsClient, view
     assert len(view.by_territory) >= 1
 
 
+# --- what an allowed call answers (cases without a check of their own) --------------------------
+# A read answers the row asked for; a write answers what was sent (`World.keep`); a delete leaves
+# no row; a list holds exactly the rows the database holds for the caller, a world with rows of
+# another plan, window or reviewer that would be listed otherwise.
+
+Target = Callable[[World], uuid.UUID]
+
+
+def _is(target: Target, attr: str = "id") -> Check:
+    """The answer is the row asked for."""
+
+    async def check(w: World, c: GrantsClient, got: Any) -> None:
+        assert getattr(got, attr) == target(w), f"{attr} is {getattr(got, attr)}, not {target(w)}"
+
+    return check
+
+
+def _echoes(*attrs: str, target: Target | None = None) -> Check:
+    """The answer carries what the call sent (and, with `target`, is that row)."""
+
+    async def check(w: World, c: GrantsClient, got: Any) -> None:
+        assert w.sent is not None, "the case's call keeps its body (`w.keep`)"
+        if target is not None:
+            assert got.id == target(w)
+        for attr in attrs:
+            assert getattr(got, attr) == getattr(w.sent, attr), attr
+
+    return check
+
+
+def _gone(model: type[SQLModel], target: Target) -> Check:
+    async def check(w: World, c: GrantsClient, _: None) -> None:
+        id_ = getattr(model, "id")  # noqa: B009  (every model here has an id)
+        found = await w.session.execute(
+            select(func.count()).select_from(model).where(id_ == target(w))
+        )
+        assert found.scalar_one() == 0, f"{model.__name__} {target(w)} is still there"
+
+    return check
+
+
+async def _ids(w: World, stmt: Any) -> set[uuid.UUID]:
+    return set((await w.session.execute(stmt)).scalars())
+
+
+def _lists(
+    model: type[SQLModel],
+    where: Callable[[World], list[Any]] = lambda w: [],
+    must: Target | None = None,
+) -> Check:
+    """The page holds exactly the database's rows of `model` that match `where` (and `must`)."""
+
+    async def check(w: World, c: GrantsClient, page: Any) -> None:
+        items = page if isinstance(page, list) else page.items
+        listed = {x.id for x in items}
+        assert listed == await _ids(w, select(model.id).where(*where(w)))
+        if must is not None:
+            assert must(w) in listed
+
+    return check
+
+
+async def _another_plan(w: World) -> None:
+    """A second plan of the PCC, with an item of its own: not listed with the world's plan."""
+    plan = ActionPlan(
+        pcc_id=w.pcc.id,
+        title={"en": "Action plan 2027"},
+        period_start=date(2027, 1, 1),
+        period_end=date(2027, 12, 31),
+        status=ActionPlanStatus.DRAFT,
+    )
+    w.session.add(plan)
+    await w.session.flush()
+    w.session.add(
+        ActionPlanItem(
+            action_plan_id=plan.id,
+            code="9.9",
+            objective={"en": "Water"},
+            activities="Irrigation schedules",
+            budget_estimate=10_000_00,
+            currency="KGS",
+        )
+    )
+    await w.session.flush()
+
+
+async def _ok(w: World, c: GrantsClient, health: HealthRead) -> None:
+    assert health.status == "ok"
+
+
+async def _registered(w: World, c: GrantsClient, got: RegistrationRead) -> None:
+    sent = w.sent
+    assert (got.user.email, got.user.full_name) == (sent.email, sent.full_name)
+    assert (got.organisation.name, got.organisation.registration_number) == (
+        sent.organisation.name,
+        sent.organisation.registration_number,
+    )
+
+
+async def _is_me(w: World, c: GrantsClient, me: MeRead) -> None:
+    assert (me.id, me.email) == (w.people[w.actor].id, w.sign_in_email)
+
+
+async def _renamed_me(w: World, c: GrantsClient, me: MeRead) -> None:
+    assert (me.id, me.full_name) == (w.people[w.actor].id, w.sent.full_name)
+
+
+async def _new_password_works(w: World, c: GrantsClient, _: None) -> None:
+    token = await c.create_token(w.sign_in_email, w.sent.new_password)
+    assert (await c.as_user(token.access_token).get_me()).email == w.sign_in_email
+
+
+async def _enrolment_pending(w: World, c: GrantsClient, got: TotpEnrolment) -> None:
+    assert got.secret in got.otpauth_uri
+    assert len(pyotp.TOTP(got.secret).now()) == 6
+    assert (await c.get_me()).totp_enabled is False  # not before the code confirms it
+
+
+async def _key_revoked(w: World, c: GrantsClient, _: None) -> None:
+    revoked = await w.session.execute(
+        select(ApiKey.revoked_at).where(ApiKey.id == w.api_key.id)  # type: ignore[arg-type]  (SQLModel column)
+    )
+    assert revoked.scalar_one() is not None
+
+
+async def _key_made(w: World, c: GrantsClient, got: ApiKeyCreated) -> None:
+    assert (got.name, got.scopes) == (w.sent.name, w.sent.scopes)
+    # the key it shows once works, with the scopes asked for
+    assert (await GrantsClient(w.http, api_key=got.key).list_calls()).items
+
+
+async def _progress_of_the_pcc(w: World, c: GrantsClient, got: PccProgress) -> None:
+    assert (got.pcc_id, got.territory_id) == (w.pcc.id, w.territory.id)
+
+
+async def _plan_made(w: World, c: GrantsClient, got: ActionPlanRead) -> None:
+    assert (got.pcc_id, got.title) == (w.sent.pcc_id, w.sent.title)
+
+
+async def _item_made(w: World, c: GrantsClient, got: ActionPlanItemRead) -> None:
+    assert (got.action_plan_id, got.code) == (w.plan.id, w.sent.code)
+
+
+async def _indicator_made(w: World, c: GrantsClient, got: IndicatorRead) -> None:
+    assert (got.name, got.unit, got.target, got.baseline) == (
+        w.sent.name,
+        w.sent.unit,
+        w.sent.target,
+        w.sent.baseline,
+    )
+    item = await w.officer.get_action_plan_item(w.item.id)
+    assert got.id in [i.id for i in item.indicators]
+
+
+def _imported(entity: str) -> Check:
+    async def check(w: World, c: GrantsClient, report: ImportReport) -> None:
+        assert (report.applied, report.rows_read, report.created.get(entity)) == (True, 1, 1)
+
+    return check
+
+
+async def _a_rate(w: World) -> None:
+    await w.people["finance_officer"].client.create_exchange_rate(
+        ExchangeRateCreate(currency="EUR", rate="96.10", valid_on=date(2026, 11, 2))
+    )
+
+
+async def _rate_made(w: World, c: GrantsClient, got: ExchangeRateRead) -> None:
+    sent = w.sent
+    assert (got.currency, got.rate, got.valid_on) == (sent.currency, sent.rate, sent.valid_on)
+
+
+async def _newest_events(w: World, c: GrantsClient, page: AuditEventPage) -> None:
+    stmt = select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(50)  # type: ignore[union-attr]  (SQLModel column)
+    newest = list((await w.session.execute(stmt)).scalars())
+    assert newest, "the world's prepare left audit events"
+    assert [e.seq for e in page.items] == newest
+
+
+async def _chain_checked(w: World, c: GrantsClient, got: AuditVerificationRead) -> None:
+    assert got.ok is True
+    assert got.events_checked == await audit_count(w.session)
+
+
+async def _call_made(w: World, c: GrantsClient, got: CallRead) -> None:
+    assert (got.title, got.status) == (w.sent.title, CallStatus.DRAFT)
+
+
+async def _published(w: World, c: GrantsClient, got: CallRead) -> None:
+    assert (got.id, got.status) == (w.draft_call.id, CallStatus.PUBLISHED)
+
+
+async def _window_made(w: World, c: GrantsClient, got: WindowRead) -> None:
+    assert (got.call_id, got.code, got.title) == (w.draft_call.id, w.sent.code, w.sent.title)
+
+
+async def _rules_replaced(w: World, c: GrantsClient, got: WindowRead) -> None:
+    assert got.id == w.draft_window.id
+    assert got.rule_set is not None
+    assert got.rule_set.rules == RULES
+
+
+async def _proposal_made(w: World, c: GrantsClient, got: ProposalRead) -> None:
+    assert (got.window_id, got.organisation_id, got.title, got.status) == (
+        w.window.id,
+        w.org_a.id,
+        w.sent.title,
+        ProposalStatus.DRAFT,
+    )
+
+
+async def _budget_replaced(w: World, c: GrantsClient, got: ProposalRead) -> None:
+    assert got.id == w.draft.id
+    assert [(x.description, x.unit_cost) for x in got.budget_lines] == [
+        (x.description, x.unit_cost) for x in w.sent.lines
+    ]
+
+
+async def _submitted(w: World, c: GrantsClient, got: SubmissionReceipt) -> None:
+    assert got.proposal.id == w.draft.id
+    assert got.proposal.status in {ProposalStatus.ELIGIBLE, ProposalStatus.INELIGIBLE}
+
+
+async def _withdrawn(w: World, c: GrantsClient, got: ProposalRead) -> None:
+    assert (got.id, got.status) == (w.eligible.id, ProposalStatus.WITHDRAWN)
+
+
+async def _overridden(w: World, c: GrantsClient, got: ProposalRead) -> None:
+    assert (got.id, got.status) == (w.eligible.id, ProposalStatus.INELIGIBLE)
+
+
+async def _attached(w: World, c: GrantsClient, got: AttachmentRead) -> None:
+    assert (got.kind, got.original_name, got.size_bytes) == ("workplan", "workplan.pdf", len(PDF))
+    draft = await w.officer.get_proposal(w.draft.id)
+    assert got.id in [a.id for a in draft.attachments]
+
+
+def _in_window(w: World) -> Any:
+    return select(Proposal.id).where(Proposal.window_id == w.window.id)  # type: ignore[arg-type]  (SQLModel column)
+
+
+async def _conflict_round(w: World) -> None:
+    """The review round, and the reviewer's declared conflict with organisation B's draft."""
+    await _review_round(w)
+    w.session.add(
+        Conflict(
+            proposal_id=w.other_draft.id,
+            reviewer_id=w.people["reviewer"].id,
+            source=ConflictSource.DECLARED,
+            reason="Sits on its board",
+        )
+    )
+    await w.session.flush()
+
+
+async def _the_panel(w: World, c: GrantsClient, got: PanelBoardRead) -> None:
+    assert got.window_id == w.window.id
+    assert w.people["reviewer"].id in [r.id for r in got.reviewers]
+
+
+async def _reminded(w: World, c: GrantsClient, got: ReminderRead) -> None:
+    assert (got.window_id, got.reviewer_id) == (w.window.id, w.people["reviewer"].id)
+    assert got.outstanding > 0
+
+
+async def _reminder_round(w: World) -> None:
+    await _review_round(w)
+    await w.officer.create_reminder(
+        w.window.id, ReminderCreate(reviewer_id=w.people["reviewer"].id)
+    )
+
+
+async def _own_reminders(w: World, c: GrantsClient, got: ReminderList) -> None:
+    me = w.people[w.actor].id
+    assert [(r.window_id, r.reviewer_id) for r in got.items] == [(w.window.id, me)]
+
+
+async def _assignments_of_the_window(w: World, c: GrantsClient, got: AssignmentList) -> None:
+    in_window = select(ReviewAssignment.id).join(
+        Proposal,
+        Proposal.id == ReviewAssignment.proposal_id,  # type: ignore[arg-type]  (SQLModel column)
+    )
+    expected = await _ids(w, in_window.where(Proposal.window_id == w.window.id))  # type: ignore[arg-type]  (SQLModel column)
+    assert w.assignment.id in expected
+    assert {a.id for a in got.items} == expected
+    assert {a.window_id for a in got.items} == {w.window.id}
+
+
 CASES: dict[str, Case] = {
     # health: probes for load balancers, public (they do not even look at credentials)
-    "GetLiveness": Case(lambda w, c: c.get_liveness(), EVERYONE),
-    "GetReadiness": Case(lambda w, c: c.get_readiness(), EVERYONE),
+    "GetLiveness": Case(lambda w, c: c.get_liveness(), EVERYONE, check=_ok),
+    "GetReadiness": Case(lambda w, c: c.get_readiness(), EVERYONE, check=_ok),
     # identity. Signing in needs no credentials (partners and anonymous sign in as the admin);
     # signing out revokes the caller's own token, the last thing its case does with it.
     "CreateToken": Case(
@@ -1643,18 +1962,29 @@ CASES: dict[str, Case] = {
     ),
     "DeleteToken": Case(lambda w, c: c.delete_token(), USERS, check=_token_is_dead),
     "CreateRegistration": Case(
-        lambda w, c: c.create_registration(_registration(w)), EVERYONE - PARTNERS
+        lambda w, c: c.create_registration(w.keep(_registration(w))),
+        EVERYONE - PARTNERS,
+        check=_registered,
     ),
-    "GetMe": Case(lambda w, c: c.get_me(), USERS),
-    "UpdateMe": Case(lambda w, c: c.update_me(MeUpdate(full_name=f"Renamed {w.uid()}")), USERS),
+    "GetMe": Case(lambda w, c: c.get_me(), USERS, check=_is_me),
+    "UpdateMe": Case(
+        lambda w, c: c.update_me(w.keep(MeUpdate(full_name=f"Renamed {w.uid()}"))),
+        USERS,
+        check=_renamed_me,
+    ),
     "CreatePasswordChange": Case(
         lambda w, c: c.create_password_change(
-            PasswordChange(current_password=TEST_PASSWORD, new_password=f"new secret {w.uid()}")
+            w.keep(
+                PasswordChange(current_password=TEST_PASSWORD, new_password=f"new secret {w.uid()}")
+            )
         ),
         USERS,
+        check=_new_password_works,
     ),
     # the second factor of one's own account (TOTP); an administrator's password reset
-    "CreateTotpEnrolment": Case(lambda w, c: c.create_totp_enrolment(), USERS),
+    "CreateTotpEnrolment": Case(
+        lambda w, c: c.create_totp_enrolment(), USERS, check=_enrolment_pending
+    ),
     "CreateTotpConfirmation": Case(lambda w, c: _second_factor_on(c), USERS, check=_ten_codes),
     "CreateTotpRemoval": Case(
         lambda w, c: _remove_second_factor(c), USERS, check=_second_factor_off
@@ -1665,9 +1995,21 @@ CASES: dict[str, Case] = {
         only("admin"),
         check=_reset_revokes,
     ),
-    "CreateUser": Case(lambda w, c: c.create_user(_user_create(w)), only("admin")),
-    "ListUsers": Case(lambda w, c: c.list_users(), only("admin", "auditor")),
-    "GetUser": Case(lambda w, c: c.get_user(w.people["reviewer"].id), only("admin", "auditor")),
+    "CreateUser": Case(
+        lambda w, c: c.create_user(w.keep(_user_create(w))),
+        only("admin"),
+        check=_echoes("email", "full_name", "roles"),
+    ),
+    "ListUsers": Case(
+        lambda w, c: c.list_users(),
+        only("admin", "auditor"),
+        check=_lists(AppUser, must=lambda w: w.people["reviewer"].id),
+    ),
+    "GetUser": Case(
+        lambda w, c: c.get_user(w.people["reviewer"].id),
+        only("admin", "auditor"),
+        check=_is(lambda w: w.people["reviewer"].id),
+    ),
     "UpdateUser": Case(
         lambda w, c: c.update_user(w.people["reviewer"].id, UserUpdate(is_active=False)),
         only("admin"),
@@ -1675,7 +2017,11 @@ CASES: dict[str, Case] = {
     ),
     # organisations. Signed-in users who may not read organisation A get 404 (its existence does
     # not leak); API keys never read organisations (403).
-    "CreateOrganisation": Case(lambda w, c: c.create_organisation(_org_create(w)), only("admin")),
+    "CreateOrganisation": Case(
+        lambda w, c: c.create_organisation(w.keep(_org_create(w))),
+        only("admin"),
+        check=_echoes("name", "kind", "registration_number", "territory_id"),
+    ),
     "ListOrganisations": Case(
         lambda w, c: c.list_organisations(), USERS, check=_sees_own_organisations
     ),
@@ -1689,28 +2035,46 @@ CASES: dict[str, Case] = {
         lambda w, c: c.get_organisation(w.org_a.id),
         ORGANISATION_STAFF | {"applicant"},
         hidden=OUTSIDERS_OF_ORG_A,
+        check=_is(lambda w: w.org_a.id),
     ),
     "UpdateOrganisation": Case(
         lambda w, c: c.update_organisation(
-            w.org_a.id, OrganisationUpdate(version=w.org_a.version, name=f"Renamed {w.uid()}")
+            w.org_a.id,
+            w.keep(OrganisationUpdate(version=w.org_a.version, name=f"Renamed {w.uid()}")),
         ),
         only("applicant", "admin"),
         hidden=OUTSIDERS_OF_ORG_A,
+        check=_echoes("name", target=lambda w: w.org_a.id),
     ),
     # API keys
     "CreateApiKey": Case(
         lambda w, c: c.create_api_key(
-            ApiKeyCreate(name=f"partner {w.uid()}", scopes=[ApiScope.READ_CALLS])
+            w.keep(ApiKeyCreate(name=f"partner {w.uid()}", scopes=[ApiScope.READ_CALLS]))
         ),
         only("admin"),
+        check=_key_made,
     ),
-    "ListApiKeys": Case(lambda w, c: c.list_api_keys(), only("admin", "auditor")),
-    "DeleteApiKey": Case(lambda w, c: c.delete_api_key(w.api_key.id), only("admin")),
+    "ListApiKeys": Case(
+        lambda w, c: c.list_api_keys(),
+        only("admin", "auditor"),
+        check=_lists(ApiKey, must=lambda w: w.api_key.id),
+    ),
+    "DeleteApiKey": Case(
+        lambda w, c: c.delete_api_key(w.api_key.id), only("admin"), check=_key_revoked
+    ),
     # territories and PCCs: public
-    "ListTerritories": Case(lambda w, c: c.list_territories(), EVERYONE),
-    "GetTerritory": Case(lambda w, c: c.get_territory(w.territory.id), EVERYONE),
-    "ListPccs": Case(lambda w, c: c.list_pccs(), EVERYONE),
-    "GetPcc": Case(lambda w, c: c.get_pcc(w.pcc.id), EVERYONE),
+    "ListTerritories": Case(
+        lambda w, c: c.list_territories(),
+        EVERYONE,
+        check=_lists(Territory, must=lambda w: w.territory.id),
+    ),
+    "GetTerritory": Case(
+        lambda w, c: c.get_territory(w.territory.id), EVERYONE, check=_is(lambda w: w.territory.id)
+    ),
+    "ListPccs": Case(
+        lambda w, c: c.list_pccs(), EVERYONE, check=_lists(Pcc, must=lambda w: w.pcc.id)
+    ),
+    "GetPcc": Case(lambda w, c: c.get_pcc(w.pcc.id), EVERYONE, check=_is(lambda w: w.pcc.id)),
     # a PCC's progress: programme and finance officers, auditors and the PCC's own members
     # (`other_applicant` is made one); others 403, nobody 401, partner systems 401 (users only)
     "ListMyPccs": Case(
@@ -1720,6 +2084,7 @@ CASES: dict[str, Case] = {
         lambda w, c: c.get_pcc_progress(w.pcc.id),
         only("programme_officer", "finance_officer", "auditor", "other_applicant"),
         prepare=_pcc_member,
+        check=_progress_of_the_pcc,
     ),
     # action plans: read by every signed-in user and by keys with pcc:read; managed by officers
     # (the world's plan is a draft: staff see it; other readers are told it does not exist)
@@ -1727,44 +2092,63 @@ CASES: dict[str, Case] = {
         lambda w, c: c.list_action_plans(), ACTION_PLAN_READERS, check=_sees_drafts_if_staff
     ),
     "GetActionPlan": Case(
-        lambda w, c: c.get_action_plan(w.plan.id), DRAFT_PLAN_READERS, hidden=DRAFT_PLAN_HIDDEN
+        lambda w, c: c.get_action_plan(w.plan.id),
+        DRAFT_PLAN_READERS,
+        hidden=DRAFT_PLAN_HIDDEN,
+        check=_is(lambda w: w.plan.id),
     ),
     "ListActionPlanItems": Case(
         lambda w, c: c.list_action_plan_items(w.plan.id),
         DRAFT_PLAN_READERS,
         hidden=DRAFT_PLAN_HIDDEN,
+        check=_lists(
+            ActionPlanItem,
+            lambda w: [ActionPlanItem.action_plan_id == w.plan.id],
+            must=lambda w: w.item.id,
+        ),
+        prepare=_another_plan,
     ),
     "GetActionPlanItem": Case(
         lambda w, c: c.get_action_plan_item(w.item.id),
         DRAFT_PLAN_READERS,
         hidden=DRAFT_PLAN_HIDDEN,
+        check=_is(lambda w: w.item.id),
     ),
     "CreateActionPlan": Case(
-        lambda w, c: c.create_action_plan(_plan_create(w)), only("programme_officer")
+        lambda w, c: c.create_action_plan(w.keep(_plan_create(w))),
+        only("programme_officer"),
+        check=_plan_made,
     ),
     "UpdateActionPlan": Case(
         lambda w, c: c.update_action_plan(
             w.plan.id,
-            ActionPlanUpdate(version=w.plan.version, title=I18nText(en=f"Plan {w.uid()}")),
+            w.keep(ActionPlanUpdate(version=w.plan.version, title=I18nText(en=f"Plan {w.uid()}"))),
         ),
         only("programme_officer"),
+        check=_echoes("title", target=lambda w: w.plan.id),
     ),
     "DeleteActionPlan": Case(
-        lambda w, c: c.delete_action_plan(w.plan.id), only("programme_officer")
+        lambda w, c: c.delete_action_plan(w.plan.id),
+        only("programme_officer"),
+        check=_gone(ActionPlan, lambda w: w.plan.id),
     ),
     "CreateActionPlanItem": Case(
-        lambda w, c: c.create_action_plan_item(w.plan.id, _item_create(w)),
+        lambda w, c: c.create_action_plan_item(w.plan.id, w.keep(_item_create(w))),
         only("programme_officer"),
+        check=_item_made,
     ),
     "UpdateActionPlanItem": Case(
         lambda w, c: c.update_action_plan_item(
             w.item.id,
-            ActionPlanItemUpdate(version=w.item.version, activities=f"Revised {w.uid()}"),
+            w.keep(ActionPlanItemUpdate(version=w.item.version, activities=f"Revised {w.uid()}")),
         ),
         only("programme_officer"),
+        check=_echoes("activities", target=lambda w: w.item.id),
     ),
     "DeleteActionPlanItem": Case(
-        lambda w, c: c.delete_action_plan_item(w.item.id), only("programme_officer")
+        lambda w, c: c.delete_action_plan_item(w.item.id),
+        only("programme_officer"),
+        check=_gone(ActionPlanItem, lambda w: w.item.id),
     ),
     "UpdateIndicator": Case(
         lambda w, c: c.update_indicator(
@@ -1783,75 +2167,118 @@ CASES: dict[str, Case] = {
     "CreateIndicator": Case(
         lambda w, c: c.create_indicator(
             w.item.id,
-            IndicatorCreate(
-                name=I18nText(en="Young people reached"),
-                unit="people",
-                target=Decimal("250"),
-                baseline=Decimal("0"),
+            w.keep(
+                IndicatorCreate(
+                    name=I18nText(en="Young people reached"),
+                    unit="people",
+                    target=Decimal("250"),
+                    baseline=Decimal("0"),
+                )
             ),
         ),
         only("programme_officer"),
+        check=_indicator_made,
     ),
     # spreadsheet imports: action plans by officers; organisations by officers and admins
     "CreateActionPlanImport": Case(
         lambda w, c: c.create_action_plan_import(_action_plan_csv(w), "plans.csv"),
         only("programme_officer"),
+        check=_imported("action_plan_item"),
     ),
     "CreateOrganisationImport": Case(
         lambda w, c: c.create_organisation_import(_organisation_csv(w), "organisations.csv"),
         only("programme_officer", "admin"),
+        check=_imported("organisation"),
     ),
     # funding sources
-    "ListFundingSources": Case(lambda w, c: c.list_funding_sources(), FUNDING_READERS),
-    "GetFundingSource": Case(lambda w, c: c.get_funding_source(w.source.id), FUNDING_READERS),
+    "ListFundingSources": Case(
+        lambda w, c: c.list_funding_sources(),
+        FUNDING_READERS,
+        check=_lists(FundingSource, must=lambda w: w.source.id),
+    ),
+    "GetFundingSource": Case(
+        lambda w, c: c.get_funding_source(w.source.id),
+        FUNDING_READERS,
+        check=_is(lambda w: w.source.id),
+    ),
     "CreateFundingSource": Case(
         lambda w, c: c.create_funding_source(
-            FundingSourceCreate(
-                code=f"LG-{w.uid()}",
-                name="Osh city co-funding",
-                kind=FundingSourceKind.LOCAL_GOVERNMENT,
+            w.keep(
+                FundingSourceCreate(
+                    code=f"LG-{w.uid()}",
+                    name="Osh city co-funding",
+                    kind=FundingSourceKind.LOCAL_GOVERNMENT,
+                )
             )
         ),
         only("finance_officer"),
+        check=_echoes("code", "name", "kind"),
     ),
     "UpdateFundingSource": Case(
         lambda w, c: c.update_funding_source(
             w.source.id,
-            FundingSourceUpdate(version=w.source.version, description=f"Tranche 2 {w.uid()}"),
+            w.keep(
+                FundingSourceUpdate(version=w.source.version, description=f"Tranche 2 {w.uid()}")
+            ),
         ),
         only("finance_officer"),
+        check=_echoes("description", target=lambda w: w.source.id),
     ),
     "DeleteFundingSource": Case(
-        lambda w, c: c.delete_funding_source(w.source.id), only("finance_officer")
+        lambda w, c: c.delete_funding_source(w.source.id),
+        only("finance_officer"),
+        check=_gone(FundingSource, lambda w: w.source.id),
     ),
     # exchange rates: the ledger's readers read them, finance officers enter them
-    "ListExchangeRates": Case(lambda w, c: c.list_exchange_rates(), LEDGER_READERS),
+    "ListExchangeRates": Case(
+        lambda w, c: c.list_exchange_rates(),
+        LEDGER_READERS,
+        check=_lists(ExchangeRate),
+        prepare=_a_rate,
+    ),
     "CreateExchangeRate": Case(
         lambda w, c: c.create_exchange_rate(
-            ExchangeRateCreate(
-                currency="USD",
-                rate="89.45",
-                valid_on=date(2030, 1, 1) + timedelta(days=int(w.uid(), 16) % 100_000),
+            w.keep(
+                ExchangeRateCreate(
+                    currency="USD",
+                    rate="89.45",
+                    valid_on=date(2030, 1, 1) + timedelta(days=int(w.uid(), 16) % 100_000),
+                )
             )
         ),
         only("finance_officer"),
+        check=_rate_made,
     ),
     # audit
-    "ListAuditEvents": Case(lambda w, c: c.list_audit_events(), AUDIT_READERS),
-    "GetAuditVerification": Case(lambda w, c: c.get_audit_verification(), AUDIT_READERS),
+    "ListAuditEvents": Case(
+        lambda w, c: c.list_audit_events(), AUDIT_READERS, check=_newest_events, prepare=_a_rate
+    ),
+    "GetAuditVerification": Case(
+        lambda w, c: c.get_audit_verification(),
+        AUDIT_READERS,
+        check=_chain_checked,
+        prepare=_a_rate,
+    ),
     # calls and windows: published ones are public, drafts are listed to the programme staff only;
     # only programme officers manage them. Managing is refused before the call is looked up, so
     # the draft call gives 401/403, never 404.
     "ListCalls": Case(lambda w, c: c.list_calls(), EVERYONE, check=_sees_draft_calls_if_staff),
-    "GetCall": Case(lambda w, c: c.get_call(w.call.id), EVERYONE),
-    "GetWindow": Case(lambda w, c: c.get_window(w.window.id), EVERYONE),
-    "CreateCall": Case(lambda w, c: c.create_call(_call_create(w)), CALL_MANAGERS),
+    "GetCall": Case(lambda w, c: c.get_call(w.call.id), EVERYONE, check=_is(lambda w: w.call.id)),
+    "GetWindow": Case(
+        lambda w, c: c.get_window(w.window.id), EVERYONE, check=_is(lambda w: w.window.id)
+    ),
+    "CreateCall": Case(
+        lambda w, c: c.create_call(w.keep(_call_create(w))), CALL_MANAGERS, check=_call_made
+    ),
     "UpdateCall": Case(
         lambda w, c: c.update_call(
             w.draft_call.id,
-            CallUpdate(version=w.draft_call.version, title=I18nText(en=f"Grants {w.uid()}")),
+            w.keep(
+                CallUpdate(version=w.draft_call.version, title=I18nText(en=f"Grants {w.uid()}"))
+            ),
         ),
         CALL_MANAGERS,
+        check=_echoes("title", target=lambda w: w.draft_call.id),
     ),
     "CreateCallTransition": Case(
         lambda w, c: c.create_call_transition(
@@ -1859,16 +2286,22 @@ CASES: dict[str, Case] = {
             CallTransition(version=w.draft_call.version, status=CallStatus.PUBLISHED),
         ),
         CALL_MANAGERS,
+        check=_published,
     ),
     "CreateWindow": Case(
-        lambda w, c: c.create_window(w.draft_call.id, _window_create(w)), CALL_MANAGERS
+        lambda w, c: c.create_window(w.draft_call.id, w.keep(_window_create(w))),
+        CALL_MANAGERS,
+        check=_window_made,
     ),
     "UpdateWindow": Case(
         lambda w, c: c.update_window(
             w.draft_window.id,
-            WindowUpdate(version=w.draft_window.version, title=I18nText(en=f"W1 {w.uid()}")),
+            w.keep(
+                WindowUpdate(version=w.draft_window.version, title=I18nText(en=f"W1 {w.uid()}"))
+            ),
         ),
         CALL_MANAGERS,
+        check=_echoes("title", target=lambda w: w.draft_window.id),
     ),
     # (the draft call's window: the open one has a submitted proposal, so its rules are final)
     "UpdateWindowRules": Case(
@@ -1876,6 +2309,7 @@ CASES: dict[str, Case] = {
             w.draft_window.id, RulesReplace(version=w.draft_window.version, rules=RULES)
         ),
         CALL_MANAGERS,
+        check=_rules_replaced,
     ),
     # the pre-check of raw answers is open to all, before registering; it changes nothing
     "CreateEligibilityCheck": Case(
@@ -1888,9 +2322,11 @@ CASES: dict[str, Case] = {
     # read; organisation A's proposals are hidden (404) from signed-in users who may not read them
     "CreateProposal": Case(
         lambda w, c: c.create_proposal(
-            w.window.id, ProposalCreate(organisation_id=w.org_a.id, title=f"Draft {w.uid()}")
+            w.window.id,
+            w.keep(ProposalCreate(organisation_id=w.org_a.id, title=f"Draft {w.uid()}")),
         ),
         EDITORS_OF_A_PROPOSALS,
+        check=_proposal_made,
     ),
     "ListProposals": Case(
         lambda w, c: c.list_proposals(), USERS, check=_sees_proposals_it_may_read
@@ -1903,20 +2339,24 @@ CASES: dict[str, Case] = {
     ),
     "UpdateProposal": Case(
         lambda w, c: c.update_proposal(
-            w.draft.id, ProposalUpdate(version=w.draft.version, title=f"Renamed {w.uid()}")
+            w.draft.id,
+            w.keep(ProposalUpdate(version=w.draft.version, title=f"Renamed {w.uid()}")),
         ),
         EDITORS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_echoes("title", target=lambda w: w.draft.id),
     ),
     "UpdateBudgetLines": Case(
-        lambda w, c: c.update_budget_lines(w.draft.id, _budget(w)),
+        lambda w, c: c.update_budget_lines(w.draft.id, w.keep(_budget(w))),
         EDITORS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_budget_replaced,
     ),
     "CreateSubmission": Case(
         lambda w, c: c.create_submission(w.draft.id, ProposalSubmit(version=w.draft.version)),
         EDITORS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_submitted,
     ),
     "CreateWithdrawal": Case(
         lambda w, c: c.create_withdrawal(
@@ -1924,6 +2364,7 @@ CASES: dict[str, Case] = {
         ),
         EDITORS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_withdrawn,
     ),
     # overriding a verdict is the programme officer's alone, asked before the proposal is read
     "CreateEligibilityOverride": Case(
@@ -1936,12 +2377,14 @@ CASES: dict[str, Case] = {
             ),
         ),
         only("programme_officer"),
+        check=_overridden,
     ),
     # attachments of organisation A's draft: as the proposal itself
     "CreateAttachment": Case(
         lambda w, c: c.create_attachment(w.draft.id, PDF, "workplan.pdf", kind="workplan"),
         EDITORS_OF_A_PROPOSALS,
         hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_attached,
     ),
     "GetAttachmentContent": Case(
         lambda w, c: c.get_attachment_content(w.attachment.id),
@@ -1989,26 +2432,46 @@ CASES: dict[str, Case] = {
         REVIEW_MANAGERS,
         check=_eligible_goes_to_review,
     ),
-    "ListConflicts": Case(lambda w, c: c.list_conflicts(w.window.id), CONFLICT_READERS),
+    "ListConflicts": Case(
+        lambda w, c: c.list_conflicts(w.window.id),
+        CONFLICT_READERS,
+        check=_lists(Conflict, lambda w: [Conflict.proposal_id.in_(_in_window(w))]),  # type: ignore[attr-defined]  (SQLModel column)
+        prepare=_conflict_round,
+    ),
     "GetPanel": Case(
-        lambda w, c: c.get_panel(w.window.id), CONFLICT_READERS, prepare=_review_round
+        lambda w, c: c.get_panel(w.window.id),
+        CONFLICT_READERS,
+        check=_the_panel,
+        prepare=_review_round,
     ),
     "CreateReminder": Case(
         lambda w, c: c.create_reminder(
             w.window.id, ReminderCreate(reviewer_id=w.people["reviewer"].id)
         ),
         REVIEW_MANAGERS,
+        check=_reminded,
         prepare=_review_round,
     ),
-    "ListReminders": Case(lambda w, c: c.list_reminders(), REVIEWERS),
+    "ListReminders": Case(
+        lambda w, c: c.list_reminders(), REVIEWERS, check=_own_reminders, prepare=_reminder_round
+    ),
     "DeleteAssignment": Case(
-        lambda w, c: c.delete_assignment(w.assignment.id), REVIEW_MANAGERS, prepare=_review_round
+        lambda w, c: c.delete_assignment(w.assignment.id),
+        REVIEW_MANAGERS,
+        check=_gone(ReviewAssignment, lambda w: w.assignment.id),
+        prepare=_review_round,
     ),
     "GetWindowRanking": Case(
-        lambda w, c: c.get_window_ranking(w.window.id), CONFLICT_READERS, prepare=_review_round
+        lambda w, c: c.get_window_ranking(w.window.id),
+        CONFLICT_READERS,
+        check=_is(lambda w: w.window.id, "window_id"),
+        prepare=_review_round,
     ),
     "ListWindowAssignments": Case(
-        lambda w, c: c.list_window_assignments(w.window.id), CONFLICT_READERS
+        lambda w, c: c.list_window_assignments(w.window.id),
+        CONFLICT_READERS,
+        check=_assignments_of_the_window,
+        prepare=_review_round,
     ),
     "ListAssignments": Case(
         lambda w, c: c.list_assignments(),
