@@ -11,7 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from contracts import awards as c
 from contracts.enums import GrantStatus
-from service.awards import service
+from service import awards
 from service.dependencies import AppSettings, Ctx, Session
 from service.idempotency import HEADER, KEY_PATTERN, idempotent
 from service.identity.controllers import CursorQ, LimitQ
@@ -52,7 +52,7 @@ class GrantController(Controller):
         """Turn a selected proposal into a grant with its tranche schedule, charged to the
         window's funding sources; refused when the window's envelope or a source would be
         over-committed."""
-        return await service.create_grant(session, ctx, data, settings.second_confirmation_above)
+        return await awards.create_grant(session, ctx, data, settings.second_confirmation_above)
 
     @get("/", operation_id="ListGrants", responses=problems(401, 403))
     async def list_grants(
@@ -65,7 +65,7 @@ class GrantController(Controller):
         cursor: CursorQ = None,
         limit: LimitQ = 50,
     ) -> c.GrantPage:
-        return await service.list_grants(
+        return await awards.list_grants(
             session,
             ctx,
             window_id=window_id,
@@ -79,7 +79,7 @@ class GrantController(Controller):
     async def get_grant(
         self, grant_id: FromPath[uuid.UUID], session: Session, ctx: Ctx, settings: AppSettings
     ) -> c.GrantRead:
-        return await service.get_grant(session, ctx, grant_id, settings.second_confirmation_above)
+        return await awards.get_grant(session, ctx, grant_id, settings.second_confirmation_above)
 
     @post(
         "/{grant_id:uuid}/amendments",
@@ -96,7 +96,7 @@ class GrantController(Controller):
         settings: AppSettings,
     ) -> c.GrantRead:
         """A new version of the terms; paid tranches are never edited."""
-        return await service.amend_grant(
+        return await awards.amend_grant(
             session, ctx, grant_id, data, settings.second_confirmation_above
         )
 
@@ -108,7 +108,7 @@ class GrantController(Controller):
     async def list_grant_versions(
         self, grant_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> list[c.GrantVersionRead]:
-        return await service.list_versions(session, ctx, grant_id)
+        return await awards.list_versions(session, ctx, grant_id)
 
     @post(
         "/{grant_id:uuid}/signature",
@@ -125,7 +125,7 @@ class GrantController(Controller):
         settings: AppSettings,
     ) -> c.GrantRead:
         """Record the signed agreement; tranches waiting only for it become due."""
-        return await service.sign_agreement(
+        return await awards.sign_agreement(
             session, ctx, grant_id, data, settings.second_confirmation_above
         )
 
@@ -139,7 +139,7 @@ class TrancheController(Controller):
     async def get_tranche(
         self, tranche_id: FromPath[uuid.UUID], session: Session, ctx: Ctx, settings: AppSettings
     ) -> c.TrancheRead:
-        return await service.get_tranche(
+        return await awards.get_tranche(
             session, ctx, tranche_id, settings.second_confirmation_above
         )
 
@@ -159,7 +159,7 @@ class TrancheController(Controller):
         settings: AppSettings,
     ) -> c.TrancheRead:
         """A programme officer releases a due tranche for payment."""
-        return await service.approve_tranche(
+        return await awards.approve_tranche(
             session, ctx, tranche_id, data, settings.second_confirmation_above
         )
 
@@ -180,7 +180,7 @@ class TrancheController(Controller):
     ) -> c.TrancheRead:
         """A second finance officer confirms a payment above the four-eyes threshold; then
         another finance officer pays it."""
-        return await service.confirm_tranche(
+        return await awards.confirm_tranche(
             session, ctx, tranche_id, data, settings.second_confirmation_above
         )
 
@@ -200,7 +200,7 @@ class TrancheController(Controller):
         settings: AppSettings,
     ) -> c.TrancheRead:
         """Cancel an unpaid tranche: its money returns to the window's envelope."""
-        return await service.cancel_tranche(
+        return await awards.cancel_tranche(
             session, ctx, tranche_id, data, settings.second_confirmation_above
         )
 
@@ -225,7 +225,7 @@ class TrancheController(Controller):
         (`Idempotent-Replayed: true`)."""
 
         async def pay() -> c.LedgerEntryRead:
-            return await service.disburse(
+            return await awards.disburse(
                 session, ctx, tranche_id, data, settings.second_confirmation_above
             )
 
@@ -263,7 +263,7 @@ class LedgerController(Controller):
         limit: LimitQ = 50,
     ) -> c.LedgerPage:
         """The ledger's entries (oldest first, keyset pages), with their per-source parts."""
-        return await service.list_ledger(
+        return await awards.list_ledger(
             session,
             ctx,
             grant_id=grant_id,
@@ -281,7 +281,7 @@ class LedgerController(Controller):
     async def get_ledger_entry(
         self, entry_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.LedgerEntryRead:
-        return await service.get_ledger_entry(session, ctx, entry_id)
+        return await awards.get_ledger_entry(session, ctx, entry_id)
 
     @post(
         "/{entry_id:uuid}/reversal",
@@ -301,6 +301,6 @@ class LedgerController(Controller):
         tranche returns to `due` for a fresh approval."""
 
         async def undo() -> c.LedgerEntryRead:
-            return await service.reverse(session, ctx, entry_id, data)
+            return await awards.reverse(session, ctx, entry_id, data)
 
         return await idempotent(request, session, ctx, undo, key=idempotency_key)

@@ -30,7 +30,7 @@ from contracts.awards import (
 from contracts.enums import ProposalStatus, Role, TrancheConditionKind
 from contracts.permissions import Actor
 from scoring.money import allocate_pro_rata
-from service.awards import service as awards
+from service import awards
 from service.context import RequestContext, utcnow
 from service.demo.base import demo_email
 from service.demo.spec import GrantsSpec, World

@@ -196,7 +196,7 @@ from contracts.selection import (
     SelectionRunSummary,
     SelectionRunTransition,
 )
-from service.awards import service as awards
+from service import awards
 from service.app import create_app
 from service.context import RequestContext, utcnow
 from service.identity.secrets import new_api_key, new_token

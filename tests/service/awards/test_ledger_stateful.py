@@ -58,7 +58,7 @@ from contracts.awards import (
 from contracts.enums import GrantStatus, LedgerEntryKind, Role, TrancheStatus
 from contracts.permissions import Actor
 from scoring.money import convert
-from service.awards import service
+from service import awards
 from service.context import RequestContext
 from service.persistence.models import (
     CallWindow,
@@ -435,7 +435,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "create",
-            lambda s: service.create_grant(s, self.ctx[who], body, THRESHOLD),
+            lambda s: awards.create_grant(s, self.ctx[who], body, THRESHOLD),
             refusal,
         )
         if read is None:
@@ -462,7 +462,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "approve",
-            lambda s: service.approve_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.approve_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
             refusal,
         )
         if read is None:
@@ -500,7 +500,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "confirm",
-            lambda s: service.confirm_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.confirm_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
             refusal,
         )
         if read is None:
@@ -554,7 +554,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "disburse",
-            lambda s: service.disburse(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.disburse(s, self.ctx[who], t.id, body, THRESHOLD),
             refusal,
         )
         if read is None:
@@ -593,7 +593,7 @@ class LedgerMachine(RuleBasedStateMachine):
             body = ReversalCreate(reason="no such payment", value_date=START, reference="REV")
             self._call(
                 "reverse",
-                lambda s: service.reverse(s, self.ctx[who], uuid.uuid4(), body),
+                lambda s: awards.reverse(s, self.ctx[who], uuid.uuid4(), body),
                 "not-found",
             )
             return
@@ -615,7 +615,7 @@ class LedgerMachine(RuleBasedStateMachine):
             else None
         )
         read = self._call(
-            "reverse", lambda s: service.reverse(s, self.ctx[who], e.id, body), refusal
+            "reverse", lambda s: awards.reverse(s, self.ctx[who], e.id, body), refusal
         )
         if read is None:
             return
@@ -660,7 +660,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "cancel",
-            lambda s: service.cancel_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.cancel_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
             refusal,
         )
         if read is None:
@@ -718,7 +718,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "amend",
-            lambda s: service.amend_grant(s, self.ctx[who], g.id, body, THRESHOLD),
+            lambda s: awards.amend_grant(s, self.ctx[who], g.id, body, THRESHOLD),
             refusal,
         )
         if read is None:

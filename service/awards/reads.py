@@ -1,0 +1,230 @@
+"""Reading grants, their tranches and their versions, with the permission checks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from contracts import awards as c
+from contracts import permissions as p
+from contracts.enums import GrantStatus
+from service.awards._common import _names, _rate_str
+from service.awards.conditions import lock_grant
+from service.context import RequestContext
+from service.pagination import keyset, split_page
+from service.persistence.models import (
+    CallWindow,
+    FundingSource,
+    Grant,
+    GrantCharge,
+    GrantVersion,
+    Proposal,
+    Tranche,
+    TrancheActionPlanItem,
+    TrancheCondition,
+)
+from service.problems import NotFound
+
+
+async def _grant_or_404(
+    session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, *, lock: bool = False
+) -> Grant:
+    ctx.require(p.can_list_grants(ctx.actor))
+    grant = await lock_grant(session, grant_id) if lock else await session.get(Grant, grant_id)
+    if grant is None or not p.can_read_grant(ctx.actor, grant.organisation_id).allowed:
+        raise NotFound(f"grant {grant_id} does not exist or is not yours to see")
+    return grant
+
+
+def needs_confirmation(tranche: Tranche, threshold: int) -> bool:
+    return tranche.amount > threshold
+
+
+async def _tranche_reads(
+    session: AsyncSession, tranches: Sequence[Tranche], threshold: int
+) -> list[c.TrancheRead]:
+    ids = [t.id for t in tranches]
+    items: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    conds: dict[uuid.UUID, list[c.ConditionRead]] = {i: [] for i in ids}
+    if ids:
+        for tid, item_id in (
+            await session.execute(
+                select(
+                    col(TrancheActionPlanItem.tranche_id),
+                    col(TrancheActionPlanItem.action_plan_item_id),
+                )
+                .where(col(TrancheActionPlanItem.tranche_id).in_(ids))
+                .order_by(col(TrancheActionPlanItem.action_plan_item_id))
+            )
+        ).all():
+            items[tid].append(item_id)
+        for cond in (
+            await session.execute(
+                select(TrancheCondition)
+                .where(col(TrancheCondition.tranche_id).in_(ids))
+                .order_by(col(TrancheCondition.kind), col(TrancheCondition.id))
+            )
+        ).scalars():
+            conds[cond.tranche_id].append(
+                c.ConditionRead(id=cond.id, kind=cond.kind, params=cond.params, met_at=cond.met_at)
+            )
+    names = await _names(
+        session, [u for t in tranches for u in (t.approved_by, t.confirmed_by) if u is not None]
+    )
+    return [
+        c.TrancheRead(
+            id=t.id,
+            grant_id=t.grant_id,
+            position=t.position,
+            amount=t.amount,
+            currency=t.currency,
+            planned_date=t.planned_date,
+            status=t.status,
+            action_plan_item_ids=items[t.id],
+            conditions=conds[t.id],
+            approved_by=t.approved_by,
+            approved_by_name=names.get(t.approved_by) if t.approved_by else None,
+            approved_at=t.approved_at,
+            confirmed_by=t.confirmed_by,
+            confirmed_by_name=names.get(t.confirmed_by) if t.confirmed_by else None,
+            confirmed_at=t.confirmed_at,
+            needs_confirmation=needs_confirmation(t, threshold),
+            cancelled_reason=t.cancelled_reason,
+            version=t.version,
+        )
+        for t in tranches
+    ]
+
+
+async def _grant_read(session: AsyncSession, grant: Grant, threshold: int) -> c.GrantRead:
+    proposal = await session.get(Proposal, grant.proposal_id)
+    window = await session.get(CallWindow, grant.window_id)
+    assert proposal is not None
+    assert window is not None
+    tranches = list(
+        (
+            await session.execute(
+                select(Tranche)
+                .where(col(Tranche.grant_id) == grant.id)
+                .order_by(col(Tranche.position))
+            )
+        ).scalars()
+    )
+    charges = (
+        await session.execute(
+            select(GrantCharge, col(FundingSource.code))
+            .join(FundingSource, col(FundingSource.id) == GrantCharge.funding_source_id)
+            .where(col(GrantCharge.grant_id) == grant.id)
+            .order_by(col(FundingSource.code))
+        )
+    ).all()
+    return c.GrantRead(
+        id=grant.id,
+        proposal_id=grant.proposal_id,
+        organisation_id=grant.organisation_id,
+        window_id=grant.window_id,
+        call_id=window.call_id,
+        title=proposal.title,
+        amount=grant.amount,
+        currency=grant.currency,
+        disbursed_amount=grant.disbursed_amount,
+        start_date=grant.start_date,
+        end_date=grant.end_date,
+        agreement_reference=grant.agreement_reference,
+        agreement_signed_at=grant.agreement_signed_at,
+        status=grant.status,
+        version=grant.version,
+        tranches=await _tranche_reads(session, tranches, threshold),
+        charges=[
+            c.ChargeRead(
+                funding_source_id=ch.funding_source_id,
+                funding_source_code=code,
+                amount=ch.amount,
+                currency=ch.currency,
+                source_amount=ch.source_amount,
+                source_currency=ch.source_currency,
+                rate=_rate_str(ch.rate),
+            )
+            for ch, code in charges
+        ],
+        created_at=grant.created_at,
+    )
+
+
+async def get_grant(
+    session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, threshold: int
+) -> c.GrantRead:
+    return await _grant_read(session, await _grant_or_404(session, ctx, grant_id), threshold)
+
+
+async def list_grants(
+    session: AsyncSession,
+    ctx: RequestContext,
+    *,
+    window_id: uuid.UUID | None,
+    organisation_id: uuid.UUID | None,
+    status: GrantStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> c.GrantPage:
+    ctx.require(p.can_list_grants(ctx.actor))
+    stmt = select(Grant, col(Proposal.title)).join(Proposal, col(Proposal.id) == Grant.proposal_id)
+    if not p.sees_all_grants(ctx.actor):
+        stmt = stmt.where(col(Grant.organisation_id).in_(list(ctx.actor.organisation_ids)))
+    if window_id is not None:
+        stmt = stmt.where(col(Grant.window_id) == window_id)
+    if organisation_id is not None:
+        stmt = stmt.where(col(Grant.organisation_id) == organisation_id)
+    if status is not None:
+        stmt = stmt.where(col(Grant.status) == status)
+    rows = list(
+        (await session.execute(keyset(stmt, Grant.created_at, Grant.id, cursor, limit))).all()
+    )
+    rows, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at, r[0].id))
+    return c.GrantPage(
+        items=[
+            c.GrantSummary(
+                id=g.id,
+                proposal_id=g.proposal_id,
+                organisation_id=g.organisation_id,
+                window_id=g.window_id,
+                title=title,
+                amount=g.amount,
+                currency=g.currency,
+                disbursed_amount=g.disbursed_amount,
+                status=g.status,
+                version=g.version,
+                created_at=g.created_at,
+            )
+            for g, title in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+async def list_versions(
+    session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID
+) -> list[c.GrantVersionRead]:
+    grant = await _grant_or_404(session, ctx, grant_id)
+    rows = (
+        await session.execute(
+            select(GrantVersion)
+            .where(col(GrantVersion.grant_id) == grant.id)
+            .order_by(col(GrantVersion.version))
+        )
+    ).scalars()
+    return [
+        c.GrantVersionRead(
+            version=v.version,
+            amount=v.amount,
+            terms=v.terms,
+            reason=v.reason,
+            created_by=v.created_by,
+            created_at=v.created_at,
+        )
+        for v in rows
+    ]
