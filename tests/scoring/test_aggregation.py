@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from fractions import Fraction
 
+import krippendorff
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -750,6 +751,51 @@ def test_krippendorff_alpha_agrees_with_its_definition(panel: tuple[Rubric, list
         assert actual is None
     else:
         assert actual == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def package_alpha(scores: list[Score], criterion: str | None = None) -> float | None:
+    """Interval alpha computed independently of :func:`krippendorff_alpha`: the ``krippendorff``
+    package on the plain reliability matrix (reviewers × units, NaN where a reviewer gave no
+    applicable score), which the function never builds. None where the package finds alpha
+    undefined (the paired ratings do not vary, or no unit has two ratings)."""
+    kept = [s for s in scores if criterion is None or s.criterion == criterion]
+    reviewers = sorted({s.reviewer for s in kept})
+    units = sorted({(s.proposal, s.criterion) for s in kept})
+    matrix = np.full((len(reviewers), len(units)), np.nan)
+    row = {r: k for k, r in enumerate(reviewers)}
+    column = {u: k for k, u in enumerate(units)}
+    for s in kept:
+        if s.value is not None:
+            matrix[row[s.reviewer], column[s.proposal, s.criterion]] = s.value
+    pairable = (~np.isnan(matrix)).sum(axis=0) >= 2
+    paired = matrix[:, pairable]
+    if len(np.unique(paired[~np.isnan(paired)])) < 2:
+        return None
+    with np.errstate(invalid="ignore"):  # 0/0 where alpha is undefined: NaN, as documented
+        value = float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="interval"))
+    return None if math.isnan(value) else value
+
+
+@pytest.mark.parametrize("criterion", ["q", None])
+def test_krippendorff_alpha_of_the_textbook_example_is_the_packages(criterion: str | None) -> None:
+    alpha = package_alpha(as_scores(TEXTBOOK), criterion)
+    assert alpha is not None
+    assert krippendorff_alpha(as_scores(TEXTBOOK), criterion) == pytest.approx(alpha, rel=1e-12)
+
+
+@given(panels())
+@settings(max_examples=60)
+def test_krippendorff_alpha_equals_the_package_on_the_reliability_matrix(
+    panel: tuple[Rubric, list[Score]],
+) -> None:
+    rubric, scores = panel
+    for criterion in (None, *rubric.codes):
+        expected = package_alpha(scores, criterion)
+        actual = krippendorff_alpha(scores, criterion)
+        if expected is None:
+            assert actual is None
+        else:
+            assert actual == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 @given(panels())
