@@ -158,6 +158,11 @@ class InvalidInput(ProblemError):
         super().__init__(detail, errors=errors or [])
 
 
+def issue(field: str, message: str) -> ValidationIssue:
+    """One entry of an ``InvalidInput``'s ``errors``: where (``body.…``, ``query.…``) and what."""
+    return ValidationIssue(field=field, message=message)
+
+
 def _request_id(request: Request[Any, Any, Any]) -> str | None:
     rid = request.scope.get("state", {}).get("request_id")
     return rid if isinstance(rid, str) else None

@@ -14,8 +14,8 @@ from contracts.enums import GrantStatus
 from service import awards
 from service.dependencies import AppSettings, Ctx, Session
 from service.idempotency import HEADER, KEY_PATTERN, idempotent
-from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, USER_OR_KEY, problems
+from service.pagination import CursorQ, LimitQ
 
 RequiredIdempotencyKey = Annotated[
     str,

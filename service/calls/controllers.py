@@ -12,8 +12,8 @@ from contracts import calls as c
 from contracts import proposals as pc
 from service.calls import service
 from service.dependencies import Ctx, Session
-from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
+from service.pagination import CursorQ, LimitQ
 from service.proposals import service as proposals
 
 

@@ -25,8 +25,9 @@ from scoring.selection import check_quotas
 from service.audit.service import record, snapshot
 from service.changes import check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
+from service.i18n import i18n, i18n_dict
+from service.mapping import to_read
 from service.pagination import keyset, split_page
-from service.pcc.service import i18n, i18n_dict
 from service.persistence.models import (
     ActionPlanItem,
     Call,
@@ -40,7 +41,7 @@ from service.persistence.models import (
     WindowAllocation,
     WindowTerritory,
 )
-from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound
+from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound, issue
 
 
 def in_call_currency(amount: int, rate: Decimal) -> int:
@@ -51,10 +52,6 @@ def in_call_currency(amount: int, rate: Decimal) -> int:
 
 def window_is_open(window: CallWindow, now: datetime) -> bool:
     return window.status == CallStatus.PUBLISHED and window.opens_at <= now < window.closes_at
-
-
-def _issue(field: str, message: str) -> ValidationIssue:
-    return ValidationIssue(field=field, message=message)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -77,9 +74,7 @@ async def _window_reads(
                 .order_by(col(WindowAllocation.funding_source_id))
             )
         ).scalars():
-            allocations[a.window_id].append(
-                c.AllocationRead(funding_source_id=a.funding_source_id, amount=a.amount)
-            )
+            allocations[a.window_id].append(to_read(c.AllocationRead, a))
         for wid, tid in await session.execute(
             select(WindowTerritory.window_id, WindowTerritory.territory_id)
             .where(col(WindowTerritory.window_id).in_(ids))
@@ -102,45 +97,20 @@ async def _window_reads(
     for w in sorted(windows, key=lambda w: (w.position, w.code)):
         rs: RuleSet | None = rule_sets.get(w.rule_set_id) if w.rule_set_id else None
         out[w.call_id].append(
-            c.WindowRead(
-                id=w.id,
-                call_id=w.call_id,
-                code=w.code,
-                position=w.position,
+            to_read(
+                c.WindowRead,
+                w,
                 title=i18n(w.title),
                 description=i18n(w.description) if w.description else None,
-                opens_at=w.opens_at,
-                closes_at=w.closes_at,
                 is_open=window_is_open(w, now),
-                currency=w.currency,
-                min_grant=w.min_grant,
-                max_grant=w.max_grant,
                 envelope=sum(a.amount for a in allocations[w.id]),
                 allocations=allocations[w.id],
                 territory_ids=territories[w.id],
                 action_plan_item_ids=items[w.id],
-                rule_set=_rule_set_read(rs) if rs else None,
-                rubric_id=w.rubric_id,
-                blind_review=w.blind_review,
-                reviewers_per_proposal=w.reviewers_per_proposal,
-                review_deadline=w.review_deadline,
-                avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
-                reviewers_see_panel_scores=w.reviewers_see_panel_scores,
-                selection_policy=w.selection_policy,
-                quotas=list(w.quotas),
-                status=w.status,
-                version=w.version,
-                feedback_published_at=w.feedback_published_at,
-                feedback_published_by=w.feedback_published_by,
+                rule_set=to_read(c.RuleSetRead, rs) if rs else None,
             )
         )
     return out
-
-
-def _rule_set_read(rs: RuleSet) -> c.RuleSetRead:
-    return c.RuleSetRead(
-        id=rs.id, key=rs.key, version=rs.version, rules=list(rs.rules), created_at=rs.created_at
-    )
 
 
 async def _call_reads(session: AsyncSession, calls: list[Call]) -> list[c.CallRead]:
@@ -175,28 +145,22 @@ async def _call_reads(session: AsyncSession, calls: list[Call]) -> list[c.CallRe
             allocated[(call_id, source_id)] = int(total)
     window_reads = await _window_reads(session, windows, now)
     return [
-        c.CallRead(
-            id=x.id,
+        to_read(
+            c.CallRead,
+            x,
             title=i18n(x.title),
             description=i18n(x.description),
-            currency=x.currency,
-            status=x.status,
             contributions=[
-                c.ContributionRead(
-                    funding_source_id=k.funding_source_id,
+                to_read(
+                    c.ContributionRead,
+                    k,
                     funding_source_name=name,
-                    amount=k.amount,
-                    currency=k.currency,
-                    rate=k.rate,
                     amount_in_call_currency=in_call_currency(k.amount, k.rate),
                     allocated=allocated[(x.id, k.funding_source_id)],
                 )
                 for k, name in contributions[x.id]
             ],
             windows=window_reads[x.id],
-            version=x.version,
-            created_at=x.created_at,
-            published_at=x.published_at,
         )
         for x in calls
     ]
@@ -281,19 +245,19 @@ async def _set_contributions(
             sources[s.id] = s
     for n, k in enumerate(contributions):
         if k.funding_source_id in seen:
-            issues.append(_issue(f"body.contributions[{n}]", "this source is listed twice"))
+            issues.append(issue(f"body.contributions[{n}]", "this source is listed twice"))
         seen.add(k.funding_source_id)
         if k.funding_source_id not in sources:
-            issues.append(_issue(f"body.contributions[{n}].funding_source_id", "unknown source"))
+            issues.append(issue(f"body.contributions[{n}].funding_source_id", "unknown source"))
         if k.rate <= 0 or not k.rate.is_finite() or k.rate >= Decimal(10) ** 10:
-            issues.append(_issue(f"body.contributions[{n}].rate", "must be > 0 and finite"))
+            issues.append(issue(f"body.contributions[{n}].rate", "must be > 0 and finite"))
         elif (
             sources.get(k.funding_source_id)
             and sources[k.funding_source_id].currency == (call.currency)
             and k.rate != 1
         ):
             issues.append(
-                _issue(f"body.contributions[{n}].rate", "same currency as the call: rate is 1")
+                issue(f"body.contributions[{n}].rate", "same currency as the call: rate is 1")
             )
     if issues:
         raise InvalidInput("the contributions are not valid", issues)
@@ -337,11 +301,11 @@ async def _check_envelopes(session: AsyncSession, call: Call) -> None:
         available = contributions.get(source_id)
         if available is None:
             issues.append(
-                _issue("body.allocations", f"source {source_id} contributes nothing to this call")
+                issue("body.allocations", f"source {source_id} contributes nothing to this call")
             )
         elif int(total) > available:
             issues.append(
-                _issue(
+                issue(
                     "body.allocations",
                     f"source {source_id}: windows would get {int(total)} but it contributes "
                     f"{available} (in {call.currency} minor units)",
@@ -427,12 +391,12 @@ async def transition_call(
     if body.status == CallStatus.PUBLISHED:
         problems = []
         if not windows:
-            problems.append(_issue("windows", "a call needs at least one window"))
+            problems.append(issue("windows", "a call needs at least one window"))
         for w in windows:
             if w.rule_set_id is None:
-                problems.append(_issue(f"windows.{w.code}", "has no eligibility rules"))
+                problems.append(issue(f"windows.{w.code}", "has no eligibility rules"))
             if not await _has_links(session, WindowTerritory, w.id):
-                problems.append(_issue(f"windows.{w.code}", "has no eligible territory"))
+                problems.append(issue(f"windows.{w.code}", "has no eligible territory"))
         if problems:
             raise InvalidInput("the call is not ready to publish", problems)
     before = snapshot(call)
@@ -473,7 +437,7 @@ async def _new_rule_set(
     except RuleSetError as exc:
         raise InvalidInput(
             "the eligibility rules are not valid",
-            [_issue(f"body.{path}", msg) for path, msg in exc.problems],
+            [issue(f"body.{path}", msg) for path, msg in exc.problems],
         ) from exc
     latest = (
         await session.execute(select(func.max(RuleSet.version)).where(col(RuleSet.key) == key))
@@ -504,7 +468,7 @@ async def _check_ids(
     if missing:
         raise InvalidInput(
             f"unknown ids in {field}",
-            [_issue(field, f"unknown: {', '.join(sorted(str(m) for m in missing))}")],
+            [issue(field, f"unknown: {', '.join(sorted(str(m) for m in missing))}")],
         )
 
 
@@ -531,7 +495,7 @@ async def _set_links(
         sources = [a.funding_source_id for a in body.allocations]
         if len(sources) != len(set(sources)):
             raise InvalidInput(
-                "a source is allocated twice", [_issue("body.allocations", "duplicate source")]
+                "a source is allocated twice", [issue("body.allocations", "duplicate source")]
             )
         await session.execute(
             delete(WindowAllocation).where(col(WindowAllocation.window_id) == window.id)
@@ -553,7 +517,7 @@ def _checked_quotas(quotas: list[Any]) -> list[dict[str, Any]]:
     problems = check_quotas(data)
     if problems:
         raise InvalidInput(
-            "the quotas are not valid", [_issue("body.quotas", message) for message in problems]
+            "the quotas are not valid", [issue("body.quotas", message) for message in problems]
         )
     return data
 
@@ -567,11 +531,11 @@ def _check_window(
 ) -> None:
     issues = []
     if closes_at <= opens_at:
-        issues.append(_issue("body.closes_at", "must be after opens_at"))
+        issues.append(issue("body.closes_at", "must be after opens_at"))
     if review_deadline is not None and review_deadline <= closes_at:
-        issues.append(_issue("body.review_deadline", "must be after closes_at"))
+        issues.append(issue("body.review_deadline", "must be after closes_at"))
     if min_grant > max_grant:
-        issues.append(_issue("body.max_grant", "must be at least min_grant"))
+        issues.append(issue("body.max_grant", "must be at least min_grant"))
     if issues:
         raise InvalidInput("the window is not valid", issues)
 

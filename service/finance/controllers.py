@@ -11,8 +11,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from contracts import finance as c
 from service.dependencies import Ctx, Session
 from service.finance import rates, service
-from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
+from service.pagination import CursorQ, LimitQ
 
 
 class FundingSourceController(Controller):

@@ -11,17 +11,11 @@ from litestar.params import QueryParameter
 
 from contracts import finance as c
 from service.dependencies import Ctx, Session
+from service.edge import CurrencyQ
 from service.finance import views
-from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, problems
+from service.pagination import CursorQ, LimitQ
 from service.storage import download_headers
-
-CurrencyQ = Annotated[
-    str,
-    QueryParameter(
-        pattern="^[A-Z]{3}$", description="ISO 4217 code of the grants to sum (the calls' currency)"
-    ),
-]
 
 
 class FinanceViewController(Controller):

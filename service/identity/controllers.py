@@ -10,22 +10,18 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import identity as c
-from contracts.common import Cursor
 from service.dependencies import AppSettings, Ctx, Session
 from service.identity import directory, passwords, service, throttle, totp
 from service.identity.authn import RESTRICTION_STATE
 from service.openapi import USER, problems
+from service.pagination import CursorQ, LimitQ
 
-CursorQ = Annotated[Cursor | None, QueryParameter(description="From next_cursor")]
 NO_STORE = CacheControlHeader(no_store=True)
 """Answers that carry a secret (a token, a TOTP secret, recovery codes): never cached."""
 
 
 def _restriction(request: Request[Any, Any, Any]) -> Any:
     return request.scope.get("state", {}).get(RESTRICTION_STATE)
-
-
-LimitQ = Annotated[int, QueryParameter(ge=1, le=200)]
 
 
 class AuthController(Controller):

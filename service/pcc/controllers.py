@@ -11,8 +11,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from contracts import pcc as c
 from contracts.progress import PccProgress
 from service.dependencies import Ctx, Session
-from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, USER_OR_KEY, problems
+from service.pagination import CursorQ, LimitQ
 from service.pcc import progress, service
 
 

@@ -24,8 +24,8 @@ from contracts.enums import ActionPlanStatus, ReportStatus, TrancheStatus
 from contracts.pcc import PccRead
 from scoring.money import allocate_pro_rata
 from service.context import RequestContext
-from service.finance.views import BISHKEK
-from service.pcc.service import _pcc_reads, i18n
+from service.i18n import i18n
+from service.pcc.service import _pcc_reads
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -42,6 +42,7 @@ from service.persistence.models import (
     TrancheActionPlanItem,
 )
 from service.problems import NotFound
+from service.timezones import BISHKEK
 
 
 @dataclass

@@ -9,30 +9,18 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from contracts import proposals as c
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
 from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
-from service.idempotency import HEADER, KEY_PATTERN, idempotent
-from service.identity.controllers import CursorQ, LimitQ
+from service.edge import UPLOAD_BODY_LIMIT, IdempotencyKeyHeader
+from service.idempotency import idempotent
 from service.openapi import USER, problems
+from service.pagination import CursorQ, LimitQ
 from service.proposals import service
-from service.storage import MAX_FILE_BYTES, FileStore
-
-UPLOAD_BODY_LIMIT = MAX_FILE_BYTES + 1024 * 1024  # the file plus the multipart envelope
-
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name=HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=KEY_PATTERN,
-        description="Optional: a retry with the same key replays the first answer (kept 24 h)",
-    ),
-]
+from service.storage import FileStore
 
 
 @dataclass

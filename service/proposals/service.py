@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from contracts import calls as cc
 from contracts import permissions as p
 from contracts import proposals as c
-from contracts.common import I18nText, ValidationIssue
+from contracts.common import I18nText
 from contracts.enums import AttachmentKind, GrantStatus, ProposalStatus
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, WITHDRAWABLE, allowed_next
 from scoring.eligibility import (
@@ -38,6 +38,7 @@ from service.changes import (
     update_versioned,
 )
 from service.context import RequestContext, utcnow
+from service.mapping import to_read
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
     ActionPlanItem,
@@ -55,14 +56,10 @@ from service.persistence.models import (
     WindowActionPlanItem,
     WindowTerritory,
 )
-from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound
+from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound, issue
 from service.storage import FileStore
 
 MINOR = Decimal(1)
-
-
-def _issue(field: str, message: str) -> ValidationIssue:
-    return ValidationIssue(field=field, message=message)
 
 
 # --- loading with permission ------------------------------------------------------------------
@@ -145,17 +142,7 @@ async def _reads(
                 .order_by(col(BudgetLine.proposal_id), col(BudgetLine.position))
             )
         ).scalars():
-            lines[b.proposal_id].append(
-                c.BudgetLineRead(
-                    position=b.position,
-                    category=b.category,
-                    description=b.description,
-                    quantity=b.quantity,
-                    unit_cost=b.unit_cost,
-                    total=b.total,
-                    currency=b.currency,
-                )
-            )
+            lines[b.proposal_id].append(to_read(c.BudgetLineRead, b))
         for pid, iid in await session.execute(
             select(ProposalActionPlanItem.proposal_id, ProposalActionPlanItem.action_plan_item_id)
             .where(col(ProposalActionPlanItem.proposal_id).in_(ids))
@@ -183,40 +170,19 @@ async def _reads(
         org = orgs[r.organisation_id]
         window = windows[r.window_id]
         out.append(
-            c.ProposalRead(
-                id=r.id,
-                window_id=r.window_id,
+            to_read(
+                c.ProposalRead,
+                r,
                 call_id=window.call_id,
-                organisation_id=r.organisation_id,
                 organisation_name=org.name,
                 organisation_kind=org.kind,
                 territory_id=org.territory_id,
-                status=r.status,
-                version=r.version,
-                title=r.title,
-                summary=r.summary,
-                problem_statement=r.problem_statement,
-                activities=r.activities,
-                requested_amount=r.requested_amount,
-                co_funding_amount=r.co_funding_amount,
-                currency=r.currency,
                 budget_total=sum(b.total for b in lines[r.id]),
-                target_groups=list(r.target_groups),
-                gender_marker=r.gender_marker,
-                gender_justification=r.gender_justification,
-                conflict_sensitivity=r.conflict_sensitivity,
-                timeline=list(r.timeline),
                 action_plan_item_ids=items[r.id],
                 co_applicant_ids=co_apps[r.id],
                 budget_lines=lines[r.id],
                 attachments=files[r.id],
                 eligibility=_stored_eligibility(r),
-                eligibility_override=r.eligibility_override,
-                receipt_number=r.receipt_number,
-                submitted_at=r.submitted_at,
-                withdrawn_at=r.withdrawn_at,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
                 allowed_actions=_allowed_actions(ctx, r, window, now),
             )
         )
@@ -328,7 +294,7 @@ async def create_proposal(
     if call.status != "published" or now >= window.closes_at:
         raise Conflict("proposals are drafted for published windows that have not closed")
     if await session.get(Organisation, body.organisation_id) is None:
-        raise InvalidInput("no such organisation", [_issue("body.organisation_id", "unknown")])
+        raise InvalidInput("no such organisation", [issue("body.organisation_id", "unknown")])
     assert ctx.actor.id is not None
     row = Proposal(
         window_id=window.id,
@@ -366,7 +332,7 @@ async def _replace_links(
             raise InvalidInput(
                 "unknown action-plan items",
                 [
-                    _issue(
+                    issue(
                         "body.action_plan_item_ids", f"unknown: {sorted(map(str, wanted - found))}"
                     )
                 ],
@@ -393,7 +359,7 @@ async def _replace_links(
         if wanted - found:
             raise InvalidInput(
                 "unknown co-applicant organisations",
-                [_issue("body.co_applicant_ids", f"unknown: {sorted(map(str, wanted - found))}")],
+                [issue("body.co_applicant_ids", f"unknown: {sorted(map(str, wanted - found))}")],
             )
         await session.execute(
             delete(ProposalCoApplicant).where(col(ProposalCoApplicant.proposal_id) == row.id)
@@ -421,7 +387,7 @@ async def update_proposal(
         if bad:
             raise InvalidInput(
                 "a timeline entry ends before it starts",
-                [_issue(f"body.timeline[{n}].end", "before start") for n in bad],
+                [issue(f"body.timeline[{n}].end", "before start") for n in bad],
             )
     changed = await update_versioned(session, ctx, row, plain, entity="proposal")
     if links:
@@ -464,9 +430,9 @@ async def replace_budget_lines(
             or q >= Decimal(10) ** 11
             or q != q.quantize(Decimal("0.001"))
         ):
-            issues.append(_issue(f"body.lines[{n}].quantity", "must be > 0 with ≤ 3 decimals"))
+            issues.append(issue(f"body.lines[{n}].quantity", "must be > 0 with ≤ 3 decimals"))
         elif line_total(q, line.unit_cost) > 10**15:
-            issues.append(_issue(f"body.lines[{n}]", "the line total is too large"))
+            issues.append(issue(f"body.lines[{n}]", "the line total is too large"))
     if issues:
         raise InvalidInput("the budget lines are not valid", issues)
     await session.execute(delete(BudgetLine).where(col(BudgetLine.proposal_id) == row.id))
@@ -645,7 +611,7 @@ async def _answers_facts(session: AsyncSession, a: cc.EligibilityAnswers) -> App
         t = await session.get(Territory, a.territory_id)
         if t is None:
             raise InvalidInput(
-                "no such territory", [_issue("body.answers.territory_id", "unknown territory")]
+                "no such territory", [issue("body.answers.territory_id", "unknown territory")]
             )
         territory = t.code
     return ApplicationFacts(
@@ -692,13 +658,13 @@ async def check_eligibility(
     if (body.proposal_id is None) == (body.answers is None):
         raise InvalidInput(
             "send either proposal_id or answers",
-            [_issue("body", "exactly one of proposal_id and answers is needed")],
+            [issue("body", "exactly one of proposal_id and answers is needed")],
         )
     if body.proposal_id is not None:
         row = await _proposal_or_404(session, ctx, body.proposal_id)
         if row.window_id != window.id:
             raise InvalidInput(
-                "the proposal belongs to another window", [_issue("body.proposal_id", "mismatch")]
+                "the proposal belongs to another window", [issue("body.proposal_id", "mismatch")]
             )
         facts = await _proposal_facts(session, row)
     else:
@@ -751,7 +717,7 @@ async def submit_proposal(
     if not row.title.strip() or row.requested_amount <= 0:
         raise InvalidInput(
             "the proposal is incomplete",
-            [_issue("requested_amount", "give a title and a requested amount before submitting")],
+            [issue("requested_amount", "give a title and a requested amount before submitting")],
         )
     before = snapshot(row)
     evaluation, rule_set = await _evaluate(session, window, await _proposal_facts(session, row))

@@ -16,10 +16,10 @@ from contracts.enums import AttachmentKind, ReportKind, ReportStatus
 from contracts.proposals import AttachmentRead
 from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
+from service.edge import UPLOAD_BODY_LIMIT, IdempotencyKeyHeader
 from service.idempotency import idempotent
-from service.identity.controllers import CursorQ, LimitQ
 from service.openapi import USER, USER_OR_KEY, problems
-from service.proposals.controllers import UPLOAD_BODY_LIMIT, IdempotencyKeyHeader
+from service.pagination import CursorQ, LimitQ
 from service.reports import service
 from service.storage import FileStore
 

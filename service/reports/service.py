@@ -34,8 +34,9 @@ from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant, refresh_grant
 from service.changes import check_version, record_created
 from service.context import RequestContext, utcnow
+from service.i18n import i18n
+from service.mapping import to_read
 from service.pagination import keyset, split_page
-from service.pcc.service import i18n
 from service.persistence.models import (
     ApiKey,
     Attachment,
@@ -57,15 +58,12 @@ from service.problems import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    issue,
 )
 from service.storage import FileStore
 
 INDICATOR_LIMIT = Decimal(10) ** 14  # NUMERIC(18, 4)
 INDICATOR_STEP = Decimal("0.0001")
-
-
-def _issue(field: str, message: str) -> ValidationIssue:
-    return ValidationIssue(field=field, message=message)
 
 
 # --- loading with permission ------------------------------------------------------------------
@@ -198,13 +196,11 @@ async def _read(
     session: AsyncSession, ctx: RequestContext, row: Report, grant: Grant
 ) -> c.ReportRead:
     values = [
-        c.IndicatorValueRead(
+        to_read(
+            c.IndicatorValueRead,
+            ind,
             indicator_id=ind.id,
-            action_plan_item_id=ind.action_plan_item_id,
             name=i18n(ind.name),
-            unit=ind.unit,
-            baseline=ind.baseline,
-            target=ind.target,
             value=v.value,
             note=v.note,
         )
@@ -226,27 +222,16 @@ async def _read(
         ).scalars()
     ]
     lines = _lines(row)
-    return c.ReportRead(
-        id=row.id,
-        grant_id=row.grant_id,
+    return to_read(
+        c.ReportRead,
+        row,
         organisation_id=grant.organisation_id,
-        tranche_id=row.tranche_id,
-        kind=row.kind,
-        status=row.status,
-        narrative=row.narrative,
         currency=grant.currency,
         expenditure=lines,
         expenditure_total=sum(line.amount for line in lines),
         budget_comparison=await _budget_comparison(session, grant, lines),
         indicators=values,
         attachments=files,
-        review_comment=row.review_comment,
-        submitted_at=row.submitted_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        version=row.version,
-        created_by=row.created_by,
-        created_at=row.created_at,
         allowed_actions=_allowed_actions(ctx, row, grant),
     )
 
@@ -371,7 +356,7 @@ async def _check_tranche(
     if tranche is None or tranche.grant_id != grant.id:
         raise InvalidInput(
             f"tranche {tranche_id} is not a tranche of this grant",
-            [_issue(field, "not a tranche of this grant")],
+            [issue(field, "not a tranche of this grant")],
         )
 
 
@@ -399,7 +384,7 @@ async def _check_expenditure(
     for n, line in enumerate(lines):
         if line.currency != grant.currency:
             issues.append(
-                _issue(
+                issue(
                     f"{field}[{n}].currency",
                     f"{line.currency} is not the grant's currency {grant.currency}",
                 )
@@ -408,14 +393,14 @@ async def _check_expenditure(
             b = budget.get(line.budget_line_id)
             if b is None:
                 issues.append(
-                    _issue(
+                    issue(
                         f"{field}[{n}].budget_line_id",
                         f"{line.budget_line_id} is not a line of the grant's proposal budget",
                     )
                 )
             elif b.category != line.category:
                 issues.append(
-                    _issue(
+                    issue(
                         f"{field}[{n}].category",
                         f"budget line {b.id} is of the category '{b.category}'",
                     )
@@ -475,17 +460,17 @@ async def _check_indicators(
         if v.indicator_id not in linked:
             unlinked.append(str(v.indicator_id))
             issues.append(
-                _issue(
+                issue(
                     f"{where}.indicator_id",
                     f"indicator {v.indicator_id} is not an indicator of the action-plan items "
                     "this grant's tranches pay for",
                 )
             )
         elif v.indicator_id in seen:
-            issues.append(_issue(f"{where}.indicator_id", f"{v.indicator_id} is given twice"))
+            issues.append(issue(f"{where}.indicator_id", f"{v.indicator_id} is given twice"))
         seen.add(v.indicator_id)
         if (problem := _bad_number(v.value)) is not None:
-            issues.append(_issue(f"{where}.value", f"{v.value}: {problem}"))
+            issues.append(issue(f"{where}.value", f"{v.value}: {problem}"))
     if unlinked:
         raise InvalidInput(
             f"indicator {', '.join(unlinked)} is not linked to this grant's tranches", issues
@@ -628,12 +613,12 @@ async def submit_report(
     if row.kind == ReportKind.PROGRESS and not (row.narrative or "").strip():
         raise InvalidInput(
             "a progress report needs a narrative before it is submitted",
-            [_issue("narrative", "write what was done before submitting")],
+            [issue("narrative", "write what was done before submitting")],
         )
     if row.kind == ReportKind.FINANCIAL and not row.expenditure:
         raise InvalidInput(
             "a financial report needs at least one expenditure line before it is submitted",
-            [_issue("expenditure", "add the money spent before submitting")],
+            [issue("expenditure", "add the money spent before submitting")],
         )
     before = snapshot(row)
     row.status = ReportStatus.SUBMITTED
@@ -663,7 +648,7 @@ async def decide_report(
     if body.outcome == "return" and (comment is None or len(comment) < 3):
         raise InvalidInput(
             "say what to correct when returning a report",
-            [_issue("body.comment", "required (at least 3 characters) to return a report")],
+            [issue("body.comment", "required (at least 3 characters) to return a report")],
         )
     # the grant first (before any write or audit event), then its tranches, then the report
     grant = await lock_grant(session, row.grant_id)

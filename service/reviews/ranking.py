@@ -44,7 +44,7 @@ from scoring.ranking import DECIDED_BY_LOTTERY, rank
 from service.audit.service import record, snapshot
 from service.calls.service import window_or_404
 from service.context import RequestContext, utcnow
-from service.pcc.service import i18n
+from service.i18n import i18n
 from service.persistence.models import (
     AppUser,
     AuditEvent,

@@ -6,7 +6,7 @@ from litestar import Controller, get
 
 from contracts import transparency as c
 from service.dependencies import Ctx, Session
-from service.finance.views_controllers import CurrencyQ
+from service.edge import CurrencyQ
 from service.openapi import problems
 from service.transparency import service
 

@@ -23,9 +23,8 @@ from contracts import transparency as c
 from contracts.common import I18nText
 from contracts.enums import LedgerEntryKind, TrancheStatus
 from service.context import RequestContext
-from service.finance.views import BISHKEK
+from service.i18n import i18n
 from service.pcc.progress import public_plan_progress
-from service.pcc.service import i18n
 from service.persistence.models import (
     ActionPlanItem,
     Call,
@@ -43,6 +42,7 @@ from service.persistence.models import (
     Tranche,
     TrancheActionPlanItem,
 )
+from service.timezones import BISHKEK
 
 
 def _signed(kind: Any, value: Any) -> Any:
