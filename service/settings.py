@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     caller's address for sign-in throttling: a reverse proxy, and the web app (in-process it
     calls from 127.0.0.1)."""
 
+    metrics_token: str | None = Field(default=None, min_length=32)
+    """`/metrics` (service/metrics.py) answers a scrape that sends `Authorization: Bearer
+    <this>`; unset: only a caller on the loopback address, not through a proxy."""
+
     # --- open data (docs/partners.md) ---
     open_data_publisher_ref: str = Field(default="XM-DAC-41304", pattern=r"^[^/&|?\s]+$")
     """The IATI organisation identifier of the publisher (the reporting organisation of the IATI
