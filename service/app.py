@@ -73,6 +73,7 @@ from service.selection.controllers import (
 )
 from service.settings import Settings
 from service.transparency.controllers import TransparencyController
+from service.webhooks.controllers import WebhookDeliveryController, WebhookSubscriptionController
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
@@ -92,6 +93,8 @@ API_CONTROLLERS: list[Any] = [
     FinanceViewController,
     TransparencyController,
     OpenDataController,
+    WebhookSubscriptionController,
+    WebhookDeliveryController,
     AuditController,
     CallController,
     WindowController,
