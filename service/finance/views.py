@@ -16,8 +16,11 @@ exactly (no floats).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -41,8 +44,6 @@ from contracts.common import ValidationIssue
 from contracts.enums import LedgerEntryKind, OrganisationKind, TrancheStatus
 from scoring.money import allocate_pro_rata
 from service.context import RequestContext, utcnow
-from service.mapping import to_read
-from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -460,6 +461,23 @@ async def finance_summary(
 _AWAITING_PAYMENT = (TrancheStatus.DUE, TrancheStatus.APPROVED)
 
 
+def _encode_date_cursor(day: date, row_id: uuid.UUID) -> str:
+    raw = json.dumps([day.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_date_cursor(cursor: str) -> tuple[date, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        day, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return date.fromisoformat(day), uuid.UUID(rid)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            "the cursor is not one this API gave out",
+            [ValidationIssue(field="query.cursor", message="malformed cursor")],
+        ) from exc
+
+
 async def list_upcoming_tranches(
     session: AsyncSession,
     ctx: RequestContext,
@@ -499,15 +517,25 @@ async def list_upcoming_tranches(
     )
     if status is not None:
         stmt = stmt.where(col(Tranche.status) == TrancheStatus(status))
-    stmt = keyset(stmt, planned_date, tranche_id, cursor, limit)
+    if cursor:
+        after_date, after_id = _decode_date_cursor(cursor)
+        stmt = stmt.where(
+            or_(planned_date > after_date, and_(planned_date == after_date, tranche_id > after_id))
+        )
+    stmt = stmt.order_by(planned_date, tranche_id).limit(limit + 1)
     rows = list((await session.execute(stmt)).all())
-    rows, next_cursor = split_page(rows, limit, lambda r: (r[0].planned_date, r[0].id))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last: Tranche = rows[-1][0]
+        next_cursor = _encode_date_cursor(last.planned_date, last.id)
     return c.UpcomingTranchePage(
         as_of=today,
         items=[
-            to_read(
-                c.UpcomingTrancheRead,
-                t,
+            c.UpcomingTrancheRead(
+                id=t.id,
+                grant_id=t.grant_id,
+                position=t.position,
                 organisation_id=org_id,
                 organisation_name=org_name,
                 proposal_id=proposal_id,
@@ -515,6 +543,10 @@ async def list_upcoming_tranches(
                 window_id=window_id,
                 window_code=window_code,
                 agreement_reference=agreement,
+                amount=t.amount,
+                currency=t.currency,
+                status=t.status,
+                planned_date=t.planned_date,
                 overdue=t.planned_date < today,
                 days_until=(t.planned_date - today).days,
             )

@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 TASK_MODULES: list[str] = [
     "service.documents.tasks",
-    "service.webhooks.tasks",
 ]
 """Modules declaring tasks; every worker imports them before it fetches a job."""
 

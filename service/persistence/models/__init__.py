@@ -64,12 +64,6 @@ from service.persistence.models.reviews import (
     ReviewAssignment,
 )
 from service.persistence.models.selection import Decision, DecisionChange, SelectionRun
-from service.persistence.models.webhooks import (
-    NotificationPreference,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 
 __all__ = [
     "ActionPlan",
@@ -102,7 +96,6 @@ __all__ = [
     "LedgerEntry",
     "LedgerSplit",
     "Membership",
-    "NotificationPreference",
     "Organisation",
     "OutboxMessage",
     "Panel",
@@ -125,9 +118,6 @@ __all__ = [
     "TrancheActionPlanItem",
     "TrancheCondition",
     "UserRole",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookSubscription",
     "WindowActionPlanItem",
     "WindowAllocation",
     "WindowTerritory",
