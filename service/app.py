@@ -32,6 +32,7 @@ from service.identity.controllers import (
 )
 from service.imports.controllers import ImportController
 from service.logging import RequestIdMiddleware, configure_logging
+from service.metrics import MetricsMiddleware
 from service.openapi import (
     SECURITY_COMPONENTS,
     document_common_refusals,
@@ -72,6 +73,7 @@ from service.selection.controllers import (
 )
 from service.settings import Settings
 from service.transparency.controllers import TransparencyController
+from service.webhooks.controllers import WebhookDeliveryController, WebhookSubscriptionController
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
@@ -91,6 +93,8 @@ API_CONTROLLERS: list[Any] = [
     FinanceViewController,
     TransparencyController,
     OpenDataController,
+    WebhookSubscriptionController,
+    WebhookDeliveryController,
     AuditController,
     CallController,
     WindowController,
@@ -216,7 +220,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     fix_options_allow(app.routes)
     # Outermost, around the router and its exception handling, so that 404/405 answers and every
     # other response carry a request id and get an access-log line too.
-    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    # inside it, every request timed by its route template, and /metrics (service/metrics.py)
+    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(app.asgi_handler, settings, db))
     return app
 
 

@@ -33,7 +33,8 @@ def cli() -> None:
 
 
 class CombinedApp:
-    """One process: the API under /api and /health, the web frontend everywhere else."""
+    """One process: the API under /api and /health (and its /metrics), the web frontend
+    everywhere else."""
 
     def __init__(self, api: Any, web: Any) -> None:
         self.api = api
@@ -44,7 +45,7 @@ class CombinedApp:
             await self.api(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if path.startswith(("/api/", "/health/")) or path == "/api":
+        if path.startswith(("/api/", "/health/")) or path in ("/api", "/metrics"):
             await self.api(scope, receive, send)
         else:
             await self.web(scope, receive, send)

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     caller's address for sign-in throttling: a reverse proxy, and the web app (in-process it
     calls from 127.0.0.1)."""
 
+    metrics_token: str | None = Field(default=None, min_length=32)
+    """`/metrics` (service/metrics.py) answers a scrape that sends `Authorization: Bearer
+    <this>`; unset: only a caller on the loopback address, not through a proxy."""
+
     # --- open data (docs/partners.md) ---
     open_data_publisher_ref: str = Field(default="XM-DAC-41304", pattern=r"^[^/&|?\s]+$")
     """The IATI organisation identifier of the publisher (the reporting organisation of the IATI
@@ -69,6 +73,16 @@ class Settings(BaseSettings):
     open_data_360giving_prefix: str = Field(default="360G-pccgrants", pattern=r"^360G-[^/\s]+$")
     """The publisher's 360Giving identifier prefix (grant and organisation identifiers)."""
     open_data_license: str = "https://creativecommons.org/licenses/by/4.0/"
+
+    # --- webhooks (docs/partners.md) ---
+    webhook_allow_insecure_urls: bool = False
+    """Allow `http://` subscription URLs and private, loopback or link-local addresses (tests,
+    a development receiver on 127.0.0.1). Never in production: there only `https://` to public
+    addresses is accepted, checked again at each delivery after resolving the host."""
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_seconds: float = Field(default=30.0, gt=0)
+    """The wait after the first failed attempt; doubled after each further one (capped at 6 h)."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     @property
     def pgdata_dir(self) -> Path:

@@ -44,6 +44,7 @@ from contracts.reviews import (
     RubricCreate,
 )
 from contracts.selection import SelectionRunCreate, SelectionRunTransition
+from service import reviews
 from service.calls import service as calls
 from service.context import RequestContext, clock, utcnow
 from service.demo.base import applicant_email, demo_email
@@ -60,7 +61,6 @@ from service.persistence.models import (
     Territory,
 )
 from service.proposals import service as proposals
-from service.reviews import service as reviews
 from service.selection import service as selection
 from service.storage import FileStore
 

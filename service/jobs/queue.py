@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 TASK_MODULES: list[str] = [
     "service.documents.tasks",
+    "service.webhooks.tasks",
 ]
 """Modules declaring tasks; every worker imports them before it fetches a job."""
 

@@ -8,10 +8,10 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from contracts import reviews as c
+from service import reviews
 from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
 from service.openapi import USER, problems
-from service.reviews import service
 
 
 class WindowReviewController(Controller):
@@ -32,7 +32,7 @@ class WindowReviewController(Controller):
         ctx: Ctx,
     ) -> c.RubricRead:
         """A new rubric version for the window (refused once proposals were submitted)."""
-        return await service.set_window_rubric(session, ctx, window_id, data)
+        return await reviews.set_window_rubric(session, ctx, window_id, data)
 
     @put(
         "/{window_id:uuid}/panel",
@@ -46,7 +46,7 @@ class WindowReviewController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.PanelRead:
-        return await service.replace_panel(session, ctx, window_id, data)
+        return await reviews.replace_panel(session, ctx, window_id, data)
 
     @post(
         "/{window_id:uuid}/assignments",
@@ -61,7 +61,7 @@ class WindowReviewController(Controller):
         ctx: Ctx,
     ) -> c.AssignmentList:
         """Assign the panel to every eligible proposal: balanced, conflict-free, seeded."""
-        return await service.auto_assign(session, ctx, window_id, data)
+        return await reviews.auto_assign(session, ctx, window_id, data)
 
     @get(
         "/{window_id:uuid}/conflicts",
@@ -71,7 +71,7 @@ class WindowReviewController(Controller):
     async def list_conflicts(
         self, window_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ConflictList:
-        return await service.list_conflicts(session, ctx, window_id)
+        return await reviews.list_conflicts(session, ctx, window_id)
 
 
 class WindowAssignmentController(Controller):
@@ -88,7 +88,7 @@ class WindowAssignmentController(Controller):
         self, window_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.AssignmentList:
         """Every review assignment of the window (programme staff and auditors)."""
-        return await service.list_window_assignments(session, ctx, window_id)
+        return await reviews.list_window_assignments(session, ctx, window_id)
 
 
 class RubricController(Controller):
@@ -99,7 +99,7 @@ class RubricController(Controller):
     async def get_rubric(
         self, rubric_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.RubricRead:
-        return await service.get_rubric(session, ctx, rubric_id)
+        return await reviews.get_rubric(session, ctx, rubric_id)
 
 
 class ProposalReviewController(Controller):
@@ -119,7 +119,7 @@ class ProposalReviewController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.AssignmentRead:
-        return await service.assign_manually(session, ctx, proposal_id, data)
+        return await reviews.assign_manually(session, ctx, proposal_id, data)
 
     @post(
         "/{proposal_id:uuid}/consensus-scores",
@@ -134,7 +134,7 @@ class ProposalReviewController(Controller):
         ctx: Ctx,
     ) -> c.ConsensusRead:
         """Record the panel's consensus on a criterion; it replaces the reviews' aggregate."""
-        return await service.record_consensus(session, ctx, proposal_id, data)
+        return await reviews.record_consensus(session, ctx, proposal_id, data)
 
     @get(
         "/{proposal_id:uuid}/reviews",
@@ -145,7 +145,7 @@ class ProposalReviewController(Controller):
         self, proposal_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ReviewList:
         """The panel's submitted reviews (a reviewer sees them after submitting its own)."""
-        return await service.proposal_reviews(session, ctx, proposal_id)
+        return await reviews.proposal_reviews(session, ctx, proposal_id)
 
 
 class AssignmentController(Controller):
@@ -156,7 +156,7 @@ class AssignmentController(Controller):
     @get("/", operation_id="ListAssignments", responses=problems(401, 403))
     async def list_assignments(self, session: Session, ctx: Ctx) -> c.AssignmentList:
         """The caller's review assignments."""
-        return await service.list_my_assignments(session, ctx)
+        return await reviews.list_my_assignments(session, ctx)
 
     @post(
         "/{assignment_id:uuid}/conflict",
@@ -171,7 +171,7 @@ class AssignmentController(Controller):
         ctx: Ctx,
     ) -> c.ConflictRead:
         """Declare a conflict of interest (before reading the proposal) and step back."""
-        return await service.declare_conflict(session, ctx, assignment_id, data)
+        return await reviews.declare_conflict(session, ctx, assignment_id, data)
 
     @post(
         "/{assignment_id:uuid}/no-conflict-declaration",
@@ -182,7 +182,7 @@ class AssignmentController(Controller):
         self, assignment_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.AssignmentRead:
         """Declare no conflict of interest with the proposal: it opens to the reviewer."""
-        return await service.declare_no_conflict(session, ctx, assignment_id)
+        return await reviews.declare_no_conflict(session, ctx, assignment_id)
 
     @get(
         "/{assignment_id:uuid}/proposal",
@@ -193,7 +193,7 @@ class AssignmentController(Controller):
         self, assignment_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ReviewerProposalView:
         """The proposal as its reviewer sees it (no identities in a blind window)."""
-        return await service.reviewer_view(session, ctx, assignment_id)
+        return await reviews.reviewer_view(session, ctx, assignment_id)
 
     @get(
         "/{assignment_id:uuid}/attachments/{attachment_id:uuid}/content",
@@ -209,7 +209,7 @@ class AssignmentController(Controller):
         ctx: Ctx,
         settings: AppSettings,
     ) -> Response[bytes]:
-        f, blind = await service.reviewer_attachment(session, ctx, assignment_id, attachment_id)
+        f, blind = await reviews.reviewer_attachment(session, ctx, assignment_id, attachment_id)
         name = f"attachment-{f.id}" if blind else None
         return await download(settings.resolved_storage_dir, f, name=name)
 
@@ -221,7 +221,7 @@ class AssignmentController(Controller):
     async def get_review(
         self, assignment_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ReviewRead:
-        return await service.get_my_review(session, ctx, assignment_id)
+        return await reviews.get_my_review(session, ctx, assignment_id)
 
     @put(
         "/{assignment_id:uuid}/review",
@@ -236,7 +236,7 @@ class AssignmentController(Controller):
         ctx: Ctx,
     ) -> c.ReviewRead:
         """Save the draft review (scores in tenths; null = not applicable)."""
-        return await service.save_review(session, ctx, assignment_id, data)
+        return await reviews.save_review(session, ctx, assignment_id, data)
 
     @post(
         "/{assignment_id:uuid}/review/submission",
@@ -250,7 +250,7 @@ class AssignmentController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.ReviewRead:
-        return await service.submit_review(session, ctx, assignment_id, data)
+        return await reviews.submit_review(session, ctx, assignment_id, data)
 
 
 class ReviewController(Controller):
@@ -271,4 +271,4 @@ class ReviewController(Controller):
         ctx: Ctx,
     ) -> c.ReviewRead:
         """Reopen a submitted review, with a reason (audited)."""
-        return await service.reopen_review(session, ctx, review_id, data)
+        return await reviews.reopen_review(session, ctx, review_id, data)

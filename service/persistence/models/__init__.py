@@ -64,6 +64,12 @@ from service.persistence.models.reviews import (
     ReviewAssignment,
 )
 from service.persistence.models.selection import Decision, DecisionChange, SelectionRun
+from service.persistence.models.webhooks import (
+    NotificationPreference,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ActionPlan",
@@ -96,6 +102,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerSplit",
     "Membership",
+    "NotificationPreference",
     "Organisation",
     "OutboxMessage",
     "Panel",
@@ -118,6 +125,9 @@ __all__ = [
     "TrancheActionPlanItem",
     "TrancheCondition",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WindowActionPlanItem",
     "WindowAllocation",
     "WindowTerritory",

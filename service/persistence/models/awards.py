@@ -370,3 +370,8 @@ class OutboxMessage(SQLModel, table=True):
     )
     delivered_at: datetime | None = timestamp_field(nullable=True)
     last_error: str | None = text_field(nullable=True)
+    dedupe_key: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(200), nullable=True, unique=True)
+    )
+    """Set when the same message must never be written twice (e.g. one review reminder per
+    assignment): a second insert with the key is skipped."""

@@ -1,0 +1,246 @@
+"""Scale-out: two real `grants serve --only api` processes (one of them with two workers) on two
+ports, against one database, keep no state of their own that matters:
+
+- 64 concurrent payments of one tranche, spread over both processes, pay it exactly once (the
+  same checker as tests/service/awards/test_disbursement_race.py, shown there able to fail);
+- the sign-in throttle counts one account's failures made on either process together;
+- each process answers /metrics from its own workers' figures (several workers: added up from
+  prometheus_client's multiprocess files).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+
+from contracts.awards import DisbursementCreate, TrancheTransition
+from contracts.client import GrantsClient
+from service.persistence.database import Database
+from tests.conftest import ROOT
+from tests.factories import (
+    PROBLEM,
+    Outcome,
+    assert_paid_exactly_once,
+)
+from tests.factories import gather as _gather
+from tests.factories import ledger_payments as _ledger
+from tests.factories import payment_plan as _plan
+from tests.money_world import build_money_world, grant_body
+
+pytestmark = pytest.mark.race
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[str]:
+    """`grants serve --only api` as its own process (group) on a free port; its base URL."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRANTS_", "PROMETHEUS_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        GRANTS_DATABASE_URL=database_url,
+        GRANTS_DATA_DIR=str(workdir / f"data-{port}"),
+        GRANTS_ENVIRONMENT="test",
+        GRANTS_POOL_SIZE="20",
+        GRANTS_LOG_LEVEL="WARNING",
+        GRANTS_IN_PROCESS_JOBS="false",
+        GRANTS_METRICS_TOKEN="scrape-" + "s" * 32,
+    )
+    log = (workdir / f"serve-{port}.log").open("w")
+    proc = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
+        [
+            *(sys.executable, "-c", "from service.cli import main; main()"),
+            *("serve", "--only", "api", "--port", str(port), "--workers", str(workers)),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, (workdir / f"serve-{port}.log").read_text()
+            assert time.monotonic() < deadline, "the server never answered"
+            try:
+                if httpx.get(f"{base}/health/live", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+TRANCHE = 2_000_000
+
+
+def _payment(amount: int) -> DisbursementCreate:
+    return DisbursementCreate(
+        amount=amount,
+        value_date=date(2027, 1, 15),
+        reference="PAY-SCALE-OUT",
+        bank_details={"bank": "KICB", "account": "1280000000000001"},
+        rates={"USD": "88.0"},
+    )
+
+
+def _outcome(key: str, resp: httpx.Response) -> Outcome:
+    problem = None
+    if resp.headers.get("content-type", "").startswith("application/problem+json"):
+        problem = resp.json().get("type")
+    return Outcome(
+        key=key,
+        status=resp.status_code,
+        replayed=resp.headers.get("idempotent-replayed") == "true",
+        body=resp.content,
+        problem_type=problem,
+    )
+
+
+async def _post_payment(
+    http: httpx.AsyncClient, token: str, who: str, key: str, tranche_id: uuid.UUID, body: bytes
+) -> Outcome:
+    resp = await http.post(
+        f"tranches/{tranche_id}/disbursements",
+        content=body,
+        headers={
+            "authorization": f"Bearer {token}",
+            "content-type": "application/json",
+            "Idempotency-Key": key,
+        },
+    )
+    return _outcome(f"{who}/{key}", resp)
+
+
+async def _email_of(database: Database, user_id: uuid.UUID) -> str:
+    async with database.session() as s:
+        email: str = (
+            await s.execute(text("SELECT email FROM app_user WHERE id = :i"), {"i": user_id})
+        ).scalar_one()
+    return email
+
+
+async def test_two_processes_pay_a_tranche_once_share_the_throttle_and_serve_metrics(
+    fresh_db: str, tmp_path: Path
+) -> None:
+    database = Database.from_url(fresh_db, pool_size=2)
+    try:
+        async with database.session() as s:
+            world = await build_money_world(s)
+            await s.commit()
+        with ExitStack() as stack:
+            bases = [
+                stack.enter_context(_serving(fresh_db, tmp_path, workers=1)),
+                stack.enter_context(_serving(fresh_db, tmp_path, workers=2)),
+            ]
+            https = [httpx.AsyncClient(base_url=f"{b}/api/v1/", timeout=120) for b in bases]
+            try:
+                po = GrantsClient(https[0], token=world.tokens["po"])
+                grant = await po.create_grant(grant_body(world, world.proposals[0], [TRANCHE] * 5))
+                tranche_id = grant.tranches[0].id
+                due = await po.get_tranche(tranche_id)
+                await po.approve_tranche(tranche_id, TrancheTransition(version=due.version))
+
+                # 64 payments at once, alternately on either process
+                body = msgspec.json.encode(_payment(TRANCHE))
+                outcomes = await _gather(
+                    [
+                        partial(
+                            _post_payment,
+                            https[i % 2],
+                            world.tokens[officer],
+                            officer,
+                            key,
+                            tranche_id,
+                            body,
+                        )
+                        for i, (officer, key) in enumerate(_plan(0))
+                    ]
+                )
+                assert {o.status for o in outcomes} <= {201, 409}
+                assert_paid_exactly_once(
+                    outcomes,
+                    await _ledger(database, grant.id),
+                    tranche_id=tranche_id,
+                    tranche_amount=TRANCHE,
+                    grant_amount=grant.amount,
+                )
+                refused = {o.problem_type for o in outcomes if o.status == 409}
+                assert refused <= {PROBLEM + "conflict", PROBLEM + "idempotency-key-in-flight"}
+
+                # the sign-in throttle: 3 failures on one process, 2 on the other, and the
+                # account is blocked on both (5 free failures in all)
+                email = await _email_of(database, world.user_ids["member"])
+                wrong = {"email": email, "password": "not-the-password-at-all"}
+                fails = [await https[i].post("auth/token", json=wrong) for i in (0, 0, 0, 1, 1)]
+                assert [r.status_code for r in fails] == [401] * 5
+                for http in https:
+                    blocked = await http.post("auth/token", json=wrong)
+                    assert blocked.status_code == 429, blocked.text
+                    assert blocked.json()["type"] == PROBLEM + "too-many-sign-in-attempts"
+                    assert int(blocked.headers["retry-after"]) >= 1
+
+                # /metrics of the process with two workers: every request of either worker
+                await _assert_metrics(bases[1])
+            finally:
+                for http in https:
+                    await http.aclose()
+    finally:
+        await database.dispose()
+
+
+async def _assert_metrics(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as raw:
+        refused = await raw.get("/metrics")
+        assert refused.status_code in (401, 403)  # a token is asked for even from loopback here
+        scraped = await raw.get("/metrics", headers={"authorization": "Bearer scrape-" + "s" * 32})
+    assert scraped.status_code == 200, scraped.text
+    families = {f.name: f for f in text_string_to_metric_families(scraped.text)}
+    requests = families["grants_http_request_duration_seconds"]
+    counts = {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for s in requests.samples
+        if s.name.endswith("_count")
+    }
+    payments = {
+        status: v
+        for (method, route, status), v in counts.items()
+        if (method, route) == ("POST", "/api/v1/tranches/{tranche_id}/disbursements")
+    }
+    assert sum(payments.values()) == 32, counts  # the odd-numbered half of the 64 came here
+    assert set(payments) <= {"201", "409"}
+    assert not any("-" in route for _, route, _ in counts)  # templates, never a raw id
+    # each of the two workers has a pool of 20 (GRANTS_POOL_SIZE): the figure is their sum
+    (size,) = families["grants_db_pool_size"].samples
+    assert size.value == 40

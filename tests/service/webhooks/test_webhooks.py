@@ -1,0 +1,425 @@
+"""Webhooks end to end on a real PostgreSQL with real commits, the real job queue's worker and a
+real HTTP receiver on loopback: signatures verify with the `standardwebhooks` package; a
+rolled-back change sends nothing; a receiver that was down gets the event when it is back;
+a redelivery carries the same event id; a rotated secret signs beside the new one during the
+overlap."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from contracts.enums import ApiScope, Role
+from contracts.webhooks import EventType
+from service.app import create_app
+from service.context import clock
+from service.identity.secrets import new_api_key, new_token
+from service.jobs import run_worker
+from service.persistence.database import Database
+from service.persistence.models import (
+    ApiKey,
+    AppUser,
+    AuthToken,
+    Territory,
+    UserRole,
+    WebhookDelivery,
+)
+from service.settings import Settings
+from service.webhooks.delivery import UnsafeUrl, check_url_target, deliver_pending
+from service.webhooks.events import emit
+from tests.conftest import TEST_SETTINGS, hashed_test_password
+
+SETTINGS = TEST_SETTINGS.model_copy(
+    update={
+        "webhook_allow_insecure_urls": True,
+        "webhook_backoff_seconds": 0.3,
+        "webhook_max_attempts": 4,
+    }
+)
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1 in a thread; records every POST."""
+
+    port: int
+    status: int = 200
+    received: list[Received] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.received.append(
+                    Received({k.lower(): v for k, v in self.headers.items()}, body)
+                )
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class World:
+    url: str
+    database: Database
+    http: httpx.AsyncClient
+    admin_token: str
+
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    async def work(self, settings: Settings = SETTINGS) -> None:
+        """The queue's worker, until no job is due."""
+        await run_worker(self.url, settings, queues=["webhooks"], wait=False)
+
+    async def subscribe(self, url: str, *types: EventType) -> dict[str, Any]:
+        response = await self.http.post(
+            "webhooks/subscriptions",
+            json={"url": url, "event_types": list(types)},
+            headers=self.admin(),
+        )
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def emit_committed(self, event_type: EventType, **data: str) -> uuid.UUID:
+        async with self.database.session() as session, session.begin():
+            return await emit(session, event_type, data)
+
+    async def count(self, sql: str) -> int:
+        async with self.database.session() as session:
+            return int((await session.execute(text(sql))).scalar_one())
+
+
+@pytest.fixture
+async def world(fresh_db: str, tmp_path: Path) -> AsyncIterator[World]:
+    database = Database.from_url(fresh_db, pool_size=4)
+    token, token_hash = new_token()
+    async with database.session() as session, session.begin():
+        admin = AppUser(
+            email=f"admin-{uuid.uuid4().hex[:8]}@test.example",
+            full_name="Webhook Admin",
+            password_hash=hashed_test_password(),
+        )
+        session.add(admin)
+        await session.flush()
+        session.add(UserRole(user_id=admin.id, role=Role.ADMIN))
+        now = clock.now()
+        session.add(
+            AuthToken(
+                user_id=admin.id,
+                token_hash=token_hash,
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+    app = create_app(
+        SETTINGS.model_copy(update={"storage_dir": tmp_path / "storage"}), database=database
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test/api/v1/"
+    ) as http:
+        yield World(fresh_db, database, http, token)
+    await database.dispose()
+
+
+@pytest.fixture
+def receiver() -> Any:
+    r = Receiver(port=_free_port())
+    r.start()
+    yield r
+    r.stop()
+
+
+async def test_a_committed_event_is_delivered_signed_and_logged(
+    world: World, receiver: Receiver
+) -> None:
+    created = await world.subscribe(receiver.url, EventType.GRANT_CREATED)
+    other = Receiver(port=_free_port())
+    other.start()
+    try:
+        await world.subscribe(other.url, EventType.REPORT_ACCEPTED)
+        grant_id = str(uuid.uuid4())
+        event_id = await world.emit_committed(EventType.GRANT_CREATED, grant_id=grant_id)
+        await world.work()
+    finally:
+        other.stop()
+
+    assert other.received == []  # subscribed to another event type
+    assert len(receiver.received) == 1
+    got = receiver.received[0]
+    assert got.headers["webhook-id"] == str(event_id)
+    payload = Webhook(created["secret"]).verify(got.body, got.headers)
+    assert payload["type"] == "grant.created"
+    assert payload["id"] == str(event_id)
+    assert payload["data"] == {"grant_id": grant_id}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(created["secret"]).verify(got.body.replace(b"grant", b"grunt"), got.headers)
+
+    log = await world.http.get(
+        f"webhooks/subscriptions/{created['subscription']['id']}/deliveries",
+        headers=world.admin(),
+    )
+    assert log.status_code == 200
+    [delivery] = log.json()["items"]
+    assert (delivery["event_id"], delivery["status"]) == (str(event_id), "succeeded")
+    assert [(a["status_code"], a["error"]) for a in delivery["attempts"]] == [(200, None)]
+
+
+async def test_a_rolled_back_change_sends_nothing(world: World, receiver: Receiver) -> None:
+    await world.subscribe(receiver.url, EventType.CALL_PUBLISHED)
+    async with world.database.session() as session, session.begin():
+        session.add(
+            Territory(
+                code=f"t-{uuid.uuid4().hex[:8]}",
+                kind="city",
+                name={"en": "Uzgen"},
+                region={"en": "Osh"},
+            )
+        )
+        await emit(session, EventType.CALL_PUBLISHED, {"call_id": str(uuid.uuid4())})
+        assert await session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+        await session.rollback()
+    await world.work()
+    await deliver_pending(world.database, SETTINGS)
+
+    assert receiver.received == []
+    assert await world.count("SELECT count(*) FROM outbox") == 0
+    assert await world.count("SELECT count(*) FROM webhook_delivery") == 0
+    assert await world.count("SELECT count(*) FROM procrastinate_jobs") == 0
+
+    # the same change committed is delivered (the rollback above is what stopped it)
+    await world.emit_committed(EventType.CALL_PUBLISHED, call_id=str(uuid.uuid4()))
+    await world.work()
+    assert len(receiver.received) == 1
+
+
+async def test_a_receiver_down_for_a_while_gets_the_event_when_it_is_back(
+    world: World,
+) -> None:
+    down = Receiver(port=_free_port())  # nothing listens on its port yet
+    created = await world.subscribe(down.url, EventType.TRANCHE_DISBURSED)
+    event_id = await world.emit_committed(EventType.TRANCHE_DISBURSED, tranche_id="t-1")
+    await world.work()  # refused: retried after the back-off
+    await world.work()  # not yet due: nothing happens
+    async with world.database.session() as session:
+        delivery = (await session.execute(select(WebhookDelivery))).scalar_one()
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    assert delivery.next_attempt_at is not None
+
+    down.start()
+    try:
+        for _ in range(20):
+            await asyncio.sleep(0.2)
+            await world.work()
+            if down.received:
+                break
+    finally:
+        down.stop()
+    assert [r.headers["webhook-id"] for r in down.received] == [str(event_id)]
+    Webhook(created["secret"]).verify(down.received[0].body, down.received[0].headers)
+    log = await world.http.get(
+        f"webhooks/subscriptions/{created['subscription']['id']}/deliveries",
+        headers=world.admin(),
+    )
+    [entry] = log.json()["items"]
+    attempts = entry["attempts"]
+    assert entry["status"] == "succeeded"
+    assert attempts[0]["status_code"] is None
+    assert "Connect" in attempts[0]["error"]
+    assert attempts[-1]["status_code"] == 200
+
+
+async def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(
+    world: World, receiver: Receiver
+) -> None:
+    receiver.status = 500
+    await world.subscribe(receiver.url, EventType.REPORT_ACCEPTED)
+    await world.emit_committed(EventType.REPORT_ACCEPTED, report_id="r-1")
+    for _ in range(60):
+        await world.work()
+        async with world.database.session() as session:
+            delivery = (await session.execute(select(WebhookDelivery))).scalar_one()
+        if delivery.status != "pending":
+            break
+        await asyncio.sleep(0.2)
+    assert (delivery.status, delivery.attempt_count) == ("failed", SETTINGS.webhook_max_attempts)
+    assert len(receiver.received) == SETTINGS.webhook_max_attempts
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
+
+
+async def test_a_redelivery_carries_the_same_event_id_and_body(
+    world: World, receiver: Receiver
+) -> None:
+    created = await world.subscribe(receiver.url, EventType.SELECTION_APPROVED)
+    event_id = await world.emit_committed(EventType.SELECTION_APPROVED, window_id="w-1")
+    await world.work()
+    log = await world.http.get(
+        f"webhooks/subscriptions/{created['subscription']['id']}/deliveries",
+        headers=world.admin(),
+    )
+    delivery_id = log.json()["items"][0]["id"]
+
+    again = await world.http.post(
+        f"webhooks/deliveries/{delivery_id}/redeliver", headers=world.admin()
+    )
+    assert again.status_code == 202, again.text
+    await world.work()
+
+    assert [r.headers["webhook-id"] for r in receiver.received] == [str(event_id)] * 2
+    assert receiver.received[0].body == receiver.received[1].body
+    for r in receiver.received:
+        Webhook(created["secret"]).verify(r.body, r.headers)
+
+
+async def test_a_rotated_secret_signs_beside_the_new_one_during_the_overlap(
+    world: World, receiver: Receiver
+) -> None:
+    created = await world.subscribe(receiver.url, EventType.PROPOSAL_SUBMITTED)
+    sub_id = created["subscription"]["id"]
+    old = created["secret"]
+    rotated = await world.http.post(
+        f"webhooks/subscriptions/{sub_id}/rotate-secret",
+        json={"overlap_hours": 24},
+        headers=world.admin(),
+    )
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    assert new != old
+    await world.emit_committed(EventType.PROPOSAL_SUBMITTED, proposal_id="p-1")
+    await world.work()
+    got = receiver.received[-1]
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    Webhook(old).verify(got.body, got.headers)
+    Webhook(new).verify(got.body, got.headers)
+
+    # no overlap: the previous secret stops signing at once
+    newest = (
+        await world.http.post(
+            f"webhooks/subscriptions/{sub_id}/rotate-secret",
+            json={"overlap_hours": 0},
+            headers=world.admin(),
+        )
+    ).json()["secret"]
+    await world.emit_committed(EventType.PROPOSAL_SUBMITTED, proposal_id="p-2")
+    await world.work()
+    got = receiver.received[-1]
+    Webhook(newest).verify(got.body, got.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new).verify(got.body, got.headers)
+
+
+async def test_subscriptions_belong_to_their_partner_key(world: World) -> None:
+    keys: list[str] = []
+    async with world.database.session() as session, session.begin():
+        admin_id = (await session.execute(select(AppUser.id))).scalar_one()
+        for scopes in ([ApiScope.RECEIVE_WEBHOOKS], [ApiScope.RECEIVE_WEBHOOKS], []):
+            raw, prefix, key_hash = new_api_key()
+            session.add(
+                ApiKey(
+                    name="partner",
+                    prefix=prefix,
+                    key_hash=key_hash,
+                    scopes=[s.value for s in scopes],
+                    created_by=admin_id,
+                )
+            )
+            keys.append(raw)
+    first, second, unscoped = ({"X-API-Key": k} for k in keys)
+    body = {"url": "https://partner.example/hook", "event_types": ["grant.created"]}
+    created = await world.http.post("webhooks/subscriptions", json=body, headers=first)
+    assert created.status_code == 201, created.text
+    sub_id = created.json()["subscription"]["id"]
+
+    own = await world.http.get(f"webhooks/subscriptions/{sub_id}", headers=first)
+    assert own.status_code == 200
+    assert (
+        await world.http.get(f"webhooks/subscriptions/{sub_id}", headers=second)
+    ).status_code == 404
+    assert (await world.http.get("webhooks/subscriptions", headers=second)).json() == []
+    assert (await world.http.get("webhooks/subscriptions", headers=unscoped)).status_code == 403
+    listed = await world.http.get("webhooks/subscriptions", headers=world.admin())
+    assert [s["id"] for s in listed.json()] == [sub_id]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "http://93.184.216.34/hook",
+    ],
+)
+async def test_production_refuses_http_and_private_addresses(url: str) -> None:
+    with pytest.raises(UnsafeUrl):
+        await check_url_target(url, TEST_SETTINGS)
+
+
+async def test_production_accepts_https_to_a_public_address() -> None:
+    await check_url_target("https://93.184.216.34/hook", TEST_SETTINGS)
+
+
+async def test_an_http_subscription_is_refused_unless_allowed(
+    http: httpx.AsyncClient, make_user: Any
+) -> None:
+    admin = await make_user(Role.ADMIN)
+    response = await http.post(
+        "webhooks/subscriptions",
+        json={"url": "http://partner.example/hook", "event_types": ["grant.created"]},
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.url"
+    officer = await make_user(Role.PROGRAMME_OFFICER)
+    response = await http.post(
+        "webhooks/subscriptions",
+        json={"url": "https://partner.example/hook", "event_types": ["grant.created"]},
+        headers={"Authorization": f"Bearer {officer.token}"},
+    )
+    assert response.status_code == 403
