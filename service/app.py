@@ -19,6 +19,7 @@ from service.calls.controllers import CallController, WindowController
 from service.decisions.controllers import WindowDecisionController
 from service.dependencies import provide_context, provide_session
 from service.docs import DOCS_PREFIX, SelfHostedSwaggerPlugin, docs_router
+from service.documents.controllers import DOCUMENT_CONTROLLERS
 from service.finance.controllers import ExchangeRateController, FundingSourceController
 from service.finance.views import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from service.finance.views_controllers import FinanceViewController
@@ -119,6 +120,7 @@ API_CONTROLLERS: list[Any] = [
     LedgerController,
     GrantReportController,
     ReportController,
+    *DOCUMENT_CONTROLLERS,
 ]
 
 
