@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -41,8 +40,7 @@ from service.persistence.models import (
     ProposalActionPlanItem,
 )
 from service.settings import Settings
-
-BISHKEK = ZoneInfo("Asia/Bishkek")
+from service.timezones import BISHKEK
 
 
 async def _staff(session: AsyncSession, local: str, role: Role) -> RequestContext:
