@@ -1,6 +1,8 @@
 """Scale-out: two real `grants serve --only api` processes (one of them with two workers) on two
 ports, against one database, keep no state of their own that matters:
 
+- started at once on an empty database, both migrate it at start-up without tripping over each
+  other (the migrations' advisory lock, migrations/env.py);
 - 64 concurrent payments of one tranche, spread over both processes, pay it exactly once (the
   same checker as tests/service/awards/test_disbursement_race.py, shown there able to fail);
 - the sign-in throttle counts one account's failures made on either process together;
@@ -19,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -32,7 +35,7 @@ from sqlalchemy import text
 from contracts.awards import DisbursementCreate, TrancheTransition
 from contracts.client import GrantsClient
 from service.persistence.database import Database
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Server
 from tests.factories import (
     PROBLEM,
     Outcome,
@@ -53,9 +56,27 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Served:
+    base: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_live(self) -> str:
+        deadline = time.monotonic() + 240
+        while True:
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "the server never answered"
+            try:
+                if httpx.get(f"{self.base}/health/live", timeout=2).status_code == 200:
+                    return self.base
+            except httpx.TransportError:
+                time.sleep(0.3)
+
+
 @contextmanager
-def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[str]:
-    """`grants serve --only api` as its own process (group) on a free port; its base URL."""
+def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[Served]:
+    """`grants serve --only api` started as its own process (group) on a free port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRANTS_", "PROMETHEUS_"))}
     env.pop("DATABASE_URL", None)
@@ -82,16 +103,7 @@ def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, (workdir / f"serve-{port}.log").read_text()
-            assert time.monotonic() < deadline, "the server never answered"
-            try:
-                if httpx.get(f"{base}/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        yield base
+        yield Served(base, proc, workdir / f"serve-{port}.log")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -152,18 +164,22 @@ async def _email_of(database: Database, user_id: uuid.UUID) -> str:
 
 
 async def test_two_processes_pay_a_tranche_once_share_the_throttle_and_serve_metrics(
-    fresh_db: str, tmp_path: Path
+    server: Server, tmp_path: Path
 ) -> None:
-    database = Database.from_url(fresh_db, pool_size=2)
+    name = f"grants_scale_{uuid.uuid4().hex[:10]}"
+    url = await server.create_database(name)  # empty: no template, no schema
+    database = Database.from_url(url, pool_size=2)
     try:
-        async with database.session() as s:
-            world = await build_money_world(s)
-            await s.commit()
         with ExitStack() as stack:
-            bases = [
-                stack.enter_context(_serving(fresh_db, tmp_path, workers=1)),
-                stack.enter_context(_serving(fresh_db, tmp_path, workers=2)),
+            # both start at once on a database not migrated yet: each migrates at start-up
+            started = [
+                stack.enter_context(_serving(url, tmp_path, workers=1)),
+                stack.enter_context(_serving(url, tmp_path, workers=2)),
             ]
+            bases = [s.wait_live() for s in started]
+            async with database.session() as s:
+                world = await build_money_world(s)
+                await s.commit()
             https = [httpx.AsyncClient(base_url=f"{b}/api/v1/", timeout=120) for b in bases]
             try:
                 po = GrantsClient(https[0], token=world.tokens["po"])
@@ -218,6 +234,7 @@ async def test_two_processes_pay_a_tranche_once_share_the_throttle_and_serve_met
                     await http.aclose()
     finally:
         await database.dispose()
+        await server.drop_database(name)
 
 
 async def _assert_metrics(base: str) -> None:
