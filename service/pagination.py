@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from litestar.params import QueryParameter
-from sqlalchemy import and_, or_
+from sqlalchemy import literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from contracts.common import Cursor, ValidationIssue
@@ -26,45 +26,10 @@ LimitQ = Annotated[int, QueryParameter(ge=1, le=200)]
 """The ``limit`` query parameter of every list (the routes default it to ``DEFAULT_LIMIT``)."""
 
 
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created), uuid.UUID(rid)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            "the cursor is not one this API gave out",
-            [ValidationIssue(field="query.cursor", message="malformed cursor")],
-        ) from exc
-
-
-def keyset(
-    stmt: S,
-    created_col: InstrumentedAttribute[Any] | Any,
-    id_col: InstrumentedAttribute[Any] | Any,
-    cursor: str | None,
-    limit: int,
-) -> S:
-    """Order by (created_at, id) ascending, start after the cursor, fetch one extra row."""
-    if cursor:
-        c_at, c_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(created_col > c_at, and_(created_col == c_at, id_col > c_id)))
-    result: S = stmt.order_by(created_col, id_col).limit(limit + 1)
-    return result
-
-
-def split_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
-    """Drop the extra row; the cursor points after the last row kept."""
-    if len(rows) <= limit:
-        return rows, None
-    kept = rows[:limit]
-    created_at, row_id = key(kept[-1])
-    return kept, encode_cursor(created_at, row_id)
+# One cursor scheme for every list: base64url (unpadded) of the JSON ``[[tag, value], id]`` — the
+# sort value of the page's last row, tagged with its type, and that row's id. Cursors of the older
+# untagged form ``[iso-timestamp, id]`` (the created_at lists before issue 16) and the finance
+# queue's ``[iso-date, id]`` are still read.
 
 
 def _tag(value: Any) -> list[Any]:
@@ -77,7 +42,9 @@ def _tag(value: Any) -> list[Any]:
     return ["str", str(value)]
 
 
-def _untag(tagged: list[Any]) -> Any:
+def _untag(tagged: Any) -> Any:
+    if isinstance(tagged, str):  # the untagged form of earlier cursors
+        return datetime.fromisoformat(tagged) if "T" in tagged else date.fromisoformat(tagged)
     kind, raw = tagged
     if kind == "dt":
         return datetime.fromisoformat(raw)
@@ -90,9 +57,61 @@ def _untag(tagged: list[Any]) -> Any:
     raise ValueError(kind)
 
 
-def encode_sort_cursor(value: Any, row_id: uuid.UUID) -> str:
-    raw = json.dumps([_tag(value), str(row_id)]).encode()
+def encode_cursor(value: Any, row_id: uuid.UUID) -> str:
+    """The cursor pointing after the row whose sort value is ``value`` and id ``row_id``."""
+    raw = json.dumps([_tag(value), str(row_id)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, uuid.UUID]:
+    """(sort value, id) of a cursor this API gave out; 422 for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        tagged, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return _untag(tagged), uuid.UUID(rid)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            "the cursor is not one this API gave out",
+            [ValidationIssue(field="query.cursor", message="malformed cursor")],
+        ) from exc
+
+
+def after(sort_col: Any, id_col: Any, cursor: str, *, descending: bool = False) -> Any:
+    """The keyset predicate as a row comparison, ``(sort, id) > ($1, $2)`` (``<`` descending):
+    PostgreSQL starts an index scan on ``(sort, id)`` right there. The equivalent
+    ``sort > $1 OR (sort = $1 AND id > $2)`` cannot use that index and scanned the table."""
+    value, row_id = decode_cursor(cursor)
+    row, bound = tuple_(sort_col, id_col), tuple_(literal(value, sort_col.type), row_id)
+    return row < bound if descending else row > bound
+
+
+def keyset(
+    stmt: S,
+    sort_col: InstrumentedAttribute[Any] | Any,
+    id_col: InstrumentedAttribute[Any] | Any,
+    cursor: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
+) -> S:
+    """Order by (sort, id) — both ascending or both descending, so that one index on
+    ``(sort, id)`` serves the order, forwards or backwards — start after the cursor, fetch one
+    extra row (whether there is a next page)."""
+    if cursor:
+        stmt = stmt.where(after(sort_col, id_col, cursor, descending=descending))
+    order = (sort_col.desc(), id_col.desc()) if descending else (sort_col, id_col)
+    result: S = stmt.order_by(*order).limit(limit + 1)
+    return result
+
+
+def split_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
+    """Drop the extra row; the cursor points after the last row kept (``key(row)`` gives its
+    sort value and id)."""
+    if len(rows) <= limit:
+        return rows, None
+    kept = rows[:limit]
+    value, row_id = key(kept[-1])
+    return kept, encode_cursor(value, row_id)
 
 
 def keyset_sorted(
@@ -104,29 +123,9 @@ def keyset_sorted(
     cursor: str | None,
     limit: int,
 ) -> S:
-    """Keyset over any (column, id) order, ascending or descending; fetch one extra row."""
-    if cursor:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            tagged, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            value, c_id = _untag(tagged), uuid.UUID(rid)
-        except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-            raise InvalidInput(
-                "the cursor is not one this API gave out",
-                [ValidationIssue(field="query.cursor", message="malformed cursor")],
-            ) from exc
-        if descending:
-            stmt = stmt.where(or_(sort_col < value, and_(sort_col == value, id_col < c_id)))
-        else:
-            stmt = stmt.where(or_(sort_col > value, and_(sort_col == value, id_col > c_id)))
-    order = (sort_col.desc(), id_col.desc()) if descending else (sort_col, id_col)
-    result: S = stmt.order_by(*order).limit(limit + 1)
-    return result
+    """`keyset` with the direction named (the lists that let the caller choose the order)."""
+    return keyset(stmt, sort_col, id_col, cursor, limit, descending=descending)
 
 
-def split_sorted_page(rows: list[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
-    if len(rows) <= limit:
-        return rows, None
-    kept = rows[:limit]
-    value, row_id = key(kept[-1])
-    return kept, encode_sort_cursor(value, row_id)
+split_sorted_page = split_page
+encode_sort_cursor = encode_cursor

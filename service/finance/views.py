@@ -16,11 +16,8 @@ exactly (no floats).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -44,6 +41,7 @@ from contracts.common import ValidationIssue
 from contracts.enums import LedgerEntryKind, OrganisationKind, TrancheStatus
 from scoring.money import allocate_pro_rata
 from service.context import RequestContext, utcnow
+from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
@@ -461,23 +459,6 @@ async def finance_summary(
 _AWAITING_PAYMENT = (TrancheStatus.DUE, TrancheStatus.APPROVED)
 
 
-def _encode_date_cursor(day: date, row_id: uuid.UUID) -> str:
-    raw = json.dumps([day.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_date_cursor(cursor: str) -> tuple[date, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        day, rid = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return date.fromisoformat(day), uuid.UUID(rid)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            "the cursor is not one this API gave out",
-            [ValidationIssue(field="query.cursor", message="malformed cursor")],
-        ) from exc
-
-
 async def list_upcoming_tranches(
     session: AsyncSession,
     ctx: RequestContext,
@@ -517,18 +498,9 @@ async def list_upcoming_tranches(
     )
     if status is not None:
         stmt = stmt.where(col(Tranche.status) == TrancheStatus(status))
-    if cursor:
-        after_date, after_id = _decode_date_cursor(cursor)
-        stmt = stmt.where(
-            or_(planned_date > after_date, and_(planned_date == after_date, tranche_id > after_id))
-        )
-    stmt = stmt.order_by(planned_date, tranche_id).limit(limit + 1)
+    stmt = keyset(stmt, planned_date, tranche_id, cursor, limit)
     rows = list((await session.execute(stmt)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last: Tranche = rows[-1][0]
-        next_cursor = _encode_date_cursor(last.planned_date, last.id)
+    rows, next_cursor = split_page(rows, limit, lambda r: (r[0].planned_date, r[0].id))
     return c.UpcomingTranchePage(
         as_of=today,
         items=[

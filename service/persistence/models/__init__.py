@@ -39,6 +39,7 @@ from service.persistence.models.identity import (
     SignInThrottle,
     UserRole,
 )
+from service.persistence.models.indexes import KEYSET_INDEXES as KEYSET_INDEXES  # registered
 from service.persistence.models.pcc import (
     ActionPlan,
     ActionPlanItem,
