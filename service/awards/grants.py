@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +17,7 @@ from contracts.enums import GrantStatus, ProposalStatus, TrancheConditionKind, T
 from service.audit.service import record, snapshot
 from service.awards._common import _invalid, _rate_str
 from service.awards.conditions import lock_grant, refresh_grant
-from service.awards.reads import _grant_or_404, _grant_read
+from service.awards.reads import _grant_read, grant_or_404
 from service.awards.window_money import _charge, _plan_charges, _release, lock_window, window_rooms
 from service.changes import check_version, move_proposal
 from service.context import RequestContext, utcnow
@@ -36,8 +35,8 @@ from service.persistence.models import (
     WindowActionPlanItem,
 )
 from service.problems import Conflict, NotFound
+from service.timezones import BISHKEK
 
-BISHKEK = ZoneInfo("Asia/Bishkek")
 LIVE = (TrancheStatus.PLANNED, TrancheStatus.DUE, TrancheStatus.APPROVED)
 """Tranches not yet paid nor cancelled: an amendment replaces them."""
 
@@ -326,7 +325,7 @@ async def amend_grant(
     replaces the unpaid ones (which are cancelled, "replaced by amendment N", and new ones
     created), so no paid tranche is ever edited in place."""
     ctx.require(p.can_manage_grants(ctx.actor))
-    found = await _grant_or_404(session, ctx, grant_id)
+    found = await grant_or_404(session, ctx, grant_id)
     window = await lock_window(session, found.window_id)
     grant = await lock_grant(session, grant_id)
     check_version(grant, body)
@@ -423,7 +422,7 @@ async def sign_agreement(
     threshold: int,
 ) -> c.GrantRead:
     ctx.require(p.can_manage_grants(ctx.actor))
-    await _grant_or_404(session, ctx, grant_id)
+    await grant_or_404(session, ctx, grant_id)
     grant = await lock_grant(session, grant_id)
     check_version(grant, body)
     if grant.agreement_signed_at is not None:

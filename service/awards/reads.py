@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,12 +30,27 @@ from service.persistence.models import (
 from service.problems import NotFound
 
 
-async def _grant_or_404(
-    session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, *, lock: bool = False
+def _sees_grant(ctx: RequestContext, organisation_id: uuid.UUID) -> bool:
+    return p.can_read_grant(ctx.actor, organisation_id).allowed
+
+
+async def grant_or_404(
+    session: AsyncSession,
+    ctx: RequestContext,
+    grant_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    visible: Callable[[RequestContext, uuid.UUID], bool] | None = None,
 ) -> Grant:
-    ctx.require(p.can_list_grants(ctx.actor))
+    """The grant, or 404 when it does not exist or is not the caller's to see (one answer for
+    both: nobody learns which ids exist). By default the grants' own rules: the caller may list
+    grants (else 401/403) and read this grant's organisation's. Another context that checked its
+    own access first passes `visible` (reports: whoever may read the organisation's reports)."""
+    if visible is None:
+        ctx.require(p.can_list_grants(ctx.actor))
+        visible = _sees_grant
     grant = await lock_grant(session, grant_id) if lock else await session.get(Grant, grant_id)
-    if grant is None or not p.can_read_grant(ctx.actor, grant.organisation_id).allowed:
+    if grant is None or not visible(ctx, grant.organisation_id):
         raise NotFound(f"grant {grant_id} does not exist or is not yours to see")
     return grant
 
@@ -158,7 +173,7 @@ async def _grant_read(session: AsyncSession, grant: Grant, threshold: int) -> c.
 async def get_grant(
     session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, threshold: int
 ) -> c.GrantRead:
-    return await _grant_read(session, await _grant_or_404(session, ctx, grant_id), threshold)
+    return await _grant_read(session, await grant_or_404(session, ctx, grant_id), threshold)
 
 
 async def list_grants(
@@ -209,7 +224,7 @@ async def list_grants(
 async def list_versions(
     session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID
 ) -> list[c.GrantVersionRead]:
-    grant = await _grant_or_404(session, ctx, grant_id)
+    grant = await grant_or_404(session, ctx, grant_id)
     rows = (
         await session.execute(
             select(GrantVersion)

@@ -16,7 +16,7 @@ from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next, can_move
 from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant
 from service.awards.grants import _new_version, _terms
-from service.awards.reads import _grant_or_404, _tranche_reads, needs_confirmation
+from service.awards.reads import _tranche_reads, grant_or_404, needs_confirmation
 from service.awards.window_money import _release, lock_window
 from service.changes import check_version
 from service.context import RequestContext, utcnow
@@ -31,7 +31,7 @@ async def _tranche_for_update(
     found = await session.get(Tranche, tranche_id)
     if found is None:
         raise NotFound(f"tranche {tranche_id} does not exist")
-    await _grant_or_404(session, ctx, found.grant_id)
+    await grant_or_404(session, ctx, found.grant_id)
     grant = await lock_grant(session, found.grant_id)
     tranche = (
         await session.execute(
@@ -78,7 +78,7 @@ async def get_tranche(
     tranche = await session.get(Tranche, tranche_id)
     if tranche is None:
         raise NotFound(f"tranche {tranche_id} does not exist")
-    await _grant_or_404(session, ctx, tranche.grant_id)
+    await grant_or_404(session, ctx, tranche.grant_id)
     return (await _tranche_reads(session, [tranche], threshold))[0]
 
 
@@ -146,7 +146,7 @@ async def cancel_tranche(
     found = await session.get(Tranche, tranche_id)
     if found is None:
         raise NotFound(f"tranche {tranche_id} does not exist")
-    found_grant = await _grant_or_404(session, ctx, found.grant_id)
+    found_grant = await grant_or_404(session, ctx, found.grant_id)
     await lock_window(session, found_grant.window_id)
     grant, tranche = await _tranche_for_update(session, ctx, tranche_id)
     check_version(tranche, body)

@@ -32,9 +32,11 @@ from contracts.proposals import AttachmentRead
 from service.attachments import attachment_read, remove_attachment, store_attachment
 from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant, refresh_grant
+from service.awards.reads import grant_or_404
 from service.changes import check_version, record_created
 from service.context import RequestContext, utcnow
 from service.i18n import i18n
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ApiKey,
@@ -77,20 +79,16 @@ def _require_reports_access(ctx: RequestContext) -> None:
         raise Forbidden("this API key lacks the reports:write scope")
 
 
+def _sees_reports(ctx: RequestContext, organisation_id: uuid.UUID) -> bool:
+    """Whether the caller may read the organisation's reports."""
+    return ctx.actor.kind == "system" or p.can_read_report(ctx.actor, organisation_id).allowed
+
+
 def _require_visible(ctx: RequestContext, organisation_id: uuid.UUID, what: str) -> None:
     """Pass when the caller may read the organisation's reports; 404 when it may not."""
-    if ctx.actor.kind == "system" or p.can_read_report(ctx.actor, organisation_id).allowed:
+    if _sees_reports(ctx, organisation_id):
         return
     raise NotFound(f"{what} does not exist or is not yours to see")
-
-
-async def _grant_or_404(session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID) -> Grant:
-    _require_reports_access(ctx)
-    grant = await session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound(f"grant {grant_id} does not exist or is not yours to see")
-    _require_visible(ctx, grant.organisation_id, f"grant {grant_id}")
-    return grant
 
 
 async def _report_or_404(
@@ -195,13 +193,11 @@ async def _read(
     session: AsyncSession, ctx: RequestContext, row: Report, grant: Grant
 ) -> c.ReportRead:
     values = [
-        c.IndicatorValueRead(
+        to_read(
+            c.IndicatorValueRead,
+            ind,
             indicator_id=ind.id,
-            action_plan_item_id=ind.action_plan_item_id,
             name=i18n(ind.name),
-            unit=ind.unit,
-            baseline=ind.baseline,
-            target=ind.target,
             value=v.value,
             note=v.note,
         )
@@ -223,27 +219,16 @@ async def _read(
         ).scalars()
     ]
     lines = _lines(row)
-    return c.ReportRead(
-        id=row.id,
-        grant_id=row.grant_id,
+    return to_read(
+        c.ReportRead,
+        row,
         organisation_id=grant.organisation_id,
-        tranche_id=row.tranche_id,
-        kind=row.kind,
-        status=row.status,
-        narrative=row.narrative,
         currency=grant.currency,
         expenditure=lines,
         expenditure_total=sum(line.amount for line in lines),
         budget_comparison=await _budget_comparison(session, grant, lines),
         indicators=values,
         attachments=files,
-        review_comment=row.review_comment,
-        submitted_at=row.submitted_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        version=row.version,
-        created_by=row.created_by,
-        created_at=row.created_at,
         allowed_actions=_allowed_actions(ctx, row, grant),
     )
 
@@ -265,7 +250,8 @@ async def list_reports(
     cursor: str | None,
     limit: int,
 ) -> c.ReportPage:
-    grant = await _grant_or_404(session, ctx, grant_id)
+    _require_reports_access(ctx)
+    grant = await grant_or_404(session, ctx, grant_id, visible=_sees_reports)
     stmt = select(Report).where(col(Report.grant_id) == grant.id)
     if status is not None:
         stmt = stmt.where(col(Report.status) == status)
@@ -517,7 +503,8 @@ async def _indicator_snapshot(session: AsyncSession, report_id: uuid.UUID) -> li
 async def create_report(
     session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, body: c.ReportCreate
 ) -> c.ReportRead:
-    grant = await _grant_or_404(session, ctx, grant_id)
+    _require_reports_access(ctx)
+    grant = await grant_or_404(session, ctx, grant_id, visible=_sees_reports)
     ctx.require(p.can_write_report(ctx.actor, grant.organisation_id))
     if grant.status != GrantStatus.ACTIVE:
         raise Conflict(f"reports are written for active grants; this grant is {grant.status}")

@@ -1,5 +1,5 @@
-"""Small helpers shared by the review modules (package-private): a validation issue, the
-conflicted (proposal, reviewer) pairs, and moving a proposal to `scored`."""
+"""Small helpers shared by the review modules (package-private): the conflicted (proposal,
+reviewer) pairs, and moving a proposal to `scored`."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from contracts.common import ValidationIssue
 from contracts.enums import AssignmentStatus, ProposalStatus
 from service.audit.service import record
 from service.changes import move_proposal
 from service.context import RequestContext
 from service.persistence.models import Conflict, Proposal, ReviewAssignment
-
-
-def _issue(field: str, message: str) -> ValidationIssue:
-    return ValidationIssue(field=field, message=message)
 
 
 async def _conflicted(

@@ -31,8 +31,8 @@ from service.persistence.models import (
     UserRole,
 )
 from service.problems import Conflict as ConflictProblem
-from service.problems import InvalidInput, NotFound
-from service.reviews._common import _conflicted, _issue, _maybe_scored
+from service.problems import InvalidInput, NotFound, issue
+from service.reviews._common import _conflicted, _maybe_scored
 from service.reviews.panels import (
     _caps_by_reviewer,
     _detected_conflicts,
@@ -227,7 +227,7 @@ async def assign_manually(
         )
     ).first()
     if is_reviewer is None:
-        raise InvalidInput("not a reviewer", [_issue("body.reviewer_id", "not a reviewer")])
+        raise InvalidInput("not a reviewer", [issue("body.reviewer_id", "not a reviewer")])
     if proposal.status not in {ProposalStatus.ELIGIBLE, ProposalStatus.IN_REVIEW}:
         raise ConflictProblem(f"a {proposal.status} proposal is not reviewed")
     found = await _detected_conflicts(session, window, [proposal], [body.reviewer_id])

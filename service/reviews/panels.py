@@ -31,8 +31,7 @@ from service.persistence.models import (
     ProposalCoApplicant,
     UserRole,
 )
-from service.problems import InvalidInput
-from service.reviews._common import _issue
+from service.problems import InvalidInput, issue
 
 PANEL_NAME = "Review panel"
 
@@ -89,7 +88,7 @@ def _caps_by_reviewer(caps: list[c.ReviewerCap]) -> dict[uuid.UUID, int]:
     if twice:
         raise InvalidInput(
             "a reviewer has one load cap",
-            [_issue("body.caps", f"reviewers named more than once: {sorted(twice)}")],
+            [issue("body.caps", f"reviewers named more than once: {sorted(twice)}")],
         )
     return by_reviewer
 
@@ -123,14 +122,14 @@ async def replace_panel(
     if wanted - reviewers:
         raise InvalidInput(
             "only reviewers sit on a panel",
-            [_issue("body.reviewer_ids", f"not reviewers: {sorted(map(str, wanted - reviewers))}")],
+            [issue("body.reviewer_ids", f"not reviewers: {sorted(map(str, wanted - reviewers))}")],
         )
     asked = None if body.caps is None else _caps_by_reviewer(body.caps)
     if asked is not None and (strangers := set(asked) - wanted):
         raise InvalidInput(
             "load caps are for the panel's members",
             [
-                _issue("body.caps", f"{k} is not a member of the panel")
+                issue("body.caps", f"{k} is not a member of the panel")
                 for k in sorted(strangers, key=str)
             ],
         )

@@ -31,8 +31,8 @@ from service.persistence.models import (
     Rubric,
 )
 from service.problems import Conflict as ConflictProblem
-from service.problems import Forbidden, IllegalTransition, InvalidInput, NotFound
-from service.reviews._common import _conflicted, _issue, _maybe_scored
+from service.problems import Forbidden, IllegalTransition, InvalidInput, NotFound, issue
+from service.reviews._common import _conflicted, _maybe_scored
 from service.reviews.assignments import _my_assignment, _require_declared
 from service.reviews.rubrics import rubric_read
 
@@ -199,20 +199,20 @@ async def save_review(
         at = f"body.scores[{n}]"
         x = criteria.get(s.criterion)
         if x is None:
-            issues.append(_issue(f"{at}.criterion", f"no criterion {s.criterion} in the rubric"))
+            issues.append(issue(f"{at}.criterion", f"no criterion {s.criterion} in the rubric"))
             continue
         if s.criterion in seen:
-            issues.append(_issue(f"{at}.criterion", f"{s.criterion} is scored twice"))
+            issues.append(issue(f"{at}.criterion", f"{s.criterion} is scored twice"))
         seen.add(s.criterion)
         if s.value is None and not x.na_allowed:
             issues.append(
-                _issue(f"{at}.value", f"{s.criterion} cannot be marked not applicable: score it")
+                issue(f"{at}.value", f"{s.criterion} cannot be marked not applicable: score it")
             )
         if s.value is not None and (
             not x.scale_min <= s.value <= x.scale_max or (s.value - x.scale_min) % x.scale_step
         ):
             issues.append(
-                _issue(
+                issue(
                     f"{at}.value",
                     f"{s.value / 10:g} is not on the scale {x.scale_min / 10:g}–"
                     f"{x.scale_max / 10:g} in steps of {x.scale_step / 10:g}",
@@ -303,7 +303,7 @@ async def submit_review(
     if missing:
         raise InvalidInput(
             "score every criterion (or mark it not applicable) before submitting",
-            [_issue("scores", f"missing: {', '.join(missing)}")],
+            [issue("scores", f"missing: {', '.join(missing)}")],
         )
     before = snapshot(review)
     review.status = ReviewStatus.SUBMITTED
@@ -428,9 +428,9 @@ async def record_consensus(
     criteria = {x.code: x for x in await _criteria(session, proposal)}
     x = criteria.get(body.criterion)
     if x is None:
-        raise InvalidInput("no such criterion", [_issue("body.criterion", "not in the rubric")])
+        raise InvalidInput("no such criterion", [issue("body.criterion", "not in the rubric")])
     if not x.scale_min <= body.value <= x.scale_max or (body.value - x.scale_min) % x.scale_step:
-        raise InvalidInput("off the scale", [_issue("body.value", "not on the criterion's scale")])
+        raise InvalidInput("off the scale", [issue("body.value", "not on the criterion's scale")])
     row = (
         (
             await session.execute(

@@ -20,8 +20,7 @@ from service.context import RequestContext
 from service.i18n import i18n, i18n_dict
 from service.persistence.models import Call, CallWindow, Criterion, Proposal, Rubric
 from service.problems import Conflict as ConflictProblem
-from service.problems import InvalidInput, NotFound
-from service.reviews._common import _issue
+from service.problems import InvalidInput, NotFound, issue
 
 
 async def rubric_read(session: AsyncSession, rubric: Rubric) -> c.RubricRead:
@@ -68,21 +67,21 @@ def _validate_rubric(body: c.RubricCreate) -> None:
     for n, x in enumerate(body.criteria):
         at = f"body.criteria[{n}]"
         if codes.count(x.code) > 1:
-            issues.append(_issue(f"{at}.code", f"{x.code} is used twice"))
+            issues.append(issue(f"{at}.code", f"{x.code} is used twice"))
         if x.scale_min >= x.scale_max:
-            issues.append(_issue(f"{at}.scale_max", "must be above scale_min"))
+            issues.append(issue(f"{at}.scale_max", "must be above scale_min"))
         elif (x.scale_max - x.scale_min) % x.scale_step:
-            issues.append(_issue(f"{at}.scale_step", "must divide the scale's range"))
+            issues.append(issue(f"{at}.scale_step", "must divide the scale's range"))
         if x.threshold is not None and not x.scale_min <= x.threshold <= x.scale_max:
-            issues.append(_issue(f"{at}.threshold", "must lie on the scale"))
+            issues.append(issue(f"{at}.threshold", "must lie on the scale"))
     top = max((x.scale_max for x in body.criteria), default=0)
     if body.overall_threshold is not None and body.overall_threshold > top:
-        issues.append(_issue("body.overall_threshold", "above every criterion's maximum"))
+        issues.append(issue("body.overall_threshold", "above every criterion's maximum"))
     for n, code in enumerate(body.tie_break):
         if code not in codes:
-            issues.append(_issue(f"body.tie_break[{n}]", f"no criterion {code}"))
+            issues.append(issue(f"body.tie_break[{n}]", f"no criterion {code}"))
     if len(set(body.tie_break)) != len(body.tie_break):
-        issues.append(_issue("body.tie_break", "a criterion is listed twice"))
+        issues.append(issue("body.tie_break", "a criterion is listed twice"))
     if issues:
         raise InvalidInput("the rubric is not valid", issues)
 
