@@ -1,7 +1,15 @@
-"""Money arithmetic in integer minor units: splitting an amount without losing a single tiyin.
+"""Money in integer minor units: its currencies' exponents, its wording, and arithmetic that
+splits an amount without losing a single tiyin.
 
-Pure functions: no I/O, no floats. Used to charge a grant to the window's funding sources pro rata
-and to split amounts into tranches.
+The one home of money formatting for scoring and the service: a currency's minor-unit exponent
+comes from Babel's CLDR data (ISO 4217: 2 for KGS, USD and EUR, 0 for JPY, 3 for KWD); a code CLDR
+does not know is refused (:class:`UnknownCurrency`), never printed with a guessed 2 decimals.
+Amounts are written with exactly the currency's decimals in each language's CLDR digit grouping
+and decimal sign, then the ISO code: "500,000.00 KGS" in English, "500 000,00 KGS" in Russian
+and Kyrgyz (a non-breaking space between thousands).
+
+Pure functions: no I/O, no floats. Used to charge a grant to the window's funding sources pro rata,
+to split amounts into tranches, and by every reason and export that shows an amount.
 """
 
 from __future__ import annotations
@@ -9,6 +17,73 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Final
+
+from babel.numbers import format_decimal, get_currency_precision, is_currency
+
+LOCALES: Final = {"en": "en", "ru": "ru", "ky": "ky"}
+"""The CLDR locale of each UI language."""
+
+
+class UnknownCurrency(ValueError):
+    """The code is not a currency CLDR knows (ISO 4217 alphabetic, upper case)."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        super().__init__(f"unknown currency {currency!r}: not an ISO 4217 code known to CLDR")
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Digits after the decimal point of the currency's major unit (CLDR's ISO 4217 data):
+    ``KGS`` (or ``kgs``) → 2, ``JPY`` → 0, ``KWD`` → 3. Raises :class:`UnknownCurrency` for a
+    code CLDR does not know."""
+    code = currency.upper() if isinstance(currency, str) else ""
+    if not is_currency(code):
+        raise UnknownCurrency(str(currency))
+    return int(get_currency_precision(code))
+
+
+def to_major(minor: int, currency: str) -> Decimal:
+    """Integer minor units as an exact Decimal in major units with the currency's decimals:
+    ``(123456, "KGS")`` → ``Decimal("1234.56")``, ``(7, "JPY")`` → ``Decimal("7")``."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError("an amount is an integer number of minor units")
+    exponent = minor_unit_exponent(currency)
+    return Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+def to_minor(major: Decimal, currency: str) -> int:
+    """The inverse of :func:`to_major`; ``ValueError`` when ``major`` has more decimals than
+    the currency has."""
+    scaled = Decimal(major).scaleb(minor_unit_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{major} {currency} has more decimals than the currency")
+    return int(scaled)
+
+
+def format_major(minor: int, currency: str) -> str:
+    """Minor units as a plain decimal string in major units, for files and machines: no grouping,
+    a point, exactly the currency's decimals: ``(123456, "KGS")`` → ``"1234.56"``,
+    ``(-5, "USD")`` → ``"-0.05"``, ``(7, "JPY")`` → ``"7"``."""
+    return str(to_major(minor, currency))
+
+
+def number_pattern(currency: str) -> str:
+    """The CLDR/Excel number pattern of the currency's amounts: ``#,##0.00``, ``#,##0``…"""
+    exponent = minor_unit_exponent(currency)
+    return "#,##0." + "0" * exponent if exponent else "#,##0"
+
+
+def format_money(minor: int, currency: str, language: str = "en") -> str:
+    """Minor units for people, in ``language`` (en, ru, ky): CLDR's grouping and decimal sign,
+    exactly the currency's decimals, then the ISO code: ``(50000000, "KGS", "en")`` →
+    ``"500,000.00 KGS"``, ``(50000000, "KGS", "ru")`` → ``"500\u00a0000,00 KGS"``."""
+    if language not in LOCALES:
+        raise ValueError(f"unknown language {language!r}: en, ru or ky")
+    figures = format_decimal(
+        to_major(minor, currency), format=number_pattern(currency), locale=LOCALES[language]
+    )
+    return f"{figures} {currency.upper()}"
 
 
 def allocate_pro_rata(total: int, weights: Sequence[int]) -> list[int]:

@@ -7,8 +7,8 @@ of an application against the facts of a window on a given date and gives, for e
 verdict (pass, fail, needs information) with a reason in English, Russian and Kyrgyz.
 
 Pure: no I/O, no clock (the date is an argument), no floats — money is integer minor units and
-shares are exact fractions. Numbers in reasons are written one way in every language (money as
-``95,000.00 KGS``, shares as ``12.5%``); localising them further is the edge's concern.
+shares are exact fractions. Money in reasons is written per language by :mod:`scoring.money`
+(``95,000.00 KGS``, ``95 000,00 KGS`` with a non-breaking space); shares one way (``12.5%``).
 """
 
 from scoring.eligibility.judging import Evaluation, RuleResult, evaluate
@@ -39,7 +39,6 @@ from scoring.eligibility.rules import (
     Verdict,
     WindowFacts,
 )
-from scoring.eligibility.wording import format_money
 
 __all__ = [
     "ATTACHMENT_KIND_NAMES",
@@ -70,7 +69,6 @@ __all__ = [
     "Verdict",
     "WindowFacts",
     "evaluate",
-    "format_money",
     "parse_rules",
     "rules_to_json",
 ]

@@ -42,11 +42,11 @@ from scoring.eligibility.wording import (
     _join,
     _Judgement,
     _missing,
+    _money,
     _names,
     _ru_years_genitive,
     _territory_name,
     _texts,
-    format_money,
 )
 
 # --- results ----------------------------------------------------------------------------------
@@ -166,25 +166,25 @@ def _min_years(rule: MinYearsSinceFounding, app: ApplicationFacts, as_of: date) 
 def _requested_within(app: ApplicationFacts, window: WindowFacts) -> _Judgement:
     if app.requested_amount is None:
         return _missing("requested_amount")
-    requested = format_money(app.requested_amount, window.currency)
-    low = format_money(window.min_grant, window.currency)
-    high = format_money(window.max_grant, window.currency)
+    req = _money(app.requested_amount, window.currency)
+    low = _money(window.min_grant, window.currency)
+    high = _money(window.max_grant, window.currency)
     if app.requested_amount < window.min_grant:
         return Verdict.FAIL, _texts(
-            f"requested {requested}: below the funding window's minimum of {low}",
-            f"запрошено {requested}: меньше минимальной суммы окна финансирования ({low})",
-            f"суралган сумма {requested}: каржылоо терезесинин минималдык суммасынан аз ({low})",
+            f"requested {req[0]}: below the funding window's minimum of {low[0]}",
+            f"запрошено {req[1]}: меньше минимальной суммы окна финансирования ({low[1]})",
+            f"суралган сумма {req[2]}: каржылоо терезесинин минималдык суммасынан аз ({low[2]})",
         )
     if app.requested_amount > window.max_grant:
         return Verdict.FAIL, _texts(
-            f"requested {requested}: above the funding window's maximum of {high}",
-            f"запрошено {requested}: больше максимальной суммы окна финансирования ({high})",
-            f"суралган сумма {requested}: каржылоо терезесинин максималдык суммасынан көп ({high})",
+            f"requested {req[0]}: above the funding window's maximum of {high[0]}",
+            f"запрошено {req[1]}: больше максимальной суммы окна финансирования ({high[1]})",
+            f"суралган сумма {req[2]}: каржылоо терезесинин максималдык суммасынан көп ({high[2]})",
         )
     return Verdict.PASS, _texts(
-        f"requested {requested}: within the funding window's range of {low} to {high}",
-        f"запрошено {requested}: в пределах окна финансирования (от {low} до {high})",
-        f"суралган сумма {requested}: каржылоо терезесинин чегинде ({low} – {high})",
+        f"requested {req[0]}: within the funding window's range of {low[0]} to {high[0]}",
+        f"запрошено {req[1]}: в пределах окна финансирования (от {low[1]} до {high[1]})",
+        f"суралган сумма {req[2]}: каржылоо терезесинин чегинде ({low[2]} – {high[2]})",
     )
 
 
@@ -198,12 +198,12 @@ def _co_funding(rule: MinCoFundingShare, app: ApplicationFacts, window: WindowFa
     # Rounded down, with at least the places of the requirement: a share shown as reaching the
     # requirement always does.
     has = _fixed(share, max(2, len(need.partition(".")[2])))
-    co, of = format_money(co_funding, window.currency), format_money(total, window.currency)
+    co, of = _money(co_funding, window.currency), _money(total, window.currency)
     verdict = Verdict.PASS if share >= rule.percent else Verdict.FAIL
     return verdict, _texts(
-        f"co-funding {co} of {of} in total: needs at least {need}% (has {has}%)",
-        f"софинансирование {co} из общей суммы {of}: нужно не менее {need}% (есть {has}%)",
-        f"биргелешип каржылоо {co} (жалпы сумма {of}): кеминде {need}% керек ({has}% бар)",
+        f"co-funding {co[0]} of {of[0]} in total: needs at least {need}% (has {has}%)",
+        f"софинансирование {co[1]} из общей суммы {of[1]}: нужно не менее {need}% (есть {has}%)",
+        f"биргелешип каржылоо {co[2]} (жалпы сумма {of[2]}): кеминде {need}% керек ({has}% бар)",
     )
 
 
@@ -314,18 +314,18 @@ def _budget_lines(app: ApplicationFacts, window: WindowFacts) -> _Judgement:
             f"бюджеттин башка валютадагы саптары ({codes}): "
             f"бардык саптар {currency} менен болушу керек",
         )
-    total = format_money(sum(line.total for line in app.budget_lines), currency)
-    requested = format_money(app.requested_amount, currency)
+    total = _money(sum(line.total for line in app.budget_lines), currency)
+    req = _money(app.requested_amount, currency)
     if sum(line.total for line in app.budget_lines) == app.requested_amount:
         return Verdict.PASS, _texts(
-            f"budget lines sum to {total}, equal to the requested amount",
-            f"строки бюджета в сумме дают {total}, что равно запрошенной сумме",
-            f"бюджеттин саптары жалпысынан {total} түзөт, суралган суммага барабар",
+            f"budget lines sum to {total[0]}, equal to the requested amount",
+            f"строки бюджета в сумме дают {total[1]}, что равно запрошенной сумме",
+            f"бюджеттин саптары жалпысынан {total[2]} түзөт, суралган суммага барабар",
         )
     return Verdict.FAIL, _texts(
-        f"budget lines sum to {total} but {requested} is requested",
-        f"строки бюджета в сумме дают {total}, а запрошено {requested}",
-        f"бюджеттин саптары жалпысынан {total} түзөт, ал эми {requested} суралган",
+        f"budget lines sum to {total[0]} but {req[0]} is requested",
+        f"строки бюджета в сумме дают {total[1]}, а запрошено {req[1]}",
+        f"бюджеттин саптары жалпысынан {total[2]} түзөт, ал эми {req[2]} суралган",
     )
 
 

@@ -1,4 +1,5 @@
-"""The words of the reasons in English, Russian and Kyrgyz: money, exact decimals, the names of
+"""The words of the reasons in English, Russian and Kyrgyz: money (per language, from
+:mod:`scoring.money`), exact decimals, the names of
 facts, organisation kinds, attachment kinds and leadership flags.
 """
 
@@ -9,20 +10,21 @@ from fractions import Fraction
 from typing import Final, TypeAlias
 
 from scoring.eligibility.rules import (
+    LANGUAGES,
     LeadershipFlag,
     Verdict,
     WindowFacts,
 )
+from scoring.money import format_money
 
 # --- wording ----------------------------------------------------------------------------------
 
 
-def format_money(minor: int, currency: str) -> str:
-    """Integer minor units as major units, e.g. ``format_money(9500000, "KGS")`` →
-    ``"95,000.00 KGS"``. Two decimals, "," between thousands, in every language."""
-    sign = "-" if minor < 0 else ""
-    whole, part = divmod(abs(minor), 100)
-    return f"{sign}{whole:,}.{part:02d} {currency}"
+def _money(minor: int, currency: str) -> tuple[str, str, str]:
+    """An amount in English, Russian and Kyrgyz (:func:`scoring.money.format_money`): "95,000.00
+    KGS", "95 000,00 KGS", "95 000,00 KGS"; an unknown currency raises ``UnknownCurrency``."""
+    en, ru, ky = (format_money(minor, currency, language) for language in LANGUAGES)
+    return en, ru, ky
 
 
 def _texts(en: str, ru: str, ky: str) -> dict[str, str]:

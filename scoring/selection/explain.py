@@ -12,7 +12,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from scoring.eligibility import format_money
+from scoring.money import format_money
 from scoring.selection.engine import (
     _lagrange,
     _lp_relaxation,

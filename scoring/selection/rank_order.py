@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from scoring.eligibility import format_money
+from scoring.money import format_money
 from scoring.selection.explain import _misfit_text
 from scoring.selection.problem import (
     _greedy_rows,

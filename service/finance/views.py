@@ -39,8 +39,15 @@ from contracts import finance as c
 from contracts import permissions as p
 from contracts.common import ValidationIssue
 from contracts.enums import LedgerEntryKind, OrganisationKind, TrancheStatus
-from scoring.money import allocate_pro_rata
+from scoring.money import allocate_pro_rata, number_pattern
+
+# currencies' exponents and money in major units have one home, scoring.money (CLDR's ISO 4217
+# data; an unknown code is refused); re-exported: open data and the tests import them from here
+from scoring.money import format_major as format_major
+from scoring.money import minor_unit_exponent as minor_unit_exponent
+from scoring.money import to_major as to_major
 from service.context import RequestContext, utcnow
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
@@ -63,42 +70,6 @@ from service.persistence.models import (
 )
 from service.problems import InvalidInput
 from service.timezones import BISHKEK as BISHKEK  # re-exported: open data imports it from here
-
-# --- money in major units ---------------------------------------------------------------------
-
-_EXPONENTS: dict[str, int] = {
-    "KGS": 2,
-    "USD": 2,
-    "EUR": 2,
-    "RUB": 2,
-    "KZT": 2,
-    "GBP": 2,
-    "CHF": 2,
-    "CNY": 2,
-    "JPY": 0,
-    "KRW": 0,
-    "KWD": 3,
-    "BHD": 3,
-}
-
-
-def minor_unit_exponent(currency: str) -> int:
-    """Digits after the decimal point in the currency's major unit (ISO 4217); 2 if unlisted."""
-    return _EXPONENTS.get(currency.upper(), 2)
-
-
-def format_major(amount: int, currency: str) -> str:
-    """Integer minor units as an exact decimal string in major units: ``123456, "KGS"`` →
-    ``"1234.56"``, ``-5, "USD"`` → ``"-0.05"``, ``7, "JPY"`` → ``"7"``. No grouping, no rounding."""
-    exponent = minor_unit_exponent(currency)
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), 10**exponent)
-    return f"{sign}{whole}.{frac:0{exponent}d}" if exponent else f"{sign}{whole}"
-
-
-def to_major(amount: int, currency: str) -> Decimal:
-    """Integer minor units as an exact ``Decimal`` in major units (for spreadsheet numbers)."""
-    return Decimal(format_major(amount, currency))
 
 
 def today_in_bishkek() -> date:
@@ -504,10 +475,9 @@ async def list_upcoming_tranches(
     return c.UpcomingTranchePage(
         as_of=today,
         items=[
-            c.UpcomingTrancheRead(
-                id=t.id,
-                grant_id=t.grant_id,
-                position=t.position,
+            to_read(
+                c.UpcomingTrancheRead,
+                t,
                 organisation_id=org_id,
                 organisation_name=org_name,
                 proposal_id=proposal_id,
@@ -515,10 +485,6 @@ async def list_upcoming_tranches(
                 window_id=window_id,
                 window_code=window_code,
                 agreement_reference=agreement,
-                amount=t.amount,
-                currency=t.currency,
-                status=t.status,
-                planned_date=t.planned_date,
                 overdue=t.planned_date < today,
                 days_until=(t.planned_date - today).days,
             )
@@ -765,11 +731,6 @@ def render_csv(lines: Iterable[ExportLine]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _money_format(currency: str) -> str:
-    exponent = minor_unit_exponent(currency)
-    return "#,##0." + "0" * exponent if exponent else "#,##0"
-
-
 def render_xlsx(lines: Sequence[ExportLine]) -> bytes:
     """One sheet `Ledger`: bold frozen header, an auto-filter; amounts are numbers in major
     units with the currency's decimals, dates are dates, `created_at` is Bishkek local time."""
@@ -816,9 +777,9 @@ def render_xlsx(lines: Sequence[ExportLine]) -> bytes:
                 cell.data_type = "s"  # text a person typed, never a formula
         ws.cell(row=r, column=index["value_date"]).number_format = "yyyy-mm-dd"
         ws.cell(row=r, column=index["created_at"]).number_format = "yyyy-mm-dd hh:mm:ss"
-        ws.cell(row=r, column=index["amount"]).number_format = _money_format(x.currency)
+        ws.cell(row=r, column=index["amount"]).number_format = number_pattern(x.currency)
         for name in ("source_amount", "exchange_difference"):
-            ws.cell(row=r, column=index[name]).number_format = _money_format(x.source_currency)
+            ws.cell(row=r, column=index[name]).number_format = number_pattern(x.source_currency)
         ws.cell(row=r, column=index["rate"]).number_format = "0.00######"
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions

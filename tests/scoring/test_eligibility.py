@@ -42,7 +42,6 @@ from scoring.eligibility import (
     Verdict,
     WindowFacts,
     evaluate,
-    format_money,
     parse_rules,
     rules_to_json,
 )
@@ -74,17 +73,6 @@ def judge(
 
 def texts(en: str, ru: str, ky: str) -> dict[str, str]:
     return {"en": en, "ru": ru, "ky": ky}
-
-
-# --- money in reasons -------------------------------------------------------------------------
-
-
-def test_format_money_writes_major_units_with_separators() -> None:
-    assert format_money(9_500_000, "KGS") == "95,000.00 KGS"
-    assert format_money(123_456_789, "USD") == "1,234,567.89 USD"
-    assert format_money(5, "KGS") == "0.05 KGS"
-    assert format_money(0, "KGS") == "0.00 KGS"
-    assert format_money(-150, "KGS") == "-1.50 KGS"
 
 
 # --- organisation_kind_in ---------------------------------------------------------------------
@@ -255,10 +243,10 @@ def test_requested_amount_within_window_passes_at_the_bounds() -> None:
     assert result.reason == texts(
         "requested 100,000.00 KGS: within the funding window's range "
         "of 50,000.00 KGS to 500,000.00 KGS",
-        "запрошено 100,000.00 KGS: в пределах окна финансирования "
-        "(от 50,000.00 KGS до 500,000.00 KGS)",
-        "суралган сумма 100,000.00 KGS: каржылоо терезесинин чегинде "
-        "(50,000.00 KGS – 500,000.00 KGS)",
+        "запрошено 100\u00a0000,00 KGS: в пределах окна финансирования "
+        "(от 50\u00a0000,00 KGS до 500\u00a0000,00 KGS)",
+        "суралган сумма 100\u00a0000,00 KGS: каржылоо терезесинин чегинде "
+        "(50\u00a0000,00 KGS – 500\u00a0000,00 KGS)",
     )
 
 
@@ -267,9 +255,10 @@ def test_requested_amount_within_window_fails_below_the_minimum() -> None:
     assert result.verdict == Verdict.FAIL
     assert result.reason == texts(
         "requested 49,999.99 KGS: below the funding window's minimum of 50,000.00 KGS",
-        "запрошено 49,999.99 KGS: меньше минимальной суммы окна финансирования (50,000.00 KGS)",
-        "суралган сумма 49,999.99 KGS: каржылоо терезесинин минималдык суммасынан аз "
-        "(50,000.00 KGS)",
+        "запрошено 49\u00a0999,99 KGS: меньше минимальной суммы окна финансирования "
+        "(50\u00a0000,00 KGS)",
+        "суралган сумма 49\u00a0999,99 KGS: каржылоо терезесинин минималдык суммасынан аз "
+        "(50\u00a0000,00 KGS)",
     )
 
 
@@ -278,9 +267,10 @@ def test_requested_amount_within_window_fails_above_the_maximum() -> None:
     assert result.verdict == Verdict.FAIL
     assert result.reason == texts(
         "requested 600,000.00 KGS: above the funding window's maximum of 500,000.00 KGS",
-        "запрошено 600,000.00 KGS: больше максимальной суммы окна финансирования (500,000.00 KGS)",
-        "суралган сумма 600,000.00 KGS: каржылоо терезесинин максималдык суммасынан көп "
-        "(500,000.00 KGS)",
+        "запрошено 600\u00a0000,00 KGS: больше максимальной суммы окна финансирования "
+        "(500\u00a0000,00 KGS)",
+        "суралган сумма 600\u00a0000,00 KGS: каржылоо терезесинин максималдык суммасынан көп "
+        "(500\u00a0000,00 KGS)",
     )
 
 
@@ -311,9 +301,9 @@ def test_min_co_funding_share_passes_at_exactly_the_share() -> None:
     assert result.verdict == Verdict.PASS
     assert result.reason == texts(
         "co-funding 12,500.00 KGS of 100,000.00 KGS in total: needs at least 12.5% (has 12.50%)",
-        "софинансирование 12,500.00 KGS из общей суммы 100,000.00 KGS: "
+        "софинансирование 12\u00a0500,00 KGS из общей суммы 100\u00a0000,00 KGS: "
         "нужно не менее 12.5% (есть 12.50%)",
-        "биргелешип каржылоо 12,500.00 KGS (жалпы сумма 100,000.00 KGS): "
+        "биргелешип каржылоо 12\u00a0500,00 KGS (жалпы сумма 100\u00a0000,00 KGS): "
         "кеминде 12.5% керек (12.50% бар)",
     )
 
@@ -326,9 +316,9 @@ def test_min_co_funding_share_fails_one_tiyin_short() -> None:
     # The share (12.49999 %) is rounded down, so it is never shown as reaching the requirement.
     assert result.reason == texts(
         "co-funding 12,499.99 KGS of 100,000.00 KGS in total: needs at least 12.5% (has 12.49%)",
-        "софинансирование 12,499.99 KGS из общей суммы 100,000.00 KGS: "
+        "софинансирование 12\u00a0499,99 KGS из общей суммы 100\u00a0000,00 KGS: "
         "нужно не менее 12.5% (есть 12.49%)",
-        "биргелешип каржылоо 12,499.99 KGS (жалпы сумма 100,000.00 KGS): "
+        "биргелешип каржылоо 12\u00a0499,99 KGS (жалпы сумма 100\u00a0000,00 KGS): "
         "кеминде 12.5% керек (12.49% бар)",
     )
 
@@ -606,8 +596,8 @@ def test_budget_lines_consistent_passes_when_they_sum_to_the_request() -> None:
     assert result.verdict == Verdict.PASS
     assert result.reason == texts(
         "budget lines sum to 100,000.00 KGS, equal to the requested amount",
-        "строки бюджета в сумме дают 100,000.00 KGS, что равно запрошенной сумме",
-        "бюджеттин саптары жалпысынан 100,000.00 KGS түзөт, суралган суммага барабар",
+        "строки бюджета в сумме дают 100\u00a0000,00 KGS, что равно запрошенной сумме",
+        "бюджеттин саптары жалпысынан 100\u00a0000,00 KGS түзөт, суралган суммага барабар",
     )
 
 
@@ -617,8 +607,9 @@ def test_budget_lines_consistent_fails_on_a_difference() -> None:
     assert result.verdict == Verdict.FAIL
     assert result.reason == texts(
         "budget lines sum to 95,000.00 KGS but 100,000.00 KGS is requested",
-        "строки бюджета в сумме дают 95,000.00 KGS, а запрошено 100,000.00 KGS",
-        "бюджеттин саптары жалпысынан 95,000.00 KGS түзөт, ал эми 100,000.00 KGS суралган",
+        "строки бюджета в сумме дают 95\u00a0000,00 KGS, а запрошено 100\u00a0000,00 KGS",
+        "бюджеттин саптары жалпысынан 95\u00a0000,00 KGS түзөт, "
+        "ал эми 100\u00a0000,00 KGS суралган",
     )
 
 

@@ -1,4 +1,5 @@
-"""Property tests of money splitting: the parts always sum to the whole, fairly."""
+"""Property tests of money: currencies' exponents and wording per language, and splitting (the
+parts always sum to the whole, fairly)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,106 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from babel.numbers import list_currencies
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring.money import allocate_pro_rata, convert, split_payment
+from scoring.money import (
+    UnknownCurrency,
+    allocate_pro_rata,
+    convert,
+    format_major,
+    format_money,
+    minor_unit_exponent,
+    split_payment,
+    to_major,
+    to_minor,
+)
 
 totals = st.integers(min_value=0, max_value=10**15)
+amounts = st.integers(min_value=-(10**15), max_value=10**15)
+# ISO 4217's exponents, written here from the standard (not from Babel), for the codes the
+# programme meets and the two that are not 2
+ISO_EXPONENTS = {"KGS": 2, "USD": 2, "EUR": 2, "JPY": 0, "KWD": 3}
+currencies = st.sampled_from(sorted(ISO_EXPONENTS))
+NBSP = "\u00a0"
+
+
+# --- currencies and wording ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "exponent"), sorted(ISO_EXPONENTS.items()))
+def test_the_exponent_is_iso_4217s(code: str, exponent: int) -> None:
+    assert minor_unit_exponent(code) == exponent
+
+
+@given(amounts, currencies)
+def test_minor_units_round_trip_through_major_units(minor: int, currency: str) -> None:
+    major = to_major(minor, currency)
+    assert to_minor(major, currency) == minor
+    assert -major.as_tuple().exponent == ISO_EXPONENTS[currency]  # exactly its decimals
+    assert Decimal(format_major(minor, currency)) == major
+
+
+@given(amounts, currencies)
+def test_english_groups_with_commas_and_a_decimal_point(minor: int, currency: str) -> None:
+    e = ISO_EXPONENTS[currency]
+    whole, part = divmod(abs(minor), 10**e)
+    figures = f"{whole:,}" + (f".{part:0{e}d}" if e else "")
+    assert format_money(minor, currency) == f"{'-' if minor < 0 else ''}{figures} {currency}"
+
+
+@given(amounts, currencies, st.sampled_from(["ru", "ky"]))
+def test_russian_and_kyrgyz_group_with_a_non_breaking_space_and_a_decimal_comma(
+    minor: int, currency: str, language: str
+) -> None:
+    e = ISO_EXPONENTS[currency]
+    whole, part = divmod(abs(minor), 10**e)
+    figures = f"{whole:,}".replace(",", NBSP) + (f",{part:0{e}d}" if e else "")
+    shown = format_money(minor, currency, language)
+    assert shown == f"{'-' if minor < 0 else ''}{figures} {currency}"
+    # and it reads back as the same amount
+    number = shown.removesuffix(f" {currency}").replace(NBSP, "").replace(",", ".")
+    assert to_minor(Decimal(number), currency) == minor
+
+
+def test_the_issues_example_reads_as_russian_writes_it() -> None:
+    assert format_money(50_000_000, "KGS", "ru") == f"500{NBSP}000,00 KGS"
+    assert format_money(50_000_000, "KGS", "en") == "500,000.00 KGS"
+    assert format_money(1_234_567, "KWD", "en") == "1,234.567 KWD"
+    assert format_money(1_234_567, "JPY", "ru") == f"1{NBSP}234{NBSP}567 JPY"
+
+
+KNOWN = frozenset(list_currencies())
+"""Every code CLDR knows (current and historic ISO 4217): the rest are unknown."""
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Z]{3}", fullmatch=True),
+        st.sampled_from(["", "KG", "KGSS", "XYZ", "AAA", "QQQ", "K1S"]),
+    ).filter(lambda code: code.upper() not in KNOWN)
+)
+def test_an_unknown_currency_is_refused_not_printed_with_two_decimals(code: str) -> None:
+    with pytest.raises(UnknownCurrency):
+        minor_unit_exponent(code)
+    with pytest.raises(UnknownCurrency):
+        format_money(100, code)
+    with pytest.raises(UnknownCurrency):
+        format_major(100, code)
+
+
+def test_a_code_in_lower_case_is_the_same_currency() -> None:
+    assert minor_unit_exponent("kgs") == 2
+    assert format_money(150, "kwd") == "0.150 KWD"
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="language"):
+        format_money(100, "KGS", "de")
+
+
+# --- splitting ----------------------------------------------------------------------------------
 weights = st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=12).filter(
     lambda ws: sum(ws) > 0
 )
