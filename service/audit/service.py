@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
@@ -27,7 +28,48 @@ AUDIT_LOCK_KEY = 0x6772616E7473  # "grants": pg_advisory_xact_lock key of the au
 SECRET_FIELDS = frozenset({"password_hash", "token_hash", "key_hash", "totp_secret", "code_hash"})
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_LAST_HASH = select(AuditEvent.hash).order_by(col(AuditEvent.seq).desc()).limit(1)
+_TABLE: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]  # SQLModel tables have one
+_FIELDS = (
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+)
+_PREV = sa.select(
+    sa.func.coalesce(
+        sa.select(_TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1).scalar_subquery(),
+        sa.literal(GENESIS_HASH, sa.CHAR(64)),
+    ).label("hash")
+).subquery("prev")
+_APPEND = (
+    sa.insert(_TABLE)
+    .from_select(
+        [*_FIELDS, "prev_hash", "hash"],
+        sa.select(
+            *(sa.bindparam(f, type_=_TABLE.c[f].type) for f in _FIELDS),
+            _PREV.c.hash,
+            sa.func.encode(
+                sa.func.sha256(
+                    sa.func.convert_to(
+                        sa.func.concat(
+                            _PREV.c.hash, "\n", sa.bindparam("canonical", type_=sa.Text())
+                        ),
+                        "UTF8",
+                    )
+                ),
+                "hex",
+            ),
+        ),
+    )
+    .returning(_TABLE.c.seq, _TABLE.c.prev_hash, _TABLE.c.hash)
+)
+"""The event with its predecessor's hash and its own, in one statement (built once)."""
 
 
 def _jsonable(value: Any) -> Any:
@@ -63,42 +105,32 @@ async def record(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, inside the caller's transaction."""
+    """Append one event to the chain, inside the caller's transaction.
+
+    Two statements: the chain's lock, then one INSERT that reads the last hash and computes this
+    event's (SHA-256 in PostgreSQL over the same bytes as `chain_hash`) — the lock must be a
+    statement of its own, so that the INSERT's snapshot, taken after the lock is granted, sees
+    the event of the writer that held it."""
     await session.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
-    prev = (await session.execute(_LAST_HASH)).scalar_one_or_none() or GENESIS_HASH
     at = utcnow()
     actor_id = ctx.actor.id if ctx.actor.kind == "user" else None
     before_j = _jsonable(before)
     after_j = _jsonable(after)
-    canonical = canonical_event(
-        at=at,
-        actor_id=actor_id,
-        actor=ctx.actor.label,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before_j,
-        after=after_j,
-        reason=reason,
-        request_id=ctx.request_id,
-    )
-    event = AuditEvent(
-        at=at,
-        actor_id=actor_id,
-        actor=ctx.actor.label,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before_j,
-        after=after_j,
-        reason=reason,
-        request_id=ctx.request_id,
-        prev_hash=prev,
-        hash=chain_hash(prev, canonical),
-    )
-    session.add(event)
-    await session.flush()
-    return event
+    fields: dict[str, Any] = {
+        "at": at,
+        "actor_id": actor_id,
+        "actor": ctx.actor.label,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before_j,
+        "after": after_j,
+        "reason": reason,
+        "request_id": ctx.request_id,
+    }
+    canonical = canonical_event(**fields)
+    seq, prev, digest = (await session.execute(_APPEND, {**fields, "canonical": canonical})).one()
+    return AuditEvent(seq=seq, prev_hash=prev, hash=digest, **fields)
 
 
 @dataclass(frozen=True)
