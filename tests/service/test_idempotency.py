@@ -48,15 +48,15 @@ from service.persistence.models import (
     UserRole,
 )
 from tests.conftest import TEST_SETTINGS, hashed_test_password, run_cli
-from tests.journey import NOW, Programme, complete_draft, published_call
-from tests.service.awards.test_disbursement_race import (
+from tests.factories import (
     TRANCHE,
     Arranged,
-    _grant_with_tranches,
-    _payment,
-    _post_payment,
     arranged,
+    grant_with_tranches,
+    payment_body,
+    post_payment,
 )
+from tests.journey import NOW, Programme, complete_draft, published_call
 
 PROBLEM = "urn:pcc-grants:problem:"
 
@@ -357,7 +357,7 @@ async def test_concurrent_retries_submit_exactly_once(
 
 
 async def _approved_tranche(a: Arranged) -> uuid.UUID:
-    _, tranches, _ = await _grant_with_tranches(a)
+    _, tranches, _ = await grant_with_tranches(a)
     po = a.client("po")
     due = await po.get_tranche(tranches[0])
     await po.approve_tranche(tranches[0], TrancheTransition(version=due.version))
@@ -381,7 +381,7 @@ async def test_a_payment_whose_backend_dies_between_claim_and_commit_can_be_retr
     the same key pays (the first and only payment), and the next one replays that answer."""
     async with arranged(fresh_db, tmp_path) as a:
         tranche_id = await _approved_tranche(a)
-        body = msgspec.json.encode(_payment(TRANCHE, 0))
+        body = msgspec.json.encode(payment_body(TRANCHE, 0))
         outside = create_async_engine(fresh_db, isolation_level="AUTOCOMMIT")
         try:
             async with outside.connect() as blocker, outside.connect() as observer:
@@ -390,7 +390,7 @@ async def test_a_payment_whose_backend_dies_between_claim_and_commit_can_be_retr
                     text("SELECT id FROM tranche WHERE id = :t FOR UPDATE"), {"t": tranche_id}
                 )
                 blocker_pid = (await blocker.execute(text("SELECT pg_backend_pid()"))).scalar()
-                first = asyncio.create_task(_post_payment(a, "fo1", "crash-1", tranche_id, body))
+                first = asyncio.create_task(post_payment(a, "fo1", "crash-1", tranche_id, body))
                 waiting = None
                 for _ in range(200):  # the request's backend, waiting for the tranche's lock
                     waiting = (
@@ -422,8 +422,8 @@ async def test_a_payment_whose_backend_dies_between_claim_and_commit_can_be_retr
         assert crashed.status == 500
         assert await _payments_of(a.database, tranche_id) == []
 
-        retry = await _post_payment(a, "fo1", "crash-1", tranche_id, body)
-        again = await _post_payment(a, "fo1", "crash-1", tranche_id, body)
+        retry = await post_payment(a, "fo1", "crash-1", tranche_id, body)
+        again = await post_payment(a, "fo1", "crash-1", tranche_id, body)
 
         assert (retry.status, retry.replayed) == (201, False)
         assert (again.status, again.replayed, again.body) == (201, True, retry.body)
@@ -438,7 +438,7 @@ async def test_a_claim_committed_by_a_dead_request_is_taken_over_after_its_lease
     the same request, which pays once; a different request with the key stays refused."""
     async with arranged(fresh_db, tmp_path) as a:
         tranche_id = await _approved_tranche(a)
-        body = msgspec.json.encode(_payment(TRANCHE, 0))
+        body = msgspec.json.encode(payment_body(TRANCHE, 0))
         path = f"/api/v1/tranches/{tranche_id}/disbursements"
         digest = request_hash("POST", path, body)
         async with a.database.session() as s:
@@ -455,7 +455,7 @@ async def test_a_claim_committed_by_a_dead_request_is_taken_over_after_its_lease
             )
             await s.commit()
 
-        young = await _post_payment(a, "fo1", "left", tranche_id, body)
+        young = await post_payment(a, "fo1", "left", tranche_id, body)
         async with a.database.session() as s:
             await s.execute(
                 text(
@@ -465,10 +465,10 @@ async def test_a_claim_committed_by_a_dead_request_is_taken_over_after_its_lease
                 {"s": (ABANDONED_AFTER + timedelta(seconds=1)).total_seconds()},
             )
             await s.commit()
-        other_body = msgspec.json.encode(_payment(TRANCHE, 1))
-        other = await _post_payment(a, "fo1", "left", tranche_id, other_body)
-        retry = await _post_payment(a, "fo1", "left", tranche_id, body)
-        again = await _post_payment(a, "fo1", "left", tranche_id, body)
+        other_body = msgspec.json.encode(payment_body(TRANCHE, 1))
+        other = await post_payment(a, "fo1", "left", tranche_id, other_body)
+        retry = await post_payment(a, "fo1", "left", tranche_id, body)
+        again = await post_payment(a, "fo1", "left", tranche_id, body)
 
         assert (young.status, young.problem_type) == (409, PROBLEM + "idempotency-key-in-flight")
         assert (other.status, other.problem_type) == (422, PROBLEM + "idempotency-key-reused")

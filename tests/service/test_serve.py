@@ -25,7 +25,7 @@ import uvicorn
 
 from service.server import TcpConfig
 from tests.conftest import ROOT
-from tests.service.imports.test_imports import sheet_of_rows_without_numbers
+from tests.factories import sheet_of_rows_without_numbers
 
 DEMO_OFFICER = ("officer@demo.pcc-grants.kg", "demo-grants-2026")
 

@@ -10,209 +10,41 @@ test is shown able to catch the bug it is about.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import anyio
-import httpx
 import msgspec
 import pytest
 from sqlalchemy import text
 
-from contracts.awards import DisbursementCreate, TrancheTransition
-from contracts.client import GrantsClient
-from service.app import create_app
+from contracts.awards import TrancheTransition
 from service.persistence.database import Database
-from tests.conftest import TEST_SETTINGS
-from tests.money_world import MoneyWorld, build_money_world, grant_body
+from tests.factories import (
+    APP_ROLE,
+    PROBLEM,
+    TRANCHE,
+    Outcome,
+    Paid,
+    arranged,
+    assert_paid_exactly_once,
+    gather,
+    grant_with_tranches,
+    ledger_payments,
+    outcome,
+    payment_body,
+    payment_plan,
+    post_payment,
+)
+from tests.money_world import grant_body
 
 pytestmark = pytest.mark.race
-
-PROBLEM = "urn:pcc-grants:problem:"
-APP_ROLE = "grants_app"
-POOL = 32  # and as many again of overflow: 64 connections, one per concurrent request
-REQUESTS = 64
-ROUNDS = 5
-TRANCHE = 2_000_000
-FINANCE_OFFICERS = ("fo1", "fo2", "fo3")
 
 
 # --- what a request came back with, and the one check of the race ------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One payment request's answer. `key` is the principal's name and its Idempotency-Key."""
-
-    key: str
-    status: int
-    replayed: bool
-    body: bytes
-    problem_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Paid:
-    """A disbursement row of the ledger (net of reversals)."""
-
-    tranche_id: uuid.UUID
-    amount: int
-
-
-def assert_paid_exactly_once(
-    outcomes: Sequence[Outcome],
-    ledger_rows: Sequence[Paid],
-    *,
-    tranche_id: uuid.UUID,
-    tranche_amount: int,
-    grant_amount: int,
-) -> None:
-    """Exactly one request paid the tranche; every other one was refused with 409 or is a replay
-    of that very answer; the ledger holds exactly one payment of the tranche, of its amount; and
-    the grant's payments (`ledger_rows` are all of its disbursements) stay within its amount."""
-    originals = [o for o in outcomes if 200 <= o.status < 300 and not o.replayed]
-    assert len(originals) == 1, f"{len(originals)} of {len(outcomes)} requests paid the tranche"
-    original = originals[0]
-    for o in outcomes:
-        if o is original:
-            continue
-        if o.status == 409:
-            assert o.problem_type is not None
-            assert o.problem_type.startswith(PROBLEM), o.problem_type
-            continue
-        assert o.replayed, f"{o.key}: {o.status} {o.body!r}"
-        assert o.key == original.key, f"{o.key} replays an answer it was never given"
-        assert o.status == original.status
-        assert o.body == original.body
-    payments = [r for r in ledger_rows if r.tranche_id == tranche_id]
-    assert len(payments) == 1, f"the ledger holds {len(payments)} payments of the tranche"
-    assert payments[0].amount == tranche_amount
-    paid = sum(r.amount for r in ledger_rows)
-    assert paid <= grant_amount, f"{paid} paid on a grant of {grant_amount}"
-
-
 # --- the arrangement ----------------------------------------------------------------------------
-
-
-def _plan(round_no: int) -> list[tuple[str, str]]:
-    """The 64 requests of a round, as (finance officer, Idempotency-Key): 48 distinct keys, and
-    4 keys each sent 4 times by one officer (retries racing the first send)."""
-    plan = [(FINANCE_OFFICERS[i % 3], f"pay-{round_no}-{i}") for i in range(48)]
-    for i in range(16):
-        plan.append((FINANCE_OFFICERS[i % 4 % 3], f"retry-{round_no}-{i % 4}"))
-    # interleave the retries with the rest, so they do not all start last
-    return [plan[j] for k in range(16) for j in (3 * k, 3 * k + 1, 3 * k + 2, 48 + k)]
-
-
-def _payment(amount: int, round_no: int) -> DisbursementCreate:
-    return DisbursementCreate(
-        amount=amount,
-        value_date=date(2027, 1, 15),
-        reference=f"PAY-{round_no}",
-        bank_details={"bank": "KICB", "account": "1280000000000001"},
-        rates={"USD": "88.0"},
-    )
-
-
-@dataclass
-class Arranged:
-    database: Database
-    http: httpx.AsyncClient
-    world: MoneyWorld
-
-    def client(self, name: str) -> GrantsClient:
-        return GrantsClient(self.http, token=self.world.tokens[name])
-
-
-@asynccontextmanager
-async def arranged(fresh_db: str, tmp_path: Path, **world: Any) -> AsyncIterator[Arranged]:
-    """The app on a pool of 64 connections acting as the service's restricted database role, and
-    a money world committed through it."""
-    database = Database.from_url(fresh_db, pool_size=POOL, role=APP_ROLE)
-    app: Any = create_app(
-        TEST_SETTINGS.model_copy(update={"storage_dir": tmp_path / "storage"}), database=database
-    )
-    try:
-        async with database.session() as s:
-            built = await build_money_world(s, **world)
-            await s.commit()
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test/api/v1/", timeout=120
-        ) as http:
-            yield Arranged(database=database, http=http, world=built)
-    finally:
-        await database.dispose()
-
-
-async def _gather(calls: Sequence[Callable[[], Awaitable[Outcome]]]) -> list[Outcome]:
-    """Start every call at once and collect their outcomes."""
-    outcomes: list[Outcome] = []
-
-    async def one(call: Callable[[], Awaitable[Outcome]]) -> None:
-        outcomes.append(await call())
-
-    async with anyio.create_task_group() as tg:
-        for call in calls:
-            tg.start_soon(one, call)
-    assert len(outcomes) == len(calls)
-    return outcomes
-
-
-def _outcome(key: str, resp: httpx.Response) -> Outcome:
-    problem = None
-    if resp.headers.get("content-type", "").startswith("application/problem+json"):
-        problem = resp.json().get("type")
-    return Outcome(
-        key=key,
-        status=resp.status_code,
-        replayed=resp.headers.get("idempotent-replayed") == "true",
-        body=resp.content,
-        problem_type=problem,
-    )
-
-
-async def _post_payment(
-    a: Arranged, officer: str, key: str, tranche_id: uuid.UUID, body: bytes
-) -> Outcome:
-    resp = await a.http.post(
-        f"tranches/{tranche_id}/disbursements",
-        content=body,
-        headers={
-            "authorization": f"Bearer {a.world.tokens[officer]}",
-            "content-type": "application/json",
-            "Idempotency-Key": key,
-        },
-    )
-    return _outcome(f"{officer}/{key}", resp)
-
-
-async def _ledger(database: Database, grant_id: uuid.UUID) -> list[Paid]:
-    """The grant's disbursements not reversed."""
-    async with database.session() as s:
-        rows = (
-            await s.execute(
-                text(
-                    "SELECT d.tranche_id, d.amount FROM ledger_entry d"
-                    " WHERE d.grant_id = :g AND d.kind = 'disbursement' AND NOT EXISTS"
-                    " (SELECT 1 FROM ledger_entry r WHERE r.reverses_id = d.id)"
-                ),
-                {"g": grant_id},
-            )
-        ).all()
-    return [Paid(tranche_id=t, amount=int(amount)) for t, amount in rows]
-
-
-async def _grant_with_tranches(a: Arranged) -> tuple[uuid.UUID, list[uuid.UUID], int]:
-    """A grant of the world's first proposal in ROUNDS tranches of TRANCHE (all due)."""
-    grant = await a.client("po").create_grant(
-        grant_body(a.world, a.world.proposals[0], [TRANCHE] * ROUNDS)
-    )
-    return grant.id, [t.id for t in grant.tranches], grant.amount
 
 
 # --- the race on one tranche --------------------------------------------------------------------
@@ -222,27 +54,29 @@ async def test_64_concurrent_payments_of_a_tranche_pay_it_exactly_once(
     fresh_db: str, tmp_path: Path
 ) -> None:
     async with arranged(fresh_db, tmp_path) as a:
-        grant_id, tranches, grant_amount = await _grant_with_tranches(a)
+        grant_id, tranches, grant_amount = await grant_with_tranches(a)
         po = a.client("po")
         for round_no, tranche_id in enumerate(tranches):
             due = await po.get_tranche(tranche_id)
             await po.approve_tranche(tranche_id, TrancheTransition(version=due.version))
-            body = msgspec.json.encode(_payment(TRANCHE, round_no))
-            outcomes = await _gather(
+            body = msgspec.json.encode(payment_body(TRANCHE, round_no))
+            outcomes = await gather(
                 [
-                    partial(_post_payment, a, officer, key, tranche_id, body)
-                    for officer, key in _plan(round_no)
+                    partial(post_payment, a, officer, key, tranche_id, body)
+                    for officer, key in payment_plan(round_no)
                 ]
             )
             # then each retried key, and the winner's, once more: all answered by now, replayed
             winner = [o.key for o in outcomes if o.status == 201 and not o.replayed]
-            resent = sorted({f"{o}/{k}" for o, k in _plan(round_no) if k.startswith("retry")})
+            resent = sorted(
+                {f"{o}/{k}" for o, k in payment_plan(round_no) if k.startswith("retry")}
+            )
             for who_key in resent + winner[:1]:
                 officer, key = who_key.split("/", 1)
-                late = await _post_payment(a, officer, key, tranche_id, body)
+                late = await post_payment(a, officer, key, tranche_id, body)
                 assert late.replayed
                 outcomes.append(late)
-            ledger = await _ledger(a.database, grant_id)
+            ledger = await ledger_payments(a.database, grant_id)
             assert_paid_exactly_once(
                 outcomes,
                 ledger,
@@ -314,12 +148,12 @@ async def test_a_naive_check_then_insert_fails_the_same_check(
     finally:
         await owner.dispose()
     async with arranged(fresh_db, tmp_path) as a:
-        _, tranches, grant_amount = await _grant_with_tranches(a)
+        _, tranches, grant_amount = await grant_with_tranches(a)
         for round_no, tranche_id in enumerate(tranches):
-            outcomes = await _gather(
+            outcomes = await gather(
                 [
                     partial(_naive_pay, a.database, f"{officer}/{key}", tranche_id, TRANCHE)
-                    for officer, key in _plan(round_no)
+                    for officer, key in payment_plan(round_no)
                 ]
             )
             async with a.database.session() as s:
@@ -363,9 +197,9 @@ async def test_concurrent_grants_never_exceed_the_windows_envelope(
                     "content-type": "application/json",
                 },
             )
-            return _outcome(str(n), resp)
+            return outcome(str(n), resp)
 
-        outcomes = await _gather([partial(make, n) for n in range(8)])
+        outcomes = await gather([partial(make, n) for n in range(8)])
         statuses = sorted(o.status for o in outcomes)
         assert statuses == [201] * 3 + [409] * 5, statuses
         assert {o.problem_type for o in outcomes if o.status == 409} == {PROBLEM + "conflict"}
@@ -410,14 +244,14 @@ async def test_the_same_key_at_once_pays_once_and_replays_the_same_answer(
     fresh_db: str, tmp_path: Path
 ) -> None:
     async with arranged(fresh_db, tmp_path) as a:
-        grant_id, tranches, _ = await _grant_with_tranches(a)
+        grant_id, tranches, _ = await grant_with_tranches(a)
         tranche_id = tranches[0]
         po = a.client("po")
         due = await po.get_tranche(tranche_id)
         await po.approve_tranche(tranche_id, TrancheTransition(version=due.version))
-        body = msgspec.json.encode(_payment(TRANCHE, 0))
-        outcomes = await _gather(
-            [partial(_post_payment, a, "fo1", "one-key", tranche_id, body) for _ in range(20)]
+        body = msgspec.json.encode(payment_body(TRANCHE, 0))
+        outcomes = await gather(
+            [partial(post_payment, a, "fo1", "one-key", tranche_id, body) for _ in range(20)]
         )
         successes = [o for o in outcomes if o.status == 201]
         originals = [o for o in successes if not o.replayed]
@@ -428,10 +262,10 @@ async def test_the_same_key_at_once_pays_once_and_replays_the_same_answer(
                 assert o.status == 409
                 assert o.problem_type == PROBLEM + "idempotency-key-in-flight"
         # once it is done, a retry is a replay byte for byte; another payload with the key is 422
-        late = await _post_payment(a, "fo1", "one-key", tranche_id, body)
+        late = await post_payment(a, "fo1", "one-key", tranche_id, body)
         assert (late.status, late.replayed, late.body) == (201, True, originals[0].body)
-        other = msgspec.json.encode(_payment(TRANCHE, 1))
-        reused = await _post_payment(a, "fo1", "one-key", tranche_id, other)
+        other = msgspec.json.encode(payment_body(TRANCHE, 1))
+        reused = await post_payment(a, "fo1", "one-key", tranche_id, other)
         assert reused.status == 422
         assert reused.problem_type == PROBLEM + "idempotency-key-reused"
         assert not reused.replayed

@@ -15,9 +15,8 @@ from contracts.enums import OrganisationKind, ProposalStatus, Role
 from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import DeclineCreate, SelectionRunCreate, SelectionRunTransition
 from tests.conftest import MakeOrganisation, MakeUser
+from tests.factories import REQUEST, apply_to_window, criterion_scores, make_rubric
 from tests.journey import MONTHS, Programme, published_call
-from tests.service.reviews.test_reviews import _rubric, _scores
-from tests.service.selection.test_selection_journey import REQUEST, _apply
 
 
 async def test_decline_moves_the_reserve_up_in_the_history(
@@ -29,7 +28,7 @@ async def test_decline_moves_the_reserve_up_in_the_history(
     w = programme
     _, w1, _ = await published_call(w)
     window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    await w.officer.update_window_rubric(w1, make_rubric(window.version))
     ids: dict[str, uuid.UUID] = {}
     members = {}
     for name in ("First", "Second"):
@@ -38,7 +37,7 @@ async def test_decline_moves_the_reserve_up_in_the_history(
         )
         member = await make_user(member_of=(org,), token_expires_in=MONTHS)
         members[name] = member
-        ids[name] = await _apply(w, w1, member.client, org.id, f"{name} project")
+        ids[name] = await apply_to_window(w, w1, member.client, org.id, f"{name} project")
     reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
     await w.officer.create_assignments(w1, AutoAssign(seed="h"))
@@ -46,7 +45,9 @@ async def test_decline_moves_the_reserve_up_in_the_history(
     for a in (await reviewer.client.list_assignments()).items:
         await reviewer.client.create_no_conflict_declaration(a.id)
         v = values[a.proposal_id]
-        saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(v, v, v)))
+        saved = await reviewer.client.update_review(
+            a.id, ReviewSave(scores=criterion_scores(v, v, v))
+        )
         await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
     # nothing decided yet
     assert await w.officer.list_window_decisions(w1) == []

@@ -22,16 +22,13 @@ from contracts.enums import (
     ApiScope,
     Language,
     MembershipRole,
-    OrganisationKind,
     Role,
 )
 from contracts.identity import (
     ApiKeyCreate,
     ApiKeyCreated,
     MembershipRead,
-    OrganisationCreate,
     OrganisationUpdate,
-    RegistrationCreate,
     UserCreate,
 )
 from contracts.pcc import ActionPlanCreate
@@ -48,13 +45,13 @@ from service.persistence.models import (
     Territory,
 )
 from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, MakeOrganisation, MakeUser, Person
+from tests.factories import NEW_PASSWORD, registration
 
 UNAUTHENTICATED = "urn:pcc-grants:problem:unauthenticated"
 FORBIDDEN = "urn:pcc-grants:problem:forbidden"
 CONFLICT = "urn:pcc-grants:problem:conflict"
 NOT_FOUND = "urn:pcc-grants:problem:not-found"
 WWW_AUTHENTICATE = 'Bearer realm="pcc-grants"'
-NEW_PASSWORD = "a brand new passphrase 42"
 
 
 def sha256(value: str) -> str:
@@ -66,24 +63,6 @@ async def refused(call: Awaitable[object]) -> ApiError:
     with pytest.raises(ApiError) as info:
         await call
     return info.value
-
-
-def registration(
-    territory: Territory, email: str, org_name: str = "Osh Youth Voices"
-) -> RegistrationCreate:
-    return RegistrationCreate(
-        email=email,
-        password=NEW_PASSWORD,
-        full_name="Aida Founder",
-        preferred_language=Language.RU,
-        organisation=OrganisationCreate(
-            name=org_name,
-            kind=OrganisationKind.YOUTH_GROUP,
-            territory_id=territory.id,
-            founded_year=2019,
-            youth_led=True,
-        ),
-    )
 
 
 async def make_pcc(session: AsyncSession, territory: Territory) -> Pcc:

@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from contracts.client import GrantsClient
 from service.identity import secrets
 from tests.conftest import TEST_PASSWORD, MakeUser, Person, Territory
-from tests.service.identity.test_auth import registration
+from tests.factories import registration
 
 
 class WaitingHasher(PasswordHasher):

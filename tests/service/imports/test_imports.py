@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlmodel import SQLModel, col, select
@@ -46,6 +45,7 @@ from service.persistence.models import (
     Territory,
 )
 from tests.conftest import MakeUser, run_cli
+from tests.factories import PLAN_HEADER, sheet_of_rows_without_numbers, xlsx
 
 CTX = RequestContext.system("test-import")
 PROBLEM = "urn:pcc-grants:problem:"
@@ -79,7 +79,6 @@ async def places(session: AsyncSession) -> None:
 
 # --- files --------------------------------------------------------------------------------------
 
-PLAN_HEADER = list(action_plans.COLUMNS.all)
 ORG_HEADER = [
     "name",
     "kind",
@@ -92,19 +91,6 @@ ORG_HEADER = [
     "phone",
     "address",
 ]
-
-
-def xlsx(header: list[str], rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "import"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def plan_row(**cells: Any) -> list[Any]:
@@ -800,7 +786,6 @@ async def test_api_refuses_a_png_with_415(places: None, make_user: MakeUser) -> 
 async def test_api_refuses_a_zip_that_is_no_workbook_with_415(
     places: None, make_user: MakeUser
 ) -> None:
-    import zipfile
 
     officer = await make_user(Role.PROGRAMME_OFFICER)
     out = io.BytesIO()
@@ -925,25 +910,6 @@ def test_cli_refuses_a_file_that_is_no_spreadsheet(tmp_path: Path) -> None:
 
 
 # --- hostile files: limits, and the server answers meanwhile -------------------------------------
-
-
-def sheet_of_rows_without_numbers(rows: int, cells: int) -> bytes:
-    """A workbook whose header row is PLAN_HEADER and whose sheet then has `rows` rows without
-    row numbers (no `r=`), each of `cells` blank text cells: small packed, large unpacked, and
-    every row blank (the shape of the file that froze the server)."""
-    packed = io.BytesIO(xlsx(PLAN_HEADER, []))
-    with zipfile.ZipFile(packed) as source:
-        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
-    sheet = parts["xl/worksheets/sheet1.xml"].decode()
-    blank_row = "<row>" + '<c t="inlineStr"><is><t> </t></is></c>' * cells + "</row>"
-    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
-        "</sheetData>", blank_row * rows + "</sheetData>"
-    ).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in parts.items():
-            archive.writestr(name, content)
-    return out.getvalue()
 
 
 async def test_api_endless_blank_rows_are_refused_while_the_server_answers(

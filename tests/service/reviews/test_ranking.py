@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from contracts.client import ApiError
-from contracts.enums import ProposalStatus, Role
+from contracts.enums import ProposalStatus
 from contracts.proposals import ProposalSubmit
 from contracts.ranking import ReminderCreate
 from contracts.reviews import (
@@ -32,8 +32,8 @@ from contracts.reviews import (
 from service.context import Clock
 from service.persistence.models import AuditEvent, CallWindow
 from tests.conftest import MakeUser, Person, QueryCounter
-from tests.journey import CLOSES, MONTHS, NOW, Programme, complete_draft, published_call
-from tests.service.reviews.test_reviews import _rubric, _scores
+from tests.factories import criterion_scores, make_reviewers, make_rubric
+from tests.journey import CLOSES, NOW, Programme, complete_draft, published_call
 
 CODES = ["relevance", "feasibility", "gender"]
 WEIGHTS = {"relevance": 400, "feasibility": 350, "gender": 250}
@@ -57,7 +57,7 @@ def _four(x: float) -> str:
 async def _window_with_proposals(w: Programme, n: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
     _, w1, _ = await published_call(w)
     window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    await w.officer.update_window_rubric(w1, make_rubric(window.version))
     ids = []
     for _ in range(n):
         pid = await complete_draft(w, w1)
@@ -68,16 +68,12 @@ async def _window_with_proposals(w: Programme, n: int) -> tuple[uuid.UUID, list[
     return w1, ids
 
 
-async def _reviewers(make_user: MakeUser, n: int) -> list[Person]:
-    return [await make_user(Role.REVIEWER, token_expires_in=MONTHS) for _ in range(n)]
-
-
 async def _score(r: Person, proposal_id: uuid.UUID, values: tuple[int, int, int]) -> None:
     mine = next(
         a for a in (await r.client.list_assignments()).items if a.proposal_id == proposal_id
     )
     await r.client.create_no_conflict_declaration(mine.id)
-    saved = await r.client.update_review(mine.id, ReviewSave(scores=_scores(*values)))
+    saved = await r.client.update_review(mine.id, ReviewSave(scores=criterion_scores(*values)))
     await r.client.create_review_submission(mine.id, ReviewSubmit(version=saved.version))
 
 
@@ -87,7 +83,7 @@ async def test_ranking_board_numbers_are_the_hand_computed_ones(
     w = programme
     w1, ids = await _window_with_proposals(w, 3)
     pid = dict(zip("ABC", ids, strict=True))
-    people = await _reviewers(make_user, 3)
+    people = await make_reviewers(make_user, 3)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r.id for r in people]))
     for p in ids:
         for r in people:
@@ -163,7 +159,7 @@ async def test_panel_board_reminders_removal_and_caps(
 ) -> None:
     w = programme
     w1, _ = await _window_with_proposals(w, 3)
-    r1, r2, r3 = await _reviewers(make_user, 3)
+    r1, r2, r3 = await make_reviewers(make_user, 3)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id, r3.id]))
     # caps per reviewer: r1 takes at most one, r2 none; r3 is held by the general cap of 3
     made = await w.officer.create_assignments(
@@ -254,7 +250,7 @@ async def test_boards_answer_in_a_fixed_number_of_queries(
     for three (each with its reviewers, assignments, scores and a reminder)."""
     w = programme
     w1, ids = await _window_with_proposals(w, 3)
-    people = await _reviewers(make_user, 3)
+    people = await make_reviewers(make_user, 3)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r.id for r in people]))
 
     async def counted() -> tuple[int, int]:

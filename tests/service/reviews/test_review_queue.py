@@ -16,22 +16,22 @@ from contracts.client import ApiError
 from contracts.reviews import AutoAssign, ConflictCreate, PanelReplace, ReviewSave
 from service.persistence.models import AuditEvent
 from tests.conftest import MakeUser
+from tests.factories import criterion_scores, make_reviewers, submitted_proposal
 from tests.journey import CLOSES, Programme
-from tests.service.reviews.test_reviews import _reviewers, _scores, _submitted_proposal
 
 
 async def test_the_proposal_opens_only_after_the_no_conflict_declaration(
     programme: Programme, make_user: MakeUser, session: AsyncSession
 ) -> None:
     w = programme
-    w1, proposal_id = await _submitted_proposal(w)
+    w1, proposal_id = await submitted_proposal(w)
     window = await w.officer.get_window(w1)
     deadline = CLOSES + timedelta(days=14)
     updated = await w.officer.update_window(
         w1, WindowUpdate(version=window.version, review_deadline=deadline)
     )
     assert updated.review_deadline == deadline
-    (r1,) = await _reviewers(make_user, 1)
+    (r1,) = await make_reviewers(make_user, 1)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id]))
     await w.officer.create_assignments(w1, AutoAssign(seed="queue"))
 
@@ -54,7 +54,7 @@ async def test_the_proposal_opens_only_after_the_no_conflict_declaration(
     for refused in (
         r1.client.get_assigned_proposal(a.id),
         r1.client.get_assigned_attachment_content(a.id, uuid.uuid4()),
-        r1.client.update_review(a.id, ReviewSave(scores=_scores(30, 30, 30))),
+        r1.client.update_review(a.id, ReviewSave(scores=criterion_scores(30, 30, 30))),
     ):
         with pytest.raises(ApiError) as caught:
             await refused
@@ -79,7 +79,7 @@ async def test_the_proposal_opens_only_after_the_no_conflict_declaration(
     assert [e.entity_id for e in events] == [str(a.id)]
     view = await r1.client.get_assigned_proposal(a.id)
     assert view.id == proposal_id
-    saved = await r1.client.update_review(a.id, ReviewSave(scores=_scores(30, 30, 30)))
+    saved = await r1.client.update_review(a.id, ReviewSave(scores=criterion_scores(30, 30, 30)))
     assert [s.value for s in saved.scores] == [30, 30, 30]
 
     # a conflict may still be declared after reading: the assignment then leaves the queue
@@ -95,7 +95,7 @@ async def test_a_review_deadline_before_the_window_closes_is_refused(
     programme: Programme,
 ) -> None:
     w = programme
-    w1, _ = await _submitted_proposal(w)
+    w1, _ = await submitted_proposal(w)
     window = await w.officer.get_window(w1)
     with pytest.raises(ApiError) as caught:
         await w.officer.update_window(

@@ -26,8 +26,8 @@ from contracts.reviews import (
 )
 from service.persistence.models import Review
 from tests.conftest import MakeUser
+from tests.factories import make_reviewers
 from tests.journey import Programme, complete_draft, published_call
-from tests.service.reviews.test_reviews import _reviewers
 
 
 def _rubric(version: int) -> RubricCreate:
@@ -69,7 +69,7 @@ async def test_na_only_where_the_criterion_allows_it(
         False,
     ]
     await _eligible(w, w1)
-    (reviewer,) = await _reviewers(make_user, 1)
+    (reviewer,) = await make_reviewers(make_user, 1)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
     await w.officer.create_assignments(w1, AutoAssign(seed="na"))
     (a,) = (await reviewer.client.list_assignments()).items
@@ -115,7 +115,7 @@ async def test_load_caps_are_stored_on_the_panel_and_used_by_default(
     await w.officer.update_window_rubric(w1, _rubric(window.version))
     for _ in range(3):
         await _eligible(w, w1)
-    r1, r2, r3 = await _reviewers(make_user, 3)
+    r1, r2, r3 = await make_reviewers(make_user, 3)
 
     with pytest.raises(ApiError) as stranger:
         await w.officer.update_panel(
@@ -178,7 +178,7 @@ async def test_the_panels_scores_name_no_other_reviewer(
     assert window.blind_review is False
     await w.officer.update_window_rubric(w1, _rubric(window.version))
     proposal_id = await _eligible(w, w1)
-    r1, r2 = await _reviewers(make_user, 2)
+    r1, r2 = await make_reviewers(make_user, 2)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[r1.id, r2.id]))
     await w.officer.create_assignments(w1, AutoAssign(seed="anonymous"))
     for r, value in ((r1, 40), (r2, 20)):

@@ -14,76 +14,34 @@ from sqlmodel import col, select
 from contracts.calls import CallCreate, CallTransition, ContributionCreate, WindowUpdate
 from contracts.client import ApiError
 from contracts.common import I18nText
-from contracts.enums import ProposalStatus, ReviewStatus, Role
+from contracts.enums import ProposalStatus, ReviewStatus
 from contracts.proposals import ProposalSubmit
 from contracts.reviews import (
     AssignmentCreate,
     AutoAssign,
     ConflictCreate,
-    CriterionCreate,
-    CriterionScoreInput,
     PanelReplace,
     ReviewReopen,
     ReviewSave,
     ReviewSubmit,
-    RubricCreate,
 )
 from service.persistence.models import AuditEvent, Membership
-from tests.conftest import MakeUser, Person
+from tests.conftest import MakeUser
+from tests.factories import criterion_scores, make_reviewers, make_rubric, submitted_proposal
 from tests.journey import (
-    MONTHS,
     RULES,
     Programme,
     complete_draft,
-    published_call,
     window_spec,
 )
-
-
-def _rubric(version: int) -> RubricCreate:
-    return RubricCreate(
-        version=version,
-        name=I18nText(en="Small grants rubric"),
-        criteria=[
-            CriterionCreate(
-                code="relevance", name=I18nText(en="Relevance"), weight=400, threshold=25
-            ),
-            CriterionCreate(code="feasibility", name=I18nText(en="Feasibility"), weight=350),
-            CriterionCreate(code="gender", name=I18nText(en="Gender"), weight=250),
-        ],
-        overall_threshold=20,
-        tie_break=["relevance", "feasibility"],
-    )
-
-
-def _scores(*values: int | None) -> list[CriterionScoreInput]:
-    codes = ["relevance", "feasibility", "gender"]
-    return [CriterionScoreInput(criterion=k, value=v) for k, v in zip(codes, values, strict=True)]
-
-
-async def _reviewers(make_user: MakeUser, n: int) -> list[Person]:
-    return [await make_user(Role.REVIEWER, token_expires_in=MONTHS) for _ in range(n)]
-
-
-async def _submitted_proposal(w: Programme) -> tuple[uuid.UUID, uuid.UUID]:
-    _, w1, _ = await published_call(w)
-    window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
-    proposal_id = await complete_draft(w, w1)
-    current = await w.applicant.get_proposal(proposal_id)
-    receipt = await w.applicant.create_submission(
-        proposal_id, ProposalSubmit(version=current.version)
-    )
-    assert receipt.proposal.status == ProposalStatus.ELIGIBLE
-    return w1, proposal_id
 
 
 async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
     programme: Programme, make_user: MakeUser, session: AsyncSession
 ) -> None:
     w = programme
-    w1, proposal_id = await _submitted_proposal(w)
-    r1, r2, r3 = await _reviewers(make_user, 3)
+    w1, proposal_id = await submitted_proposal(w)
+    r1, r2, r3 = await make_reviewers(make_user, 3)
     # r3 is a member of the applicant organisation: a conflict the system detects
     session.add(Membership(user_id=r3.id, organisation_id=w.org.id))
     await session.flush()
@@ -114,14 +72,17 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
     assert [x.code for x in view.rubric.criteria] == ["relevance", "feasibility", "gender"]
 
     with pytest.raises(ApiError) as off_scale:
-        await r1.client.update_review(a1.id, ReviewSave(scores=_scores(33, 40, None)))
+        await r1.client.update_review(a1.id, ReviewSave(scores=criterion_scores(33, 40, None)))
     assert off_scale.value.status == 422
-    saved = await r1.client.update_review(a1.id, ReviewSave(scores=_scores(35, 40, None)[:2]))
+    saved = await r1.client.update_review(
+        a1.id, ReviewSave(scores=criterion_scores(35, 40, None)[:2])
+    )
     with pytest.raises(ApiError) as incomplete:
         await r1.client.create_review_submission(a1.id, ReviewSubmit(version=saved.version))
     assert incomplete.value.status == 422
     saved = await r1.client.update_review(
-        a1.id, ReviewSave(version=saved.version, scores=_scores(35, 40, None), comment="Solid")
+        a1.id,
+        ReviewSave(version=saved.version, scores=criterion_scores(35, 40, None), comment="Solid"),
     )
     submitted = await r1.client.create_review_submission(a1.id, ReviewSubmit(version=saved.version))
     assert submitted.status == ReviewStatus.SUBMITTED
@@ -152,7 +113,7 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
         r2.client.get_assigned_proposal(a2.id),
         r2.client.get_assigned_attachment_content(a2.id, uuid.UUID(attachment_id)),
         r2.client.get_review(a2.id),
-        r2.client.update_review(a2.id, ReviewSave(scores=_scores(50, 50, 50))),
+        r2.client.update_review(a2.id, ReviewSave(scores=criterion_scores(50, 50, 50))),
         r2.client.list_proposal_reviews(proposal_id),
     ):
         with pytest.raises(ApiError) as gone:
@@ -174,10 +135,10 @@ async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
 
 async def test_rubric_is_frozen_once_proposals_are_submitted(programme: Programme) -> None:
     w = programme
-    w1, _ = await _submitted_proposal(w)
+    w1, _ = await submitted_proposal(w)
     window = await w.officer.get_window(w1)
     with pytest.raises(ApiError) as frozen:
-        await w.officer.update_window_rubric(w1, _rubric(window.version))
+        await w.officer.update_window_rubric(w1, make_rubric(window.version))
     assert frozen.value.status == 409
 
 
@@ -201,7 +162,7 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
     spec.reviewers_see_panel_scores = True
     window = await w.officer.create_window(call.id, spec)
     assert window.rubric_id is None
-    rubric = await w.officer.update_window_rubric(window.id, _rubric(window.version))
+    rubric = await w.officer.update_window_rubric(window.id, make_rubric(window.version))
     assert (await w.officer.get_window(window.id)).rubric_id == rubric.id
     fresh = await w.officer.get_call(call.id)
     await w.officer.create_call_transition(
@@ -210,7 +171,7 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
     proposal_id = await complete_draft(w, window.id)
     current = await w.applicant.get_proposal(proposal_id)
     await w.applicant.create_submission(proposal_id, ProposalSubmit(version=current.version))
-    (reviewer,) = await _reviewers(make_user, 1)
+    (reviewer,) = await make_reviewers(make_user, 1)
     await w.officer.update_panel(window.id, PanelReplace(reviewer_ids=[reviewer.id]))
     await w.officer.create_assignments(window.id, AutoAssign(seed="blind"))
 
@@ -223,7 +184,7 @@ async def test_blind_window_hides_the_applicant_in_every_reviewer_response(
         assignment.id, attachment_id
     )
     saved = await reviewer.client.update_review(
-        assignment.id, ReviewSave(scores=_scores(30, 30, 30))
+        assignment.id, ReviewSave(scores=criterion_scores(30, 30, 30))
     )
     done = await reviewer.client.create_review_submission(
         assignment.id, ReviewSubmit(version=saved.version)

@@ -21,15 +21,15 @@ from contracts.selection import (
 )
 from service.persistence.models import AuditEvent
 from tests.conftest import MakeOrganisation, MakeUser
-from tests.journey import MONTHS, Programme
-from tests.service.selection.test_selection_four_eyes import (
+from tests.factories import (
     CONFLICT,
     FORBIDDEN,
     UNSELECT,
-    _approved,
-    _officer,
-    _scored_window,
+    another_officer,
+    approved_window,
+    scored_window,
 )
+from tests.journey import MONTHS, Programme
 
 
 async def _published_events(session: AsyncSession, window_id: uuid.UUID) -> int:
@@ -61,7 +61,7 @@ async def test_applicants_read_feedback_once_an_officer_publishes_it(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win = await _scored_window(w, make_user, make_organisation)
+    win = await scored_window(w, make_user, make_organisation)
     me = await w.officer.get_me()
 
     # before the approval: nothing to publish; the applicant is told it is not published
@@ -76,7 +76,7 @@ async def test_applicants_read_feedback_once_an_officer_publishes_it(
 
     run = await w.officer.create_selection_run(win.id, SelectionRunCreate())
     await w.officer.create_selection_computation(run.id)
-    second = await _officer(make_user)
+    second = await another_officer(make_user)
     await second.client.approve_selection_run(run.id, SelectionRunTransition())
 
     # approved, not published: staff read the feedback, the applicant still waits
@@ -134,7 +134,7 @@ async def test_only_programme_officers_publish(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win, _ = await _approved(w, make_user, make_organisation)
+    win, _ = await approved_window(w, make_user, make_organisation)
     finance = await make_user(Role.FINANCE_OFFICER, token_expires_in=MONTHS)
     reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
     refused: list[GrantsClient] = [win.applicant, finance.client, reviewer.client]
@@ -160,7 +160,7 @@ async def test_the_database_keeps_the_time_and_the_officer_together(
     make_organisation: MakeOrganisation,
     session: AsyncSession,
 ) -> None:
-    win, _ = await _approved(programme, make_user, make_organisation)
+    win, _ = await approved_window(programme, make_user, make_organisation)
     with pytest.raises(DBAPIError, match="feedback_publication_pair"):
         async with session.begin_nested():
             await session.execute(

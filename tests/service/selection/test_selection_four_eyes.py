@@ -6,16 +6,14 @@ database (CHECK constraints)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.client import ApiError, GrantsClient
-from contracts.enums import ProposalStatus, Role
-from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
+from contracts.client import ApiError
+from contracts.enums import ProposalStatus
 from contracts.selection import (
     DecisionChangeTransition,
     DecisionCreate,
@@ -24,48 +22,16 @@ from contracts.selection import (
     SelectionRunTransition,
 )
 from service.persistence.models import AuditEvent, Decision, SelectionRun
-from tests.conftest import MakeOrganisation, MakeUser, Person
-from tests.journey import MONTHS, Programme, published_call
-from tests.service.reviews.test_reviews import _rubric, _scores
-from tests.service.selection.test_selection_journey import _apply
-
-FORBIDDEN = "urn:pcc-grants:problem:forbidden"
-CONFLICT = "urn:pcc-grants:problem:conflict"
-UNSELECT = DecisionCreate(
-    outcome="not_selected", reason="Duplicate funding found from another donor"
+from tests.conftest import MakeOrganisation, MakeUser
+from tests.factories import (
+    CONFLICT,
+    FORBIDDEN,
+    UNSELECT,
+    another_officer,
+    approved_window,
+    scored_window,
 )
-
-
-@dataclass
-class Window:
-    id: uuid.UUID
-    proposal: uuid.UUID
-    applicant: GrantsClient
-    """A member of the proposal's organisation."""
-
-
-async def _scored_window(
-    w: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
-) -> Window:
-    """A published call's first window holding one proposal, scored by a one-reviewer panel."""
-    _, w1, _ = await published_call(w)
-    window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
-    org = await make_organisation(name="Solo", territory_id=w.osh.id, founded_year=2010)
-    member = await make_user(member_of=(org,), token_expires_in=MONTHS)
-    pid = await _apply(w, w1, member.client, org.id, "Solo project")
-    reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
-    await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
-    await w.officer.create_assignments(w1, AutoAssign(seed="s"))
-    a = (await reviewer.client.list_assignments()).items[0]
-    await reviewer.client.create_no_conflict_declaration(a.id)
-    saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
-    await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
-    return Window(id=w1, proposal=pid, applicant=member.client)
-
-
-async def _officer(make_user: MakeUser) -> Person:
-    return await make_user(Role.PROGRAMME_OFFICER, token_expires_in=MONTHS)
+from tests.journey import Programme
 
 
 async def _events(session: AsyncSession, action: str, entity_id: uuid.UUID) -> int:
@@ -80,19 +46,6 @@ async def _events(session: AsyncSession, action: str, entity_id: uuid.UUID) -> i
     )
 
 
-async def _approved(
-    w: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
-) -> tuple[Window, Person]:
-    """The window's run created and computed by `w.officer`, approved by a second officer."""
-    win = await _scored_window(w, make_user, make_organisation)
-    run = await w.officer.create_selection_run(win.id, SelectionRunCreate())
-    await w.officer.create_selection_computation(run.id)
-    second = await _officer(make_user)
-    await second.client.approve_selection_run(run.id, SelectionRunTransition())
-    assert (await w.officer.get_proposal(win.proposal)).status == ProposalStatus.SELECTED
-    return win, second
-
-
 async def test_a_second_officer_approves_the_run(
     programme: Programme,
     make_user: MakeUser,
@@ -100,8 +53,8 @@ async def test_a_second_officer_approves_the_run(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win = await _scored_window(w, make_user, make_organisation)
-    computer, approver = await _officer(make_user), await _officer(make_user)
+    win = await scored_window(w, make_user, make_organisation)
+    computer, approver = await another_officer(make_user), await another_officer(make_user)
     run = await w.officer.create_selection_run(win.id, SelectionRunCreate())
     assert (run.created_by_name, run.computed_by, run.approved_by) == ("Test Person", None, None)
     computed = await computer.client.create_selection_computation(run.id)
@@ -149,8 +102,8 @@ async def test_the_database_refuses_a_run_approved_by_its_creator_or_computer(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win = await _scored_window(w, make_user, make_organisation)
-    computer = await _officer(make_user)
+    win = await scored_window(w, make_user, make_organisation)
+    computer = await another_officer(make_user)
     run = await w.officer.create_selection_run(win.id, SelectionRunCreate())
     await computer.client.create_selection_computation(run.id)
     for column in ("created_by", "computed_by"):
@@ -175,8 +128,8 @@ async def test_runs_of_a_window_newest_first(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win = await _scored_window(w, make_user, make_organisation)
-    second = await _officer(make_user)
+    win = await scored_window(w, make_user, make_organisation)
+    second = await another_officer(make_user)
     first = await w.officer.create_selection_run(win.id, SelectionRunCreate())
     await w.officer.create_selection_computation(first.id)
     assert [r.id for r in await w.officer.list_selection_runs(win.id)] == [first.id]
@@ -215,7 +168,7 @@ async def test_a_change_after_approval_needs_a_second_officer(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win, second = await _approved(w, make_user, make_organisation)
+    win, second = await approved_window(w, make_user, make_organisation)
 
     # the direct way is closed once the selection is approved
     with pytest.raises(ApiError) as direct:
@@ -301,7 +254,7 @@ async def test_a_change_is_rejected_or_goes_stale(
     session: AsyncSession,
 ) -> None:
     w = programme
-    win, second = await _approved(w, make_user, make_organisation)
+    win, second = await approved_window(w, make_user, make_organisation)
     rejected_one = await w.officer.create_decision_change(win.proposal, UNSELECT)
     rejected = await second.client.create_decision_change_rejection(
         rejected_one.id, DecisionChangeTransition(reason="The donor funds other activities")
@@ -361,7 +314,7 @@ async def test_a_change_must_be_a_legal_move(
     programme: Programme, make_user: MakeUser, make_organisation: MakeOrganisation
 ) -> None:
     w = programme
-    win, _ = await _approved(w, make_user, make_organisation)
+    win, _ = await approved_window(w, make_user, make_organisation)
     with pytest.raises(ApiError) as illegal:
         await w.officer.create_decision_change(
             win.proposal, DecisionCreate(outcome="reserve", reason="Back to the reserve list")

@@ -15,13 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.client import ApiError, GrantsClient
 from contracts.enums import OrganisationKind, ProposalStatus, Role
-from contracts.proposals import (
-    BudgetLineCreate,
-    BudgetLinesReplace,
-    ProposalCreate,
-    ProposalSubmit,
-    ProposalUpdate,
-)
 from contracts.reviews import AutoAssign, ConsensusCreate, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import (
     DecisionChangeTransition,
@@ -34,8 +27,8 @@ from contracts.selection import (
 )
 from service.selection import service as selection_service
 from tests.conftest import MakeOrganisation, MakeUser
-from tests.journey import MONTHS, PDF, Programme, published_call
-from tests.service.reviews.test_reviews import _rubric, _scores
+from tests.factories import REQUEST, apply_to_window, criterion_scores, make_rubric
+from tests.journey import MONTHS, Programme, published_call
 
 # (name, women-led, scores by both reviewers): B and C tie exactly; D is the women-led one
 APPLICANTS = [
@@ -44,36 +37,6 @@ APPLICANTS = [
     ("Charlie", False, (40, 40, 40)),
     ("Delta", True, (30, 30, 30)),
 ]
-REQUEST = 10_000_000
-
-
-async def _apply(
-    w: Programme, window_id: uuid.UUID, client: GrantsClient, org_id: uuid.UUID, title: str
-) -> uuid.UUID:
-    draft = await client.create_proposal(
-        window_id, ProposalCreate(organisation_id=org_id, title=title)
-    )
-    draft = await client.update_proposal(
-        draft.id,
-        ProposalUpdate(
-            version=draft.version, requested_amount=REQUEST, action_plan_item_ids=[w.item.id]
-        ),
-    )
-    draft = await client.update_budget_lines(
-        draft.id,
-        BudgetLinesReplace(
-            version=draft.version,
-            lines=[
-                BudgetLineCreate(
-                    category="all", description="All costs", quantity=1, unit_cost=REQUEST
-                )
-            ],
-        ),
-    )
-    await client.create_attachment(draft.id, PDF, "budget.pdf", kind="budget")
-    receipt = await client.create_submission(draft.id, ProposalSubmit(version=draft.version))
-    assert receipt.proposal.status == ProposalStatus.ELIGIBLE, receipt.proposal.eligibility
-    return draft.id
 
 
 async def test_review_rank_select_approve_feedback_and_reserve(
@@ -85,7 +48,7 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     w = programme
     _, w1, _ = await published_call(w)
     window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    await w.officer.update_window_rubric(w1, make_rubric(window.version))
     ids: dict[str, uuid.UUID] = {}
     applicants: dict[str, GrantsClient] = {}
     for name, women_led, _ in APPLICANTS:
@@ -98,7 +61,7 @@ async def test_review_rank_select_approve_feedback_and_reserve(
         )
         member = await make_user(member_of=(org,), token_expires_in=MONTHS)
         applicants[name] = member.client
-        ids[name] = await _apply(w, w1, member.client, org.id, f"{name} project")
+        ids[name] = await apply_to_window(w, w1, member.client, org.id, f"{name} project")
 
     r1 = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
     r2 = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
@@ -111,7 +74,9 @@ async def test_review_rank_select_approve_feedback_and_reserve(
             await reviewer.client.create_no_conflict_declaration(a.id)
             saved = await reviewer.client.update_review(
                 a.id,
-                ReviewSave(scores=_scores(*values), comment=f"Comment on {by_id[a.proposal_id]}"),
+                ReviewSave(
+                    scores=criterion_scores(*values), comment=f"Comment on {by_id[a.proposal_id]}"
+                ),
             )
             await reviewer.client.create_review_submission(
                 a.id, ReviewSubmit(version=saved.version)
@@ -225,16 +190,18 @@ async def _one_scored_proposal(
     the window's id and the proposal's."""
     _, w1, _ = await published_call(w)
     window = await w.officer.get_window(w1)
-    await w.officer.update_window_rubric(w1, _rubric(window.version))
+    await w.officer.update_window_rubric(w1, make_rubric(window.version))
     org = await make_organisation(name="Solo", territory_id=w.osh.id, founded_year=2010)
     member = await make_user(member_of=(org,), token_expires_in=MONTHS)
-    pid = await _apply(w, w1, member.client, org.id, "Solo project")
+    pid = await apply_to_window(w, w1, member.client, org.id, "Solo project")
     reviewer = await make_user(Role.REVIEWER, token_expires_in=MONTHS)
     await w.officer.update_panel(w1, PanelReplace(reviewer_ids=[reviewer.id]))
     await w.officer.create_assignments(w1, AutoAssign(seed="s"))
     a = (await reviewer.client.list_assignments()).items[0]
     await reviewer.client.create_no_conflict_declaration(a.id)
-    saved = await reviewer.client.update_review(a.id, ReviewSave(scores=_scores(40, 40, 40)))
+    saved = await reviewer.client.update_review(
+        a.id, ReviewSave(scores=criterion_scores(40, 40, 40))
+    )
     await reviewer.client.create_review_submission(a.id, ReviewSubmit(version=saved.version))
     return w1, pid
 
