@@ -34,6 +34,7 @@ from service.identity.controllers import (
 from service.imports.controllers import ImportController
 from service.logging import RequestIdMiddleware, configure_logging
 from service.metrics import MetricsMiddleware
+from service.notifications.controllers import NotificationPreferenceController
 from service.openapi import (
     SECURITY_COMPONENTS,
     document_common_refusals,
@@ -96,6 +97,7 @@ API_CONTROLLERS: list[Any] = [
     OpenDataController,
     WebhookSubscriptionController,
     WebhookDeliveryController,
+    NotificationPreferenceController,
     AuditController,
     CallController,
     WindowController,

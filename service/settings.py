@@ -84,6 +84,25 @@ class Settings(BaseSettings):
     """The wait after the first failed attempt; doubled after each further one (capped at 6 h)."""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # --- e-mail (docs/partners.md) ---
+    email_backend: Literal["smtp", "console", "file"] = "console"
+    """`smtp` sends through the SMTP server below; `console` logs each e-mail (development);
+    `file` writes each as an .eml file into `email_file_dir`."""
+    email_from: str = "PCC grants <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    """STARTTLS after connecting (port 587); `smtp_tls` for implicit TLS (port 465)."""
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    email_file_dir: Path | None = None
+    """For the `file` backend; default `data_dir/mail`."""
+    email_max_attempts: int = Field(default=8, ge=1, le=30)
+    email_backoff_seconds: float = Field(default=30.0, gt=0)
+    """The wait after the first failed sending; doubled after each further one (at most 6 h)."""
+
     @property
     def pgdata_dir(self) -> Path:
         return (self.data_dir / "pgdata").resolve()

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 TASK_MODULES: list[str] = [
     "service.documents.tasks",
     "service.webhooks.tasks",
+    "service.notifications.tasks",
 ]
 """Modules declaring tasks; every worker imports them before it fetches a job."""
 

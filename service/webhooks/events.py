@@ -15,6 +15,7 @@ from sqlmodel import col
 from contracts.webhooks import EventType
 from service.context import utcnow
 from service.jobs import defer
+from service.notifications.service import on_event
 from service.persistence.models import OutboxMessage, WebhookDelivery, WebhookSubscription
 
 TOPIC_PREFIX = "webhook."
@@ -67,4 +68,5 @@ async def emit(
     await session.flush()
     for d in deliveries:
         await defer(session, deliver, delivery_id=str(d.id))
+    await on_event(session, event_type, payload)  # the e-mails it brings, same transaction
     return event_id
