@@ -19,7 +19,13 @@ from msgspec import Meta
 from contracts.common import I18nText, Request
 from contracts.enums import AggregationMethod, SelectionRunStatus
 
-Decimal2 = Annotated[str, Meta(pattern=r"^-?\d+\.\d{2}$")]
+Points = Annotated[
+    str,
+    Meta(
+        pattern=r"^-?\d+\.\d{2}$",
+        description="Points on the criteria's scale (tenths / 10) as a decimal string, 2 places",
+    ),
+]
 Decimal4 = Annotated[str, Meta(pattern=r"^-?\d+\.\d{4}$")]
 
 
@@ -79,28 +85,31 @@ class ReminderList(msgspec.Struct, kw_only=True):
 class RankingCriterion(msgspec.Struct, kw_only=True):
     code: str
     name: I18nText
-    weight: int
-    """Thousandths."""
-    scale_min: int
-    scale_max: int
-    """Tenths."""
-    threshold: int | None
+    weight: Annotated[int, Meta(description="Thousandths: the weight in the ranking score's mean")]
+    scale_min: Annotated[int, Meta(description="Points in tenths: 0 = 0.0")]
+    scale_max: Annotated[int, Meta(description="Points in tenths: 50 = 5.0")]
+    threshold: Annotated[
+        int | None,
+        Meta(
+            description="Points in tenths, compared with the criterion's raw aggregate; null: none"
+        ),
+    ]
     alpha: Decimal4 | None
     """Krippendorff's alpha (interval) on this criterion; None when undefined."""
 
 
 class RankingCriterionValue(msgspec.Struct, kw_only=True):
     code: str
-    raw: Decimal2 | None
+    raw: Points | None
     """The aggregate of the reviewers' scores (or the consensus score), points."""
-    calibrated: Decimal2 | None
+    calibrated: Points | None
     scores: int
     """Applicable scores it was aggregated from."""
     not_applicable: int
     consensus: bool
     passed: bool | None
     """The raw value against the criterion's threshold; None without one."""
-    spread: Decimal2 | None
+    spread: Points | None
     """Highest minus lowest applicable score, points."""
     disagreement: bool
     """The spread reaches the board's disagreement spread."""
@@ -109,10 +118,19 @@ class RankingCriterionValue(msgspec.Struct, kw_only=True):
 class RankingEntry(msgspec.Struct, kw_only=True):
     proposal_id: uuid.UUID
     title: str
-    rank: int | None
-    """1-based in the ranking order; None without a score."""
-    raw_score: Decimal2 | None
-    calibrated_score: Decimal2 | None
+    rank: Annotated[
+        int | None,
+        Meta(
+            description=(
+                "The proposal's place in the funding order: 1-based position among the proposals "
+                "that pass every threshold, in this board's order; null for one that fails a "
+                "threshold or has no score. A selection run's entries define it the same way."
+            )
+        ),
+    ]
+    raw_score: Points | None
+    """The ranking score before calibration: the weighted mean of the criterion values."""
+    calibrated_score: Points | None
     decided_by: str | None
     """Why it is ahead of the next: "score", "tie_break:<criterion>", "lottery" (drawn with the
     latest computed run's seed) or "tie" (exactly tied, no lottery drawn yet)."""
@@ -127,8 +145,13 @@ class RankingReviewer(msgspec.Struct, kw_only=True):
     reviewer_id: uuid.UUID
     full_name: str
     scores: int
-    bias: Decimal2
-    """The severity model's reviewer effect, points (positive: more lenient than the panel)."""
+    bias: Annotated[
+        str,
+        Meta(
+            pattern=r"^-?\d+\.\d{2}$",
+            description="The severity model's reviewer effect, points (positive: more lenient)",
+        ),
+    ]
     t_statistic: Decimal4 | None
     outlier: bool
     """|bias| / SE(bias) above the board's outlier z."""
@@ -152,8 +175,15 @@ class WindowRankingRead(msgspec.Struct, kw_only=True):
     ranked_by: Literal["raw", "calibrated"]
     """Which score orders the board (as selection runs do: calibrated when the window says so)."""
     tie_break: list[str]
-    disagreement_spread: Decimal2
-    outlier_z: Decimal2
+    disagreement_spread: Points
+    """A criterion's spread from which it is flagged as a disagreement."""
+    outlier_z: Annotated[
+        str,
+        Meta(
+            pattern=r"^-?\d+\.\d{2}$",
+            description="|bias| / SE(bias) above which a reviewer is flagged (a z-score)",
+        ),
+    ]
     submitted_reviews: int
     alpha: Decimal4 | None
     """Krippendorff's alpha (interval) over every (proposal, criterion) of the window."""

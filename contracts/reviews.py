@@ -19,6 +19,42 @@ from contracts.enums import (
 )
 
 Tenths = Annotated[int, Meta(ge=0, le=1000, description="Points in tenths: 35 = 3.5")]
+CriterionThreshold = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=1000,
+        description=(
+            "Points in tenths (35 = 3.5) on the criterion's scale, compared with the criterion's "
+            "aggregate (the rubric's mean, median or trimmed mean of the reviewers' scores, or "
+            "the panel's consensus score): below it, the proposal fails the threshold and is "
+            "never funded."
+        ),
+    ),
+]
+OverallThreshold = Annotated[
+    int,
+    Meta(
+        ge=0,
+        le=1000,
+        description=(
+            "Points in tenths (35 = 3.5), compared with the ranking score: the weighted mean "
+            "(by `weight`) of the criterion aggregates, on the criteria's scale. Below it, the "
+            "proposal fails the threshold and is never funded."
+        ),
+    ),
+]
+Weight = Annotated[
+    int,
+    Meta(
+        gt=0,
+        le=1_000_000,
+        description=(
+            "Thousandths (250 = 0.25): the criterion's weight in the ranking score's weighted "
+            "mean, relative to the other criteria's weights (they need not sum to 1000)."
+        ),
+    ),
+]
 Comment = Annotated[str, Meta(max_length=5000)]
 Reason = Annotated[str, Meta(min_length=10, max_length=2000)]
 
@@ -27,11 +63,13 @@ class CriterionCreate(Request, kw_only=True):
     code: Code
     name: I18nText
     guidance: I18nText | None = None
-    weight: Annotated[int, Meta(gt=0, le=1_000_000, description="Thousandths: 250 = 0.25")]
+    weight: Weight
     scale_min: Tenths = 0
     scale_max: Tenths = 50
-    scale_step: Annotated[int, Meta(gt=0, le=1000)] = 5
-    threshold: Tenths | None = None
+    scale_step: Annotated[
+        int, Meta(gt=0, le=1000, description="Points in tenths between two allowed scores: 5 = 0.5")
+    ] = 5
+    threshold: CriterionThreshold | None = None
     na_allowed: bool = True
     """Whether a reviewer may mark the criterion not applicable (a null score). True by default,
     as before the setting existed; a rubric that wants every criterion scored says false."""
@@ -43,7 +81,7 @@ class RubricCreate(Request, kw_only=True):
     version: Annotated[int, Meta(ge=1)]
     name: I18nText
     criteria: Annotated[list[CriterionCreate], Meta(min_length=1, max_length=30)]
-    overall_threshold: Tenths | None = None
+    overall_threshold: OverallThreshold | None = None
     tie_break: Annotated[list[Code], Meta(max_length=30)] = []
     aggregation: AggregationMethod = AggregationMethod.MEAN
 
@@ -54,11 +92,11 @@ class CriterionRead(msgspec.Struct, kw_only=True):
     position: int
     name: I18nText
     guidance: I18nText | None
-    weight: int
-    scale_min: int
-    scale_max: int
-    scale_step: int
-    threshold: int | None
+    weight: Weight
+    scale_min: Tenths
+    scale_max: Tenths
+    scale_step: Annotated[int, Meta(description="Points in tenths between two allowed scores")]
+    threshold: CriterionThreshold | None
     na_allowed: bool = True
 
 
@@ -68,7 +106,7 @@ class RubricRead(msgspec.Struct, kw_only=True):
     version: int
     name: I18nText
     criteria: list[CriterionRead]
-    overall_threshold: int | None
+    overall_threshold: OverallThreshold | None
     tie_break: list[str]
     aggregation: AggregationMethod
     created_at: datetime

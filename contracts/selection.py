@@ -9,13 +9,20 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from contracts.common import I18nText, MinorUnits, Request
+from contracts.common import I18nText, Request
 from contracts.enums import (
     DecisionChangeStatus,
     DecisionOutcome,
     SelectionPolicy,
     SelectionRunStatus,
 )
+
+_EXACT = 'exact, written as an integer ("375") or a reduced fraction "n/d" ("751/2" = 375.5)'
+
+
+def _d(text: str) -> Meta:
+    return Meta(description=text)
+
 
 QuotaKindName = Literal[
     "min_share_money",
@@ -31,31 +38,77 @@ QuotaKindName = Literal[
 class QuotaInput(Request, kw_only=True):
     kind: QuotaKindName
     group: Annotated[str, Meta(pattern=r"^(women_led|youth_led|any|territory:[a-z0-9-]+)$")]
-    value: Annotated[str, Meta(pattern=r"^\d+(\.\d+)?$", max_length=20)]
-    """A share as a decimal fraction ("0.3" = 30%), or a whole count / amount in minor units."""
+    value: Annotated[
+        str,
+        Meta(
+            pattern=r"^\d+(\.\d+)?$",
+            max_length=20,
+            description=(
+                'For min_share_money a decimal fraction of the budget ("0.3" = 30%), for '
+                "min_share_count of the number of funded awards; for min_money/max_money "
+                "integer minor units of the window's currency; for the other kinds a whole "
+                "number of awards."
+            ),
+        ),
+    ]
 
 
 class SelectionRunCreate(Request, kw_only=True):
     policy: SelectionPolicy | None = None
     """Default: the window's policy, else the exact optimum."""
-    budget: MinorUnits | None = None
-    """Default: the window's envelope."""
+    budget: (
+        Annotated[
+            int,
+            Meta(
+                ge=0,
+                le=10**15,
+                description="Integer minor units of the window's currency; default: its envelope.",
+            ),
+        ]
+        | None
+    ) = None
     quotas: Annotated[list[QuotaInput], Meta(max_length=30)] | None = None
     """Default: the window's quotas."""
-    partial_funding_floor_pct: Annotated[int, Meta(ge=1, le=100)] | None = None
-    reserve_size: Annotated[int, Meta(ge=0, le=1000)] | None = None
-    calibration: Literal["none", "z", "severity"] | None = None
-    """Default: the window's calibration setting (`{"method": "z"}`), else none."""
+    partial_funding_floor_pct: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=100,
+                description=(
+                    "Percent of the request (1–100) an award may be cut down to, rounded up to a "
+                    "whole minor unit; default: the window's setting (none: full requests only)."
+                ),
+            ),
+        ]
+        | None
+    ) = None
+    reserve_size: (
+        Annotated[
+            int,
+            Meta(
+                ge=0,
+                le=1000,
+                description="Proposals on the reserve list; default: every one that could be.",
+            ),
+        ]
+        | None
+    ) = None
+    calibration: (
+        Annotated[
+            Literal["none", "z", "severity"],
+            Meta(
+                description=(
+                    "How reviewer scores are calibrated before ranking; default: the window's "
+                    "setting, else none."
+                )
+            ),
+        ]
+        | None
+    ) = None
 
 
 SelectionOutcome = Literal["funded", "reserve", "not_funded", "ineligible"]
-
-_EXACT = 'exact, written as an integer ("375") or a reduced fraction "n/d" ("751/2" = 375.5)'
-
-
-def _d(text: str) -> Meta:
-    return Meta(description=text)
-
 
 RANK_DESCRIPTION = (
     "The proposal's place in the funding order: 1-based position among the proposals that "
@@ -329,12 +382,15 @@ class SelectionRunSummary(msgspec.Struct, kw_only=True):
     approved_by: uuid.UUID | None
     approved_by_name: str | None
     approved_at: datetime | None
-    budget: int | None
-    """The configured budget (minor units)."""
-    funded_count: int | None
-    """Proposals funded by the computed run (null while pending)."""
-    funded_total: int | None
-    """Their total (minor units; null while pending)."""
+    budget: Annotated[
+        int | None, _d("The configured budget, integer minor units of the window's currency.")
+    ]
+    funded_count: Annotated[
+        int | None, _d("Proposals funded by the computed run (null while pending).")
+    ]
+    funded_total: Annotated[
+        int | None, _d("Their total, integer minor units (null while pending).")
+    ]
 
 
 class SelectionRunTransition(Request, kw_only=True):
@@ -405,18 +461,22 @@ class DeclineCreate(Request, kw_only=True):
 
 
 class FeedbackCriterion(msgspec.Struct, kw_only=True):
-    """One criterion's panel score. `value`, `threshold` and the scale are in tenths of a point
-    (`value` exact: a decimal string or a fraction "n/d")."""
+    """One criterion's panel score. `value`, `threshold` and the scale are in tenths of a point."""
 
     code: str
     name: str
     """In English; `title` has every language."""
-    value: str | None
-    threshold: int | None
-    passed: bool | None
+    value: Annotated[
+        str | None,
+        _d(f"The panel's score on the criterion, tenths of a point on its scale; {_EXACT}."),
+    ]
+    threshold: Annotated[
+        int | None, _d("The criterion's threshold, tenths of a point (35 = 3.5); null: none.")
+    ]
+    passed: Annotated[bool | None, _d("`value` ≥ `threshold`; null without one.")]
     title: I18nText | None = None
-    scale_min: int | None = None
-    scale_max: int | None = None
+    scale_min: Annotated[int | None, _d("Lowest score of the scale, tenths of a point.")] = None
+    scale_max: Annotated[int | None, _d("Highest score of the scale, tenths of a point.")] = None
 
 
 class FeedbackDecision(msgspec.Struct, kw_only=True):
@@ -452,9 +512,22 @@ class FeedbackRead(msgspec.Struct, kw_only=True):
     proposal_id: uuid.UUID
     status: str
     criteria: list[FeedbackCriterion]
-    score: str | None
+    score: Annotated[
+        str | None,
+        _d(
+            "The ranking score of the approved run: the weighted mean of the criterion values, "
+            f"tenths of a point on the criteria's scale; {_EXACT}."
+        ),
+    ]
     passes_all: bool | None
-    rank_band: str | None
+    rank_band: Annotated[
+        str | None,
+        _d(
+            "The quarter of the approved run's ranks (`rank` of a selection entry) the proposal "
+            'falls in: "top quarter", "second quarter", "third quarter", "bottom '
+            'quarter"; null without a rank (it failed a threshold) or before a run is approved.'
+        ),
+    ]
     comments: list[str]
     """The panel's comments, never with reviewer names."""
     decision: FeedbackDecision | None = None

@@ -425,8 +425,11 @@ async def window_ranking(
     flagged = {(d.proposal, d.criterion) for d in flags}
 
     entries = []
+    place = 0  # the one rank of the contract: among the proposals passing every threshold
     for r in ranked:
         agg, cal = raw[r.proposal], calibrated[r.proposal]
+        eligible = r.rank is not None and used[r.proposal].passes_all
+        place += eligible
         rows = []
         for crit in agg.criteria:
             cal_value = cal.criterion(crit.code).value
@@ -451,7 +454,7 @@ async def window_ranking(
             c.RankingEntry(
                 proposal_id=uuid.UUID(r.proposal),
                 title=title_of[uuid.UUID(r.proposal)],
-                rank=r.rank,
+                rank=place if eligible else None,
                 raw_score=None if agg.overall is None else points(agg.overall),
                 calibrated_score=None if cal.overall is None else points(cal.overall),
                 decided_by=decided,
