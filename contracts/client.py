@@ -19,6 +19,7 @@ from contracts import audit as audit_c
 from contracts import awards as awards_c
 from contracts import calls as calls_c
 from contracts import decisions as decisions_c
+from contracts import documents as documents_c
 from contracts import finance as finance_c
 from contracts import identity as identity_c
 from contracts import imports as imports_c
@@ -31,6 +32,7 @@ from contracts import reviews as reviews_c
 from contracts import selection as selection_c
 from contracts import transparency as transparency_c
 from contracts.common import HealthRead, Problem
+from contracts.enums import Language
 
 T = TypeVar("T")
 
@@ -1257,6 +1259,66 @@ class GrantsClient:
         self, report_id: uuid.UUID, attachment_id: uuid.UUID
     ) -> None:
         await self.request("DELETE", f"reports/{report_id}/attachments/{attachment_id}", None)
+
+    # --- documents (PDF) ---------------------------------------------------------------------
+
+    async def get_pdf(
+        self, path: str, params: Mapping[str, Any] | None = None
+    ) -> tuple[bytes, httpx.Headers]:
+        """A document's PDF bytes and the response headers (Content-Disposition with its file
+        name). `path` is one of the document paths below, relative to the API root."""
+        resp = await self.http.get(
+            path,
+            params={k: str(v) for k, v in (params or {}).items() if v is not None},
+            headers=self._headers(),
+        )
+        self._decode(resp, None)
+        return resp.content, resp.headers
+
+    async def get_award_letter(
+        self, grant_id: uuid.UUID, lang: str = "en"
+    ) -> tuple[bytes, httpx.Headers]:
+        return await self.get_pdf(f"grants/{grant_id}/award-letter", {"lang": lang})
+
+    async def get_grant_agreement(
+        self, grant_id: uuid.UUID, lang: str = "en"
+    ) -> tuple[bytes, httpx.Headers]:
+        return await self.get_pdf(f"grants/{grant_id}/agreement", {"lang": lang})
+
+    async def get_grant_statement(
+        self, grant_id: uuid.UUID, start: date, end: date, lang: str = "en"
+    ) -> tuple[bytes, httpx.Headers]:
+        return await self.get_pdf(
+            f"grants/{grant_id}/statement", {"lang": lang, "start": start, "end": end}
+        )
+
+    async def get_funding_source_statement(
+        self, source_id: uuid.UUID, start: date, end: date, lang: str = "en"
+    ) -> tuple[bytes, httpx.Headers]:
+        return await self.get_pdf(
+            f"funding-sources/{source_id}/statement", {"lang": lang, "start": start, "end": end}
+        )
+
+    async def get_feedback_summary(
+        self, proposal_id: uuid.UUID, lang: str = "en"
+    ) -> tuple[bytes, httpx.Headers]:
+        return await self.get_pdf(f"proposals/{proposal_id}/feedback-summary", {"lang": lang})
+
+    async def create_ranking_report(
+        self, window_id: uuid.UUID, lang: str = "en"
+    ) -> documents_c.DocumentRead:
+        return await self.request(
+            "POST",
+            f"windows/{window_id}/ranking-report",
+            documents_c.DocumentRead,
+            body=documents_c.DocumentRequest(lang=Language(lang)),
+        )
+
+    async def get_document(self, document_id: uuid.UUID) -> documents_c.DocumentRead:
+        return await self.request("GET", f"documents/{document_id}", documents_c.DocumentRead)
+
+    async def get_document_content(self, document_id: uuid.UUID) -> tuple[bytes, httpx.Headers]:
+        return await self.get_pdf(f"documents/{document_id}/content")
 
 
 __all__ = ["ApiError", "GrantsClient"]
