@@ -14,7 +14,7 @@ from babel.numbers import format_currency
 from contracts.client import GrantsClient
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
-from tests.web.test_foundation import INLINE
+from tests.web.pages import INLINE
 from web.i18n import translations
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from service.demo import DEMO_PASSWORD
 from service.persistence.database import Database
 from tests.conftest import ROOT, TEST_SETTINGS
 from tests.web.conftest import demo_email
+from tests.web.pages import INLINE, Web
 from web.config import WebConfig
 from web.i18n import translations
 
@@ -33,35 +33,6 @@ from web.i18n import translations
 def _in(lang: str, message: str) -> str:
     """`message` as the `lang` catalogue translates it (HTML-escaped as a page shows it)."""
     return html.escape(translations(lang).gettext(message), quote=False)
-
-
-CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
-
-
-class Web:
-    """A person's browser without JavaScript: cookies, CSRF tokens taken from the last page."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.token = ""
-
-    async def get(self, path: str, **kw: Any) -> httpx.Response:
-        resp = await self.http.get(path, **kw)
-        found = CSRF_FIELD.search(resp.text)
-        if found:
-            self.token = found.group(1)
-        return resp
-
-    async def post(self, path: str, data: dict[str, str], **kw: Any) -> httpx.Response:
-        if not self.token:
-            await self.get("/")
-        return await self.http.post(path, data={"_csrf_token": self.token, **data}, **kw)
-
-    async def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> httpx.Response:
-        await self.get("/signin")
-        resp = await self.post("/signin", {"email": email, "password": password, "next": ""})
-        assert resp.status_code == 303, resp.text[:500]
-        return resp
 
 
 def _app(url: str, storage: Path, config: WebConfig | None = None) -> CombinedApp:
@@ -340,15 +311,6 @@ def test_every_message_is_translated(lang: str) -> None:
 
 
 # --- what every page is made of ----------------------------------------------------------------
-
-INLINE = [
-    re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),
-    re.compile(r"<style\b", re.I),
-    re.compile(r"\sstyle=", re.I),
-    re.compile(r"\son[a-z]+=", re.I),
-    re.compile(r"\shx-on", re.I),
-    re.compile(r"javascript:", re.I),
-]
 
 
 async def test_pages_carry_a_strict_csp_and_no_inline_code(web: Web) -> None:

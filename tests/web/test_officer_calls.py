@@ -21,8 +21,9 @@ from contracts.identity import OrganisationCreate, RegistrationCreate
 from contracts.proposals import ProposalCreate
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
+from tests.web.pages import OSH, create_call, fill_texts, t
 from web.forms import FormErrors
-from web.i18n import BISHKEK, translations
+from web.i18n import BISHKEK
 from web.routes.officer_calls import (
     CriterionRow,
     RubricDraft,
@@ -35,11 +36,6 @@ from web.routes.officer_calls import (
 pytestmark = pytest.mark.browser
 
 OFFICER = demo_email("officer")
-
-
-def t(lang: str, message: str, **values: object) -> str:
-    text = translations(lang).gettext(message)
-    return text % values if values else text
 
 
 async def both_widths(page: Page, name: str) -> None:
@@ -66,38 +62,6 @@ async def test_officer_home_and_a_window_hub(new_page: NewPage) -> None:
     assert await nav.inner_text() == t("ru", "Overview")
     await both_widths(page, "officer-window-hub")
     visit.assert_same_origin()
-
-
-OSH = "Osh City Mayor's Office (co-funding)"
-
-
-async def fill_texts(page: Page, name: str, values: dict[str, str]) -> None:
-    for lang, value in values.items():
-        await page.fill(f"#f-{name}-{lang}", value)
-
-
-async def create_call(page: Page, site: str, tag: str) -> str:
-    """The call form in ru: texts in three languages and a contribution; its page's URL."""
-    await page.goto(f"{site}/officer/calls/new")
-    await fill_texts(
-        page,
-        "title",
-        {
-            "en": f"Dialogue grants {tag}",
-            "ru": f"Гранты диалога {tag}",
-            "ky": f"Диалог гранттары {tag}",
-        },
-    )
-    await fill_texts(
-        page,
-        "description",
-        {"en": "For dialogue.", "ru": "Для диалога.", "ky": "Диалог үчүн."},
-    )
-    await page.select_option("#f-contributions-0-funding-source-id", label=f"{OSH} (KGS)")
-    await page.fill("#f-contributions-0-amount", "3 000 000,00")
-    await page.click("button[value=save]")
-    await page.wait_for_url(re.compile(r"/officer/calls/[0-9a-f-]{36}$"))
-    return page.url
 
 
 async def test_officer_sets_up_a_two_window_call(new_page: NewPage) -> None:

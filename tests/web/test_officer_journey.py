@@ -36,16 +36,19 @@ from contracts.proposals import (
 )
 from contracts.reviews import ReviewSave, ReviewSubmit
 from service.demo import DEMO_PASSWORD
-from tests.service.reviews.test_reviews import _scores
+from tests.factories import criterion_scores
 from tests.web.conftest import NewPage, demo_email
-from tests.web.test_officer_calls import OSH, create_call, fill_texts, t
-from tests.web.test_officer_selection import (
+from tests.web.pages import (
     APPLICANTS,
+    OSH,
     REQUEST,
-    _client,
-    _funded,
-    _officer,
-    _set_quota,
+    api_client,
+    create_call,
+    fill_texts,
+    funded_titles,
+    officer_visit,
+    set_quota,
+    t,
 )
 from web.i18n import BISHKEK
 
@@ -68,7 +71,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
         return f"journey-{who}-{tag}@example.org"
 
     # the people: two officers and two reviewers of our own, through the admin API
-    admin = await _client(site, demo_email("admin"), made)
+    admin = await api_client(site, demo_email("admin"), made)
     people = {}
     for who, role, name in (
         ("officer-a", Role.PROGRAMME_OFFICER, "Айгуль Путь-А"),
@@ -88,7 +91,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
 
     try:
         # 1. the call, through the web: texts in three languages and a contribution
-        a = await _officer(new_page, email("officer-a"))
+        a = await officer_visit(new_page, email("officer-a"))
         page = a.page
         call_url = await create_call(page, site, tag)
         assert await page.inner_text("h1") == f"Гранты диалога {tag} " + t(LANG, "Draft")
@@ -204,7 +207,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
                 )
             )
             assert reg.organisation.women_led is women_led
-            applicant = await _client(site, who, made)
+            applicant = await api_client(site, who, made)
             titles[name] = f"{name}: соседи договариваются {tag}"
             draft = await applicant.create_proposal(
                 window_id, ProposalCreate(organisation_id=reg.organisation.id, title=titles[name])
@@ -243,7 +246,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
         await page.wait_for_url("**/panel")
         # every proposal is assigned to both members: five rows, ten assignments
         await expect(page.locator("table.assignments tbody tr")).to_have_count(10)
-        officer_api = await _client(site, email("officer-a"), made)
+        officer_api = await api_client(site, email("officer-a"), made)
         assignments = (await officer_api.list_window_assignments(window_id)).items
         assert sorted(str(a.proposal_id) for a in assignments) == sorted(
             str(p) for p in proposals.values() for _ in range(2)
@@ -252,13 +255,15 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
         # 7. the reviewers score (API); every proposal is then scored
         score_of = {proposals[n]: s for n, _, s in APPLICANTS}
         for who in ("reviewer-1", "reviewer-2"):
-            reviewer = await _client(site, email(who), made)
+            reviewer = await api_client(site, email(who), made)
             for item in (await reviewer.list_assignments()).items:
                 assert item.proposal_id in score_of
                 await reviewer.create_no_conflict_declaration(item.id)
                 review = await reviewer.update_review(
                     item.id,
-                    ReviewSave(scores=_scores(*score_of[item.proposal_id]), comment="Ясно."),
+                    ReviewSave(
+                        scores=criterion_scores(*score_of[item.proposal_id]), comment="Ясно."
+                    ),
                 )
                 await reviewer.create_review_submission(
                     item.id, ReviewSubmit(version=review.version)
@@ -270,7 +275,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
         selection_url = f"{w1_url}/selection"
         await page.goto(selection_url)
         assert await page.input_value("#f-budget") == "30000.00"  # the window's envelope
-        await _set_quota(page, 0, "min_share_money", "women_led", "30")
+        await set_quota(page, 0, "min_share_money", "women_led", "30")
         await page.click("#what-if-submit")
         checks = page.locator("table.quota-checks tbody tr")
         await expect(checks).to_have_count(1)
@@ -280,7 +285,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
         assert "10 000,00" in line  # achieved: one women-led award
         assert page.url == selection_url  # htmx: the result in place
         await expect(page.locator("table.funded tbody tr")).to_have_count(3)
-        funded = " ".join(await _funded(page))
+        funded = " ".join(await funded_titles(page))
         for name in ("Alma", "Bereke", "Dilbar"):
             assert titles[name] in funded
         for name in ("Chynar", "Elnura"):
@@ -295,7 +300,7 @@ async def test_an_officer_sets_up_a_call_and_a_second_officer_approves_its_selec
         await expect(page.locator("form.approve-form")).to_have_count(0)
 
         # 9. a second officer signs in and approves the run
-        b = await _officer(new_page, email("officer-b"))
+        b = await officer_visit(new_page, email("officer-b"))
         await b.page.goto(run_url)
         await expect(b.page.locator("#approve-refused")).to_have_count(0)
         await b.page.fill("#f-reason", "Утверждено отборочной комиссией")

@@ -48,7 +48,7 @@ from contracts.reviews import (
     ReviewSubmit,
 )
 from service.demo import DEMO_PASSWORD
-from tests.service.reviews.test_reviews import _rubric, _scores
+from tests.factories import criterion_scores, make_rubric
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 from web.i18n import translations
 
@@ -136,7 +136,7 @@ async def world(site: str) -> AsyncIterator[World]:
         ),
     )
     window = await officer.get_window(window.id)
-    await officer.update_window_rubric(window.id, _rubric(window.version))
+    await officer.update_window_rubric(window.id, make_rubric(window.version))
     current = await officer.get_call(call.id)
     await officer.create_call_transition(
         call.id, CallTransition(version=current.version, status=CallStatus.PUBLISHED)
@@ -369,7 +369,7 @@ async def test_panel_members_caps_assignment_conflicts_progress_and_reminders(
     r3 = await _client(site, world.reviewer_emails["r3"], made)
     r3_items = [a for a in (await r3.list_assignments()).items if a.window_id == world.window_id]
     await r3.create_no_conflict_declaration(r3_items[0].id)
-    saved = await r3.update_review(r3_items[0].id, ReviewSave(scores=_scores(40, 35, 30)))
+    saved = await r3.update_review(r3_items[0].id, ReviewSave(scores=criterion_scores(40, 35, 30)))
     await r3.create_review_submission(r3_items[0].id, ReviewSubmit(version=saved.version))
     await page.reload()
     cells = await _row_cells(page, "table.panel-progress", world.reviewer_names["r3"])
@@ -523,7 +523,7 @@ async def test_ranking_board_flags_reviewers_far_apart(
                 continue
             if a.no_conflict_declared_at is None:
                 await reviewer.create_no_conflict_declaration(a.id)
-            saved = await reviewer.update_review(a.id, ReviewSave(scores=_scores(*values)))
+            saved = await reviewer.update_review(a.id, ReviewSave(scores=criterion_scores(*values)))
             await reviewer.create_review_submission(a.id, ReviewSubmit(version=saved.version))
     board = await api.get_window_ranking(world.window_id)
     assert any(v.disagreement for e in board.entries for v in e.criteria)

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import msgspec
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from contracts.calls import (
     AllocationCreate,
@@ -44,20 +44,13 @@ from contracts.proposals import (
 from contracts.reviews import AutoAssign, PanelReplace, ReviewSave, ReviewSubmit
 from contracts.selection import FEEDBACK_NOT_PUBLISHED, DeclineCreate
 from service.demo import DEMO_PASSWORD
-from tests.service.reviews.test_reviews import _rubric, _scores
-from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
+from tests.factories import criterion_scores, make_rubric
+from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
+from tests.web.pages import APPLICANTS, REQUEST, api_client, funded_titles, officer_visit, set_quota
 from web.routes.officer_selection import Result, Row, compare, form_from_config, parse_form
 
-REQUEST = 1_000_000  # 10,000.00 KGS in tiyin
 BUDGET_KGS = "30000"
 # (name, women-led, the scores both reviewers give, in tenths: half points on a 0-5 scale)
-APPLICANTS = [
-    ("Alma", False, (45, 45, 45)),
-    ("Bereke", False, (45, 40, 40)),
-    ("Chynar", False, (40, 40, 35)),
-    ("Dilbar", True, (35, 35, 30)),
-    ("Elnura", True, (30, 30, 30)),
-]
 
 
 @dataclass
@@ -68,13 +61,6 @@ class World:
     officer_a: str
     officer_b: str
     applicants: dict[str, str]
-
-
-async def _client(site: str, email: str, made: list[GrantsClient]) -> GrantsClient:
-    base = GrantsClient.connect(f"{site}/api/v1/")
-    made.append(base)
-    token = await base.create_token(email, DEMO_PASSWORD)
-    return base.as_user(token.access_token)
 
 
 @pytest.fixture
@@ -88,7 +74,7 @@ async def world(site: str) -> AsyncIterator[World]:
 async def build_world(site: str, made: list[GrantsClient]) -> World:
     """A published window of our own with five scored proposals; two officers of our own."""
     tag = uuid.uuid4().hex[:8]
-    admin = await _client(site, demo_email("admin"), made)
+    admin = await api_client(site, demo_email("admin"), made)
     anonymous = GrantsClient.connect(f"{site}/api/v1/")
     made.append(anonymous)
 
@@ -111,7 +97,7 @@ async def build_world(site: str, made: list[GrantsClient]) -> World:
                 preferred_language="ru",  # type: ignore[arg-type]  # a Language value
             )
         )
-    officer = await _client(site, email("officer-a"), made)
+    officer = await api_client(site, email("officer-a"), made)
     territory = (await officer.list_territories()).items[0]
     source = (await officer.list_funding_sources()).items[0]
     now = datetime.now(UTC)
@@ -138,7 +124,7 @@ async def build_world(site: str, made: list[GrantsClient]) -> World:
         ),
     )
     window = await officer.get_window(window.id)
-    await officer.update_window_rubric(window.id, _rubric(window.version))
+    await officer.update_window_rubric(window.id, make_rubric(window.version))
     current = await officer.get_call(call.id)
     await officer.create_call_transition(
         call.id, CallTransition(version=current.version, status=CallStatus.PUBLISHED)
@@ -163,7 +149,7 @@ async def build_world(site: str, made: list[GrantsClient]) -> World:
             )
         )
         applicants[name] = who
-        client = await _client(site, who, made)
+        client = await api_client(site, who, made)
         titles[name] = f"{name}: диалог соседей {tag}"
         draft = await client.create_proposal(
             window.id, ProposalCreate(organisation_id=reg.organisation.id, title=titles[name])
@@ -193,14 +179,16 @@ async def build_world(site: str, made: list[GrantsClient]) -> World:
     await officer.create_assignments(window.id, AutoAssign(seed=f"sel-{tag}"))
     score_of = {proposals[n]: s for n, _, s in APPLICANTS}
     for who in ("reviewer-1", "reviewer-2"):
-        reviewer = await _client(site, email(who), made)
+        reviewer = await api_client(site, email(who), made)
         for a in (await reviewer.list_assignments()).items:
             if a.proposal_id not in score_of:
                 continue
             await reviewer.create_no_conflict_declaration(a.id)
             saved = await reviewer.update_review(
                 a.id,
-                ReviewSave(scores=_scores(*score_of[a.proposal_id]), comment="Clear and feasible."),
+                ReviewSave(
+                    scores=criterion_scores(*score_of[a.proposal_id]), comment="Clear and feasible."
+                ),
             )
             await reviewer.create_review_submission(a.id, ReviewSubmit(version=saved.version))
     for pid in proposals.values():
@@ -215,38 +203,19 @@ async def build_world(site: str, made: list[GrantsClient]) -> World:
     )
 
 
-async def _officer(
-    new_page: NewPage, email: str, *, js: bool = True, width: int = DESKTOP
-) -> Visit:
-    visit = await new_page("ru", js=js, width=width)
-    await visit.sign_in(email)
-    assert await visit.page.get_attribute("html", "lang") == "ru"
-    return visit
-
-
-async def _set_quota(page: Page, n: int, kind: str, group: str, value: str) -> None:
-    await page.select_option(f"#f-quota-{n}-kind", kind)
-    await page.select_option(f"#f-quota-{n}-group", group)
-    await page.fill(f"#f-quota-{n}-value", value)
-
-
-async def _funded(page: Page) -> list[str]:
-    return [t.strip() for t in await page.locator("table.funded tbody th").all_inner_texts()]
-
-
 @pytest.mark.browser
 async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     world: World, new_page: NewPage, site: str
 ) -> None:
     url = f"{site}/officer/windows/{world.window_id}/selection"
     # the second officer, on a phone, finds the page before any run
-    b = await _officer(new_page, world.officer_b, width=PHONE)
+    b = await officer_visit(new_page, world.officer_b, width=PHONE)
     await b.page.goto(url)
     await expect(b.page.locator(".selection-result")).to_have_count(1)
     await expect(b.page.locator("table.funded")).to_have_count(0)
     await check_page(b.page, "officer-selection-empty")
 
-    a = await _officer(new_page, world.officer_a)
+    a = await officer_visit(new_page, world.officer_a)
     page = a.page
     await page.goto(url)
     await expect(page.locator("h1")).to_have_count(1)
@@ -258,7 +227,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await page.click("#what-if-submit")
     await expect(page.locator("table.funded tbody tr")).to_have_count(3)
     assert page.url == url  # htmx: still on the page
-    funded = " ".join(await _funded(page))
+    funded = " ".join(await funded_titles(page))
     for name in ("Alma", "Bereke", "Chynar"):
         assert world.titles[name] in funded
     assert world.titles["Dilbar"] not in funded
@@ -267,7 +236,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     assert first_run != ""
 
     # what if 2: at least 30% of the budget to women-led organisations
-    await _set_quota(page, 0, "min_share_money", "women_led", "30")
+    await set_quota(page, 0, "min_share_money", "women_led", "30")
     await page.click("#what-if-submit")
     checks = page.locator("table.quota-checks tbody tr")
     await expect(checks).to_have_count(1)
@@ -283,7 +252,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await expect(changes.locator(".dropped")).to_contain_text(world.titles["Chynar"])
     await expect(changes.locator(".reserve-moved")).not_to_have_count(0)
     await expect(changes).to_contain_text(first_run[:8])
-    funded = " ".join(await _funded(page))
+    funded = " ".join(await funded_titles(page))
     assert world.titles["Dilbar"] in funded
     assert world.titles["Chynar"] not in funded
     # the reasons, one per proposal, and the reserve
@@ -300,7 +269,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     assert second_run not in ("", first_run)
 
     # an invalid quota: the message next to its field, nothing computed
-    await _set_quota(page, 1, "min_count", "women_led", "abc")
+    await set_quota(page, 1, "min_count", "women_led", "abc")
     await page.click("#what-if-submit")
     await expect(page.locator("#f-quota-1-value-error")).to_be_visible()
     await expect(page.locator(".error-summary")).to_be_visible()
@@ -310,7 +279,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
 
     # quotas that cannot all be met (two women-led proposals, three asked): the engine's
     # diagnosis in the summary and above the quotas; the run is left pending, nothing shown
-    await _set_quota(page, 0, "min_count", "women_led", "3")
+    await set_quota(page, 0, "min_count", "women_led", "3")
     await page.click("#what-if-submit")
     await expect(page.locator(".error-summary")).to_contain_text("cannot all be met")
     await expect(page.locator("#f-quotas-error")).to_contain_text("min_count women_led")
@@ -318,7 +287,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
 
     # a rank-order policy does not enforce a minimum quota: the check says so, with numbers
     await page.select_option("#f-policy", "strict_funding_line")
-    await _set_quota(page, 0, "min_share_money", "women_led", "30")
+    await set_quota(page, 0, "min_share_money", "women_led", "30")
     await page.click("#what-if-submit")
     unmet = page.locator("table.quota-checks tbody tr.unmet")
     await expect(unmet).to_have_count(1)
@@ -376,7 +345,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
     await dilbar.page.set_viewport_size({"width": DESKTOP, "height": 900})
     await check_page(dilbar.page, "applicant-feedback-not-published")
     made: list[GrantsClient] = []
-    applicant = await _client(site, world.applicants["Dilbar"], made)
+    applicant = await api_client(site, world.applicants["Dilbar"], made)
     with pytest.raises(ApiError) as unpublished:
         await applicant.get_feedback(world.proposals["Dilbar"])
     assert (unpublished.value.status, unpublished.value.type) == (409, FEEDBACK_NOT_PUBLISHED)
@@ -454,7 +423,7 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
 
     # Alma's organisation declines: the first reserve proposal still in reserve (Elnura) moves up
     made = []
-    alma = await _client(site, world.applicants["Alma"], made)
+    alma = await api_client(site, world.applicants["Alma"], made)
     await alma.create_declination(world.proposals["Alma"], DeclineCreate(reason="Слияние"))
     await made[0].aclose()
     await b.page.reload()
@@ -484,11 +453,11 @@ async def test_what_if_with_a_women_led_quota_then_four_eyes_approval(
 async def test_what_if_without_javascript_goes_to_the_run_page(
     world: World, new_page: NewPage, site: str
 ) -> None:
-    visit = await _officer(new_page, world.officer_b, js=False)
+    visit = await officer_visit(new_page, world.officer_b, js=False)
     page = visit.page
     await page.goto(f"{site}/officer/windows/{world.window_id}/selection")
     await page.fill("#f-budget", "20 000")
-    await _set_quota(page, 0, "min_count", "women_led", "1")
+    await set_quota(page, 0, "min_count", "women_led", "1")
     await page.click("#what-if-submit")
     assert "/officer/selection-runs/" in page.url
     await expect(page.locator("table.funded tbody tr")).to_have_count(2)
@@ -510,7 +479,7 @@ async def test_the_demo_window_selection_reads_in_kyrgyz(new_page: NewPage, site
     """The demo's first window (decided: a women-led quota, a lottery for an exact tie, the run
     approved by the second demo officer) as the second officer reads it, in Kyrgyz."""
     made: list[GrantsClient] = []
-    officer = await _client(site, demo_email("officer2"), made)
+    officer = await api_client(site, demo_email("officer2"), made)
     call = next(
         c for c in (await officer.list_calls(limit=100)).items if c.title.en.startswith("Trust")
     )

@@ -22,7 +22,7 @@ from service.demo import DEMO_PASSWORD
 from service.persistence.database import Database
 from tests.conftest import TEST_PASSWORD, TEST_SETTINGS
 from tests.web.conftest import demo_email
-from tests.web.test_foundation import Web
+from tests.web.pages import Web
 
 SECRET = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
 

@@ -14,7 +14,7 @@ from playwright.async_api import Page
 
 from service.demo import APPLICANTS, ORGANISATIONS, PCCS, STAFF
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
-from tests.web.test_foundation import INLINE
+from tests.web.pages import INLINE
 from web.i18n import translations
 
 pytestmark = pytest.mark.browser
