@@ -30,6 +30,7 @@ from contracts.enums import (
 )
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, allowed_next, can_move
 from contracts.permissions import Actor
+from contracts.webhooks import EventType
 from scoring.ranking import seed_hash
 from scoring.selection import InfeasibleQuotas, check_quotas
 from service.audit.service import record
@@ -67,6 +68,7 @@ from service.selection.compute import (
     compute,
     library_versions,
 )
+from service.webhooks.events import emit
 
 OUTCOME_STATUS = {
     "funded": ProposalStatus.SELECTED,
@@ -401,8 +403,10 @@ async def replay_run(session: AsyncSession, ctx: RequestContext, run_id: uuid.UU
     again = await to_thread.run_sync(
         compute, run_inputs(run), run_config(run.config), run.seed.encode()
     )
-    # JSONB reorders object keys: compare canonical JSON (sorted keys), not bytes as stored
-    identical = _canonical(msgspec.to_builtins(again)) == _canonical(dict(run.outputs))
+    # JSONB reorders object keys: compare canonical JSON (sorted keys), not bytes as stored; the
+    # stored outputs as the contract reads them (a field added since is its default there)
+    stored = msgspec.to_builtins(run_outputs(run))
+    identical = _canonical(msgspec.to_builtins(again)) == _canonical(stored)
     return c.ReplayRead(identical=identical, outputs=again)
 
 
@@ -519,6 +523,9 @@ async def approve_run(
             "approved_by": str(run.approved_by),
         },
         reason=body.reason,
+    )
+    await emit(
+        session, EventType.SELECTION_APPROVED, {"window_id": run.window_id, "run_id": run.id}
     )
     return await _read(session, run)
 
