@@ -126,3 +126,16 @@ async def test_a_token_opens_metrics_from_anywhere_and_nothing_else_does(db: Dat
             ok = await _scrape(http, authorization=f"Bearer {TOKEN}")
             assert ok.status_code == 200
             assert "grants_http_request_duration_seconds" in ok.text
+
+
+async def test_the_combined_app_serves_the_apis_metrics_not_a_web_page(db: Database) -> None:
+    from service.cli import build_combined_app
+
+    combined = build_combined_app(TEST_SETTINGS, db)
+    transport = httpx.ASGITransport(app=combined)  # type: ignore[arg-type]  # an ASGI callable
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        await http.get("http://test/api/v1/proposals")
+        answer = await _scrape(http)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    assert _count(_samples(answer.text), "GET", "/api/v1/proposals", "401") >= 1
