@@ -23,6 +23,8 @@ from contracts import documents as documents_c
 from contracts import finance as finance_c
 from contracts import identity as identity_c
 from contracts import imports as imports_c
+from contracts import notifications as notifications_c
+from contracts import opendata as opendata_c
 from contracts import pcc as pcc_c
 from contracts import progress as progress_c
 from contracts import proposals as proposals_c
@@ -31,6 +33,7 @@ from contracts import reports as reports_c
 from contracts import reviews as reviews_c
 from contracts import selection as selection_c
 from contracts import transparency as transparency_c
+from contracts import webhooks as webhooks_c
 from contracts.common import HealthRead, Problem
 from contracts.enums import Language
 
@@ -1148,6 +1151,103 @@ class GrantsClient:
         )
         self._decode(resp, None)
         return resp.content, resp.headers.get("content-type", "")
+
+    # --- open data (public), webhooks, e-mail preferences ---------------------------------------
+
+    async def _download(self, path: str) -> tuple[bytes, str]:
+        resp = await self.http.get(path, headers=self._headers({"accept": "*/*"}))
+        self._decode(resp, None)
+        return resp.content, resp.headers.get("content-type", "")
+
+    async def get_iati_activities(self) -> tuple[bytes, str]:
+        """The awarded grants as an IATI 2.03 activity file (XML bytes, content type)."""
+        return await self._download("open-data/iati.xml")
+
+    async def get_giving_package(self) -> opendata_c.GivingPackage:
+        """The awarded grants as a 360Giving package (amounts decoded as exact Decimals)."""
+        return await self.request("GET", "open-data/360giving.json", opendata_c.GivingPackage)
+
+    async def get_giving_csv(self) -> tuple[bytes, str]:
+        return await self._download("open-data/360giving.csv")
+
+    async def create_webhook_subscription(
+        self, body: webhooks_c.WebhookSubscriptionCreate
+    ) -> webhooks_c.WebhookSecretRead:
+        return await self.request(
+            "POST", "webhooks/subscriptions", webhooks_c.WebhookSecretRead, body=body
+        )
+
+    async def list_webhook_subscriptions(self) -> list[webhooks_c.WebhookSubscriptionRead]:
+        return await self.request(
+            "GET", "webhooks/subscriptions", list[webhooks_c.WebhookSubscriptionRead]
+        )
+
+    async def get_webhook_subscription(
+        self, subscription_id: uuid.UUID
+    ) -> webhooks_c.WebhookSubscriptionRead:
+        return await self.request(
+            "GET",
+            f"webhooks/subscriptions/{subscription_id}",
+            webhooks_c.WebhookSubscriptionRead,
+        )
+
+    async def deactivate_webhook_subscription(
+        self, subscription_id: uuid.UUID
+    ) -> webhooks_c.WebhookSubscriptionRead:
+        return await self.request(
+            "POST",
+            f"webhooks/subscriptions/{subscription_id}/deactivate",
+            webhooks_c.WebhookSubscriptionRead,
+        )
+
+    async def rotate_webhook_secret(
+        self, subscription_id: uuid.UUID, body: webhooks_c.WebhookSecretRotate
+    ) -> webhooks_c.WebhookSecretRead:
+        return await self.request(
+            "POST",
+            f"webhooks/subscriptions/{subscription_id}/rotate-secret",
+            webhooks_c.WebhookSecretRead,
+            body=body,
+        )
+
+    async def list_webhook_deliveries(
+        self,
+        subscription_id: uuid.UUID,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> webhooks_c.WebhookDeliveryPage:
+        return await self.request(
+            "GET",
+            f"webhooks/subscriptions/{subscription_id}/deliveries",
+            webhooks_c.WebhookDeliveryPage,
+            params={"cursor": cursor, "limit": limit},
+        )
+
+    async def redeliver_webhook(self, delivery_id: uuid.UUID) -> webhooks_c.WebhookDeliveryRead:
+        """Send the delivery's event again, same event id (`webhook-id`)."""
+        return await self.request(
+            "POST", f"webhooks/deliveries/{delivery_id}/redeliver", webhooks_c.WebhookDeliveryRead
+        )
+
+    async def get_notification_preferences(
+        self,
+    ) -> list[notifications_c.NotificationPreferenceRead]:
+        return await self.request(
+            "GET",
+            "me/notification-preferences",
+            list[notifications_c.NotificationPreferenceRead],
+        )
+
+    async def set_notification_preferences(
+        self, body: notifications_c.NotificationPreferencesUpdate
+    ) -> list[notifications_c.NotificationPreferenceRead]:
+        return await self.request(
+            "PUT",
+            "me/notification-preferences",
+            list[notifications_c.NotificationPreferenceRead],
+            body=body,
+        )
 
     # --- reports ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from contracts import permissions as p
 from contracts.common import ValidationIssue
 from contracts.enums import CallStatus
 from contracts.lifecycles import CALL_TRANSITIONS, allowed_next, can_move
+from contracts.webhooks import EventType
 from scoring.eligibility import RuleSet as EngineRuleSet
 from scoring.eligibility import RuleSetError, parse_rules, rules_to_json
 from scoring.selection import check_quotas
@@ -41,6 +42,7 @@ from service.persistence.models import (
     WindowTerritory,
 )
 from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound, issue
+from service.webhooks.events import emit
 
 
 def in_call_currency(amount: int, rate: Decimal) -> int:
@@ -449,6 +451,8 @@ async def transition_call(
         before=before,
         after=snapshot(call),
     )
+    if body.status == CallStatus.PUBLISHED:
+        await emit(session, EventType.CALL_PUBLISHED, {"call_id": call.id})
     return (await _call_reads(session, [call]))[0]
 
 

@@ -253,7 +253,7 @@ async def notify_decisions(session: AsyncSession, window_id: uuid.UUID) -> list[
     decisions = (
         await session.execute(
             select(col(Decision.proposal_id), col(Decision.outcome))
-            .where(col(Decision.run_id).in_(run_ids))
+            .where(col(Decision.run_id).in_(run_ids), col(Decision.is_current))
             .order_by(col(Decision.proposal_id))
         )
     ).all()

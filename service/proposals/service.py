@@ -19,6 +19,8 @@ from contracts import proposals as c
 from contracts.common import I18nText
 from contracts.enums import AttachmentKind, GrantStatus, ProposalStatus
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, WITHDRAWABLE, allowed_next
+from contracts.notifications import NotificationKind
+from contracts.webhooks import EventType
 from scoring.eligibility import (
     ApplicationFacts,
     BudgetLineFacts,
@@ -38,6 +40,7 @@ from service.changes import (
     update_versioned,
 )
 from service.context import RequestContext, utcnow
+from service.notifications.service import notify_proposal
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
     ActionPlanItem,
@@ -57,6 +60,7 @@ from service.persistence.models import (
 )
 from service.problems import Conflict, IllegalTransition, InvalidInput, NotFound, issue
 from service.storage import FileStore
+from service.webhooks.events import emit
 
 MINOR = Decimal(1)
 
@@ -787,6 +791,10 @@ async def submit_proposal(
         before={"status": "submitted"},
         after={"status": target.value, "failed_rule_ids": verdict.failed_rule_ids},
     )
+    await emit(
+        session, EventType.PROPOSAL_SUBMITTED, {"proposal_id": row.id, "window_id": row.window_id}
+    )
+    await notify_proposal(session, NotificationKind.ELIGIBILITY_RESULT, row.id)
     final = (await _reads(session, ctx, [row]))[0]
     assert row.receipt_number is not None
     return c.SubmissionReceipt(proposal=final, receipt_number=row.receipt_number, submitted_at=now)
@@ -859,4 +867,5 @@ async def override_eligibility(
         after=snapshot(row, exclude=("snapshot",)),
         reason=body.reason,
     )
+    await notify_proposal(session, NotificationKind.ELIGIBILITY_RESULT, row.id)
     return (await _reads(session, ctx, [row]))[0]

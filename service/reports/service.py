@@ -28,7 +28,9 @@ from contracts import reports as c
 from contracts.common import ValidationIssue
 from contracts.enums import ApiScope, AttachmentKind, GrantStatus, ReportKind, ReportStatus
 from contracts.lifecycles import allowed_next
+from contracts.notifications import NotificationKind
 from contracts.proposals import AttachmentRead
+from contracts.webhooks import EventType
 from service.attachments import attachment_read, remove_attachment, store_attachment
 from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant, refresh_grant
@@ -36,6 +38,7 @@ from service.awards.reads import grant_or_404
 from service.changes import check_version, record_created
 from service.context import RequestContext, utcnow
 from service.i18n import i18n
+from service.notifications.service import notify_report
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ApiKey,
@@ -61,6 +64,7 @@ from service.problems import (
     issue,
 )
 from service.storage import FileStore
+from service.webhooks.events import emit
 
 INDICATOR_LIMIT = Decimal(10) ** 14  # NUMERIC(18, 4)
 INDICATOR_STEP = Decimal("0.0001")
@@ -697,6 +701,12 @@ async def decide_report(
         after=snapshot(row),
         reason=comment,
     )
+    if row.status == ReportStatus.ACCEPTED:
+        await emit(
+            session, EventType.REPORT_ACCEPTED, {"report_id": row.id, "grant_id": row.grant_id}
+        )
+    else:
+        await notify_report(session, NotificationKind.REPORT_RETURNED, row.id)
     if row.status == ReportStatus.ACCEPTED:
         await refresh_grant(session, ctx, grant)
     return await _read(session, ctx, row, grant)

@@ -122,6 +122,11 @@ from contracts.identity import (
     UserUpdate,
 )
 from contracts.imports import ImportReport
+from contracts.notifications import (
+    NotificationKind,
+    NotificationPreferenceSet,
+    NotificationPreferencesUpdate,
+)
 from contracts.pcc import (
     ActionPlanCreate,
     ActionPlanItemCreate,
@@ -196,6 +201,7 @@ from contracts.selection import (
     SelectionRunSummary,
     SelectionRunTransition,
 )
+from contracts.webhooks import EventType, WebhookSecretRotate, WebhookSubscriptionCreate
 from service import awards
 from service.app import create_app
 from service.context import RequestContext, utcnow
@@ -220,6 +226,7 @@ from service.persistence.models import (
     Indicator,
     Membership,
     Organisation,
+    OutboxMessage,
     Panel,
     PanelMember,
     Pcc,
@@ -231,6 +238,8 @@ from service.persistence.models import (
     RuleSet,
     Territory,
     UserRole,
+    WebhookDelivery,
+    WebhookSubscription,
     WindowActionPlanItem,
     WindowAllocation,
     WindowTerritory,
@@ -400,6 +409,9 @@ class World:
     `report_attachment` (a real stored PDF); `submitted_report` awaits the officer's decision."""
     submitted_report: ReportRead = field(init=False, repr=False)
     report_attachment: Attachment = field(init=False, repr=False)
+    webhook: WebhookSubscription = field(init=False, repr=False)
+    """An administrator's subscription (`_webhook_round`) with one `webhook_delivery`."""
+    webhook_delivery: WebhookDelivery = field(init=False, repr=False)
 
     def keep(self, body: B) -> B:
         """The call's body, kept in `sent` for the check of the answer."""
@@ -1444,6 +1456,32 @@ async def _grant_round(w: World) -> None:
             w.session, officer, t.id, TrancheTransition(version=t.version), THRESHOLD
         )
     w.grant = await awards.get_grant(w.session, officer, grant.id, THRESHOLD)
+
+
+WEBHOOK_MANAGERS = only("admin")
+
+
+async def _webhook_round(w: World) -> None:
+    w.webhook = WebhookSubscription(
+        url="https://partner.example/hooks",
+        event_types=[EventType.GRANT_CREATED.value],
+        secret="whsec_" + "A" * 44,
+    )
+    w.session.add(w.webhook)
+    event = OutboxMessage(topic="webhook.grant.created", payload={"type": "grant.created"})
+    w.session.add(event)
+    await w.session.flush()
+    w.webhook_delivery = WebhookDelivery(
+        subscription_id=w.webhook.id, event_id=event.id, event_type="grant.created"
+    )
+    w.session.add(w.webhook_delivery)
+    await w.session.flush()
+
+
+async def _is_iati(w: World, c: GrantsClient, answer: tuple[bytes, str]) -> None:
+    body, content_type = answer
+    assert content_type.startswith("application/xml")
+    assert b'<iati-activities version="2.03"' in body
 
 
 async def _paid_round(w: World) -> None:
@@ -2895,6 +2933,59 @@ CASES: dict[str, Case] = {
         LEDGER_READERS,
         check=_exports_the_payment,
         prepare=_paid_round,
+    ),
+    # open data (issue 18): anyone
+    "GetIatiActivities": Case(lambda w, c: c.get_iati_activities(), EVERYONE, check=_is_iati),
+    "GetGivingPackage": Case(lambda w, c: c.get_giving_package(), EVERYONE),
+    "GetGivingCsv": Case(lambda w, c: c.get_giving_csv(), EVERYONE),
+    # webhooks: administrators (and partner keys with webhooks:receive, for their own)
+    "CreateWebhookSubscription": Case(
+        lambda w, c: c.create_webhook_subscription(
+            WebhookSubscriptionCreate(
+                url="https://partner.example/hooks", event_types=[EventType.GRANT_CREATED]
+            )
+        ),
+        WEBHOOK_MANAGERS,
+    ),
+    "ListWebhookSubscriptions": Case(
+        lambda w, c: c.list_webhook_subscriptions(), WEBHOOK_MANAGERS, prepare=_webhook_round
+    ),
+    "GetWebhookSubscription": Case(
+        lambda w, c: c.get_webhook_subscription(w.webhook.id),
+        WEBHOOK_MANAGERS,
+        prepare=_webhook_round,
+    ),
+    "DeactivateWebhookSubscription": Case(
+        lambda w, c: c.deactivate_webhook_subscription(w.webhook.id),
+        WEBHOOK_MANAGERS,
+        prepare=_webhook_round,
+    ),
+    "RotateWebhookSecret": Case(
+        lambda w, c: c.rotate_webhook_secret(w.webhook.id, WebhookSecretRotate(overlap_hours=1)),
+        WEBHOOK_MANAGERS,
+        prepare=_webhook_round,
+    ),
+    "ListWebhookDeliveries": Case(
+        lambda w, c: c.list_webhook_deliveries(w.webhook.id),
+        WEBHOOK_MANAGERS,
+        prepare=_webhook_round,
+    ),
+    "RedeliverWebhook": Case(
+        lambda w, c: c.redeliver_webhook(w.webhook_delivery.id),
+        WEBHOOK_MANAGERS,
+        prepare=_webhook_round,
+    ),
+    # e-mail preferences: every signed-in person, their own
+    "GetNotificationPreferences": Case(lambda w, c: c.get_notification_preferences(), USERS),
+    "SetNotificationPreferences": Case(
+        lambda w, c: c.set_notification_preferences(
+            NotificationPreferencesUpdate(
+                preferences=[
+                    NotificationPreferenceSet(kind=NotificationKind.TRANCHE_PAID, enabled=False)
+                ]
+            )
+        ),
+        USERS,
     ),
 }
 
