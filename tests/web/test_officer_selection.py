@@ -486,8 +486,9 @@ async def test_the_demo_window_selection_reads_in_kyrgyz(new_page: NewPage, site
     w1 = next(w for w in call.windows if w.code == "W1")
     runs = await officer.list_selection_runs(w1.id)
     approved = next(r for r in runs if r.status == "approved")
-    outputs = (await officer.get_selection_run(approved.id)).outputs or {}
-    lottery = [e["ticket"] for e in outputs["entries"] if e["decided_by"] == "lottery"]
+    outputs = (await officer.get_selection_run(approved.id)).outputs
+    assert outputs is not None
+    lottery = [e.ticket for e in outputs.entries if e.decided_by == "lottery"]
     assert len(lottery) == 1  # Ayalzat and Koy-Tash tie exactly
     for client in made:
         await client.aclose()
