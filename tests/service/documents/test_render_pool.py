@@ -1,0 +1,51 @@
+"""The render pool: renders run in worker processes, never on the event loop, and a full queue
+refuses at once with 503 and Retry-After instead of queueing without end."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from service.documents.render import RendererBusy, RenderPool
+from service.problems import ProblemError
+
+
+async def test_a_full_queue_refuses_with_503_and_retry_after() -> None:
+    pool = RenderPool(workers=1, max_pending=2, retry_after=7)
+    try:
+        first = asyncio.create_task(pool.render("warm.html", {}))
+        second = asyncio.create_task(pool.render("warm.html", {}))
+        await asyncio.sleep(0)  # both are now pending
+        assert pool.pending == 2
+        with pytest.raises(RendererBusy) as busy:
+            await pool.render("warm.html", {})
+        assert isinstance(busy.value, ProblemError)
+        assert busy.value.status == 503
+        assert busy.value.headers == {"Retry-After": "7"}
+        pdfs = await asyncio.gather(first, second)
+        assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
+        assert pool.pending == 0
+        assert (await pool.render("warm.html", {})).startswith(b"%PDF")  # room again
+    finally:
+        pool.shutdown()
+
+
+async def test_the_event_loop_keeps_running_while_a_document_renders() -> None:
+    pool = RenderPool(workers=1, max_pending=4)
+    try:
+        await pool.render("warm.html", {})  # the worker process is up
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        tick = asyncio.create_task(ticker())
+        await pool.render("warm.html", {})
+        tick.cancel()
+        assert ticks > 5  # the loop ran while the other process rendered
+    finally:
+        pool.shutdown()
