@@ -44,7 +44,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import String, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,8 +80,32 @@ ABANDONED_AFTER = timedelta(minutes=1)
 """A committed in-flight record (left by a crashed request of an earlier version, which committed
 its claim on its own) older than this is taken over by a retry."""
 _LOCK_NOT_AVAILABLE = "55P03"
-_SHOW_LOCK_TIMEOUT = text("SELECT current_setting('lock_timeout')")
 _SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :value, true)")
+_SWAP_LOCK_TIMEOUT = text(
+    "SELECT current_setting('lock_timeout') AS previous, set_config('lock_timeout', :value, true)"
+)
+"""The setting before, and CLAIM_WAIT from now on (one round trip: the list is read in order)."""
+_CLAIMED = (
+    insert(IdempotencyRecord)
+    .values(
+        id=bindparam("id"),
+        principal=bindparam("principal"),
+        key=bindparam("key"),
+        request_hash=bindparam("request_hash"),
+        status=IdempotencyStatus.IN_FLIGHT,
+        created_at=bindparam("created_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["principal", "key"])
+    .returning(col(IdempotencyRecord.id))
+    .cte("claimed")
+)
+_CLAIM = select(
+    select(_CLAIMED.c.id).scalar_subquery(),
+    func.set_config("lock_timeout", bindparam("previous", type_=String()), True),
+)
+"""The claim's insert (waiting at most CLAIM_WAIT for a transaction holding the key) and the
+lock timeout put back, in one statement: the first column runs the insert before the second
+restores the setting. When the insert fails (lock timeout) the savepoint's rollback restores it."""
 log = structlog.get_logger("service.idempotency")
 
 
@@ -158,27 +182,25 @@ async def _claim(
     is read and replayed; when it rolls back or its connection dies, this insert goes through."""
     now = utcnow()
     try:
-        async with session.begin_nested():  # a lock timeout rolls back to here
-            previous = (await session.execute(_SHOW_LOCK_TIMEOUT)).scalar_one()
-            await session.execute(_SET_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
+        async with session.begin_nested():  # a lock timeout rolls back to here (and its SET)
+            previous = (
+                await session.execute(_SWAP_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
+            ).scalar_one()
             new_id = (
                 await session.execute(
-                    insert(IdempotencyRecord)
-                    .values(
-                        id=uuid.uuid4(),
-                        principal=principal,
-                        key=key,
-                        request_hash=digest,
-                        status=IdempotencyStatus.IN_FLIGHT,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["principal", "key"])
-                    .returning(col(IdempotencyRecord.id))
+                    _CLAIM,
+                    {
+                        "id": uuid.uuid4(),
+                        "principal": principal,
+                        "key": key,
+                        "request_hash": digest,
+                        "created_at": now,
+                        "previous": previous,
+                    },
                 )
             ).scalar_one_or_none()
             if new_id is not None:
-                await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
-                return new_id
+                return uuid.UUID(str(new_id))
             existing = (
                 await session.execute(
                     select(IdempotencyRecord).where(
@@ -194,6 +216,7 @@ async def _claim(
             ):
                 # committed in flight: left by a request that died under an earlier version,
                 # which committed its claim apart from its work (that work was rolled back)
+                await session.execute(_SET_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
                 taken = (
                     await session.execute(
                         update(IdempotencyRecord)
@@ -205,12 +228,11 @@ async def _claim(
                         .returning(col(IdempotencyRecord.id))
                     )
                 ).scalar_one_or_none()
+                await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
                 if taken is not None:
                     log.warning("idempotency_claim_recovered", record_id=str(taken))
-                    await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
                     return taken
                 await session.refresh(existing)  # another retry took it over and finished
-            await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
             return existing
     except DBAPIError as exc:
         orig = exc.orig
