@@ -20,20 +20,13 @@ from contracts.enums import AttachmentKind
 from contracts.proposals import AttachmentRead
 from service.changes import delete_audited, record_created
 from service.context import RequestContext, on_commit, on_rollback
+from service.mapping import to_read
 from service.persistence.models import Attachment
 from service.storage import FileStore, download_headers
 
 
 def attachment_read(a: Attachment) -> AttachmentRead:
-    return AttachmentRead(
-        id=a.id,
-        kind=a.kind,
-        original_name=a.original_name,
-        content_type=a.content_type,
-        size_bytes=a.size_bytes,
-        sha256=a.sha256,
-        created_at=a.created_at,
-    )
+    return to_read(AttachmentRead, a)
 
 
 async def store_attachment(

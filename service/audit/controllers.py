@@ -14,6 +14,7 @@ from contracts import permissions as p
 from contracts.common import Limit, ValidationIssue
 from service.audit.service import verify
 from service.dependencies import Ctx, Session
+from service.mapping import to_read
 from service.openapi import USER, problems
 from service.persistence.models import AuditEvent
 from service.problems import InvalidInput
@@ -21,21 +22,7 @@ from service.problems import InvalidInput
 
 def _read(e: AuditEvent) -> c.AuditEventRead:
     assert e.seq is not None
-    return c.AuditEventRead(
-        seq=e.seq,
-        at=e.at,
-        actor_id=e.actor_id,
-        actor=e.actor,
-        action=e.action,
-        entity=e.entity,
-        entity_id=e.entity_id,
-        before=e.before,
-        after=e.after,
-        reason=e.reason,
-        request_id=e.request_id,
-        prev_hash=e.prev_hash,
-        hash=e.hash,
-    )
+    return to_read(c.AuditEventRead, e)
 
 
 class AuditController(Controller):
@@ -119,9 +106,4 @@ class AuditController(Controller):
         """Walk the hash chain now and report the first broken link, if any."""
         ctx.require(p.can_read_audit_log(ctx.actor))
         v = await verify(session)
-        return c.AuditVerificationRead(
-            ok=v.ok,
-            events_checked=v.events_checked,
-            first_broken_seq=v.first_broken_seq,
-            reason=v.reason,
-        )
+        return to_read(c.AuditVerificationRead, v)

@@ -27,6 +27,7 @@ from service.audit.service import record, snapshot
 from service.changes import check_version, record_created, update_versioned
 from service.context import RequestContext, utcnow
 from service.i18n import i18n, i18n_dict
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlanItem,
@@ -75,9 +76,7 @@ async def _window_reads(
                 .order_by(col(WindowAllocation.funding_source_id))
             )
         ).scalars():
-            allocations[a.window_id].append(
-                c.AllocationRead(funding_source_id=a.funding_source_id, amount=a.amount)
-            )
+            allocations[a.window_id].append(to_read(c.AllocationRead, a))
         for wid, tid in await session.execute(
             select(WindowTerritory.window_id, WindowTerritory.territory_id)
             .where(col(WindowTerritory.window_id).in_(ids))
@@ -100,45 +99,20 @@ async def _window_reads(
     for w in sorted(windows, key=lambda w: (w.position, w.code)):
         rs: RuleSet | None = rule_sets.get(w.rule_set_id) if w.rule_set_id else None
         out[w.call_id].append(
-            c.WindowRead(
-                id=w.id,
-                call_id=w.call_id,
-                code=w.code,
-                position=w.position,
+            to_read(
+                c.WindowRead,
+                w,
                 title=i18n(w.title),
                 description=i18n(w.description) if w.description else None,
-                opens_at=w.opens_at,
-                closes_at=w.closes_at,
                 is_open=window_is_open(w, now),
-                currency=w.currency,
-                min_grant=w.min_grant,
-                max_grant=w.max_grant,
                 envelope=sum(a.amount for a in allocations[w.id]),
                 allocations=allocations[w.id],
                 territory_ids=territories[w.id],
                 action_plan_item_ids=items[w.id],
-                rule_set=_rule_set_read(rs) if rs else None,
-                rubric_id=w.rubric_id,
-                blind_review=w.blind_review,
-                reviewers_per_proposal=w.reviewers_per_proposal,
-                review_deadline=w.review_deadline,
-                avoid_same_territory_reviewers=w.avoid_same_territory_reviewers,
-                reviewers_see_panel_scores=w.reviewers_see_panel_scores,
-                selection_policy=w.selection_policy,
-                quotas=list(w.quotas),
-                status=w.status,
-                version=w.version,
-                feedback_published_at=w.feedback_published_at,
-                feedback_published_by=w.feedback_published_by,
+                rule_set=to_read(c.RuleSetRead, rs) if rs else None,
             )
         )
     return out
-
-
-def _rule_set_read(rs: RuleSet) -> c.RuleSetRead:
-    return c.RuleSetRead(
-        id=rs.id, key=rs.key, version=rs.version, rules=list(rs.rules), created_at=rs.created_at
-    )
 
 
 async def _call_reads(session: AsyncSession, calls: list[Call]) -> list[c.CallRead]:
@@ -173,28 +147,22 @@ async def _call_reads(session: AsyncSession, calls: list[Call]) -> list[c.CallRe
             allocated[(call_id, source_id)] = int(total)
     window_reads = await _window_reads(session, windows, now)
     return [
-        c.CallRead(
-            id=x.id,
+        to_read(
+            c.CallRead,
+            x,
             title=i18n(x.title),
             description=i18n(x.description),
-            currency=x.currency,
-            status=x.status,
             contributions=[
-                c.ContributionRead(
-                    funding_source_id=k.funding_source_id,
+                to_read(
+                    c.ContributionRead,
+                    k,
                     funding_source_name=name,
-                    amount=k.amount,
-                    currency=k.currency,
-                    rate=k.rate,
                     amount_in_call_currency=in_call_currency(k.amount, k.rate),
                     allocated=allocated[(x.id, k.funding_source_id)],
                 )
                 for k, name in contributions[x.id]
             ],
             windows=window_reads[x.id],
-            version=x.version,
-            created_at=x.created_at,
-            published_at=x.published_at,
         )
         for x in calls
     ]

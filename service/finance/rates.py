@@ -14,6 +14,7 @@ from contracts import permissions as p
 from contracts.common import ValidationIssue
 from service.changes import record_created
 from service.context import RequestContext
+from service.mapping import to_read
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import AppUser, ExchangeRate
 from service.problems import Conflict, InvalidInput
@@ -25,17 +26,7 @@ def _rate_text(rate: Decimal) -> str:
 
 
 def _read(row: ExchangeRate, name: str | None) -> c.ExchangeRateRead:
-    return c.ExchangeRateRead(
-        id=row.id,
-        currency=row.currency,
-        quote_currency=row.quote_currency,
-        rate=_rate_text(row.rate),
-        valid_on=row.valid_on,
-        source=row.source,
-        created_by=row.created_by,
-        created_by_name=name,
-        created_at=row.created_at,
-    )
+    return to_read(c.ExchangeRateRead, row, rate=_rate_text(row.rate), created_by_name=name)
 
 
 async def list_rates(

@@ -11,22 +11,14 @@ from contracts import finance as c
 from contracts import permissions as p
 from service.changes import delete_audited, record_created, update_versioned
 from service.context import RequestContext
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import FundingSource
 from service.problems import Conflict, NotFound
 
 
 def _read(s: FundingSource) -> c.FundingSourceRead:
-    return c.FundingSourceRead(
-        id=s.id,
-        code=s.code,
-        name=s.name,
-        kind=s.kind,
-        currency=s.currency,
-        description=s.description,
-        version=s.version,
-        created_at=s.created_at,
-    )
+    return to_read(c.FundingSourceRead, s)
 
 
 async def list_sources(

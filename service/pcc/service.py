@@ -15,11 +15,12 @@ from sqlmodel import col, select
 from contracts import pcc as c
 from contracts import permissions as p
 from contracts.common import ValidationIssue
-from contracts.enums import ActionPlanStatus, Pillar
+from contracts.enums import ActionPlanStatus
 from service.audit.service import record, snapshot
 from service.changes import check_version, delete_audited, record_created, update_versioned
 from service.context import RequestContext
 from service.i18n import i18n, i18n_dict
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
@@ -36,9 +37,7 @@ from service.problems import Conflict, InvalidInput, NotFound
 
 
 def _territory_read(t: Territory, pcc_id: uuid.UUID | None) -> c.TerritoryRead:
-    return c.TerritoryRead(
-        id=t.id, code=t.code, kind=t.kind, name=i18n(t.name), region=i18n(t.region), pcc_id=pcc_id
-    )
+    return to_read(c.TerritoryRead, t, name=i18n(t.name), region=i18n(t.region), pcc_id=pcc_id)
 
 
 _TERRITORIES = select(Territory, Pcc.id).outerjoin(Pcc, col(Pcc.territory_id) == col(Territory.id))
@@ -69,21 +68,8 @@ async def _pcc_reads(session: AsyncSession, pccs: list[Pcc]) -> list[c.PccRead]:
             .order_by(PccMember.pillar, PccMember.full_name)
         )
         for m in rows.scalars():
-            members[m.pcc_id].append(
-                c.PccMemberRead(
-                    id=m.id, full_name=m.full_name, pillar=Pillar(m.pillar), position=m.position
-                )
-            )
-    return [
-        c.PccRead(
-            id=x.id,
-            territory_id=x.territory_id,
-            name=i18n(x.name),
-            established_year=x.established_year,
-            members=members[x.id],
-        )
-        for x in pccs
-    ]
+            members[m.pcc_id].append(to_read(c.PccMemberRead, m))
+    return [to_read(c.PccRead, x, name=i18n(x.name), members=members[x.id]) for x in pccs]
 
 
 async def list_pccs(session: AsyncSession, ctx: RequestContext) -> list[c.PccRead]:
@@ -127,17 +113,8 @@ _PLANS = select(
 
 
 def _plan_read(plan: ActionPlan, n: int, total: int) -> c.ActionPlanRead:
-    return c.ActionPlanRead(
-        id=plan.id,
-        pcc_id=plan.pcc_id,
-        title=i18n(plan.title),
-        period_start=plan.period_start,
-        period_end=plan.period_end,
-        status=plan.status,
-        item_count=int(n),
-        budget_total=int(total),
-        version=plan.version,
-        created_at=plan.created_at,
+    return to_read(
+        c.ActionPlanRead, plan, title=i18n(plan.title), item_count=int(n), budget_total=int(total)
     )
 
 
@@ -256,14 +233,7 @@ async def delete_action_plan(
 
 
 def _indicator_read(i: Indicator) -> c.IndicatorRead:
-    return c.IndicatorRead(
-        id=i.id,
-        name=i18n(i.name),
-        unit=i.unit,
-        baseline=i.baseline,
-        target=i.target,
-        actual=i.actual,
-    )
+    return to_read(c.IndicatorRead, i, name=i18n(i.name))
 
 
 async def _item_reads(
@@ -279,21 +249,7 @@ async def _item_reads(
         for ind in rows.scalars():
             indicators[ind.action_plan_item_id].append(_indicator_read(ind))
     return [
-        c.ActionPlanItemRead(
-            id=i.id,
-            action_plan_id=i.action_plan_id,
-            code=i.code,
-            objective=i18n(i.objective),
-            activities=i.activities,
-            budget_estimate=i.budget_estimate,
-            currency=i.currency,
-            target_groups=list(i.target_groups),
-            gender_responsive=i.gender_responsive,
-            conflict_sensitive=i.conflict_sensitive,
-            indicators=indicators[i.id],
-            version=i.version,
-            created_at=i.created_at,
-        )
+        to_read(c.ActionPlanItemRead, i, objective=i18n(i.objective), indicators=indicators[i.id])
         for i in items
     ]
 

@@ -40,6 +40,7 @@ from service.changes import (
     update_versioned,
 )
 from service.context import RequestContext, utcnow
+from service.mapping import to_read
 from service.notifications.service import notify_proposal
 from service.pagination import keyset_sorted, split_sorted_page
 from service.persistence.models import (
@@ -145,17 +146,7 @@ async def _reads(
                 .order_by(col(BudgetLine.proposal_id), col(BudgetLine.position))
             )
         ).scalars():
-            lines[b.proposal_id].append(
-                c.BudgetLineRead(
-                    position=b.position,
-                    category=b.category,
-                    description=b.description,
-                    quantity=b.quantity,
-                    unit_cost=b.unit_cost,
-                    total=b.total,
-                    currency=b.currency,
-                )
-            )
+            lines[b.proposal_id].append(to_read(c.BudgetLineRead, b))
         for pid, iid in await session.execute(
             select(ProposalActionPlanItem.proposal_id, ProposalActionPlanItem.action_plan_item_id)
             .where(col(ProposalActionPlanItem.proposal_id).in_(ids))
@@ -183,40 +174,19 @@ async def _reads(
         org = orgs[r.organisation_id]
         window = windows[r.window_id]
         out.append(
-            c.ProposalRead(
-                id=r.id,
-                window_id=r.window_id,
+            to_read(
+                c.ProposalRead,
+                r,
                 call_id=window.call_id,
-                organisation_id=r.organisation_id,
                 organisation_name=org.name,
                 organisation_kind=org.kind,
                 territory_id=org.territory_id,
-                status=r.status,
-                version=r.version,
-                title=r.title,
-                summary=r.summary,
-                problem_statement=r.problem_statement,
-                activities=r.activities,
-                requested_amount=r.requested_amount,
-                co_funding_amount=r.co_funding_amount,
-                currency=r.currency,
                 budget_total=sum(b.total for b in lines[r.id]),
-                target_groups=list(r.target_groups),
-                gender_marker=r.gender_marker,
-                gender_justification=r.gender_justification,
-                conflict_sensitivity=r.conflict_sensitivity,
-                timeline=list(r.timeline),
                 action_plan_item_ids=items[r.id],
                 co_applicant_ids=co_apps[r.id],
                 budget_lines=lines[r.id],
                 attachments=files[r.id],
                 eligibility=_stored_eligibility(r),
-                eligibility_override=r.eligibility_override,
-                receipt_number=r.receipt_number,
-                submitted_at=r.submitted_at,
-                withdrawn_at=r.withdrawn_at,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
                 allowed_actions=_allowed_actions(ctx, r, window, now),
             )
         )

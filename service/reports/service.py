@@ -38,6 +38,7 @@ from service.awards.reads import grant_or_404
 from service.changes import check_version, record_created
 from service.context import RequestContext, utcnow
 from service.i18n import i18n
+from service.mapping import to_read
 from service.notifications.service import notify_report
 from service.pagination import keyset, split_page
 from service.persistence.models import (
@@ -196,13 +197,11 @@ async def _read(
     session: AsyncSession, ctx: RequestContext, row: Report, grant: Grant
 ) -> c.ReportRead:
     values = [
-        c.IndicatorValueRead(
+        to_read(
+            c.IndicatorValueRead,
+            ind,
             indicator_id=ind.id,
-            action_plan_item_id=ind.action_plan_item_id,
             name=i18n(ind.name),
-            unit=ind.unit,
-            baseline=ind.baseline,
-            target=ind.target,
             value=v.value,
             note=v.note,
         )
@@ -224,27 +223,16 @@ async def _read(
         ).scalars()
     ]
     lines = _lines(row)
-    return c.ReportRead(
-        id=row.id,
-        grant_id=row.grant_id,
+    return to_read(
+        c.ReportRead,
+        row,
         organisation_id=grant.organisation_id,
-        tranche_id=row.tranche_id,
-        kind=row.kind,
-        status=row.status,
-        narrative=row.narrative,
         currency=grant.currency,
         expenditure=lines,
         expenditure_total=sum(line.amount for line in lines),
         budget_comparison=await _budget_comparison(session, grant, lines),
         indicators=values,
         attachments=files,
-        review_comment=row.review_comment,
-        submitted_at=row.submitted_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        version=row.version,
-        created_by=row.created_by,
-        created_at=row.created_at,
         allowed_actions=_allowed_actions(ctx, row, grant),
     )
 
