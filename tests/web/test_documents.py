@@ -113,3 +113,22 @@ async def test_the_officer_gets_the_ranking_report_made_by_a_job(
     text = _text(await response.body())
     assert "Терезенин рейтинги боюнча отчет" in text
     assert "Seed маанисинин хеши" in text
+
+
+async def test_the_finance_officer_downloads_a_funding_source_statement(
+    new_page: NewPage, site: str
+) -> None:
+    visit = await new_page("ru")
+    await visit.sign_in(demo_email("finance"))
+    page = visit.page
+    await page.goto(f"{site}/finance/sources")
+    link = page.locator("main table a[hreflang='ru'][download]").first
+    await expect(link).to_be_visible()
+    response = await page.request.get(f"{site}{await link.get_attribute('href')}")
+    assert response.status == 200
+    assert "Выписка по источнику финансирования" in _text(await response.body())
+    # an applicant following the same link is refused by the API
+    other = await new_page("ky")
+    await other.sign_in(KY_APPLICANT)
+    refused = await other.page.request.get(f"{site}{await link.get_attribute('href')}")
+    assert refused.status == 403

@@ -4,6 +4,7 @@ download. The browser never calls the API itself (the API takes bearer tokens, t
 cookie); the API decides who may have which document (another organisation's grant is a 404).
 
 - `/documents/grants/{id}/award-letter.pdf?lang=`, `…/agreement.pdf`, `…/statement.pdf?start=&end=`
+- `/documents/funding-sources/{id}/statement.pdf?lang=&start=&end=`
 - `/documents/proposals/{id}/feedback-summary.pdf?lang=`
 - `POST /documents/windows/{id}/ranking-report` (form `lang`) → `/documents/{id}`: the report's
   status, then its PDF at `/documents/{id}/report.pdf`.
@@ -75,6 +76,28 @@ async def grant_document(
 
 
 @get(
+    "/documents/funding-sources/{source_id:uuid}/statement.pdf",
+    name="source_document",
+    include_in_schema=False,
+)
+async def source_document(
+    request: Request[Any, Any, Any],
+    source_id: FromPath[uuid.UUID],
+    lang: FromQuery[str | None] = None,
+    start: FromQuery[date | None] = None,
+    end: FromQuery[date | None] = None,
+) -> Response[bytes]:
+    """A funding source's statement; the period defaults to the current year to date."""
+    require_user(request)
+    today = date.today()  # noqa: DTZ011  (a default period only; the API checks the dates)
+    return _pdf(
+        *await client_for(request).get_funding_source_statement(
+            source_id, start or date(today.year, 1, 1), end or today, _lang(lang)
+        )
+    )
+
+
+@get(
     "/documents/proposals/{proposal_id:uuid}/feedback-summary.pdf",
     name="feedback_document",
     include_in_schema=False,
@@ -121,6 +144,7 @@ async def document_pdf(
 
 ROUTES: list[Any] = [
     grant_document,
+    source_document,
     feedback_document,
     ranking_report_request,
     document_status,
