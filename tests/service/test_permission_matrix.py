@@ -1928,7 +1928,7 @@ async def _withdrawn(w: World, c: GrantsClient, got: ProposalRead) -> None:
     assert (got.id, got.status) == (w.eligible.id, ProposalStatus.WITHDRAWN)
 
 
-async def _overridden(w: World, c: GrantsClient, got: ProposalRead) -> None:
+async def _made_ineligible(w: World, c: GrantsClient, got: ProposalRead) -> None:
     assert (got.id, got.status) == (w.eligible.id, ProposalStatus.INELIGIBLE)
 
 
@@ -2415,7 +2415,7 @@ CASES: dict[str, Case] = {
             ),
         ),
         only("programme_officer"),
-        check=_overridden,
+        check=_made_ineligible,
     ),
     # attachments of organisation A's draft: as the proposal itself
     "CreateAttachment": Case(
