@@ -24,7 +24,7 @@ FIGURES = (
     r"--workers 2 vs 1: /health/live and list throughput +[\d.]+× / [\d.]+×",
     r"list first page, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
     r"list deep keyset page, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
-    r"list status=submitted, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
+    r"list status=withdrawn, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
 )
 
 
