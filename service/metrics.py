@@ -15,7 +15,8 @@
 Several workers (`grants serve --workers N`): `grants serve` names an empty folder in
 `PROMETHEUS_MULTIPROC_DIR` before the workers start (service/server.py); each worker writes its
 figures there and whichever worker answers a scrape adds them all up (prometheus_client's
-multiprocess mode; gauges are summed over live workers).
+multiprocess mode; gauges are summed over live workers: a scrape first drops the gauge files of
+workers that have died, `forget_dead_workers`).
 
 Access (docs/deploy.md): not public. With `GRANTS_METRICS_TOKEN` set, a scrape must send
 `Authorization: Bearer <token>` (from anywhere); without it, only a caller on the loopback
@@ -31,13 +32,14 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from sqlalchemy import event, text
 
@@ -122,11 +124,32 @@ async def _queue_family(database: Database) -> list[Metric]:
     return [family]
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def forget_dead_workers(folder: str) -> None:
+    """Drop the live-summed gauges (pool use and size) of workers that are gone: uvicorn
+    restarts a worker that died, and the dead one's files would count on (its counters and
+    histograms stay: they are totals)."""
+    for file in Path(folder).glob("gauge_live*_*.db"):
+        pid = file.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            mark_process_dead(int(pid), folder)  # type: ignore[no-untyped-call]  # unannotated
+
+
 async def exposition(database: Database, accept: str = "") -> tuple[bytes, str]:
     """What a scrape gets, and its content type (Prometheus text or OpenMetrics, as `accept`
     asks): this process's (or every worker's) figures and the job queue."""
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if folder := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        forget_dead_workers(folder)
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # its __init__ has no annotations
     else:
         registry.register(_Snapshot(list(REGISTRY.collect())))

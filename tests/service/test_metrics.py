@@ -4,7 +4,11 @@ over the workers) is in tests/service/test_scale_out.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.app import create_app
 from service.metrics import webhook_delivery_failed
 from service.persistence.database import Database
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import ROOT, TEST_SETTINGS
 
 TOKEN = "m" * 40
 
@@ -139,3 +143,37 @@ async def test_the_combined_app_serves_the_apis_metrics_not_a_web_page(db: Datab
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=")
     assert _count(_samples(answer.text), "GET", "/api/v1/proposals", "401") >= 1
+
+
+_WORKER = """
+import asyncio, sys
+from service import metrics
+from service.persistence.database import Database
+metrics.POOL_SIZE.inc(int(sys.argv[1]))
+metrics.webhook_delivery_failed("timeout")
+if sys.argv[2] == "scrape":
+    unreachable = Database.from_url("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    body, _ = asyncio.run(metrics.exposition(unreachable))
+    open(sys.argv[3], "wb").write(body)  # stdout has the log's lines
+"""
+
+
+def test_several_workers_add_up_and_a_dead_workers_gauges_are_dropped(tmp_path: Path) -> None:
+    """Multiprocess mode (as `grants serve --workers N` sets it): each worker its own files; a
+    worker that died no longer counts in the gauges, its counts stay in the counters."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def worker(pool: int, then: str) -> None:
+        subprocess.run(  # noqa: S603  (this interpreter, fixed code)
+            [sys.executable, "-c", _WORKER, str(pool), then, str(tmp_path / "scraped.txt")],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+
+    worker(7, "exit")  # a worker that has died since
+    worker(3, "scrape")  # the living one answers the scrape
+    samples = _samples((tmp_path / "scraped.txt").read_text())
+    assert samples[("grants_db_pool_size", ())] == 3
+    assert samples[("grants_webhook_delivery_failures_total", (("reason", "timeout"),))] == 2
