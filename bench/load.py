@@ -99,10 +99,39 @@ class WrkResult:
     p99: float
     requests: int
     errors: int
+    cpu: float = 0.0
+    """The server's CPU time (user + system, all its processes) per request, seconds: on a
+    machine others load too, this moves far less than the latencies do."""
 
 
-def wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str]) -> WrkResult:
-    """One wrk run; its latency distribution (p50, p99) and requests per second."""
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of the live processes of a process group, from /proc."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str],
+    server: Server | None = None,
+) -> WrkResult:
+    """One wrk run; its latency distribution (p50, p99), requests per second and (given the
+    server) the server's CPU time per request."""
+    cpu_before = group_cpu_seconds(server.proc.pid) if server else 0.0
     threads = min(2, connections)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in headers.items():
@@ -119,7 +148,8 @@ def wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str]) 
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
         errors += sum(int(x) for x in m.groups())
-    return WrkResult(rps=rps, p50=p50, p99=p99, requests=requests, errors=errors)
+    cpu = (group_cpu_seconds(server.proc.pid) - cpu_before) / max(1, requests) if server else 0.0
+    return WrkResult(rps=rps, p50=p50, p99=p99, requests=requests, errors=errors, cpu=cpu)
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -419,10 +449,13 @@ def measure_server(
     try:
         tokens = {who: sign_in(server.base, who) for who in ("officer", "finance", "finance2")}
         auth = {"Authorization": f"Bearer {tokens['officer']}"}
-        live = wrk(f"{server.base}/health/live", connections=32, seconds=secs, headers={})
+        live = wrk(
+            f"{server.base}/health/live", connections=32, seconds=secs, headers={}, server=server
+        )
         out.add(
             "/health/live, 32 connections",
-            f"{live.rps:,.0f} req/s  p50 {fmt_ms(live.p50)}  p99 {fmt_ms(live.p99)}",
+            f"{live.rps:,.0f} req/s  p50 {fmt_ms(live.p50)}  p99 {fmt_ms(live.p99)}"
+            f"  (server CPU {fmt_ms(live.cpu)}/req)",
         )
         pid = httpx.get(f"{server.base}/api/v1/proposals?limit=1", headers=auth).json()["items"][0][
             "id"
@@ -433,15 +466,20 @@ def measure_server(
         out.add(
             "GET /proposals/{id}, 1 connection, p50",
             f"{fmt_ms(one.p50)} = {one.p50 / floor['fetchrow']:.1f}× fetchrow  "
-            f"({one.rps:,.0f} req/s, errors {one.errors})",
+            f"({one.rps:,.0f} req/s, errors {one.errors}, server CPU {fmt_ms(one.cpu)}/req)",
         )
         lst = wrk(
-            f"{server.base}/api/v1/proposals?limit=50", connections=32, seconds=secs, headers=auth
+            f"{server.base}/api/v1/proposals?limit=50",
+            connections=32,
+            seconds=secs,
+            headers=auth,
+            server=server,
         )
         out.add(
             "GET /proposals?limit=50, 32 connections",
             f"{lst.rps:,.0f} req/s = {100 * lst.rps / live.rps:.1f}% of /health/live  "
-            f"p50 {fmt_ms(lst.p50)}  p99 {fmt_ms(lst.p99)}  (errors {lst.errors})",
+            f"p50 {fmt_ms(lst.p50)}  p99 {fmt_ms(lst.p99)}  (errors {lst.errors}, "
+            f"server CPU {fmt_ms(lst.cpu)}/req)",
         )
         pay = disbursement_cycle(server.base, tokens, args.payments)
         p50 = statistics.median(pay)
@@ -467,7 +505,7 @@ def _list_p50s(url: str, server: Server, auth: dict[str, str], secs: float) -> d
     ):
         check = httpx.get(target, headers=auth, timeout=30)
         check.raise_for_status()
-        got[name] = wrk(target, connections=1, seconds=secs, headers=auth).p50
+        got[name] = wrk(target, connections=1, seconds=secs, headers=auth, server=server).p50
     return got
 
 

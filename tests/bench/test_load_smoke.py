@@ -19,7 +19,7 @@ FIGURES = (
     r"/health/live, 32 connections +[\d,]+ req/s",
     r"GET /proposals/\{id\}, 1 connection, p50 +[\d.]+ (µs|ms) = [\d.]+× fetchrow",
     r"GET /proposals\?limit=50, 32 connections +[\d,]+ req/s = [\d.]+% of /health/live"
-    r" +p50 [\d.]+ (µs|ms) +p99 [\d.]+ (µs|ms) +\(errors 0\)",
+    r" +p50 [\d.]+ (µs|ms) +p99 [\d.]+ (µs|ms) +\(errors \d+, server CPU [\d.]+ (µs|ms)/req\)",
     r"POST /tranches/\{id\}/disbursements, p50 of 3 +[\d.]+ (µs|ms) = [\d.]+× INSERT",
     r"--workers 2 vs 1: /health/live and list throughput +[\d.]+× / [\d.]+×",
     r"list first page, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
