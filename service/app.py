@@ -16,6 +16,7 @@ from service.audit.controllers import AuditController
 from service.awards.controllers import GrantController, LedgerController, TrancheController
 from service.bodies import StrictRequest
 from service.calls.controllers import CallController, WindowController
+from service.context import PaymentPolicy
 from service.decisions.controllers import WindowDecisionController
 from service.dependencies import provide_context, provide_session
 from service.docs import DOCS_PREFIX, SelfHostedSwaggerPlugin, docs_router
@@ -210,7 +211,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,
         openapi_config=openapi,
-        state=State({"db": db, "settings": settings}),
+        state=State(
+            {"db": db, "settings": settings, "payments": PaymentPolicy.from_settings(settings)}
+        ),
         on_shutdown=[dispose],
         debug=False,
         type_encoders={msgspec.Struct: msgspec.to_builtins},

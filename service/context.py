@@ -1,4 +1,5 @@
-"""What a service needs to know about the request it serves: who acts, and the request id."""
+"""What a service needs to know about the request it serves: who acts, the request id, and the
+operator's payment rules."""
 
 from __future__ import annotations
 
@@ -7,17 +8,41 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.permissions import ANONYMOUS, Actor, Decision
 from service.problems import Forbidden, NotAuthenticated
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
+@dataclass(frozen=True)
+class PaymentPolicy:
+    """The operator's payment rules (settings) as the awards use cases read them: from the request's
+    context (`ctx.payments`). The API builds it once from its settings (`create_app`); the CLI,
+    the demo and tests build contexts with theirs. The default is the settings' default."""
+
+    second_confirmation_above: int = 50_000_000
+    """A tranche above this amount (minor units) is paid only after a second finance officer
+    confirmed it (`GRANTS_SECOND_CONFIRMATION_ABOVE`)."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PaymentPolicy:
+        return cls(second_confirmation_above=settings.second_confirmation_above)
+
+    def needs_confirmation(self, amount: int) -> bool:
+        """Whether a tranche of `amount` needs the second confirmation before it is paid."""
+        return amount > self.second_confirmation_above
+
 
 @dataclass(frozen=True)
 class RequestContext:
     actor: Actor
     request_id: str | None = None
+    payments: PaymentPolicy = PaymentPolicy()
 
     @classmethod
     def system(cls, label: str = "system", request_id: str | None = None) -> RequestContext:
@@ -61,7 +86,7 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-__all__ = ["ANONYMOUS", "RequestContext", "utcnow"]
+__all__ = ["ANONYMOUS", "PaymentPolicy", "RequestContext", "utcnow"]
 
 
 # --- side effects outside the database: run only once the transaction's fate is known ----------

@@ -65,8 +65,13 @@ async def _unit_of_work(session: AsyncSession) -> AsyncIterator[None]:
         run_hooks(session, AFTER_COMMIT)
 
 
-async def provide_context(request: Request[Any, Any, Any], session: Session) -> RequestContext:
-    """Who acts (authenticated with the session) and the request id."""
+async def provide_context(
+    state: State, request: Request[Any, Any, Any], session: Session
+) -> RequestContext:
+    """Who acts (authenticated with the session), the request id and the payment rules (built
+    once from the settings by `create_app`)."""
     actor: Actor = request.scope.get("state", {}).get(ACTOR_STATE, ANONYMOUS)
     rid = request.scope.get("state", {}).get("request_id")
-    return RequestContext(actor=actor, request_id=rid if isinstance(rid, str) else None)
+    return RequestContext(
+        actor=actor, request_id=rid if isinstance(rid, str) else None, payments=state.payments
+    )

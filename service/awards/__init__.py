@@ -33,7 +33,7 @@ from service.awards.ledger import (
     list_ledger,
     reverse,
 )
-from service.awards.reads import get_grant, list_grants, list_versions, needs_confirmation
+from service.awards.reads import get_grant, list_grants, list_versions
 from service.awards.tranches import approve_tranche, cancel_tranche, confirm_tranche, get_tranche
 from service.awards.window_money import SourceRoom, lock_window, window_rooms
 
@@ -53,7 +53,6 @@ __all__ = [
     "list_ledger",
     "list_versions",
     "lock_window",
-    "needs_confirmation",
     "reverse",
     "sign_agreement",
     "window_rooms",

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from contracts import awards as c
 from contracts.enums import GrantStatus
 from service import awards
-from service.dependencies import AppSettings, Ctx, Session
+from service.dependencies import Ctx, Session
 from service.idempotency import HEADER, KEY_PATTERN, idempotent
 from service.openapi import USER, USER_OR_KEY, problems
 from service.pagination import CursorQ, LimitQ
@@ -47,12 +47,12 @@ class GrantController(Controller):
 
     @post("/", operation_id="CreateGrant", security=USER, responses=problems(401, 403, 404, 409))
     async def create_grant(
-        self, data: JSONBody[c.GrantCreate], session: Session, ctx: Ctx, settings: AppSettings
+        self, data: JSONBody[c.GrantCreate], session: Session, ctx: Ctx
     ) -> c.GrantRead:
         """Turn a selected proposal into a grant with its tranche schedule, charged to the
         window's funding sources; refused when the window's envelope or a source would be
         over-committed."""
-        return await awards.create_grant(session, ctx, data, settings.second_confirmation_above)
+        return await awards.create_grant(session, ctx, data)
 
     @get("/", operation_id="ListGrants", responses=problems(401, 403))
     async def list_grants(
@@ -77,9 +77,9 @@ class GrantController(Controller):
 
     @get("/{grant_id:uuid}", operation_id="GetGrant", responses=problems(401, 403, 404))
     async def get_grant(
-        self, grant_id: FromPath[uuid.UUID], session: Session, ctx: Ctx, settings: AppSettings
+        self, grant_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.GrantRead:
-        return await awards.get_grant(session, ctx, grant_id, settings.second_confirmation_above)
+        return await awards.get_grant(session, ctx, grant_id)
 
     @post(
         "/{grant_id:uuid}/amendments",
@@ -93,12 +93,9 @@ class GrantController(Controller):
         data: JSONBody[c.AmendmentCreate],
         session: Session,
         ctx: Ctx,
-        settings: AppSettings,
     ) -> c.GrantRead:
         """A new version of the terms; paid tranches are never edited."""
-        return await awards.amend_grant(
-            session, ctx, grant_id, data, settings.second_confirmation_above
-        )
+        return await awards.amend_grant(session, ctx, grant_id, data)
 
     @get(
         "/{grant_id:uuid}/versions",
@@ -122,12 +119,9 @@ class GrantController(Controller):
         data: JSONBody[c.AgreementSignature],
         session: Session,
         ctx: Ctx,
-        settings: AppSettings,
     ) -> c.GrantRead:
         """Record the signed agreement; tranches waiting only for it become due."""
-        return await awards.sign_agreement(
-            session, ctx, grant_id, data, settings.second_confirmation_above
-        )
+        return await awards.sign_agreement(session, ctx, grant_id, data)
 
 
 class TrancheController(Controller):
@@ -137,11 +131,9 @@ class TrancheController(Controller):
 
     @get("/{tranche_id:uuid}", operation_id="GetTranche", responses=problems(401, 403, 404))
     async def get_tranche(
-        self, tranche_id: FromPath[uuid.UUID], session: Session, ctx: Ctx, settings: AppSettings
+        self, tranche_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.TrancheRead:
-        return await awards.get_tranche(
-            session, ctx, tranche_id, settings.second_confirmation_above
-        )
+        return await awards.get_tranche(session, ctx, tranche_id)
 
     @post(
         "/{tranche_id:uuid}/approval",
@@ -156,12 +148,9 @@ class TrancheController(Controller):
         data: JSONBody[c.TrancheTransition],
         session: Session,
         ctx: Ctx,
-        settings: AppSettings,
     ) -> c.TrancheRead:
         """A programme officer releases a due tranche for payment."""
-        return await awards.approve_tranche(
-            session, ctx, tranche_id, data, settings.second_confirmation_above
-        )
+        return await awards.approve_tranche(session, ctx, tranche_id, data)
 
     @post(
         "/{tranche_id:uuid}/confirmation",
@@ -176,13 +165,10 @@ class TrancheController(Controller):
         data: JSONBody[c.TrancheTransition],
         session: Session,
         ctx: Ctx,
-        settings: AppSettings,
     ) -> c.TrancheRead:
         """A second finance officer confirms a payment above the four-eyes threshold; then
         another finance officer pays it."""
-        return await awards.confirm_tranche(
-            session, ctx, tranche_id, data, settings.second_confirmation_above
-        )
+        return await awards.confirm_tranche(session, ctx, tranche_id, data)
 
     @post(
         "/{tranche_id:uuid}/cancellation",
@@ -197,12 +183,9 @@ class TrancheController(Controller):
         data: JSONBody[c.TrancheCancellation],
         session: Session,
         ctx: Ctx,
-        settings: AppSettings,
     ) -> c.TrancheRead:
         """Cancel an unpaid tranche: its money returns to the window's envelope."""
-        return await awards.cancel_tranche(
-            session, ctx, tranche_id, data, settings.second_confirmation_above
-        )
+        return await awards.cancel_tranche(session, ctx, tranche_id, data)
 
     @post(
         "/{tranche_id:uuid}/disbursements",
@@ -217,7 +200,6 @@ class TrancheController(Controller):
         data: JSONBody[c.DisbursementCreate],
         session: Session,
         ctx: Ctx,
-        settings: AppSettings,
         idempotency_key: RequiredIdempotencyKey,
     ) -> Response[c.LedgerEntryRead]:
         """Record the payment of an approved tranche, exactly once. The `Idempotency-Key` header
@@ -225,9 +207,7 @@ class TrancheController(Controller):
         (`Idempotent-Replayed: true`)."""
 
         async def pay() -> c.LedgerEntryRead:
-            return await awards.disburse(
-                session, ctx, tranche_id, data, settings.second_confirmation_above
-            )
+            return await awards.disburse(session, ctx, tranche_id, data)
 
         return await idempotent(request, session, ctx, pay, key=idempotency_key)
 

@@ -225,7 +225,7 @@ def _floor(window: CallWindow, requested: int) -> int:
 
 
 async def create_grant(
-    session: AsyncSession, ctx: RequestContext, body: c.GrantCreate, threshold: int
+    session: AsyncSession, ctx: RequestContext, body: c.GrantCreate
 ) -> c.GrantRead:
     ctx.require(p.can_manage_grants(ctx.actor))
     assert ctx.actor.id is not None
@@ -311,7 +311,7 @@ async def create_grant(
         after={"status": proposal.status.value, "grant_id": str(grant.id)},
     )
     await refresh_grant(session, ctx, grant)
-    return await _grant_read(session, grant, threshold)
+    return await _grant_read(session, grant, ctx.payments)
 
 
 async def amend_grant(
@@ -319,7 +319,6 @@ async def amend_grant(
     ctx: RequestContext,
     grant_id: uuid.UUID,
     body: c.AmendmentCreate,
-    threshold: int,
 ) -> c.GrantRead:
     """A new version of the terms. Paid and cancelled tranches stay as they are; `tranches`
     replaces the unpaid ones (which are cancelled, "replaced by amendment N", and new ones
@@ -393,7 +392,7 @@ async def amend_grant(
                     " period; send a new schedule",
                 )
     if not changed:
-        return await _grant_read(session, grant, threshold)
+        return await _grant_read(session, grant, ctx.payments)
     grant.version += 1
     grant.status = (
         GrantStatus.COMPLETED if grant.disbursed_amount == grant.amount else GrantStatus.ACTIVE
@@ -411,7 +410,7 @@ async def amend_grant(
         reason=body.reason,
     )
     await refresh_grant(session, ctx, grant)
-    return await _grant_read(session, grant, threshold)
+    return await _grant_read(session, grant, ctx.payments)
 
 
 async def sign_agreement(
@@ -419,7 +418,6 @@ async def sign_agreement(
     ctx: RequestContext,
     grant_id: uuid.UUID,
     body: c.AgreementSignature,
-    threshold: int,
 ) -> c.GrantRead:
     ctx.require(p.can_manage_grants(ctx.actor))
     await grant_or_404(session, ctx, grant_id)
@@ -460,4 +458,4 @@ async def sign_agreement(
         after=snapshot(grant),
     )
     await refresh_grant(session, ctx, grant)
-    return await _grant_read(session, grant, threshold)
+    return await _grant_read(session, grant, ctx.payments)

@@ -18,7 +18,6 @@ from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next
 from scoring.money import convert, split_payment
 from service.audit.service import record, snapshot
 from service.awards._common import _invalid, _names, _rate_str
-from service.awards.reads import needs_confirmation
 from service.awards.tranches import _audit_tranche, _move, _tranche_for_update
 from service.awards.window_money import _paid_by_source
 from service.context import RequestContext
@@ -179,7 +178,6 @@ async def disburse(
     ctx: RequestContext,
     tranche_id: uuid.UUID,
     body: c.DisbursementCreate,
-    threshold: int,
 ) -> c.LedgerEntryRead:
     ctx.require(p.can_disburse(ctx.actor))
     assert ctx.actor.id is not None
@@ -198,10 +196,11 @@ async def disburse(
         )
     if tranche.approved_by == ctx.actor.id:
         raise Forbidden("four eyes: the officer who approved the tranche cannot pay it")
-    if needs_confirmation(tranche, threshold):
+    if ctx.payments.needs_confirmation(tranche.amount):
         if tranche.confirmed_by is None:
             raise Conflict(
-                f"a payment above {threshold} needs a second finance officer's confirmation first"
+                f"a payment above {ctx.payments.second_confirmation_above} needs a second finance"
+                " officer's confirmation first"
             )
         if tranche.confirmed_by == ctx.actor.id:
             raise Forbidden("four eyes: the officer who confirmed the tranche cannot also pay it")

@@ -14,7 +14,7 @@ from contracts import permissions as p
 from contracts.enums import GrantStatus
 from service.awards._common import _names, _rate_str
 from service.awards.conditions import lock_grant
-from service.context import RequestContext
+from service.context import PaymentPolicy, RequestContext
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     CallWindow,
@@ -55,12 +55,8 @@ async def grant_or_404(
     return grant
 
 
-def needs_confirmation(tranche: Tranche, threshold: int) -> bool:
-    return tranche.amount > threshold
-
-
 async def _tranche_reads(
-    session: AsyncSession, tranches: Sequence[Tranche], threshold: int
+    session: AsyncSession, tranches: Sequence[Tranche], payments: PaymentPolicy
 ) -> list[c.TrancheRead]:
     ids = [t.id for t in tranches]
     items: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
@@ -107,7 +103,7 @@ async def _tranche_reads(
             confirmed_by=t.confirmed_by,
             confirmed_by_name=names.get(t.confirmed_by) if t.confirmed_by else None,
             confirmed_at=t.confirmed_at,
-            needs_confirmation=needs_confirmation(t, threshold),
+            needs_confirmation=payments.needs_confirmation(t.amount),
             cancelled_reason=t.cancelled_reason,
             version=t.version,
         )
@@ -115,7 +111,7 @@ async def _tranche_reads(
     ]
 
 
-async def _grant_read(session: AsyncSession, grant: Grant, threshold: int) -> c.GrantRead:
+async def _grant_read(session: AsyncSession, grant: Grant, payments: PaymentPolicy) -> c.GrantRead:
     proposal = await session.get(Proposal, grant.proposal_id)
     window = await session.get(CallWindow, grant.window_id)
     assert proposal is not None
@@ -153,7 +149,7 @@ async def _grant_read(session: AsyncSession, grant: Grant, threshold: int) -> c.
         agreement_signed_at=grant.agreement_signed_at,
         status=grant.status,
         version=grant.version,
-        tranches=await _tranche_reads(session, tranches, threshold),
+        tranches=await _tranche_reads(session, tranches, payments),
         charges=[
             c.ChargeRead(
                 funding_source_id=ch.funding_source_id,
@@ -170,10 +166,9 @@ async def _grant_read(session: AsyncSession, grant: Grant, threshold: int) -> c.
     )
 
 
-async def get_grant(
-    session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, threshold: int
-) -> c.GrantRead:
-    return await _grant_read(session, await grant_or_404(session, ctx, grant_id), threshold)
+async def get_grant(session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID) -> c.GrantRead:
+    grant = await grant_or_404(session, ctx, grant_id)
+    return await _grant_read(session, grant, ctx.payments)
 
 
 async def list_grants(

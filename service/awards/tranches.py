@@ -16,7 +16,7 @@ from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next, can_move
 from service.audit.service import record, snapshot
 from service.awards.conditions import lock_grant
 from service.awards.grants import _new_version, _terms
-from service.awards.reads import _tranche_reads, grant_or_404, needs_confirmation
+from service.awards.reads import _tranche_reads, grant_or_404
 from service.awards.window_money import _release, lock_window
 from service.changes import check_version
 from service.context import RequestContext, utcnow
@@ -73,13 +73,13 @@ def _move(tranche: Tranche, target: TrancheStatus) -> None:
 
 
 async def get_tranche(
-    session: AsyncSession, ctx: RequestContext, tranche_id: uuid.UUID, threshold: int
+    session: AsyncSession, ctx: RequestContext, tranche_id: uuid.UUID
 ) -> c.TrancheRead:
     tranche = await session.get(Tranche, tranche_id)
     if tranche is None:
         raise NotFound(f"tranche {tranche_id} does not exist")
     await grant_or_404(session, ctx, tranche.grant_id)
-    return (await _tranche_reads(session, [tranche], threshold))[0]
+    return (await _tranche_reads(session, [tranche], ctx.payments))[0]
 
 
 async def approve_tranche(
@@ -87,7 +87,6 @@ async def approve_tranche(
     ctx: RequestContext,
     tranche_id: uuid.UUID,
     body: c.TrancheTransition,
-    threshold: int,
 ) -> c.TrancheRead:
     ctx.require(p.can_approve_tranche(ctx.actor))
     _, tranche = await _tranche_for_update(session, ctx, tranche_id)
@@ -99,7 +98,7 @@ async def approve_tranche(
     tranche.version += 1
     await session.flush()
     await _audit_tranche(session, ctx, tranche, "approved", before, reason=body.comment)
-    return (await _tranche_reads(session, [tranche], threshold))[0]
+    return (await _tranche_reads(session, [tranche], ctx.payments))[0]
 
 
 async def confirm_tranche(
@@ -107,7 +106,6 @@ async def confirm_tranche(
     ctx: RequestContext,
     tranche_id: uuid.UUID,
     body: c.TrancheTransition,
-    threshold: int,
 ) -> c.TrancheRead:
     """The second finance officer's confirmation of a large payment, before it is made."""
     ctx.require(p.can_disburse(ctx.actor))
@@ -115,10 +113,10 @@ async def confirm_tranche(
     check_version(tranche, body)
     if tranche.status != TrancheStatus.APPROVED:
         raise Conflict(f"only an approved tranche is confirmed; this one is {tranche.status}")
-    if not needs_confirmation(tranche, threshold):
+    if not ctx.payments.needs_confirmation(tranche.amount):
         raise Conflict(
             f"a tranche of {tranche.amount} is paid without a second confirmation"
-            f" (only above {threshold})"
+            f" (only above {ctx.payments.second_confirmation_above})"
         )
     if tranche.confirmed_by is not None:
         raise Conflict("the tranche is already confirmed")
@@ -130,7 +128,7 @@ async def confirm_tranche(
     tranche.version += 1
     await session.flush()
     await _audit_tranche(session, ctx, tranche, "confirmed", before, reason=body.comment)
-    return (await _tranche_reads(session, [tranche], threshold))[0]
+    return (await _tranche_reads(session, [tranche], ctx.payments))[0]
 
 
 async def cancel_tranche(
@@ -138,7 +136,6 @@ async def cancel_tranche(
     ctx: RequestContext,
     tranche_id: uuid.UUID,
     body: c.TrancheCancellation,
-    threshold: int,
 ) -> c.TrancheRead:
     """Cancel an unpaid tranche: the grant's amount falls by it, its charges release it pro rata
     to their unpaid parts, and a new version of the grant's terms is recorded."""
@@ -175,4 +172,4 @@ async def cancel_tranche(
         after=await _terms(session, grant),
         reason=f"tranche {tranche.position} cancelled",
     )
-    return (await _tranche_reads(session, [tranche], threshold))[0]
+    return (await _tranche_reads(session, [tranche], ctx.payments))[0]

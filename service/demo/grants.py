@@ -30,7 +30,7 @@ from contracts.enums import ProposalStatus, Role, TrancheConditionKind
 from contracts.permissions import Actor
 from scoring.money import allocate_pro_rata
 from service import awards
-from service.context import RequestContext, utcnow
+from service.context import PaymentPolicy, RequestContext, utcnow
 from service.demo.base import demo_email
 from service.demo.spec import GrantsSpec, World
 from service.persistence.models import (
@@ -43,7 +43,9 @@ from service.settings import Settings
 from service.timezones import BISHKEK
 
 
-async def _staff(session: AsyncSession, local: str, role: Role) -> RequestContext:
+async def _staff(
+    session: AsyncSession, local: str, role: Role, payments: PaymentPolicy
+) -> RequestContext:
     user = (
         (await session.execute(select(AppUser).where(col(AppUser.email) == demo_email(local))))
         .scalars()
@@ -52,6 +54,7 @@ async def _staff(session: AsyncSession, local: str, role: Role) -> RequestContex
     return RequestContext(
         actor=Actor(kind="user", id=user.id, label=f"user:{user.email}", roles=frozenset({role})),
         request_id="demo-data",
+        payments=payments,
     )
 
 
@@ -93,10 +96,10 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
     )
     if not selected:
         return 0
-    officer = await _staff(session, "officer", Role.PROGRAMME_OFFICER)
-    finance = await _staff(session, "finance", Role.FINANCE_OFFICER)
-    finance2 = await _staff(session, "finance2", Role.FINANCE_OFFICER)
-    threshold = Settings().second_confirmation_above
+    payments = PaymentPolicy.from_settings(Settings())
+    officer = await _staff(session, "officer", Role.PROGRAMME_OFFICER, payments)
+    finance = await _staff(session, "finance", Role.FINANCE_OFFICER, payments)
+    finance2 = await _staff(session, "finance2", Role.FINANCE_OFFICER, payments)
     today = utcnow().astimezone(BISHKEK).date()
     start = today + timedelta(days=spec.start_in_days)
     made = 0
@@ -120,7 +123,6 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
                 end_date=start + timedelta(days=364),
                 tranches=_schedule(spec, proposal.requested_amount, start, items),
             ),
-            threshold,
         )
         made += 1
         if n == 3:
@@ -134,7 +136,6 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
                 agreement_reference=spec.agreement_reference.format(n=n + 1),
                 signed_on=start,
             ),
-            threshold,
         )
         first = grant.tranches[0]
         if n == 2:
@@ -148,7 +149,6 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
                     version=last.version,
                     reason=spec.cancel_reason,
                 ),
-                threshold,
             )
             continue
         first = await awards.approve_tranche(
@@ -156,7 +156,6 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
             officer,
             first.id,
             TrancheTransition(version=first.version, comment=spec.approve_comment),
-            threshold,
         )
         if n == 1:
             continue  # the second: approved, awaiting the finance officer
@@ -167,7 +166,7 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
             bank_details={"bank": spec.bank, "account": f"1280{n:012d}"},
             rates=dict(spec.rates),
         )
-        wrong = await awards.disburse(session, finance, first.id, payment, threshold)
+        wrong = await awards.disburse(session, finance, first.id, payment)
         # a wrong account: reversed by the second finance officer, approved and paid again
         await awards.reverse(
             session,
@@ -179,16 +178,15 @@ async def load_demo_grants(session: AsyncSession, data: World) -> int:
                 reference=f"{spec.bank}-RET-{n + 1:03d}",
             ),
         )
-        again = await awards.get_tranche(session, officer, first.id, threshold)
+        again = await awards.get_tranche(session, officer, first.id)
         again = await awards.approve_tranche(
             session,
             officer,
             first.id,
             TrancheTransition(version=again.version, comment=spec.approve_again_comment),
-            threshold,
         )
         payment.reference = f"{spec.bank}-{start:%Y%m%d}-{n + 1:03d}-B"
         payment.bank_details = {"bank": spec.bank, "account": f"1290{n:012d}"}
         payment.value_date = start + timedelta(days=6)
-        await awards.disburse(session, finance2, again.id, payment, threshold)
+        await awards.disburse(session, finance2, again.id, payment)
     return made

@@ -204,7 +204,7 @@ from contracts.selection import (
 from contracts.webhooks import EventType, WebhookSecretRotate, WebhookSubscriptionCreate
 from service import awards
 from service.app import create_app
-from service.context import RequestContext, utcnow
+from service.context import PaymentPolicy, RequestContext, utcnow
 from service.identity.secrets import new_api_key, new_token
 from service.persistence.database import Database
 from service.persistence.models import (
@@ -1398,7 +1398,8 @@ def _acting(w: World, name: str, role: Role) -> RequestContext:
     """The service's context for one of the world's people acting in `role`."""
     person = w.people[name]
     return RequestContext(
-        actor=Actor(kind="user", id=person.id, label=name, roles=frozenset({role}))
+        actor=Actor(kind="user", id=person.id, label=name, roles=frozenset({role})),
+        payments=PaymentPolicy(second_confirmation_above=THRESHOLD),
     )
 
 
@@ -1449,13 +1450,10 @@ async def _grant_round(w: World) -> None:
                 _tranche(8_000_000, 3, agreement),
             ],
         ),
-        THRESHOLD,
     )
     for t in grant.tranches[:2]:
-        await awards.approve_tranche(
-            w.session, officer, t.id, TrancheTransition(version=t.version), THRESHOLD
-        )
-    w.grant = await awards.get_grant(w.session, officer, grant.id, THRESHOLD)
+        await awards.approve_tranche(w.session, officer, t.id, TrancheTransition(version=t.version))
+    w.grant = await awards.get_grant(w.session, officer, grant.id)
 
 
 WEBHOOK_MANAGERS = only("admin")
@@ -1488,9 +1486,7 @@ async def _paid_round(w: World) -> None:
     await _grant_round(w)
     payer = _acting(w, "admin", Role.FINANCE_OFFICER)  # not one of the callers' roles
     tranche = w.grant.tranches[1]
-    w.entry = await awards.disburse(
-        w.session, payer, tranche.id, _payment(tranche.amount), THRESHOLD
-    )
+    w.entry = await awards.disburse(w.session, payer, tranche.id, _payment(tranche.amount))
 
 
 def _payment(amount: int) -> DisbursementCreate:

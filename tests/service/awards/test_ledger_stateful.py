@@ -59,7 +59,7 @@ from contracts.enums import GrantStatus, LedgerEntryKind, Role, TrancheStatus
 from contracts.permissions import Actor
 from scoring.money import convert
 from service import awards
-from service.context import RequestContext
+from service.context import PaymentPolicy, RequestContext
 from service.persistence.models import (
     CallWindow,
     Proposal,
@@ -294,7 +294,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.world: MoneyWorld = env.run(env.new_world())
         self.ctx = {
             name: RequestContext(
-                actor=Actor(kind="user", id=self.world.user_ids[name], label=name, roles=roles)
+                actor=Actor(kind="user", id=self.world.user_ids[name], label=name, roles=roles),
+                payments=PaymentPolicy(second_confirmation_above=THRESHOLD),
             )
             for name, roles in ROLES.items()
         }
@@ -435,7 +436,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "create",
-            lambda s: awards.create_grant(s, self.ctx[who], body, THRESHOLD),
+            lambda s: awards.create_grant(s, self.ctx[who], body),
             refusal,
         )
         if read is None:
@@ -462,7 +463,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "approve",
-            lambda s: awards.approve_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.approve_tranche(s, self.ctx[who], t.id, body),
             refusal,
         )
         if read is None:
@@ -500,7 +501,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "confirm",
-            lambda s: awards.confirm_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.confirm_tranche(s, self.ctx[who], t.id, body),
             refusal,
         )
         if read is None:
@@ -554,7 +555,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "disburse",
-            lambda s: awards.disburse(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.disburse(s, self.ctx[who], t.id, body),
             refusal,
         )
         if read is None:
@@ -660,7 +661,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "cancel",
-            lambda s: awards.cancel_tranche(s, self.ctx[who], t.id, body, THRESHOLD),
+            lambda s: awards.cancel_tranche(s, self.ctx[who], t.id, body),
             refusal,
         )
         if read is None:
@@ -718,7 +719,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         read = self._call(
             "amend",
-            lambda s: awards.amend_grant(s, self.ctx[who], g.id, body, THRESHOLD),
+            lambda s: awards.amend_grant(s, self.ctx[who], g.id, body),
             refusal,
         )
         if read is None:
