@@ -12,6 +12,7 @@ ports, against one database, keep no state of their own that matters:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from sqlalchemy import text
 
 from contracts.awards import DisbursementCreate, TrancheTransition
 from contracts.client import GrantsClient
+from service.identity.throttle import account_key
 from service.persistence.database import Database
 from tests.conftest import ROOT, Server
 from tests.factories import (
@@ -84,7 +86,7 @@ def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[Served]
         GRANTS_DATABASE_URL=database_url,
         GRANTS_DATA_DIR=str(workdir / f"data-{port}"),
         GRANTS_ENVIRONMENT="test",
-        GRANTS_POOL_SIZE="20",
+        GRANTS_POOL_SIZE="8",  # 3 workers × (8 + 8 overflow): 48 connections at most
         GRANTS_LOG_LEVEL="WARNING",
         GRANTS_IN_PROCESS_JOBS="false",
         GRANTS_METRICS_TOKEN="scrape-" + "s" * 32,
@@ -155,6 +157,18 @@ async def _post_payment(
     return _outcome(f"{who}/{key}", resp)
 
 
+async def _failures(database: Database, email: str) -> tuple[int, bool]:
+    """The account's failure count in the shared table, and whether it is blocked."""
+    async with database.session() as s:
+        row = (
+            await s.execute(
+                text("SELECT failures, blocked_until > now() FROM sign_in_throttle WHERE key = :k"),
+                {"k": account_key(email)},
+            )
+        ).one()
+    return int(row[0]), bool(row[1])
+
+
 async def _email_of(database: Database, user_id: uuid.UUID) -> str:
     async with database.session() as s:
         email: str = (
@@ -215,12 +229,23 @@ async def test_two_processes_pay_a_tranche_once_share_the_throttle_and_serve_met
                 refused = {o.problem_type for o in outcomes if o.status == 409}
                 assert refused <= {PROBLEM + "conflict", PROBLEM + "idempotency-key-in-flight"}
 
-                # the sign-in throttle: 3 failures on one process, 2 on the other, and the
-                # account is blocked on both (5 free failures in all)
+                # the sign-in throttle: 3 failures on one process and 2 on the other are one
+                # count of 5 (the free allowance), then the account is blocked
                 email = await _email_of(database, world.user_ids["member"])
                 wrong = {"email": email, "password": "not-the-password-at-all"}
                 fails = [await https[i].post("auth/token", json=wrong) for i in (0, 0, 0, 1, 1)]
                 assert [r.status_code for r in fails] == [401] * 5
+                assert await _failures(database, email) == (5, True)
+                # the block doubles with each further failure (1 s, 2 s, … ): fail on either
+                # until it lasts 16 s, long enough to see both refuse whatever the machine's load
+                attempts = 0
+                while (await _failures(database, email))[0] < 9:
+                    attempts += 1
+                    assert attempts < 50
+                    answer = await https[attempts % 2].post("auth/token", json=wrong)
+                    assert answer.status_code in (401, 429), answer.text
+                    if answer.status_code == 429:  # wait the block out: then it counts again
+                        await asyncio.sleep(int(answer.headers["retry-after"]))
                 for http in https:
                     blocked = await http.post("auth/token", json=wrong)
                     assert blocked.status_code == 429, blocked.text
@@ -258,6 +283,6 @@ async def _assert_metrics(base: str) -> None:
     assert sum(payments.values()) == 32, counts  # the odd-numbered half of the 64 came here
     assert set(payments) <= {"201", "409"}
     assert not any("-" in route for _, route, _ in counts)  # templates, never a raw id
-    # each of the two workers has a pool of 20 (GRANTS_POOL_SIZE): the figure is their sum
+    # each of the two workers has a pool of 8 (GRANTS_POOL_SIZE): the figure is their sum
     (size,) = families["grants_db_pool_size"].samples
-    assert size.value == 40
+    assert size.value == 16
