@@ -53,7 +53,11 @@ from service.pcc.controllers import (
 )
 from service.persistence.database import Database, resolve_database_url
 from service.problems import EXCEPTION_HANDLERS
-from service.proposals.controllers import AttachmentController, ProposalController
+from service.proposals.controllers import (
+    AttachmentController,
+    ProposalController,
+    WindowProposalController,
+)
 from service.reports.controllers import GrantReportController, ReportController
 from service.reviews.controllers import (
     AssignmentController,
@@ -102,6 +106,7 @@ API_CONTROLLERS: list[Any] = [
     AuditController,
     CallController,
     WindowController,
+    WindowProposalController,
     ProposalController,
     AttachmentController,
     WindowReviewController,

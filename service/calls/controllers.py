@@ -9,12 +9,10 @@ from litestar import Controller, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import calls as c
-from contracts import proposals as pc
 from service.calls import service
 from service.dependencies import Ctx, Session
 from service.openapi import USER, problems
 from service.pagination import CursorQ, LimitQ
-from service.proposals import service as proposals
 
 
 class CallController(Controller):
@@ -128,35 +126,3 @@ class WindowController(Controller):
     ) -> c.WindowRead:
         """A new version of the eligibility rules (refused once proposals were submitted)."""
         return await service.replace_rules(session, ctx, window_id, data)
-
-    @post(
-        "/{window_id:uuid}/eligibility-check",
-        operation_id="CreateEligibilityCheck",
-        responses=problems(401, 404),
-        status_code=200,
-    )
-    async def create_eligibility_check(
-        self,
-        window_id: FromPath[uuid.UUID],
-        data: JSONBody[c.EligibilityCheck],
-        session: Session,
-        ctx: Ctx,
-    ) -> c.EligibilityRead:
-        """Every rule's verdict for a draft of yours, or for raw answers (no login needed)."""
-        return await proposals.check_eligibility(session, ctx, window_id, data)
-
-    @post(
-        "/{window_id:uuid}/proposals",
-        operation_id="CreateProposal",
-        responses=problems(401, 403, 404, 409),
-        security=USER,
-    )
-    async def create_proposal(
-        self,
-        window_id: FromPath[uuid.UUID],
-        data: JSONBody[pc.ProposalCreate],
-        session: Session,
-        ctx: Ctx,
-    ) -> pc.ProposalRead:
-        """Start a draft for one of your organisations in a published, not yet closed window."""
-        return await proposals.create_proposal(session, ctx, window_id, data)

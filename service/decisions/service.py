@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from contracts import decisions as c
 from contracts import permissions as p
-from service.calls.service import window_or_404
+from service.calls.queries import window_or_404
 from service.context import RequestContext
 from service.persistence.models import AppUser, Decision, Proposal
 

@@ -11,6 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
+from contracts import calls as cc
 from contracts import proposals as c
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
 from service.attachments import download
@@ -29,6 +30,45 @@ class AttachmentUpload:
 
     file: UploadFile
     kind: AttachmentKind = AttachmentKind.OTHER
+
+
+class WindowProposalController(Controller):
+    """The routes of proposals under a window: the eligibility pre-check and a new draft."""
+
+    path = "/windows"
+    tags = ["calls"]
+
+    @post(
+        "/{window_id:uuid}/eligibility-check",
+        operation_id="CreateEligibilityCheck",
+        responses=problems(401, 404),
+        status_code=200,
+    )
+    async def create_eligibility_check(
+        self,
+        window_id: FromPath[uuid.UUID],
+        data: JSONBody[cc.EligibilityCheck],
+        session: Session,
+        ctx: Ctx,
+    ) -> cc.EligibilityRead:
+        """Every rule's verdict for a draft of yours, or for raw answers (no login needed)."""
+        return await service.check_eligibility(session, ctx, window_id, data)
+
+    @post(
+        "/{window_id:uuid}/proposals",
+        operation_id="CreateProposal",
+        responses=problems(401, 403, 404, 409),
+        security=USER,
+    )
+    async def create_proposal(
+        self,
+        window_id: FromPath[uuid.UUID],
+        data: JSONBody[c.ProposalCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.ProposalRead:
+        """Start a draft for one of your organisations in a published, not yet closed window."""
+        return await service.create_proposal(session, ctx, window_id, data)
 
 
 class ProposalController(Controller):

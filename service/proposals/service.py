@@ -32,7 +32,7 @@ from scoring.eligibility import (
 )
 from service.attachments import attachment_read, remove_attachment, store_attachment
 from service.audit.service import record, snapshot
-from service.calls.service import window_is_open, window_or_404
+from service.calls.queries import window_is_open, window_or_404
 from service.changes import (
     check_version,
     move_proposal,
