@@ -10,13 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from contracts.common import ValidationIssue
 from service.persistence.models import AppUser
-from service.problems import InvalidInput
+from service.problems import InvalidInput, issue
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(message, errors=[ValidationIssue(field=field, message=message)])
+    return InvalidInput(message, errors=[issue(field, message)])
 
 
 def _rate_str(rate: Decimal) -> str:

@@ -21,6 +21,7 @@ from service.awards._common import _invalid, _names, _rate_str
 from service.awards.tranches import _audit_tranche, _move, _tranche_for_update
 from service.awards.window_money import _paid_by_source
 from service.context import RequestContext
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     ActionPlan,
@@ -51,41 +52,21 @@ async def ledger_reads(
         for s, code in rows.all():
             sign = -1 if kinds[s.ledger_entry_id] == LedgerEntryKind.REVERSAL else 1
             splits[s.ledger_entry_id].append(
-                c.LedgerSplitRead(
-                    funding_source_id=s.funding_source_id,
+                to_read(
+                    c.LedgerSplitRead,
+                    s,
                     funding_source_code=code,
-                    amount=s.amount,
-                    currency=s.currency,
-                    source_amount=s.source_amount,
-                    committed_source_amount=s.committed_source_amount,
                     exchange_difference=sign * (s.source_amount - s.committed_source_amount),
-                    source_currency=s.source_currency,
                     rate=_rate_str(s.rate),
                 )
             )
     names = await _names(session, [e.created_by for e in entries])
     return [
-        c.LedgerEntryRead(
-            id=e.id,
-            tranche_id=e.tranche_id,
-            grant_id=e.grant_id,
-            kind=e.kind,
-            amount=e.amount,
-            currency=e.currency,
-            source_amount=e.source_amount,
-            source_currency=e.source_currency,
+        to_read(
+            c.LedgerEntryRead,
+            e,
             rate=_rate_str(e.rate),
-            value_date=e.value_date,
-            reference=e.reference,
-            bank_details=e.bank_details,
-            reverses_id=e.reverses_id,
-            reason=e.reason,
-            attempt=e.attempt,
-            approved_by=e.approved_by,
-            confirmed_by=e.confirmed_by,
-            created_by=e.created_by,
             created_by_name=names.get(e.created_by),
-            created_at=e.created_at,
             splits=splits[e.id],
         )
         for e in entries

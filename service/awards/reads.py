@@ -15,6 +15,7 @@ from contracts.enums import GrantStatus
 from service.awards._common import _names, _rate_str
 from service.awards.conditions import lock_grant
 from service.context import PaymentPolicy, RequestContext
+from service.mapping import to_read
 from service.pagination import keyset, split_page
 from service.persistence.models import (
     CallWindow,
@@ -80,32 +81,19 @@ async def _tranche_reads(
                 .order_by(col(TrancheCondition.kind), col(TrancheCondition.id))
             )
         ).scalars():
-            conds[cond.tranche_id].append(
-                c.ConditionRead(id=cond.id, kind=cond.kind, params=cond.params, met_at=cond.met_at)
-            )
+            conds[cond.tranche_id].append(to_read(c.ConditionRead, cond))
     names = await _names(
         session, [u for t in tranches for u in (t.approved_by, t.confirmed_by) if u is not None]
     )
     return [
-        c.TrancheRead(
-            id=t.id,
-            grant_id=t.grant_id,
-            position=t.position,
-            amount=t.amount,
-            currency=t.currency,
-            planned_date=t.planned_date,
-            status=t.status,
+        to_read(
+            c.TrancheRead,
+            t,
             action_plan_item_ids=items[t.id],
             conditions=conds[t.id],
-            approved_by=t.approved_by,
             approved_by_name=names.get(t.approved_by) if t.approved_by else None,
-            approved_at=t.approved_at,
-            confirmed_by=t.confirmed_by,
             confirmed_by_name=names.get(t.confirmed_by) if t.confirmed_by else None,
-            confirmed_at=t.confirmed_at,
             needs_confirmation=payments.needs_confirmation(t.amount),
-            cancelled_reason=t.cancelled_reason,
-            version=t.version,
         )
         for t in tranches
     ]
@@ -133,36 +121,16 @@ async def _grant_read(session: AsyncSession, grant: Grant, payments: PaymentPoli
             .order_by(col(FundingSource.code))
         )
     ).all()
-    return c.GrantRead(
-        id=grant.id,
-        proposal_id=grant.proposal_id,
-        organisation_id=grant.organisation_id,
-        window_id=grant.window_id,
+    return to_read(
+        c.GrantRead,
+        grant,
         call_id=window.call_id,
         title=proposal.title,
-        amount=grant.amount,
-        currency=grant.currency,
-        disbursed_amount=grant.disbursed_amount,
-        start_date=grant.start_date,
-        end_date=grant.end_date,
-        agreement_reference=grant.agreement_reference,
-        agreement_signed_at=grant.agreement_signed_at,
-        status=grant.status,
-        version=grant.version,
         tranches=await _tranche_reads(session, tranches, payments),
         charges=[
-            c.ChargeRead(
-                funding_source_id=ch.funding_source_id,
-                funding_source_code=code,
-                amount=ch.amount,
-                currency=ch.currency,
-                source_amount=ch.source_amount,
-                source_currency=ch.source_currency,
-                rate=_rate_str(ch.rate),
-            )
+            to_read(c.ChargeRead, ch, funding_source_code=code, rate=_rate_str(ch.rate))
             for ch, code in charges
         ],
-        created_at=grant.created_at,
     )
 
 
@@ -196,22 +164,7 @@ async def list_grants(
     )
     rows, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at, r[0].id))
     return c.GrantPage(
-        items=[
-            c.GrantSummary(
-                id=g.id,
-                proposal_id=g.proposal_id,
-                organisation_id=g.organisation_id,
-                window_id=g.window_id,
-                title=title,
-                amount=g.amount,
-                currency=g.currency,
-                disbursed_amount=g.disbursed_amount,
-                status=g.status,
-                version=g.version,
-                created_at=g.created_at,
-            )
-            for g, title in rows
-        ],
+        items=[to_read(c.GrantSummary, g, title=title) for g, title in rows],
         next_cursor=next_cursor,
     )
 
@@ -227,14 +180,4 @@ async def list_versions(
             .order_by(col(GrantVersion.version))
         )
     ).scalars()
-    return [
-        c.GrantVersionRead(
-            version=v.version,
-            amount=v.amount,
-            terms=v.terms,
-            reason=v.reason,
-            created_by=v.created_by,
-            created_at=v.created_at,
-        )
-        for v in rows
-    ]
+    return [to_read(c.GrantVersionRead, v) for v in rows]

@@ -18,6 +18,7 @@ from service.calls.service import window_or_404
 from service.changes import move_proposal, record_created
 from service.context import RequestContext, utcnow
 from service.i18n import i18n
+from service.mapping import to_read
 from service.persistence.models import (
     Call,
     CallWindow,
@@ -65,26 +66,26 @@ async def _assignment_reads(
             )
         ):
             reviews[aid] = ReviewStatus(status)
-    return [
-        c.AssignmentRead(
-            id=a.id,
-            proposal_id=a.proposal_id,
-            reviewer_id=a.reviewer_id,
-            status=a.status,
-            proposal_title=props[a.proposal_id].title,
-            window_id=props[a.proposal_id].window_id,
-            review_status=reviews.get(a.id),
-            created_at=a.created_at,
-            receipt_number=props[a.proposal_id].receipt_number,
-            call_id=windows[props[a.proposal_id].window_id][1].id,
-            call_title=i18n(windows[props[a.proposal_id].window_id][1].title),
-            window_title=i18n(windows[props[a.proposal_id].window_id][0].title),
-            blind=windows[props[a.proposal_id].window_id][0].blind_review,
-            review_deadline=windows[props[a.proposal_id].window_id][0].review_deadline,
-            no_conflict_declared_at=a.no_conflict_declared_at,
+    reads = []
+    for a in rows:
+        proposal = props[a.proposal_id]
+        window, call = windows[proposal.window_id]
+        reads.append(
+            to_read(
+                c.AssignmentRead,
+                a,
+                proposal_title=proposal.title,
+                window_id=proposal.window_id,
+                review_status=reviews.get(a.id),
+                receipt_number=proposal.receipt_number,
+                call_id=call.id,
+                call_title=i18n(call.title),
+                window_title=i18n(window.title),
+                blind=window.blind_review,
+                review_deadline=window.review_deadline,
+            )
         )
-        for a in rows
-    ]
+    return reads
 
 
 async def auto_assign(
@@ -371,11 +372,4 @@ async def declare_conflict(
         reason=body.reason,
     )
     await _maybe_scored(session, ctx, proposal)
-    return c.ConflictRead(
-        id=row.id,
-        proposal_id=row.proposal_id,
-        reviewer_id=row.reviewer_id,
-        source=row.source,
-        reason=row.reason,
-        created_at=row.created_at,
-    )
+    return to_read(c.ConflictRead, row)

@@ -17,6 +17,7 @@ from service.audit.service import record
 from service.calls.service import window_or_404
 from service.changes import record_created
 from service.context import RequestContext
+from service.mapping import to_read
 from service.persistence.models import (
     Affiliation,
     CallWindow,
@@ -270,16 +271,4 @@ async def list_conflicts(
             .order_by(col(Conflict.created_at), col(Conflict.id))
         )
     ).scalars()
-    return c.ConflictList(
-        items=[
-            c.ConflictRead(
-                id=x.id,
-                proposal_id=x.proposal_id,
-                reviewer_id=x.reviewer_id,
-                source=x.source,
-                reason=x.reason,
-                created_at=x.created_at,
-            )
-            for x in rows
-        ]
-    )
+    return c.ConflictList(items=[to_read(c.ConflictRead, x) for x in rows])

@@ -16,7 +16,6 @@ from sqlmodel import col, select
 
 from contracts import permissions as p
 from contracts import ranking as c
-from contracts.common import ValidationIssue
 from contracts.enums import (
     AggregationMethod,
     AssignmentStatus,
@@ -62,7 +61,7 @@ from service.persistence.models import (
     UserRole,
 )
 from service.problems import Conflict as ConflictProblem
-from service.problems import InvalidInput, NotFound
+from service.problems import InvalidInput, NotFound, issue
 from service.selection.compute import DISAGREEMENT_SPREAD
 
 REMINDER_ACTION = "panel.reminder_sent"
@@ -195,7 +194,7 @@ async def create_reminder(
     if row is None or (not row.member and not row.assigned):
         raise InvalidInput(
             "only a reviewer of this window is reminded",
-            [ValidationIssue(field="body.reviewer_id", message="not a reviewer of this window")],
+            [issue("body.reviewer_id", "not a reviewer of this window")],
         )
     if row.outstanding == 0:
         raise ConflictProblem("this reviewer owes no review in the window")

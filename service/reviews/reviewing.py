@@ -16,6 +16,7 @@ from contracts.enums import AssignmentStatus, ProposalStatus, ReviewStatus
 from service.audit.service import record, snapshot
 from service.changes import check_version, move_proposal
 from service.context import RequestContext, utcnow
+from service.mapping import to_read
 from service.persistence.models import (
     Attachment,
     BudgetLine,
@@ -69,19 +70,10 @@ async def reviewer_view(
     ).scalars()
     org = await session.get_one(Organisation, proposal.organisation_id)
     rubric = await session.get(Rubric, window.rubric_id) if window.rubric_id else None
-    return c.ReviewerProposalView(
-        id=proposal.id,
-        window_id=proposal.window_id,
+    return to_read(
+        c.ReviewerProposalView,
+        proposal,
         blind=blind,
-        title=proposal.title,
-        summary=proposal.summary,
-        requested_amount=proposal.requested_amount,
-        currency=proposal.currency,
-        target_groups=list(proposal.target_groups),
-        gender_marker=proposal.gender_marker,
-        gender_justification=proposal.gender_justification,
-        conflict_sensitivity=proposal.conflict_sensitivity,
-        timeline=list(proposal.timeline),
         budget_lines=[
             {
                 "category": b.category,
@@ -159,16 +151,11 @@ async def _review_read(
             )
         ).all()
     )
-    return c.ReviewRead(
-        id=review.id,
-        assignment_id=review.assignment_id,
+    return to_read(
+        c.ReviewRead,
+        review,
         reviewer_id=reviewer_id,
-        status=review.status,
-        recommendation=review.recommendation,
-        comment=review.comment,
         scores=[c.CriterionScoreRead(criterion=k, value=v, comment=m) for k, v, m in scores],
-        submitted_at=review.submitted_at,
-        version=review.version,
     )
 
 
@@ -472,10 +459,4 @@ async def record_consensus(
         after=snapshot(row),
         reason=body.reason,
     )
-    return c.ConsensusRead(
-        proposal_id=proposal.id,
-        criterion=x.code,
-        value=row.value,
-        reason=row.reason,
-        created_at=row.created_at,
-    )
+    return to_read(c.ConsensusRead, row, criterion=x.code)

@@ -18,6 +18,7 @@ from service.calls.service import window_or_404
 from service.changes import check_version, record_created
 from service.context import RequestContext
 from service.i18n import i18n, i18n_dict
+from service.mapping import to_read
 from service.persistence.models import Call, CallWindow, Criterion, Proposal, Rubric
 from service.problems import Conflict as ConflictProblem
 from service.problems import InvalidInput, NotFound, issue
@@ -33,31 +34,19 @@ async def rubric_read(session: AsyncSession, rubric: Rubric) -> c.RubricRead:
             )
         ).scalars()
     )
-    return c.RubricRead(
-        id=rubric.id,
-        key=rubric.key,
-        version=rubric.version,
+    return to_read(
+        c.RubricRead,
+        rubric,
         name=i18n(rubric.name),
         criteria=[
-            c.CriterionRead(
-                id=x.id,
-                code=x.code,
-                position=x.position,
+            to_read(
+                c.CriterionRead,
+                x,
                 name=i18n(x.name),
                 guidance=i18n(x.guidance) if x.guidance else None,
-                weight=x.weight,
-                scale_min=x.scale_min,
-                scale_max=x.scale_max,
-                scale_step=x.scale_step,
-                threshold=x.threshold,
-                na_allowed=x.na_allowed,
             )
             for x in criteria
         ],
-        overall_threshold=rubric.overall_threshold,
-        tie_break=list(rubric.tie_break),
-        aggregation=rubric.aggregation,
-        created_at=rubric.created_at,
     )
 
 
