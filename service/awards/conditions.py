@@ -31,11 +31,15 @@ from service.problems import NotFound
 async def lock_grant(session: AsyncSession, grant_id: uuid.UUID) -> Grant:
     """The grant, locked FOR UPDATE (404 when it does not exist)."""
     grant = (
-        await session.execute(select(Grant).where(col(Grant.id) == grant_id).with_for_update())
+        await session.execute(
+            select(Grant)
+            .where(col(Grant.id) == grant_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)  # the locked row's values: no refresh
+        )
     ).scalar_one_or_none()
     if grant is None:
         raise NotFound(f"grant {grant_id} does not exist")
-    await session.refresh(grant)
     return grant
 
 

@@ -35,10 +35,12 @@ async def _tranche_for_update(
     grant = await lock_grant(session, found.grant_id)
     tranche = (
         await session.execute(
-            select(Tranche).where(col(Tranche.id) == tranche_id).with_for_update()
+            select(Tranche)
+            .where(col(Tranche.id) == tranche_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)  # the locked row's values: no refresh
         )
     ).scalar_one()
-    await session.refresh(tranche)
     return grant, tranche
 
 
