@@ -42,7 +42,10 @@ class RendererBusy(ProblemError):
         self.headers["Retry-After"] = str(retry_after)
 
 
+@lru_cache(maxsize=1)
 def _fetcher_class() -> type:
+    """Made once per process: a class made per render is kept alive by WeasyPrint's caches
+    (measured: +11 MB per 40 renders)."""
     from weasyprint.urls import URLFetcher
 
     class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint has no type hints
@@ -87,6 +90,16 @@ def render_html(template: str, context: dict[str, Any]) -> str:
     return environment().get_template(template).render(**context)
 
 
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    """One font configuration per process: WeasyPrint makes a new one for each document
+    otherwise, and memory grew by ~18 MB every 40 letters (bench/bench_documents.py); shared,
+    by none. The workers render one document at a time."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     """Render in this process (the pool's workers call it). Charts in `context["charts"]`
     (name → spec) are drawn here, in the worker, as SVG data URIs."""
@@ -100,7 +113,7 @@ def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     html = render_html(template, {**context, "charts": charts, "t": translator(lang)})
     pdf: bytes = HTML(
         string=html, base_url=STATIC.as_uri() + "/", url_fetcher=static_only_fetcher()
-    ).write_pdf()
+    ).write_pdf(font_config=_font_config())
     return pdf
 
 
