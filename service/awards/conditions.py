@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts.enums import ReportKind, ReportStatus, TrancheConditionKind, TrancheStatus
+from contracts.webhooks import EventType
 from service.audit.service import record
 from service.context import RequestContext, utcnow
 from service.persistence.models import (
@@ -26,6 +27,7 @@ from service.persistence.models import (
     TrancheCondition,
 )
 from service.problems import NotFound
+from service.webhooks.events import emit
 
 
 async def lock_grant(session: AsyncSession, grant_id: uuid.UUID) -> Grant:
@@ -142,4 +144,5 @@ async def refresh_grant(session: AsyncSession, ctx: RequestContext, grant: Grant
             after={"status": TrancheStatus.DUE.value},
             reason="all release conditions are met",
         )
+        await emit(session, EventType.TRANCHE_DUE, {"tranche_id": tranche.id, "grant_id": grant.id})
     return became_due

@@ -14,6 +14,7 @@ from sqlmodel import col
 from contracts import awards as c
 from contracts import permissions as p
 from contracts.enums import GrantStatus, ProposalStatus, TrancheConditionKind, TrancheStatus
+from contracts.webhooks import EventType
 from service.audit.service import record, snapshot
 from service.awards._common import _invalid, _rate_str
 from service.awards.conditions import lock_grant, refresh_grant
@@ -36,6 +37,7 @@ from service.persistence.models import (
 )
 from service.problems import Conflict, NotFound
 from service.timezones import BISHKEK
+from service.webhooks.events import emit
 
 LIVE = (TrancheStatus.PLANNED, TrancheStatus.DUE, TrancheStatus.APPROVED)
 """Tranches not yet paid nor cancelled: an amendment replaces them."""
@@ -301,6 +303,7 @@ async def create_grant(
         entity_id=grant.id,
         after=await _terms(session, grant),
     )
+    await emit(session, EventType.GRANT_CREATED, {"grant_id": grant.id, "proposal_id": proposal.id})
     await record(
         session,
         ctx,

@@ -15,6 +15,7 @@ from contracts import awards as c
 from contracts import permissions as p
 from contracts.enums import GrantStatus, LedgerEntryKind, TrancheStatus
 from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next
+from contracts.webhooks import EventType
 from scoring.money import convert, split_payment
 from service.audit.service import record, snapshot
 from service.awards._common import _invalid, _names, _rate_str
@@ -34,6 +35,7 @@ from service.persistence.models import (
     TrancheActionPlanItem,
 )
 from service.problems import Conflict, Forbidden, IllegalTransition, NotFound
+from service.webhooks.events import emit
 
 
 async def ledger_reads(
@@ -288,6 +290,9 @@ async def disburse(
         after=snapshot(entry),
     )
     await _audit_tranche(session, ctx, tranche, "disbursed", before)
+    await emit(
+        session, EventType.TRANCHE_DISBURSED, {"tranche_id": tranche.id, "grant_id": grant.id}
+    )
     return (await ledger_reads(session, [entry]))[0]
 
 

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from contracts import permissions as p
 from contracts import reviews as c
 from contracts.enums import AssignmentStatus, ConflictSource, ProposalStatus, ReviewStatus, Role
+from contracts.notifications import NotificationKind
 from scoring.assignment import ProposalToAssign, Reviewer, assign
 from service.audit.service import record, snapshot
 from service.calls.service import window_or_404
@@ -19,6 +20,7 @@ from service.changes import move_proposal, record_created
 from service.context import RequestContext, utcnow
 from service.i18n import i18n
 from service.mapping import to_read
+from service.notifications.service import notify_assignment
 from service.persistence.models import (
     Call,
     CallWindow,
@@ -184,6 +186,7 @@ async def auto_assign(
     await session.flush()
     for row in created:
         await record_created(session, ctx, "review_assignment", row)
+        await notify_assignment(session, NotificationKind.REVIEW_ASSIGNED, row.id)
     for proposal in proposals:
         if proposal.status == ProposalStatus.ELIGIBLE and any(
             a.proposal_id == proposal.id for a in created
@@ -251,6 +254,7 @@ async def assign_manually(
     session.add(row)
     await session.flush()
     await record_created(session, ctx, "review_assignment", row)
+    await notify_assignment(session, NotificationKind.REVIEW_ASSIGNED, row.id)
     if proposal.status == ProposalStatus.ELIGIBLE:
         move_proposal(proposal, ProposalStatus.IN_REVIEW)
         await session.flush()
