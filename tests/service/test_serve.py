@@ -88,10 +88,13 @@ def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
     }
     env["GRANTS_DATA_DIR"] = str(data_dir)
     command = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--demo"]
+    log_path = data_dir.parent / "serve.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
         [*command, "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,  # a file: a pipe read only at the end fills up (the demo's e-mails are
+        # logged whole) and the server blocks writing to it, never to exit
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
@@ -137,7 +140,9 @@ def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
     finally:
         if proc.poll() is None:
             proc.kill()
-        output = proc.communicate(timeout=20)[0]
+        proc.wait(timeout=20)
+        log.close()
+        output = log_path.read_text()
         leftover = pgdata / "postmaster.pid"
         remaining = _postgres_processes_of(pgdata)
         if remaining:  # stop what a failed run left behind, then let the test say so
