@@ -9,7 +9,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, delete, func
+from sqlalchemy import JSON, BigInteger, Text, cast, delete, func, literal_column, type_coerce
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -213,11 +215,89 @@ def _allowed_actions(
     return actions
 
 
+# --- the read of one proposal: one statement -------------------------------------------------
+
+_LINE_FIELDS = ("position", "category", "description", "unit_cost", "total", "currency")
+_FILE_FIELDS = ("id", "kind", "original_name", "content_type", "size_bytes", "sha256", "created_at")
+
+
+def _json_list(obj: Any, order: Any, where: Any) -> Any:
+    return type_coerce(
+        func.coalesce(
+            sa_select(func.json_agg(aggregate_order_by(obj, *order)))
+            .where(where)
+            .scalar_subquery(),
+            literal_column("'[]'::json"),
+        ),
+        JSON(),
+    )
+
+
+def _id_array(column: Any, where: Any) -> Any:
+    return func.array(sa_select(column).where(where).order_by(column).scalar_subquery())
+
+
+_READ_ONE = (
+    sa_select(
+        Proposal,
+        Organisation,
+        CallWindow,
+        _json_list(
+            func.json_build_object(
+                *(x for f in _LINE_FIELDS for x in (f, getattr(BudgetLine, f))),
+                "quantity",
+                cast(col(BudgetLine.quantity), Text),  # as written: 1.50 stays "1.50"
+            ),
+            (col(BudgetLine.position),),
+            col(BudgetLine.proposal_id) == col(Proposal.id),
+        ),
+        _id_array(
+            col(ProposalActionPlanItem.action_plan_item_id),
+            col(ProposalActionPlanItem.proposal_id) == col(Proposal.id),
+        ),
+        _id_array(
+            col(ProposalCoApplicant.organisation_id),
+            col(ProposalCoApplicant.proposal_id) == col(Proposal.id),
+        ),
+        _json_list(
+            func.json_build_object(*(x for f in _FILE_FIELDS for x in (f, getattr(Attachment, f)))),
+            (col(Attachment.created_at), col(Attachment.id)),
+            col(Attachment.proposal_id) == col(Proposal.id),
+        ),
+    )
+    .join(Organisation, col(Organisation.id) == col(Proposal.organisation_id))
+    .join(CallWindow, col(CallWindow.id) == col(Proposal.window_id))
+)
+"""A proposal with its organisation, window, budget lines, action-plan items, co-applicants and
+attachments in one statement (built once: compiled once, prepared once per connection), where
+the ORM's loading took seven."""
+
+
 async def get_proposal(
     session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID
 ) -> c.ProposalRead:
-    row = await _proposal_or_404(session, ctx, proposal_id)
-    return (await _reads(session, ctx, [row]))[0]
+    """One proposal: one statement (`_READ_ONE`), where loading it through the ORM took seven."""
+    ctx.require(p.can_list_proposals(ctx.actor))
+    found = (await session.execute(_READ_ONE.where(col(Proposal.id) == proposal_id))).one_or_none()
+    if found is None or not p.can_read_proposal(ctx.actor, found[0].organisation_id).allowed:
+        raise NotFound(f"proposal {proposal_id} does not exist or is not yours to see")
+    row, org, window, lines, items, co_apps, files = found
+    budget = msgspec.convert(lines, list[c.BudgetLineRead])
+    return to_read(
+        c.ProposalRead,
+        row,
+        call_id=window.call_id,
+        organisation_name=org.name,
+        organisation_kind=org.kind,
+        territory_id=org.territory_id,
+        budget_total=sum(b.total for b in budget),
+        action_plan_item_ids=list(items),
+        co_applicant_ids=list(co_apps),
+        budget_lines=budget,
+        attachments=msgspec.convert(files, list[c.AttachmentRead]),
+        eligibility=_stored_eligibility(row),
+        allowed_actions=_allowed_actions(ctx, row, window, utcnow()),
+    )
 
 
 _SORTS: dict[str, tuple[Any, bool]] = {

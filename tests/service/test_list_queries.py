@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from contracts.client import GrantsClient
 from contracts.enums import FundingSourceKind, Role
@@ -17,12 +19,14 @@ from service.persistence.models import (
     ActionPlan,
     ActionPlanItem,
     ApiKey,
+    BudgetLine,
     CallWindow,
     FundingSource,
     Indicator,
     Pcc,
     PccMember,
     Proposal,
+    ProposalCoApplicant,
     Territory,
 )
 from service.persistence.models import Call as CallRow
@@ -304,3 +308,49 @@ async def test_list_query_count_does_not_grow_with_items(
     )
     assert n_three > n_one  # the second call really returned more items
     assert three == one
+
+
+async def test_reading_a_proposal_is_one_statement_whatever_it_holds(
+    session: AsyncSession,
+    make_user: MakeUser,
+    make_organisation: MakeOrganisation,
+    territory: Territory,
+    count_queries: QueryCounter,
+) -> None:
+    """GetProposal: the caller's authentication and one statement for the proposal with its
+    organisation, window, budget lines, action-plan items, co-applicants and attachments."""
+    officer = await make_user(Role.PROGRAMME_OFFICER)
+    ctx: dict[str, Any] = {"actor": officer, "make_organisation": make_organisation}
+    await _proposals(session, 2, ctx)
+    bare, full = (
+        await session.execute(select(Proposal).where(col(Proposal.window_id) == ctx["window"].id))
+    ).scalars()
+    for position in range(3):
+        session.add(
+            BudgetLine(
+                proposal_id=full.id,
+                position=position,
+                category="activities",
+                description=f"line {position}",
+                quantity=Decimal("1.50"),
+                unit_cost=1000,
+                total=1500,
+                currency="KGS",
+            )
+        )
+    session.add(ProposalCoApplicant(proposal_id=full.id, organisation_id=bare.organisation_id))
+    await session.flush()
+
+    counts, reads = [], []
+    for row in (bare, full):
+        count_queries.count = 0
+        reads.append(await officer.client.get_proposal(row.id))
+        counts.append(count_queries.count)
+
+    # the request's SAVEPOINT and RELEASE (tests roll back), its authentication, the read
+    assert counts == [4, 4]
+    assert [(len(r.budget_lines), r.budget_total, r.co_applicant_ids) for r in reads] == [
+        (0, 0, []),
+        (3, 4500, [bare.organisation_id]),
+    ]
+    assert [str(b.quantity) for b in reads[1].budget_lines] == ["1.500", "1.500", "1.500"]
