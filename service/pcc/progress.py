@@ -25,6 +25,7 @@ from contracts.pcc import PccRead
 from scoring.money import allocate_pro_rata
 from service.context import RequestContext
 from service.i18n import i18n
+from service.mapping import to_read
 from service.pcc.service import _pcc_reads
 from service.persistence.models import (
     ActionPlan,
@@ -53,6 +54,14 @@ class _Money:
     def add(self, currency: str, committed: int, disbursed: int) -> None:
         self.committed[currency] += committed
         self.disbursed[currency] += disbursed
+
+    @classmethod
+    def of(cls, grants: list[c.GrantFunding]) -> _Money:
+        """The committed and disbursed money of these grants' shares, per currency."""
+        money = cls()
+        for g in grants:
+            money.add(g.currency, g.committed, g.disbursed)
+        return money
 
     def merge(self, other: _Money) -> None:
         for cur, amount in other.committed.items():
@@ -296,32 +305,26 @@ async def get_pcc_progress(
     money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
     for item in items:
         grants = funding.get(item.id, [])
-        money = _Money()
-        for g in grants:
-            money.add(g.currency, g.committed, g.disbursed)
+        money = _Money.of(grants)
         money_by_plan[item.action_plan_id].merge(money)
         progress = []
         for ind in indicators.get(item.id, []):
             found_value = latest.get(ind.id)
             progress.append(
-                c.IndicatorProgress(
-                    id=ind.id,
+                to_read(
+                    c.IndicatorProgress,
+                    ind,
                     name=i18n(ind.name),
-                    unit=ind.unit,
-                    baseline=ind.baseline,
-                    target=ind.target,
                     latest=found_value[0][1] if found_value else None,
                     note=found_value[0][2] if found_value else None,
                     source=found_value[1] if found_value else None,
                 )
             )
         items_by_plan[item.action_plan_id].append(
-            c.ItemProgress(
-                id=item.id,
-                code=item.code,
+            to_read(
+                c.ItemProgress,
+                item,
                 objective=i18n(item.objective),
-                budget_estimate=item.budget_estimate,
-                currency=item.currency,
                 gap=not grants,
                 grants=grants,
                 totals=money.totals(),
@@ -334,12 +337,10 @@ async def get_pcc_progress(
         plan_items = items_by_plan.get(plan.id, [])
         overall.merge(money_by_plan[plan.id])
         plan_reads.append(
-            c.PlanProgress(
-                id=plan.id,
+            to_read(
+                c.PlanProgress,
+                plan,
                 title=i18n(plan.title),
-                period_start=plan.period_start,
-                period_end=plan.period_end,
-                status=plan.status,
                 gap_count=sum(1 for x in plan_items if x.gap),
                 items=plan_items,
                 totals=money_by_plan[plan.id].totals(),
@@ -384,31 +385,25 @@ async def public_plan_progress(session: AsyncSession) -> list[pub.PublicPlanProg
     money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
     for item in items:
         grants = funding.get(item.id, [])
-        money = _Money()
-        for g in grants:
-            money.add(g.currency, g.committed, g.disbursed)
+        money = _Money.of(grants)
         money_by_plan[item.action_plan_id].merge(money)
         progress = []
         for ind in indicators.get(item.id, []):
             found = latest.get(ind.id)
             progress.append(
-                pub.PublicIndicatorProgress(
-                    id=ind.id,
+                to_read(
+                    pub.PublicIndicatorProgress,
+                    ind,
                     name=i18n(ind.name),
-                    unit=ind.unit,
-                    baseline=ind.baseline,
                     latest=found[0][1] if found else None,
                     latest_on=found[1].accepted_at.astimezone(BISHKEK).date() if found else None,
-                    target=ind.target,
                 )
             )
         items_by_plan[item.action_plan_id].append(
-            pub.PublicItemProgress(
-                id=item.id,
-                code=item.code,
+            to_read(
+                pub.PublicItemProgress,
+                item,
                 objective=i18n(item.objective),
-                budget_estimate=item.budget_estimate,
-                currency=item.currency,
                 gap=not grants,
                 organisations=sorted({g.organisation_name for g in grants}),
                 totals=money.totals(),

@@ -395,62 +395,56 @@ async def create_proposal(
     return (await _reads(session, ctx, [row]))[0]
 
 
+async def _replace_link_rows(
+    session: AsyncSession,
+    row: Proposal,
+    link: type[ProposalActionPlanItem] | type[ProposalCoApplicant],
+    column: str,
+    wanted: set[uuid.UUID],
+    known: Any,
+    field: str,
+    what: str,
+) -> list[str]:
+    """The proposal's rows of ``link`` become ``wanted`` (each an id ``known`` must find):
+    422 naming the unknown ids in ``field``, else the ids as recorded in the audit."""
+    if wanted:
+        found = set((await session.execute(select(known).where(col(known).in_(wanted)))).scalars())
+        if wanted - found:
+            raise InvalidInput(
+                f"unknown {what}", [issue(field, f"unknown: {sorted(map(str, wanted - found))}")]
+            )
+    await session.execute(delete(link).where(col(link.proposal_id) == row.id))
+    for linked in sorted(wanted):
+        session.add(link(proposal_id=row.id, **{column: linked}))
+    return sorted(map(str, wanted))
+
+
 async def _replace_links(
     session: AsyncSession, row: Proposal, body: c.ProposalUpdate
 ) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     if body.action_plan_item_ids is not msgspec.UNSET:
-        wanted = set(body.action_plan_item_ids)
-        found = (
-            set(
-                (
-                    await session.execute(
-                        select(ActionPlanItem.id).where(col(ActionPlanItem.id).in_(wanted))
-                    )
-                ).scalars()
-            )
-            if wanted
-            else set()
+        changed["action_plan_item_ids"] = await _replace_link_rows(
+            session,
+            row,
+            ProposalActionPlanItem,
+            "action_plan_item_id",
+            set(body.action_plan_item_ids),
+            ActionPlanItem.id,
+            "body.action_plan_item_ids",
+            "action-plan items",
         )
-        if wanted - found:
-            raise InvalidInput(
-                "unknown action-plan items",
-                [
-                    issue(
-                        "body.action_plan_item_ids", f"unknown: {sorted(map(str, wanted - found))}"
-                    )
-                ],
-            )
-        await session.execute(
-            delete(ProposalActionPlanItem).where(col(ProposalActionPlanItem.proposal_id) == row.id)
-        )
-        for iid in sorted(wanted):
-            session.add(ProposalActionPlanItem(proposal_id=row.id, action_plan_item_id=iid))
-        changed["action_plan_item_ids"] = sorted(map(str, wanted))
     if body.co_applicant_ids is not msgspec.UNSET:
-        wanted = set(body.co_applicant_ids) - {row.organisation_id}
-        found = (
-            set(
-                (
-                    await session.execute(
-                        select(Organisation.id).where(col(Organisation.id).in_(wanted))
-                    )
-                ).scalars()
-            )
-            if wanted
-            else set()
+        changed["co_applicant_ids"] = await _replace_link_rows(
+            session,
+            row,
+            ProposalCoApplicant,
+            "organisation_id",
+            set(body.co_applicant_ids) - {row.organisation_id},
+            Organisation.id,
+            "body.co_applicant_ids",
+            "co-applicant organisations",
         )
-        if wanted - found:
-            raise InvalidInput(
-                "unknown co-applicant organisations",
-                [issue("body.co_applicant_ids", f"unknown: {sorted(map(str, wanted - found))}")],
-            )
-        await session.execute(
-            delete(ProposalCoApplicant).where(col(ProposalCoApplicant.proposal_id) == row.id)
-        )
-        for oid in sorted(wanted):
-            session.add(ProposalCoApplicant(proposal_id=row.id, organisation_id=oid))
-        changed["co_applicant_ids"] = sorted(map(str, wanted))
     await session.flush()
     return changed
 

@@ -364,3 +364,50 @@ async def test_receipt_numbers_stay_unique_when_two_calls_have_a_window_of_the_s
     assert [r.rsplit("-", 1)[1] for r in receipts] == ["00001", "00002", "00003"]
     assert len(set(receipts)) == 3
     assert all(r.split("-")[1] == "W1" for r in receipts)
+
+
+async def test_linked_items_and_co_applicants_are_replaced_and_unknown_ids_refused(
+    programme: Programme,
+) -> None:
+    w = programme
+    _, w1, _ = await published_call(w)
+    draft = await w.applicant.create_proposal(
+        w1, ProposalCreate(organisation_id=w.org.id, title="Dialogue")
+    )
+    linked = await w.applicant.update_proposal(
+        draft.id,
+        ProposalUpdate(
+            version=draft.version,
+            action_plan_item_ids=[w.item.id],
+            co_applicant_ids=[w.young_org.id, w.org.id],  # the applicant itself is left out
+        ),
+    )
+    assert linked.action_plan_item_ids == [w.item.id]
+    assert linked.co_applicant_ids == [w.young_org.id]
+
+    unknown = uuid.uuid4()
+    for update, field, detail in (
+        (
+            ProposalUpdate(version=linked.version, action_plan_item_ids=[w.item.id, unknown]),
+            "body.action_plan_item_ids",
+            "unknown action-plan items",
+        ),
+        (
+            ProposalUpdate(version=linked.version, co_applicant_ids=[unknown]),
+            "body.co_applicant_ids",
+            "unknown co-applicant organisations",
+        ),
+    ):
+        with pytest.raises(ApiError) as refused:
+            await w.applicant.update_proposal(draft.id, update)
+        problem = refused.value.problem
+        assert (problem.status, problem.detail) == (422, detail)
+        assert [(e.field, e.message) for e in problem.errors or []] == [
+            (field, f"unknown: {[str(unknown)]}")
+        ]
+    again = await w.applicant.get_proposal(draft.id)
+    assert (again.version, again.action_plan_item_ids, again.co_applicant_ids) == (
+        linked.version,
+        [w.item.id],
+        [w.young_org.id],
+    )
