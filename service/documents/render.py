@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import multiprocessing
 import os
@@ -170,4 +171,5 @@ def default_pool() -> RenderPool:
     if _default is None:
         workers = int(os.environ.get("GRANTS_DOCUMENT_WORKERS", "2"))
         _default = RenderPool(workers=max(1, workers))
+        atexit.register(_default.shutdown)  # the workers end before the interpreter does
     return _default
