@@ -451,6 +451,20 @@ def _read_item_form(posted: Any) -> tuple[ItemForm, FormErrors, int | None, list
     return form, errors, minor, groups
 
 
+def _item_fields(form: ItemForm, minor: int, groups: list[str]) -> dict[str, Any]:
+    """What creating and updating an item send, from a form that _read_item_form accepted."""
+    return {
+        "code": form.code,
+        "objective": i18n_text(form.objective),
+        "activities": form.activities,
+        "budget_estimate": minor,
+        "currency": form.currency,
+        "target_groups": groups,
+        "gender_responsive": form.gender_responsive,
+        "conflict_sensitive": form.conflict_sensitive,
+    }
+
+
 def _item_form_from(item: ActionPlanItemRead) -> ItemForm:
     return ItemForm(
         code=item.code,
@@ -506,16 +520,7 @@ async def item_create(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
         try:
             item = await client.create_action_plan_item(
                 plan_id,
-                ActionPlanItemCreate(
-                    code=form.code,
-                    objective=i18n_text(form.objective),
-                    activities=form.activities,
-                    budget_estimate=minor,
-                    currency=form.currency,
-                    target_groups=groups,
-                    gender_responsive=form.gender_responsive,
-                    conflict_sensitive=form.conflict_sensitive,
-                ),
+                ActionPlanItemCreate(**_item_fields(form, minor, groups)),
             )
         except ApiError as exc:
             if exc.status not in (403, 409, 422):
@@ -551,14 +556,7 @@ async def item_update(request: Request[Any, Any, Any], item_id: FromPath[uuid.UU
                 item_id,
                 ActionPlanItemUpdate(
                     version=int(version) if version.isdigit() else item.version,
-                    code=form.code,
-                    objective=i18n_text(form.objective),
-                    activities=form.activities,
-                    budget_estimate=minor,
-                    currency=form.currency,
-                    target_groups=groups,
-                    gender_responsive=form.gender_responsive,
-                    conflict_sensitive=form.conflict_sensitive,
+                    **_item_fields(form, minor, groups),
                 ),
             )
         except ApiError as exc:
