@@ -461,7 +461,11 @@ def measure_server(
             "id"
         ]
         one = wrk(
-            f"{server.base}/api/v1/proposals/{pid}", connections=1, seconds=secs, headers=auth
+            f"{server.base}/api/v1/proposals/{pid}",
+            connections=1,
+            seconds=secs,
+            headers=auth,
+            server=server,
         )
         out.add(
             "GET /proposals/{id}, 1 connection, p50",
@@ -481,11 +485,14 @@ def measure_server(
             f"p50 {fmt_ms(lst.p50)}  p99 {fmt_ms(lst.p99)}  (errors {lst.errors}, "
             f"server CPU {fmt_ms(lst.cpu)}/req)",
         )
+        cpu_before = group_cpu_seconds(server.proc.pid)
         pay = disbursement_cycle(server.base, tokens, args.payments)
+        cycle_cpu = (group_cpu_seconds(server.proc.pid) - cpu_before) / len(pay)
         p50 = statistics.median(pay)
         out.add(
             f"POST /tranches/{{id}}/disbursements, p50 of {len(pay)}",
-            f"{fmt_ms(p50)} = {p50 / floor['insert']:.1f}× INSERT  (p90 {fmt_ms(pct(pay, 0.9))})",
+            f"{fmt_ms(p50)} = {p50 / floor['insert']:.1f}× INSERT  (p90 {fmt_ms(pct(pay, 0.9))})"
+            f"  (server CPU {fmt_ms(cycle_cpu)} per pay + reverse + GET + approve)",
         )
         results.update(live=live.rps, one=one.p50, list_rps=lst.rps, list_p99=lst.p99, pay=p50)
     finally:
