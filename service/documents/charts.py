@@ -47,6 +47,10 @@ def draw(spec: dict[str, Any]) -> str:
         y_title=spec.get("y_title"),
     )
     chart.x_labels = spec["labels"]
+    if spec.get("integer"):  # counts: whole-number ticks only
+        top = max([0, *(v for _, values in spec["series"] for v in values)])
+        step = max(1, -(-top // 8))
+        chart.y_labels = list(range(0, top + step, step))
     for name, values in spec["series"]:
         chart.add(name, values)
     svg: bytes = chart.render()

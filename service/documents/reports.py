@@ -109,6 +109,7 @@ def _histogram(scores: list[float], lang: str) -> dict[str, Any]:
     labels = [f"{b}–{b + 1}" for b in range(low, high + 1)]
     return {
         "title": t("distribution"),
+        "integer": True,
         "labels": labels,
         "series": [[t("proposal"), [bands.get(b, 0) for b in range(low, high + 1)]]],
     }
@@ -180,7 +181,7 @@ async def ranking_view(
         by_id = {x.proposal_id: x for x in outputs.entries}
         funded = [x for x in outputs.entries if x.status == "funded"]
         selection = {
-            "policy": config.policy.value,
+            "policy": t(f"policy_{config.policy.value}"),
             "budget": money(config.budget),
             "quotas": [
                 f"{q.quota}: {q.achieved} / {q.required} ({t('yes') if q.met else t('no')})"
@@ -202,7 +203,7 @@ async def ranking_view(
                 }
                 for r in outputs.reserve
             ],
-            "status": run.status.value,
+            "status": t(f"run_{run.status.value}"),
             "seed_hash": run.seed_hash or "—",
             "seed": run.seed or "—",
         }
@@ -226,7 +227,7 @@ async def ranking_view(
             "ranked_line": t(
                 "ranked_by",
                 score=t(f"score_{board.ranked_by}"),
-                aggregation=board.aggregation.value,
+                aggregation=t(f"aggregation_{board.aggregation.value}"),
                 tie_break=", ".join(board.tie_break) or "—",
             ),
             "selection": selection,

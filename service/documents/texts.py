@@ -298,6 +298,46 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "seed": ("Seed", "Начальное значение", "Seed мааниси"),
     "run_status": ("Run status", "Статус расчёта", "Эсептөөнүн абалы"),
+    "policy_optimal": (
+        "Optimal: the highest total score within the budget and quotas",
+        "Оптимальный: наибольшая суммарная оценка в пределах бюджета и квот",
+        "Оптималдуу: бюджеттин жана квоталардын чегинде эң жогорку жалпы баа",
+    ),
+    "policy_strict_funding_line": (
+        "Strict funding line (in rank order, stop at the first that does not fit)",
+        "Строгая граница финансирования (по порядку рейтинга до первой заявки, которая не"
+        " помещается в бюджет)",
+        "Катуу каржылоо сызыгы (рейтинг тартибинде, бюджетке батпаган биринчи өтүнмөдө токтойт)",
+    ),
+    "policy_rank_with_skipping": (
+        "Rank order, skipping those that do not fit",
+        "По порядку рейтинга, пропуская заявки, которые не помещаются в бюджет",
+        "Рейтинг тартибинде, батпагандарын өткөрүп жиберүү менен",
+    ),
+    "aggregation_mean": (
+        "mean of the reviewers' scores",
+        "среднее оценок экспертов",
+        "эксперттердин бааларынын орточосу",
+    ),
+    "aggregation_median": (
+        "median of the reviewers' scores",
+        "медиана оценок экспертов",
+        "эксперттердин бааларынын медианасы",
+    ),
+    "aggregation_trimmed_mean": (
+        "mean without the highest and lowest score",
+        "среднее без наибольшей и наименьшей оценки",
+        "эң жогорку жана эң төмөнкү баасыз орточо",
+    ),
+    "run_pending": ("pending", "ожидает расчёта", "эсептеле элек"),
+    "run_computed": (
+        "computed, awaiting approval",
+        "рассчитан, ожидает утверждения",
+        "эсептелди, бекитүүнү күтүүдө",
+    ),
+    "run_approved": ("approved", "утверждён", "бекитилди"),
+    "run_failed": ("failed", "не удался", "ишке ашкан жок"),
+    "run_superseded": ("superseded", "заменён другим", "башкасы менен алмаштырылды"),
     "requested": ("Requested", "Запрошено", "Суралган"),
 }
 

@@ -106,6 +106,7 @@ async def test_the_ranking_report_is_made_by_a_job_and_downloaded_when_ready(
         "Каржыланат",
         "Seed маанисинин хеши",
         "Баалардын бөлүштүрүлүшү",
+        "бекитилди",  # the approved run's status, in words of the document's language
     ]:
         assert word in body, word
     run = (
