@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal, get_currency_precision
+from babel.numbers import get_currency_precision
 from num2words import num2words
 
+from scoring.money import format_money
 from service.documents.words_ky import kyrgyz_words
 
 BISHKEK = ZoneInfo("Asia/Bishkek")
@@ -36,18 +36,10 @@ _UNITS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
 }
 
 
-_SYMBOLS = {"KGS": {"en": "KGS", "ru": "сом", "ky": "сом"}}
-
-
 def money(minor: int, currency: str, lang: str) -> str:
-    """`minor` units of `currency` in the language's digit grouping (Babel/CLDR) with the
-    currency after the figures: «1 250 000,50 сом», "1,250,000.50 KGS"."""
-    places = get_currency_precision(currency)
-    amount = Decimal(minor).scaleb(-places)
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    figures = format_decimal(amount, format=pattern, locale=LOCALES[lang])
-    symbol = _SYMBOLS.get(currency, {}).get(lang, currency)
-    return f"{figures}\u00a0{symbol}"
+    """Amounts in figures as the whole project prints them (scoring.money.format_money: CLDR
+    grouping and decimal sign of the language, the currency's decimals, the ISO code)."""
+    return format_money(minor, currency, lang)
 
 
 def number_words(n: int, lang: str) -> str:

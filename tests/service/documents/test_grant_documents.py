@@ -62,7 +62,7 @@ EXPECTED = {
     ],
     "ru": [
         "Письмо о присуждении гранта",
-        "100 000,50 сом",
+        "100 000,50 KGS",
         "Сто тысяч сомов 50 тыйынов",
         "соглашение подписано",
         "Диалог с молодёжью",
@@ -70,7 +70,7 @@ EXPECTED = {
     ],
     "ky": [
         "Грант ыйгаруу тууралуу кат",
-        "100 000,50 сом",
+        "100 000,50 KGS",
         "Жүз миң сом 50 тыйын",
         "келишимге кол коюлду",
         ITEM,
@@ -179,10 +179,10 @@ async def test_the_statement_lists_the_period_s_payments_and_the_committed_vs_di
     )
     text = flat(text_of(pdf))
     assert "ПЛАТ-ң-001" in text
-    assert "40 000,50 сом" in text  # the payment, disbursed in the period
-    assert "100 000,50 сом" in text  # committed
-    assert "59 999,50 сом" not in text
-    assert "60 000,00 сом" in text  # remaining
+    assert "40 000,50 KGS" in text  # the payment, disbursed in the period
+    assert "100 000,50 KGS" in text  # committed
+    assert "59 999,50 KGS" not in text
+    assert "60 000,00 KGS" in text  # remaining
     empty, _ = await who(http, world, "member").get_grant_statement(
         grant_id, date(2027, 4, 1), date(2027, 4, 30), "ky"
     )
