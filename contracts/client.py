@@ -1191,16 +1191,17 @@ class GrantsClient:
             webhooks_c.WebhookSubscriptionRead,
         )
 
-    async def deactivate_webhook_subscription(
+    async def delete_webhook_subscription(
         self, subscription_id: uuid.UUID
     ) -> webhooks_c.WebhookSubscriptionRead:
+        """Deactivates it (it and its delivery log stay readable)."""
         return await self.request(
-            "POST",
-            f"webhooks/subscriptions/{subscription_id}/deactivate",
+            "DELETE",
+            f"webhooks/subscriptions/{subscription_id}",
             webhooks_c.WebhookSubscriptionRead,
         )
 
-    async def rotate_webhook_secret(
+    async def create_webhook_secret(
         self, subscription_id: uuid.UUID, body: webhooks_c.WebhookSecretRotate
     ) -> webhooks_c.WebhookSecretRead:
         return await self.request(
@@ -1224,7 +1225,9 @@ class GrantsClient:
             params={"cursor": cursor, "limit": limit},
         )
 
-    async def redeliver_webhook(self, delivery_id: uuid.UUID) -> webhooks_c.WebhookDeliveryRead:
+    async def create_webhook_redelivery(
+        self, delivery_id: uuid.UUID
+    ) -> webhooks_c.WebhookDeliveryRead:
         """Send the delivery's event again, same event id (`webhook-id`)."""
         return await self.request(
             "POST", f"webhooks/deliveries/{delivery_id}/redeliver", webhooks_c.WebhookDeliveryRead
@@ -1239,7 +1242,7 @@ class GrantsClient:
             list[notifications_c.NotificationPreferenceRead],
         )
 
-    async def set_notification_preferences(
+    async def update_notification_preferences(
         self, body: notifications_c.NotificationPreferencesUpdate
     ) -> list[notifications_c.NotificationPreferenceRead]:
         return await self.request(

@@ -23,7 +23,7 @@ class NotificationPreferenceController(Controller):
         """Every kind of e-mail and whether the signed-in person gets it (on by default)."""
         return await preferences.get_preferences(session, ctx)
 
-    @put("/", operation_id="SetNotificationPreferences", responses=problems(401, 403))
+    @put("/", operation_id="UpdateNotificationPreferences", responses=problems(401, 403))
     async def set_preferences(
         self, data: JSONBody[c.NotificationPreferencesUpdate], session: Session, ctx: Ctx
     ) -> list[c.NotificationPreferenceRead]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from contracts import webhooks as c
@@ -48,21 +48,22 @@ class WebhookSubscriptionController(Controller):
     ) -> c.WebhookSubscriptionRead:
         return await service.get_subscription(session, ctx, subscription_id)
 
-    @post(
-        "/{subscription_id:uuid}/deactivate",
-        operation_id="DeactivateWebhookSubscription",
+    @delete(
+        "/{subscription_id:uuid}",
+        operation_id="DeleteWebhookSubscription",
         responses=problems(401, 403, 404),
         status_code=200,
     )
     async def deactivate_subscription(
         self, subscription_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.WebhookSubscriptionRead:
-        """No more events are sent to it (pending deliveries fail)."""
+        """Deactivate: no more events are sent to it (pending deliveries fail); it and its
+        delivery log stay readable."""
         return await service.deactivate_subscription(session, ctx, subscription_id)
 
     @post(
         "/{subscription_id:uuid}/rotate-secret",
-        operation_id="RotateWebhookSecret",
+        operation_id="CreateWebhookSecret",
         responses=problems(401, 403, 404),
         status_code=200,
     )
@@ -104,7 +105,7 @@ class WebhookDeliveryController(Controller):
 
     @post(
         "/{delivery_id:uuid}/redeliver",
-        operation_id="RedeliverWebhook",
+        operation_id="CreateWebhookRedelivery",
         responses=problems(401, 403, 404, 409),
         status_code=202,
     )

@@ -2951,13 +2951,13 @@ CASES: dict[str, Case] = {
         WEBHOOK_MANAGERS,
         prepare=_webhook_round,
     ),
-    "DeactivateWebhookSubscription": Case(
-        lambda w, c: c.deactivate_webhook_subscription(w.webhook.id),
+    "DeleteWebhookSubscription": Case(
+        lambda w, c: c.delete_webhook_subscription(w.webhook.id),
         WEBHOOK_MANAGERS,
         prepare=_webhook_round,
     ),
-    "RotateWebhookSecret": Case(
-        lambda w, c: c.rotate_webhook_secret(w.webhook.id, WebhookSecretRotate(overlap_hours=1)),
+    "CreateWebhookSecret": Case(
+        lambda w, c: c.create_webhook_secret(w.webhook.id, WebhookSecretRotate(overlap_hours=1)),
         WEBHOOK_MANAGERS,
         prepare=_webhook_round,
     ),
@@ -2966,15 +2966,15 @@ CASES: dict[str, Case] = {
         WEBHOOK_MANAGERS,
         prepare=_webhook_round,
     ),
-    "RedeliverWebhook": Case(
-        lambda w, c: c.redeliver_webhook(w.webhook_delivery.id),
+    "CreateWebhookRedelivery": Case(
+        lambda w, c: c.create_webhook_redelivery(w.webhook_delivery.id),
         WEBHOOK_MANAGERS,
         prepare=_webhook_round,
     ),
     # e-mail preferences: every signed-in person, their own
     "GetNotificationPreferences": Case(lambda w, c: c.get_notification_preferences(), USERS),
-    "SetNotificationPreferences": Case(
-        lambda w, c: c.set_notification_preferences(
+    "UpdateNotificationPreferences": Case(
+        lambda w, c: c.update_notification_preferences(
             NotificationPreferencesUpdate(
                 preferences=[
                     NotificationPreferenceSet(kind=NotificationKind.TRANCHE_PAID, enabled=False)
