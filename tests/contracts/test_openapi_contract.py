@@ -17,6 +17,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from contracts.enums import Role
 from tests.conftest import MakeUser
@@ -41,6 +42,14 @@ GENERATOR_CONFIG = {
 def test_the_contract_validates() -> None:
     spec, base_uri = read_from_filename(str(CONTRACT))
     validate(spec, base_uri=base_uri)  # raises OpenAPIValidationError on the first error
+
+
+def test_the_validator_refuses_a_broken_contract() -> None:
+    """The check above can fail: a parameter `in: body` (OpenAPI 2, not 3) is refused."""
+    spec, base_uri = read_from_filename(str(CONTRACT))
+    spec["paths"]["/api/v1/users/me"]["get"]["parameters"] = [{"name": "x", "in": "body"}]
+    with pytest.raises(OpenAPIValidationError):
+        validate(spec, base_uri=base_uri)
 
 
 @pytest.fixture(scope="module")
