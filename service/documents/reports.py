@@ -20,6 +20,7 @@ from sqlmodel import col
 from contracts.documents import DocumentKind, DocumentRead, DocumentStatus
 from contracts.enums import Language, SelectionRunStatus
 from contracts.permissions import can_read_ranking
+from service.audit.service import record
 from service.calls.service import window_or_404
 from service.context import RequestContext
 from service.documents import format as f
@@ -69,6 +70,14 @@ async def request_ranking_report(
     session.add(document)
     await session.flush()
     await session.refresh(document)
+    await record(
+        session,
+        ctx,
+        action="generated_document.requested",
+        entity="generated_document",
+        entity_id=document.id,
+        after={"kind": document.kind.value, "subject_id": str(window.id), "lang": lang},
+    )
     await defer(session, render_ranking_report, document_id=str(document.id))
     return _read(document)
 

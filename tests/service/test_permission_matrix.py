@@ -34,7 +34,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from contracts.audit import AuditEventPage, AuditVerificationRead
 from contracts.awards import (
@@ -71,6 +71,7 @@ from contracts.calls import (
 from contracts.client import ApiError, GrantsClient
 from contracts.common import HealthRead, I18nText
 from contracts.decisions import DecisionHistoryEntry
+from contracts.documents import DocumentKind, DocumentRead, DocumentStatus
 from contracts.enums import (
     ActionPlanStatus,
     ApiScope,
@@ -205,6 +206,8 @@ from contracts.webhooks import EventType, WebhookSecretRotate, WebhookSubscripti
 from service import awards
 from service.app import create_app
 from service.context import PaymentPolicy, RequestContext, utcnow
+from service.documents import reports as document_reports
+from service.documents.render import default_pool
 from service.identity.secrets import new_api_key, new_token
 from service.persistence.database import Database
 from service.persistence.models import (
@@ -223,6 +226,7 @@ from service.persistence.models import (
     Decision,
     ExchangeRate,
     FundingSource,
+    GeneratedDocument,
     Indicator,
     Membership,
     Organisation,
@@ -412,6 +416,8 @@ class World:
     webhook: WebhookSubscription = field(init=False, repr=False)
     """An administrator's subscription (`_webhook_round`) with one `webhook_delivery`."""
     webhook_delivery: WebhookDelivery = field(init=False, repr=False)
+    document_id: uuid.UUID = field(init=False, repr=False)
+    """The programme officer's ranking report of the open window (`_ranking_report_ready`)."""
 
     def keep(self, body: B) -> B:
         """The call's body, kept in `sent` for the check of the answer."""
@@ -1454,6 +1460,69 @@ async def _grant_round(w: World) -> None:
     for t in grant.tranches[:2]:
         await awards.approve_tranche(w.session, officer, t.id, TrancheTransition(version=t.version))
     w.grant = await awards.get_grant(w.session, officer, grant.id)
+
+
+# --- documents (issue 17): PDFs with the permissions of the JSON reads they show ---------------
+
+STATEMENT_START, STATEMENT_END = date(2027, 1, 1), date(2027, 12, 31)
+RANKING_REPORTERS = CONFLICT_READERS
+"""Who asks for a window's ranking report, and reads any: those who read the ranking."""
+NOT_THE_REQUESTER = EVERYONE - RANKING_REPORTERS - {"anonymous"}
+"""A report requested by the programme officer: any other signed-in caller who does not read
+rankings is told it does not exist."""
+
+
+def _grant_reference(w: World) -> str:
+    return w.grant.agreement_reference or f"G-{str(w.grant.id)[:8].upper()}"
+
+
+def _pdf_named(filename: Callable[[World], str]) -> Check:
+    """The answer is a PDF downloaded under the file name of the thing asked."""
+
+    async def check(w: World, c: GrantsClient, result: tuple[bytes, httpx.Headers]) -> None:
+        content, headers = result
+        assert content.startswith(b"%PDF")
+        assert headers["content-type"] == "application/pdf"
+        disposition = headers["content-disposition"]
+        assert disposition.startswith("attachment")
+        assert filename(w) in disposition
+
+    return check
+
+
+async def _report_queued(w: World, c: GrantsClient, document: DocumentRead) -> None:
+    assert (document.kind, document.status) == (
+        DocumentKind.WINDOW_RANKING_REPORT,
+        DocumentStatus.QUEUED,
+    )
+    assert (document.filename, document.download_path) == ("ranking-report-W1-en.pdf", None)
+    stored = await w.session.get_one(GeneratedDocument, document.id)
+    assert (stored.subject_id, stored.requested_by) == (w.window.id, (await c.get_me()).id)
+    event = (
+        await w.session.execute(
+            select(AuditEvent).where(col(AuditEvent.entity_id) == str(document.id))
+        )
+    ).scalar_one()
+    assert event.action == "generated_document.requested"
+
+
+async def _ranking_report_ready(w: World) -> None:
+    """The programme officer's ranking report of the open window, made as the job makes it."""
+    await _review_round(w)
+    asked = await w.officer.create_ranking_report(w.window.id)
+    document = await w.session.get_one(GeneratedDocument, asked.id)
+    document.content = await document_reports.render_ranking_report(
+        w.session, default_pool(), document, utcnow().date()
+    )
+    document.status = DocumentStatus.READY
+    document.finished_at = utcnow()
+    await w.session.flush()
+    w.document_id = asked.id
+
+
+async def _report_is_ready(w: World, c: GrantsClient, document: DocumentRead) -> None:
+    assert (document.id, document.status) == (w.document_id, DocumentStatus.READY)
+    assert document.download_path == f"documents/{w.document_id}/content"
 
 
 WEBHOOK_MANAGERS = only("admin")
@@ -2929,6 +2998,66 @@ CASES: dict[str, Case] = {
         LEDGER_READERS,
         check=_exports_the_payment,
         prepare=_paid_round,
+    ),
+    # documents (issue 17): as the reads they show — the grant's for its letter, agreement and
+    # statement; the funding source's and the ledger's; the feedback's; the ranking's
+    "GetAwardLetter": Case(
+        lambda w, c: c.get_award_letter(w.grant.id),
+        GRANT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_pdf_named(lambda w: f"award-letter-{_grant_reference(w)}-en.pdf"),
+        prepare=_grant_round,
+    ),
+    "GetGrantAgreement": Case(
+        lambda w, c: c.get_grant_agreement(w.grant.id),
+        GRANT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_pdf_named(lambda w: f"grant-agreement-{_grant_reference(w)}-en.pdf"),
+        prepare=_grant_round,
+    ),
+    "GetGrantStatement": Case(
+        lambda w, c: c.get_grant_statement(w.grant.id, STATEMENT_START, STATEMENT_END),
+        GRANT_READERS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_pdf_named(
+            lambda w: f"statement-{_grant_reference(w)}-{STATEMENT_START}-{STATEMENT_END}-en.pdf"
+        ),
+        prepare=_paid_round,
+    ),
+    "GetFundingSourceStatement": Case(
+        lambda w, c: c.get_funding_source_statement(w.fund.id, STATEMENT_START, STATEMENT_END),
+        FUNDING_READERS & LEDGER_READERS,
+        check=_pdf_named(
+            lambda w: f"source-statement-{w.fund.code}-{STATEMENT_START}-{STATEMENT_END}-en.pdf"
+        ),
+        prepare=_paid_round,
+    ),
+    "GetFeedbackSummary": Case(
+        lambda w, c: c.get_feedback_summary(w.scored.id),
+        READERS_OF_A_PROPOSALS,
+        hidden=OUTSIDERS_OF_A_PROPOSALS,
+        check=_pdf_named(lambda w: f"feedback-{w.scored.receipt_number}-en.pdf"),
+        prepare=_feedback_published,
+    ),
+    "CreateRankingReport": Case(
+        lambda w, c: c.create_ranking_report(w.window.id),
+        RANKING_REPORTERS,
+        check=_report_queued,
+        prepare=_review_round,
+    ),
+    "GetDocument": Case(
+        lambda w, c: c.get_document(w.document_id),
+        RANKING_REPORTERS,
+        hidden=NOT_THE_REQUESTER,
+        check=_report_is_ready,
+        prepare=_ranking_report_ready,
+    ),
+    "GetDocumentContent": Case(
+        lambda w, c: c.get_document_content(w.document_id),
+        RANKING_REPORTERS,
+        hidden=NOT_THE_REQUESTER,
+        check=_pdf_named(lambda w: "ranking-report-W1-en.pdf"),
+        prepare=_ranking_report_ready,
     ),
     # open data (issue 18): anyone
     "GetIatiActivities": Case(lambda w, c: c.get_iati_activities(), EVERYONE, check=_is_iati),

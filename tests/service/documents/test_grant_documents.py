@@ -202,6 +202,23 @@ async def test_a_period_ending_before_it_starts_is_refused(
     assert refused.value.status == 422
 
 
+async def test_a_funding_source_statement_ending_before_it_starts_is_refused(
+    http: httpx.AsyncClient, world: MoneyWorld
+) -> None:
+    """The business rule schemathesis meets (tests/schemathesis.toml): 422 naming `query.end`."""
+    fo = who(http, world, "fo1")
+    with pytest.raises(ApiError) as refused:
+        await fo.get_funding_source_statement(world.kgs_source, date(2027, 3, 1), date(2027, 2, 28))
+    assert refused.value.status == 422
+    assert refused.value.type == "urn:pcc-grants:problem:invalid-input"
+    assert [e.field for e in refused.value.problem.errors or []] == ["query.end"]
+    # the same day for both ends is a period of one day, not refused
+    pdf, _ = await fo.get_funding_source_statement(
+        world.kgs_source, date(2027, 3, 1), date(2027, 3, 1)
+    )
+    assert pdf.startswith(b"%PDF")
+
+
 async def test_the_funding_source_statement_lists_each_grant_s_share_for_staff_only(
     http: httpx.AsyncClient, world: MoneyWorld, session: AsyncSession
 ) -> None:
