@@ -7,37 +7,16 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import awards as c
 from contracts.enums import GrantStatus
 from service import awards
 from service.dependencies import Ctx, Session
-from service.idempotency import HEADER, KEY_PATTERN, idempotent
+from service.edge import IdempotencyKeyHeader, RequiredIdempotencyKey
+from service.idempotency import idempotent
 from service.openapi import USER, USER_OR_KEY, problems
 from service.pagination import CursorQ, LimitQ
-
-RequiredIdempotencyKey = Annotated[
-    str,
-    HeaderParameter(
-        name=HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=KEY_PATTERN,
-        description="Required: a retry with the same key replays the first answer (kept 24 h);"
-        " the same key with another payload is 422, while the first is in flight 409",
-    ),
-]
-OptionalIdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name=HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=KEY_PATTERN,
-        description="Optional: a retry with the same key replays the first answer (kept 24 h)",
-    ),
-]
 
 
 class GrantController(Controller):
@@ -275,7 +254,7 @@ class LedgerController(Controller):
         data: JSONBody[c.ReversalCreate],
         session: Session,
         ctx: Ctx,
-        idempotency_key: OptionalIdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[c.LedgerEntryRead]:
         """Correct a mistaken payment with a reversal entry referencing it (with a reason); the
         tranche returns to `due` for a fresh approval."""
