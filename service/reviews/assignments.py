@@ -191,17 +191,7 @@ async def auto_assign(
         if proposal.status == ProposalStatus.ELIGIBLE and any(
             a.proposal_id == proposal.id for a in created
         ):
-            move_proposal(proposal, ProposalStatus.IN_REVIEW)
-            await session.flush()
-            await record(
-                session,
-                ctx,
-                action="proposal.in_review",
-                entity="proposal",
-                entity_id=proposal.id,
-                before={"status": "eligible"},
-                after={"status": "in_review"},
-            )
+            await _start_review(session, ctx, proposal)
     await record(
         session,
         ctx,
@@ -212,6 +202,21 @@ async def auto_assign(
     )
     return c.AssignmentList(
         items=await _assignment_reads(session, created), short=dict(result.short)
+    )
+
+
+async def _start_review(session: AsyncSession, ctx: RequestContext, proposal: Proposal) -> None:
+    """An eligible proposal given its first reviewer moves to review, audited."""
+    move_proposal(proposal, ProposalStatus.IN_REVIEW)
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action="proposal.in_review",
+        entity="proposal",
+        entity_id=proposal.id,
+        before={"status": "eligible"},
+        after={"status": "in_review"},
     )
 
 
@@ -256,17 +261,7 @@ async def assign_manually(
     await record_created(session, ctx, "review_assignment", row)
     await notify_assignment(session, NotificationKind.REVIEW_ASSIGNED, row.id)
     if proposal.status == ProposalStatus.ELIGIBLE:
-        move_proposal(proposal, ProposalStatus.IN_REVIEW)
-        await session.flush()
-        await record(
-            session,
-            ctx,
-            action="proposal.in_review",
-            entity="proposal",
-            entity_id=proposal.id,
-            before={"status": "eligible"},
-            after={"status": "in_review"},
-        )
+        await _start_review(session, ctx, proposal)
     return (await _assignment_reads(session, [row]))[0]
 
 
