@@ -3,29 +3,64 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.documents import DocumentRead, DocumentRequest
 from contracts.enums import Language
-from service.context import utcnow
+from service.context import RequestContext, utcnow
 from service.dependencies import Ctx, Session
 from service.documents import reports, statements
 from service.documents import service as docs
-from service.documents.render import default_pool
+from service.documents.render import RenderPool, default_pool
 from service.openapi import USER, USER_OR_KEY, problems
 from service.storage import download_headers
 
 PDF = "application/pdf"
 Lang = Annotated[Language, QueryParameter(description="The document's language: en, ru or ky")]
+Start = Annotated[date, QueryParameter(description="First value date of the period")]
+End = Annotated[date, QueryParameter(description="Last value date of the period")]
 
 
 def _pdf(document: docs.Pdf) -> Response[bytes]:
     return Response(
         content=document.content, media_type=PDF, headers=download_headers(document.filename, PDF)
+    )
+
+
+async def _grant_pdf(
+    session: AsyncSession, ctx: RequestContext, grant_id: uuid.UUID, kind: str, lang: Language
+) -> Response[bytes]:
+    """A grant's document of one kind (its template's name) rendered today."""
+    return _pdf(
+        await docs.grant_document(
+            session, ctx, default_pool(), grant_id, kind, lang.value, docs.now_date(utcnow())
+        )
+    )
+
+
+async def _statement_pdf(
+    make: Callable[
+        [AsyncSession, RequestContext, RenderPool, uuid.UUID, str, date, date, date],
+        Awaitable[docs.Pdf],
+    ],
+    session: AsyncSession,
+    ctx: RequestContext,
+    owner_id: uuid.UUID,
+    lang: Language,
+    start: date,
+    end: date,
+) -> Response[bytes]:
+    """A statement for a period (of a grant or a funding source) rendered today."""
+    return _pdf(
+        await make(
+            session, ctx, default_pool(), owner_id, lang.value, start, end, docs.now_date(utcnow())
+        )
     )
 
 
@@ -50,17 +85,7 @@ class GrantDocumentController(Controller):
         """The award letter of a grant as PDF: the amount in figures and words, the tranche
         schedule with its action-plan items and release conditions, the reporting obligations.
         For whoever may read the grant (its organisation's members, staff)."""
-        return _pdf(
-            await docs.grant_document(
-                session,
-                ctx,
-                default_pool(),
-                grant_id,
-                "award_letter",
-                lang.value,
-                docs.now_date(utcnow()),
-            )
-        )
+        return await _grant_pdf(session, ctx, grant_id, "award_letter", lang)
 
     @get(
         "/agreement",
@@ -77,17 +102,7 @@ class GrantDocumentController(Controller):
     ) -> Response[bytes]:
         """The grant agreement as PDF: parties, purpose, amount (figures and words) and its
         funding sources, period, tranche schedule, reporting obligations, signature blocks."""
-        return _pdf(
-            await docs.grant_document(
-                session,
-                ctx,
-                default_pool(),
-                grant_id,
-                "grant_agreement",
-                lang.value,
-                docs.now_date(utcnow()),
-            )
-        )
+        return await _grant_pdf(session, ctx, grant_id, "grant_agreement", lang)
 
     @get(
         "/statement",
@@ -100,24 +115,13 @@ class GrantDocumentController(Controller):
         grant_id: FromPath[uuid.UUID],
         session: Session,
         ctx: Ctx,
-        start: Annotated[date, QueryParameter(description="First value date of the period")],
-        end: Annotated[date, QueryParameter(description="Last value date of the period")],
+        start: Start,
+        end: End,
         lang: Lang = Language.EN,
     ) -> Response[bytes]:
         """The grant's disbursement statement for a period (value dates, inclusive): entries,
         committed vs disbursed before, in and by the end of the period, with a chart."""
-        return _pdf(
-            await docs.grant_statement(
-                session,
-                ctx,
-                default_pool(),
-                grant_id,
-                lang.value,
-                start,
-                end,
-                docs.now_date(utcnow()),
-            )
-        )
+        return await _statement_pdf(docs.grant_statement, session, ctx, grant_id, lang, start, end)
 
 
 class SourceDocumentController(Controller):
@@ -136,23 +140,14 @@ class SourceDocumentController(Controller):
         source_id: FromPath[uuid.UUID],
         session: Session,
         ctx: Ctx,
-        start: Annotated[date, QueryParameter(description="First value date of the period")],
-        end: Annotated[date, QueryParameter(description="Last value date of the period")],
+        start: Start,
+        end: End,
         lang: Lang = Language.EN,
     ) -> Response[bytes]:
         """A funding source's statement for a period: each grant charged to it, its share
         committed and disbursed before, in and by the end of the period; a chart (staff)."""
-        return _pdf(
-            await statements.source_statement(
-                session,
-                ctx,
-                default_pool(),
-                source_id,
-                lang.value,
-                start,
-                end,
-                docs.now_date(utcnow()),
-            )
+        return await _statement_pdf(
+            statements.source_statement, session, ctx, source_id, lang, start, end
         )
 
 
