@@ -63,6 +63,7 @@ from service.persistence.models import (
 from service.problems import Conflict as ConflictProblem
 from service.problems import InvalidInput, NotFound, issue
 from service.selection.compute import DISAGREEMENT_SPREAD
+from service.selection.scores import counted_scores
 
 REMINDER_ACTION = "panel.reminder_sent"
 OUTLIER_Z = 2.0
@@ -317,48 +318,18 @@ async def window_ranking(
     reviews_of: dict[str, set[str]] = defaultdict(set)
     consensus: dict[tuple[str, str], int | None] = {}
     if ids:
-        conflicted = set(
-            (
-                await session.execute(
-                    select(Conflict.proposal_id, Conflict.reviewer_id).where(
-                        col(Conflict.proposal_id).in_(ids)
-                    )
-                )
-            ).all()
-        )
-        for pid, rid, crit, value in await session.execute(
-            select(
-                ReviewAssignment.proposal_id,
-                ReviewAssignment.reviewer_id,
-                CriterionScore.criterion_id,
-                CriterionScore.value,
-            )
-            .join(Review, col(Review.id) == col(CriterionScore.review_id))
-            .join(ReviewAssignment, col(ReviewAssignment.id) == col(Review.assignment_id))
-            .where(
-                col(ReviewAssignment.proposal_id).in_(ids),
-                col(Review.status) == ReviewStatus.SUBMITTED,
-                col(ReviewAssignment.status) == AssignmentStatus.COMPLETED,
-            )
-            .order_by(
-                col(ReviewAssignment.proposal_id),
-                col(ReviewAssignment.reviewer_id),
-                col(CriterionScore.criterion_id),
-            )
-        ):
-            if (pid, rid) in conflicted or crit not in code_of:
-                continue  # a conflicted reviewer leaves every aggregate
-            scores.append(Score(str(pid), str(rid), code_of[crit], value))
-            reviews_of[str(pid)].add(str(rid))
-        for pid, crit, value in await session.execute(
+        for scored, scorer, code, value in await counted_scores(session, ids, code_of):
+            scores.append(Score(str(scored), str(scorer), code, value))
+            reviews_of[str(scored)].add(str(scorer))
+        for pid, criterion_id, value in await session.execute(
             select(
                 ConsensusScore.proposal_id,
                 ConsensusScore.criterion_id,
                 ConsensusScore.value,
             ).where(col(ConsensusScore.proposal_id).in_(ids))
         ):
-            if crit in code_of:
-                consensus[str(pid), code_of[crit]] = value
+            if criterion_id in code_of:
+                consensus[str(pid), code_of[criterion_id]] = value
 
     model = ScoringRubric(
         criteria=tuple(

@@ -19,7 +19,6 @@ from contracts import permissions as p
 from contracts import selection as c
 from contracts.common import ValidationIssue
 from contracts.enums import (
-    AssignmentStatus,
     CallStatus,
     DecisionChangeStatus,
     DecisionOutcome,
@@ -44,7 +43,6 @@ from service.persistence.models import (
     Conflict,
     ConsensusScore,
     Criterion,
-    CriterionScore,
     Decision,
     DecisionChange,
     Organisation,
@@ -68,6 +66,7 @@ from service.selection.compute import (
     compute,
     library_versions,
 )
+from service.selection.scores import counted_scores
 from service.webhooks.events import emit
 
 OUTCOME_STATUS = {
@@ -239,48 +238,10 @@ async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> SelectionInput
         ).all()
     )
     ids = [x.id for x, _, _ in proposals]
-    conflicted = (
-        set(
-            (
-                await session.execute(
-                    select(Conflict.proposal_id, Conflict.reviewer_id).where(
-                        col(Conflict.proposal_id).in_(ids)
-                    )
-                )
-            ).all()
-        )
-        if ids
-        else set()
-    )
-    scores = []
-    if ids:
-        for pid, rid, crit, value in await session.execute(
-            select(
-                ReviewAssignment.proposal_id,
-                ReviewAssignment.reviewer_id,
-                CriterionScore.criterion_id,
-                CriterionScore.value,
-            )
-            .join(Review, col(Review.id) == col(CriterionScore.review_id))
-            .join(ReviewAssignment, col(ReviewAssignment.id) == col(Review.assignment_id))
-            .where(
-                col(ReviewAssignment.proposal_id).in_(ids),
-                col(Review.status) == ReviewStatus.SUBMITTED,
-                col(ReviewAssignment.status) == AssignmentStatus.COMPLETED,
-            )
-            .order_by(
-                col(ReviewAssignment.proposal_id),
-                col(ReviewAssignment.reviewer_id),
-                col(CriterionScore.criterion_id),
-            )
-        ):
-            if (pid, rid) in conflicted or crit not in code_of:
-                continue  # a conflicted reviewer leaves every aggregate
-            scores.append(
-                ScoreInput(
-                    proposal=str(pid), reviewer=str(rid), criterion=code_of[crit], value=value
-                )
-            )
+    scores = [
+        ScoreInput(proposal=str(pid), reviewer=str(rid), criterion=code, value=value)
+        for pid, rid, code, value in await counted_scores(session, ids, code_of)
+    ]
     consensus = (
         [
             ConsensusInput(proposal=str(pid), criterion=code_of[crit], value=value)
@@ -914,18 +875,7 @@ async def decline_award(
         after={"status": "not_selected"},
         reason=body.reason,
     )
-    run = (
-        (
-            await session.execute(
-                select(SelectionRun).where(
-                    col(SelectionRun.window_id) == proposal.window_id,
-                    col(SelectionRun.status) == SelectionRunStatus.APPROVED,
-                )
-            )
-        )
-        .scalars()
-        .first()
-    )
+    run = await _approved_run(session, proposal.window_id)
     approved = None if run is None else run_outputs(run)
     if run is not None and approved is not None:
         for pid in approved.reserve:
@@ -1070,18 +1020,7 @@ async def feedback(
                 "feedback not yet published: the programme officers publish the decisions and"
                 " the panel's feedback of this window once the selection is final"
             )
-    run = (
-        (
-            await session.execute(
-                select(SelectionRun).where(
-                    col(SelectionRun.window_id) == proposal.window_id,
-                    col(SelectionRun.status) == SelectionRunStatus.APPROVED,
-                )
-            )
-        )
-        .scalars()
-        .first()
-    )
+    run = await _approved_run(session, proposal.window_id)
     entry = None
     total = 0
     outputs = None if run is None else run_outputs(run)
