@@ -819,18 +819,7 @@ async def submit_proposal(
         row.rule_set_version = rule_set.version if rule_set else None
         read = (await _reads(session, ctx, [row]))[0]
     row.snapshot = msgspec.to_builtins(msgspec.structs.replace(read, allowed_actions=[]))
-    row.version += 1
-    row.updated_at = now
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="proposal.submitted",
-        entity="proposal",
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row, exclude=("snapshot",)),
-    )
+    await _store_version(session, ctx, row, "proposal.submitted", before, now)
     # Ineligible proposals do not enter review; needs-information counts as not eligible.
     target = ProposalStatus.ELIGIBLE if verdict.verdict == "pass" else ProposalStatus.INELIGIBLE
     move_proposal(row, target)
@@ -853,6 +842,31 @@ async def submit_proposal(
     return c.SubmissionReceipt(proposal=final, receipt_number=row.receipt_number, submitted_at=now)
 
 
+async def _store_version(
+    session: AsyncSession,
+    ctx: RequestContext,
+    row: Proposal,
+    action: str,
+    before: dict[str, Any] | None,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """The proposal's next version stored and audited against its snapshot before the change."""
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await record(
+        session,
+        ctx,
+        action=action,
+        entity="proposal",
+        entity_id=row.id,
+        before=before,
+        after=snapshot(row, exclude=("snapshot",)),
+        reason=reason,
+    )
+
+
 async def withdraw_proposal(
     session: AsyncSession, ctx: RequestContext, proposal_id: uuid.UUID, body: c.ProposalWithdraw
 ) -> c.ProposalRead:
@@ -866,19 +880,7 @@ async def withdraw_proposal(
     before = snapshot(row, exclude=("snapshot",))
     move_proposal(row, ProposalStatus.WITHDRAWN)
     row.withdrawn_at = now
-    row.version += 1
-    row.updated_at = now
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="proposal.withdrawn",
-        entity="proposal",
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row, exclude=("snapshot",)),
-        reason=body.reason,
-    )
+    await _store_version(session, ctx, row, "proposal.withdrawn", before, now, body.reason)
     return (await _reads(session, ctx, [row]))[0]
 
 
@@ -907,18 +909,8 @@ async def override_eligibility(
         "by": str(ctx.actor.id),
         "at": utcnow().isoformat(),
     }
-    row.version += 1
-    row.updated_at = utcnow()
-    await session.flush()
-    await record(
-        session,
-        ctx,
-        action="proposal.eligibility_overridden",
-        entity="proposal",
-        entity_id=row.id,
-        before=before,
-        after=snapshot(row, exclude=("snapshot",)),
-        reason=body.reason,
+    await _store_version(
+        session, ctx, row, "proposal.eligibility_overridden", before, utcnow(), body.reason
     )
     await notify_proposal(session, NotificationKind.ELIGIBILITY_RESULT, row.id)
     return (await _reads(session, ctx, [row]))[0]
