@@ -14,7 +14,7 @@ from contracts import permissions as p
 from contracts.common import ValidationIssue
 from contracts.imports import ImportKind, ImportReport
 from service.context import RequestContext
-from service.imports import action_plans, organisations
+from service.imports import action_plans, base, organisations
 from service.imports.base import Progress
 from service.imports.reader import MAX_UPLOAD_BYTES, FileTooLarge, read_table
 from service.problems import ProblemError
@@ -70,18 +70,24 @@ async def import_file(
             f"({max_bytes // (1024 * 1024)} MB) are accepted"
         )
     if kind is ImportKind.ACTION_PLANS:
-        return await action_plans.run(
+        return await base.run(
             session,
             ctx,
             await read_table(data, action_plans.COLUMNS),
+            action_plans.load_territories,
+            action_plans.validate,
+            action_plans.apply,
             dry_run=dry_run,
             skip_invalid=skip_invalid,
             progress=progress,
         )
-    return await organisations.run(
+    return await base.run(
         session,
         ctx,
         await read_table(data, organisations.COLUMNS),
+        organisations.load_territories,
+        organisations.validate,
+        organisations.apply,
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         progress=progress,

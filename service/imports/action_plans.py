@@ -48,7 +48,6 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import msgspec
-from anyio import to_thread
 from msgspec import UNSET, UnsetType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -647,20 +646,3 @@ async def load_territories(session: AsyncSession) -> dict[str, uuid.UUID | None]
         select(Territory.code, Pcc.id).outerjoin(Pcc, col(Pcc.territory_id) == col(Territory.id))
     )
     return {code: pcc_id for code, pcc_id in rows}
-
-
-async def run(
-    session: AsyncSession,
-    ctx: RequestContext,
-    table: Table,
-    *,
-    dry_run: bool,
-    skip_invalid: bool,
-    progress: Progress | None = None,
-) -> ImportReport:
-    territories = await load_territories(session)
-    # pure Python over up to 10,000 rows: in a worker thread, so the server keeps answering
-    validated = await to_thread.run_sync(validate, table, territories, progress)
-    return await apply(
-        session, ctx, validated, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
-    )

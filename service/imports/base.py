@@ -4,23 +4,25 @@ progress reporting, and the audited update of rows without a version column."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from contracts.imports import ImportRowError
+from contracts.imports import ImportReport, ImportRowError
 from service.audit.service import record, snapshot
 from service.context import RequestContext
-from service.imports.reader import Cell
+from service.imports.reader import Cell, Table
 
 E = TypeVar("E", bound=StrEnum)
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class CellError(ValueError):
@@ -319,4 +321,26 @@ async def update_audited(
         entity_id=getattr(row, "id"),  # noqa: B009  (every audited row has an id)
         before=before,
         after=snapshot(row),
+    )
+
+
+async def run(
+    session: AsyncSession,
+    ctx: RequestContext,
+    table: Table,
+    load_territories: Callable[[AsyncSession], Awaitable[Mapping[str, T]]],
+    validate: Callable[[Table, Mapping[str, T], Progress | None], Validated[R]],
+    apply: Callable[..., Awaitable[ImportReport]],
+    *,
+    dry_run: bool,
+    skip_invalid: bool,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """One import of a read table: its territories loaded, every row validated, the good ones
+    applied with ``apply(session, ctx, validated, dry_run=, skip_invalid=, progress=)``."""
+    territories = await load_territories(session)
+    # pure Python over up to 10,000 rows: in a worker thread, so the server keeps answering
+    validated = await to_thread.run_sync(validate, table, territories, progress)
+    return await apply(
+        session, ctx, validated, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
     )

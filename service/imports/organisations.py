@@ -35,7 +35,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -224,20 +223,3 @@ async def apply(
 async def load_territories(session: AsyncSession) -> dict[str, uuid.UUID]:
     rows = await session.execute(select(Territory.code, Territory.id))
     return {code: territory_id for code, territory_id in rows}
-
-
-async def run(
-    session: AsyncSession,
-    ctx: RequestContext,
-    table: Table,
-    *,
-    dry_run: bool,
-    skip_invalid: bool,
-    progress: Progress | None = None,
-) -> ImportReport:
-    territories = await load_territories(session)
-    # pure Python over up to 10,000 rows: in a worker thread, so the server keeps answering
-    validated = await to_thread.run_sync(validate, table, territories, progress)
-    return await apply(
-        session, ctx, validated, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
-    )
