@@ -49,21 +49,19 @@ from service.persistence.models import (
     AuditEvent,
     Conflict,
     ConsensusScore,
-    Criterion,
     CriterionScore,
     Panel,
     PanelMember,
     Proposal,
     Review,
     ReviewAssignment,
-    Rubric,
     SelectionRun,
     UserRole,
 )
 from service.problems import Conflict as ConflictProblem
 from service.problems import InvalidInput, NotFound, issue
 from service.selection.compute import DISAGREEMENT_SPREAD
-from service.selection.scores import counted_scores
+from service.selection.scores import counted_scores, window_rubric
 
 REMINDER_ACTION = "panel.reminder_sent"
 OUTLIER_Z = 2.0
@@ -287,18 +285,7 @@ async def window_ranking(
 ) -> c.WindowRankingRead:
     ctx.require(p.can_read_ranking(ctx.actor))
     window, _ = await window_or_404(session, ctx, window_id)
-    if window.rubric_id is None:
-        raise ConflictProblem("the window has no rubric")
-    rubric = await session.get_one(Rubric, window.rubric_id)
-    criteria = list(
-        (
-            await session.execute(
-                select(Criterion)
-                .where(col(Criterion.rubric_id) == rubric.id)
-                .order_by(col(Criterion.position))
-            )
-        ).scalars()
-    )
+    rubric, criteria = await window_rubric(session, window)
     code_of = {x.id: x.code for x in criteria}
     proposals = list(
         (

@@ -1,4 +1,4 @@
-"""The review scores that count towards a ranking and a selection run."""
+"""The rubric and the review scores that count towards a ranking and a selection run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from contracts.enums import AssignmentStatus, ReviewStatus
-from service.persistence.models import Conflict, CriterionScore, Review, ReviewAssignment
+from service.persistence.models import (
+    CallWindow,
+    Conflict,
+    Criterion,
+    CriterionScore,
+    Review,
+    ReviewAssignment,
+    Rubric,
+)
+from service.problems import Conflict as ConflictProblem
+
+
+async def window_rubric(
+    session: AsyncSession, window: CallWindow
+) -> tuple[Rubric, list[Criterion]]:
+    """The window's rubric and its criteria in order; 409 when the window has none."""
+    if window.rubric_id is None:
+        raise ConflictProblem("the window has no rubric")
+    rubric = await session.get_one(Rubric, window.rubric_id)
+    criteria = list(
+        (
+            await session.execute(
+                select(Criterion)
+                .where(col(Criterion.rubric_id) == rubric.id)
+                .order_by(col(Criterion.position))
+            )
+        ).scalars()
+    )
+    return rubric, criteria
 
 
 async def counted_scores(

@@ -49,7 +49,6 @@ from service.persistence.models import (
     Proposal,
     Review,
     ReviewAssignment,
-    Rubric,
     SelectionRun,
     Territory,
     WindowAllocation,
@@ -66,7 +65,7 @@ from service.selection.compute import (
     compute,
     library_versions,
 )
-from service.selection.scores import counted_scores
+from service.selection.scores import counted_scores, window_rubric
 from service.webhooks.events import emit
 
 OUTCOME_STATUS = {
@@ -210,18 +209,7 @@ async def create_run(
 async def _inputs(session: AsyncSession, window_id: uuid.UUID) -> SelectionInputs:
     """Everything the computation needs: stored with the run (JSON) for replay."""
     window = await session.get_one(CallWindow, window_id)
-    if window.rubric_id is None:
-        raise ConflictProblem("the window has no rubric")
-    rubric = await session.get_one(Rubric, window.rubric_id)
-    criteria = list(
-        (
-            await session.execute(
-                select(Criterion)
-                .where(col(Criterion.rubric_id) == rubric.id)
-                .order_by(col(Criterion.position))
-            )
-        ).scalars()
-    )
+    rubric, criteria = await window_rubric(session, window)
     code_of = {x.id: x.code for x in criteria}
     proposals = list(
         (
