@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,6 +227,30 @@ async def _latest_values(
     return result
 
 
+def _by_item(
+    items: list[ActionPlanItem],
+    indicators: dict[uuid.UUID, list[Indicator]],
+    funding: dict[uuid.UUID, list[c.GrantFunding]],
+    latest: dict[uuid.UUID, tuple[Any, c.IndicatorSource]],
+    money_by_plan: dict[uuid.UUID, _Money],
+) -> Iterator[
+    tuple[
+        ActionPlanItem,
+        list[c.GrantFunding],
+        _Money,
+        list[tuple[Indicator, tuple[Any, c.IndicatorSource] | None]],
+    ]
+]:
+    """Each item with the grants financing it, their money (added to its plan's in
+    ``money_by_plan``) and its indicators with their latest value (None when there is none)."""
+    for item in items:
+        grants = funding.get(item.id, [])
+        money = _Money.of(grants)
+        money_by_plan[item.action_plan_id].merge(money)
+        measured = [(ind, latest.get(ind.id)) for ind in indicators.get(item.id, [])]
+        yield item, grants, money, measured
+
+
 async def _plan_contents(
     session: AsyncSession, plan_ids: list[uuid.UUID]
 ) -> tuple[
@@ -303,23 +328,20 @@ async def get_pcc_progress(
 
     items_by_plan: dict[uuid.UUID, list[c.ItemProgress]] = defaultdict(list)
     money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
-    for item in items:
-        grants = funding.get(item.id, [])
-        money = _Money.of(grants)
-        money_by_plan[item.action_plan_id].merge(money)
-        progress = []
-        for ind in indicators.get(item.id, []):
-            found_value = latest.get(ind.id)
-            progress.append(
-                to_read(
-                    c.IndicatorProgress,
-                    ind,
-                    name=i18n(ind.name),
-                    latest=found_value[0][1] if found_value else None,
-                    note=found_value[0][2] if found_value else None,
-                    source=found_value[1] if found_value else None,
-                )
+    for item, grants, money, measured in _by_item(
+        items, indicators, funding, latest, money_by_plan
+    ):
+        progress = [
+            to_read(
+                c.IndicatorProgress,
+                ind,
+                name=i18n(ind.name),
+                latest=found_value[0][1] if found_value else None,
+                note=found_value[0][2] if found_value else None,
+                source=found_value[1] if found_value else None,
             )
+            for ind, found_value in measured
+        ]
         items_by_plan[item.action_plan_id].append(
             to_read(
                 c.ItemProgress,
@@ -383,22 +405,19 @@ async def public_plan_progress(session: AsyncSession) -> list[pub.PublicPlanProg
 
     items_by_plan: dict[uuid.UUID, list[pub.PublicItemProgress]] = defaultdict(list)
     money_by_plan: dict[uuid.UUID, _Money] = defaultdict(_Money)
-    for item in items:
-        grants = funding.get(item.id, [])
-        money = _Money.of(grants)
-        money_by_plan[item.action_plan_id].merge(money)
-        progress = []
-        for ind in indicators.get(item.id, []):
-            found = latest.get(ind.id)
-            progress.append(
-                to_read(
-                    pub.PublicIndicatorProgress,
-                    ind,
-                    name=i18n(ind.name),
-                    latest=found[0][1] if found else None,
-                    latest_on=found[1].accepted_at.astimezone(BISHKEK).date() if found else None,
-                )
+    for item, grants, money, measured in _by_item(
+        items, indicators, funding, latest, money_by_plan
+    ):
+        progress = [
+            to_read(
+                pub.PublicIndicatorProgress,
+                ind,
+                name=i18n(ind.name),
+                latest=found[0][1] if found else None,
+                latest_on=found[1].accepted_at.astimezone(BISHKEK).date() if found else None,
             )
+            for ind, found in measured
+        ]
         items_by_plan[item.action_plan_id].append(
             to_read(
                 pub.PublicItemProgress,
