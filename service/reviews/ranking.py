@@ -25,9 +25,6 @@ from contracts.enums import (
     SelectionRunStatus,
 )
 from scoring.aggregation import (
-    Criterion as ScoringCriterion,
-)
-from scoring.aggregation import (
     Method,
     Score,
     aggregate_proposals,
@@ -35,9 +32,6 @@ from scoring.aggregation import (
     krippendorff_alpha,
     severity_model,
     z_calibrate,
-)
-from scoring.aggregation import (
-    Rubric as ScoringRubric,
 )
 from scoring.ranking import DECIDED_BY_LOTTERY, rank
 from service.audit.service import record, snapshot
@@ -60,7 +54,7 @@ from service.persistence.models import (
 )
 from service.problems import Conflict as ConflictProblem
 from service.problems import InvalidInput, NotFound, issue
-from service.selection.compute import DISAGREEMENT_SPREAD
+from service.selection.compute import DISAGREEMENT_SPREAD, scoring_rubric
 from service.selection.scores import counted_scores, window_rubric
 
 REMINDER_ACTION = "panel.reminder_sent"
@@ -318,21 +312,7 @@ async def window_ranking(
             if criterion_id in code_of:
                 consensus[str(pid), code_of[criterion_id]] = value
 
-    model = ScoringRubric(
-        criteria=tuple(
-            ScoringCriterion(
-                code=x.code,
-                weight=x.weight,
-                scale_min=x.scale_min,
-                scale_max=x.scale_max,
-                scale_step=x.scale_step,
-                threshold=x.threshold,
-            )
-            for x in criteria
-        ),
-        overall_threshold=rubric.overall_threshold,
-        tie_break=tuple(rubric.tie_break),
-    )
+    model = scoring_rubric(criteria, rubric.overall_threshold, rubric.tie_break)
     method = Method(str(rubric.aggregation))
     pids = [str(x) for x in ids]
     raw = aggregate_proposals(model, scores, method, consensus, proposals=pids)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+from collections.abc import Iterable
 from fractions import Fraction
+from typing import Protocol
 
 import msgspec
 
@@ -108,7 +110,27 @@ class SelectionInputs(msgspec.Struct, kw_only=True):
     currency: str = "KGS"
 
 
-def _rubric(data: RubricInput) -> Rubric:
+class CriterionLike(Protocol):
+    """A rubric's criterion as stored (the table's row) or as recorded with a run."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def weight(self) -> int: ...
+    @property
+    def scale_min(self) -> int: ...
+    @property
+    def scale_max(self) -> int: ...
+    @property
+    def scale_step(self) -> int: ...
+    @property
+    def threshold(self) -> int | None: ...
+
+
+def scoring_rubric(
+    criteria: Iterable[CriterionLike], overall_threshold: int | None, tie_break: Iterable[str]
+) -> Rubric:
+    """The scoring library's rubric of these criteria (in order)."""
     return Rubric(
         criteria=tuple(
             Criterion(
@@ -119,11 +141,15 @@ def _rubric(data: RubricInput) -> Rubric:
                 scale_step=x.scale_step,
                 threshold=x.threshold,
             )
-            for x in data.criteria
+            for x in criteria
         ),
-        overall_threshold=data.overall_threshold,
-        tie_break=tuple(data.tie_break),
+        overall_threshold=overall_threshold,
+        tie_break=tuple(tie_break),
     )
+
+
+def _rubric(data: RubricInput) -> Rubric:
+    return scoring_rubric(data.criteria, data.overall_threshold, data.tie_break)
 
 
 def _exact(value: Fraction | None) -> str | None:
