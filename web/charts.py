@@ -203,6 +203,17 @@ def _parse(svg: str) -> ET.Element:
     return ET.fromstring(svg)  # noqa: S314 - our own renderer's output, not untrusted input
 
 
+def _serialise(root: ET.Element) -> str:
+    """The SVG as text with no prefix on its elements (`<svg>`, as HTML's parser needs inline).
+
+    ElementTree's prefixes live in one registry for the process, which any library may change
+    (registering another namespace as the default removes the SVG one, and `<ns0:svg>` follows),
+    so they are set again right before each serialisation."""
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", XLINK_NS)
+    return ET.tostring(root, encoding="unicode")
+
+
 def _values_after_bars(svg: str) -> str:
     """pygal centres a printed value on the bar's end; start it just after the end instead, so
     it never crosses the bar or the axis (the range leaves room on the right)."""
@@ -211,7 +222,7 @@ def _values_after_bars(svg: str) -> str:
         if "value" in (text.get("class") or "").split() and text.get("x") is not None:
             text.set("text-anchor", "start")
             text.set("x", f"{float(text.get('x') or 0) + 5:.2f}")
-    return ET.tostring(root, encoding="unicode")
+    return _serialise(root)
 
 
 def _clean(svg: str, chart_id: str, title: str, description: str) -> str:
@@ -237,7 +248,7 @@ def _clean(svg: str, chart_id: str, title: str, description: str) -> str:
     desc_el.text = description
     root.insert(0, desc_el)
     root.insert(0, title_el)
-    return ET.tostring(root, encoding="unicode")
+    return _serialise(root)
 
 
 def bar_chart(
@@ -311,7 +322,7 @@ def bar_chart(
         title=title,
         description=description,
         svg=Markup(_clean(raw, chart_id, title, description)),  # noqa: S704 - built by ElementTree
-        document_svg=ET.tostring(document, encoding="unicode"),
+        document_svg=_serialise(document),
         currency=currency.upper(),
         series_names=[name for name, _ in series],
         rows=rows,

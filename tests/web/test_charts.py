@@ -136,3 +136,20 @@ def test_value_axis_has_zero_and_one_round_tick_per_side(
     low: int, high: int, expected: list[int]
 ) -> None:
     assert _ticks(low, high) == expected
+
+
+def test_chart_svg_has_no_prefixes_after_another_library_takes_the_default_namespace() -> None:
+    """ElementTree's prefix registry is one per process: a library that registers another
+    namespace as the default removes the SVG one. The chart is still `<svg>`, not `<ns0:svg>`
+    (an inline `<ns0:svg>` is no SVG to HTML's parser), and the document's `<style>` stays."""
+    import xml.etree.ElementTree as ET
+
+    ET.register_namespace("", "http://example.org/another-default")
+    try:
+        chart = _chart()
+        assert str(chart.svg).startswith("<svg ")
+        assert "ns0:" not in str(chart.svg)
+        assert chart.document_svg.startswith("<svg ")
+        assert "<style" in chart.document_svg
+    finally:
+        ET.register_namespace("", "http://www.w3.org/2000/svg")
