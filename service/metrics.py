@@ -9,8 +9,11 @@
 - `grants_job_queue_jobs` (gauge; label status `todo`/`doing`): jobs waiting and running in the
   job queue (procrastinate's `procrastinate_jobs`), read from the database at each scrape; a
   database without that table (before its migration) reports no sample.
-- `grants_webhook_delivery_failures_total` (counter; label reason): webhook deliveries that
-  failed; the delivery code calls `webhook_delivery_failed(reason)`.
+- `grants_webhook_delivery_failures_total` (counter; label reason): webhook delivery attempts
+  that failed, by reason — `timeout`, `connection` (refused, reset, DNS…), `http_status` (the
+  receiver answered other than 2xx), `refused_url` (SSRF check), `deactivated`, `worker_lost`
+  (a worker died mid-POST; found when the delivery is claimed again). service/webhooks/delivery.py
+  calls `webhook_delivery_failed(reason)` once per failed attempt.
 
 Several workers (`grants serve --workers N`): `grants serve` names an empty folder in
 `PROMETHEUS_MULTIPROC_DIR` before the workers start (service/server.py); each worker writes its
@@ -68,7 +71,7 @@ POOL_SIZE = Gauge(
 )
 WEBHOOK_FAILURES = Counter(
     "grants_webhook_delivery_failures",
-    "Webhook deliveries that failed, by reason (timeout, connection, http_status, ...).",
+    "Webhook delivery attempts that failed, by reason (timeout, connection, http_status, ...).",
     ["reason"],
 )
 

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     """Allow `http://` subscription URLs and private, loopback or link-local addresses (tests,
     a development receiver on 127.0.0.1). Never in production: there only `https://` to public
     addresses is accepted, checked again at each delivery after resolving the host."""
+    webhook_secret_key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    """The key (64 hex digits) the subscriptions' signing secrets are encrypted with at rest
+    (AES-256-GCM), the same on every worker and host. Required in production; elsewhere made
+    once and kept in `data_dir/webhook-secret.key`."""
     webhook_max_attempts: int = Field(default=8, ge=1, le=30)
     webhook_backoff_seconds: float = Field(default=30.0, gt=0)
     """The wait after the first failed attempt; doubled after each further one (capped at 6 h)."""

@@ -73,10 +73,11 @@ class WebhookSubscriptionController(Controller):
         data: JSONBody[c.WebhookSecretRotate],
         session: Session,
         ctx: Ctx,
+        settings: AppSettings,
     ) -> c.WebhookSecretRead:
         """A new signing secret (shown once); the previous one keeps signing beside it for
         `overlap_hours` (two `v1,` signatures in `webhook-signature`)."""
-        return await service.rotate_secret(session, ctx, subscription_id, data)
+        return await service.rotate_secret(session, ctx, subscription_id, data, settings)
 
     @get(
         "/{subscription_id:uuid}/deliveries",

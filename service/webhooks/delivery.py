@@ -1,6 +1,13 @@
 """Delivering a webhook: one signed POST, its attempt logged; on failure the next attempt is
 queued after an exponential back-off until the attempts run out.
 
+No lock and no database connection is held during the POST (a slow receiver would hold both
+for its whole timeout): the delivery is claimed first in a committed transaction (a lease, see
+`_claim`), then POSTed, then its result recorded. Two workers never POST one delivery at once;
+a worker that dies mid-POST leaves a claim that expires, and the delivery is tried again (at
+least once: a receiver dedupes by `webhook-id`, as Standard Webhooks asks). Each failed
+attempt is counted in `/metrics` (`grants_webhook_delivery_failures_total`, by reason).
+
 `attempt_delivery` does one delivery (the queue's `webhooks.deliver` task calls it);
 `deliver_pending` does every delivery that is due (a safety net: after an outage of the queue,
 or from an operator's shell), so the work never depends on a job having survived."""
@@ -13,14 +20,16 @@ import logging
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlmodel import col
 
 from contracts.webhooks import DeliveryStatus
+from service import metrics
 from service.context import utcnow
 from service.jobs import defer
 from service.persistence.database import Database
@@ -31,7 +40,7 @@ from service.persistence.models import (
     WebhookSubscription,
 )
 from service.settings import Settings
-from service.webhooks import signing
+from service.webhooks import sealing, signing
 
 logger = logging.getLogger(__name__)
 
@@ -89,109 +98,230 @@ def backoff(settings: Settings, failed_attempts: int) -> timedelta:
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
-def signing_secrets(sub: WebhookSubscription, now: datetime) -> list[str]:
-    keys = [sub.secret]
+def signing_secrets(sub: WebhookSubscription, now: datetime, key: bytes) -> list[str]:
+    """The secrets that sign now, opened: the current one, and the previous one during a
+    rotation's overlap."""
+    keys = [sealing.unseal(key, sub.id, sub.secret)]
     if (
         sub.previous_secret is not None
         and sub.previous_secret_expires_at is not None
         and sub.previous_secret_expires_at > now
     ):
-        keys.append(sub.previous_secret)
+        keys.append(sealing.unseal(key, sub.id, sub.previous_secret))
     return keys
 
 
 _ENCODER = msgspec.json.Encoder()
+
+LEASE_MARGIN = timedelta(seconds=30)
+"""A claim lasts the POST's whole timeout and this much more (the claim's and the result's
+transactions); a worker that has not recorded a result by then is taken to have died."""
+
+
+def lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.webhook_timeout_seconds) + LEASE_MARGIN
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What one attempt needs, read in the claim's transaction (no connection is held while
+    the POST is under way)."""
+
+    delivery_id: uuid.UUID
+    claim_id: uuid.UUID
+    attempt: int
+    url: str
+    active: bool
+    secrets: list[str]
+    event_id: str
+    body: bytes
+
+
+async def _claim(
+    database: Database, settings: Settings, delivery_id: uuid.UUID
+) -> _Claim | DeliveryStatus | None:
+    """Claim a due delivery in a short transaction of its own, committed before the POST: its
+    `claim_id` set, its attempt counted and `next_attempt_at` moved to the end of the lease.
+    The claiming UPDATE is conditional on the delivery being due, so of two workers racing for
+    it one gets it (the other's UPDATE waits for the row, then finds it no longer due). None
+    when it is not due (or someone else has it); a status when it ended here."""
+    from service.webhooks.tasks import deliver
+
+    now = utcnow()
+    claim_id = uuid.uuid4()
+    async with database.session() as session, session.begin():
+        previous = (
+            await session.execute(
+                select(col(WebhookDelivery.claim_id), col(WebhookDelivery.next_attempt_at)).where(
+                    col(WebhookDelivery.id) == delivery_id
+                )
+            )
+        ).one_or_none()
+        claimed = (
+            await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    col(WebhookDelivery.id) == delivery_id,
+                    col(WebhookDelivery.status) == DeliveryStatus.PENDING,
+                    or_(
+                        col(WebhookDelivery.next_attempt_at).is_(None),
+                        col(WebhookDelivery.next_attempt_at) <= now,
+                    ),
+                )
+                .values(
+                    claim_id=claim_id,
+                    next_attempt_at=now + lease(settings),
+                    attempt_count=col(WebhookDelivery.attempt_count) + 1,
+                )
+                .returning(
+                    col(WebhookDelivery.attempt_count),
+                    col(WebhookDelivery.subscription_id),
+                    col(WebhookDelivery.event_id),
+                )
+                .execution_options(synchronize_session=False)
+            )
+        ).one_or_none()
+        if claimed is None:
+            return None
+        attempt, sub_id, event_id = claimed
+        if previous is not None and previous[0] is not None:
+            # the last claim was never settled: its worker died (or lost its lease) mid-POST;
+            # logged as begun when that lease began
+            lost_lease_end = previous[1] or now
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery_id,
+                    at=min(lost_lease_end - lease(settings), now),
+                    error="no result: the worker sending this attempt stopped",
+                    duration_ms=0,
+                )
+            )
+            metrics.webhook_delivery_failed("worker_lost")
+        if attempt > settings.webhook_max_attempts:  # the last ones died with their workers
+            await session.execute(
+                update(WebhookDelivery)
+                .where(col(WebhookDelivery.id) == delivery_id)
+                .values(
+                    status=DeliveryStatus.FAILED,
+                    claim_id=None,
+                    next_attempt_at=None,
+                    attempt_count=settings.webhook_max_attempts,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return DeliveryStatus.FAILED
+        sub = await session.get(WebhookSubscription, sub_id)
+        event = await session.get(OutboxMessage, event_id)
+        assert sub is not None  # a foreign key
+        assert event is not None  # a foreign key
+        # the watchdog: should this worker die mid-POST, the delivery is tried again once
+        # the lease is over (a job that finds it settled by then does nothing)
+        await defer(
+            session, deliver, delivery_id=str(delivery_id), schedule_at=now + lease(settings)
+        )
+        return _Claim(
+            delivery_id=delivery_id,
+            claim_id=claim_id,
+            attempt=attempt,
+            url=sub.url,
+            active=sub.active,
+            secrets=signing_secrets(sub, now, sealing.resolve_key(settings)) if sub.active else [],
+            event_id=str(event.id),
+            body=_ENCODER.encode(event.payload),
+        )
+
+
+async def _post(claim: _Claim, settings: Settings) -> tuple[int | None, str | None, str | None]:
+    """The POST, holding no database connection: (status code, error, failure reason)."""
+    if not claim.active:
+        return None, "the subscription was deactivated", "deactivated"
+    timeout = settings.webhook_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):  # the whole attempt, so the lease outlasts it
+            await check_url_target(claim.url, settings)
+            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+                response = await client.post(
+                    claim.url,
+                    content=claim.body,
+                    headers={
+                        **signing.headers(
+                            claim.secrets, claim.event_id, int(utcnow().timestamp()), claim.body
+                        ),
+                        "user-agent": USER_AGENT,
+                    },
+                )
+    except UnsafeUrl as exc:
+        return None, f"refused: {exc}", "refused_url"
+    except (TimeoutError, httpx.TimeoutException):
+        return None, f"no answer within {timeout:g} s", "timeout"
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__, "connection"
+    if not 200 <= response.status_code < 300:
+        return response.status_code, f"the receiver answered {response.status_code}", "http_status"
+    return response.status_code, None, None
 
 
 async def attempt_delivery(
     database: Database, settings: Settings, delivery_id: uuid.UUID
 ) -> DeliveryStatus | None:
     """One attempt at a pending delivery whose time has come (others are left alone); returns
-    the delivery's status after it, or None when there was nothing to do."""
+    the delivery's status after it, or None when there was nothing to do.
+
+    Three steps, none holding a lock or a connection across the network: claim (committed),
+    POST, record the result (only if the claim is still this worker's)."""
+    from service.webhooks.tasks import deliver
+
+    claim = await _claim(database, settings, delivery_id)
+    if not isinstance(claim, _Claim):
+        return claim
+    started = time.monotonic()
+    at = utcnow()
+    status_code, error, reason = await _post(claim, settings)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    if reason is not None:
+        metrics.webhook_delivery_failed(reason)
+        logger.info("webhook delivery %s failed: %s", delivery_id, error)
+
     async with database.session() as session, session.begin():
-        row = (
+        delivery = (
             await session.execute(
-                select(WebhookDelivery, WebhookSubscription, OutboxMessage)
-                .join(
-                    WebhookSubscription,
-                    col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id),
-                )
-                .join(OutboxMessage, col(OutboxMessage.id) == col(WebhookDelivery.event_id))
+                select(WebhookDelivery)
                 .where(col(WebhookDelivery.id) == delivery_id)
-                .with_for_update(of=WebhookDelivery, skip_locked=True)
+                .with_for_update()
             )
-        ).one_or_none()
-        if row is None:
+        ).scalar_one_or_none()
+        if delivery is None:  # its subscription was deleted meanwhile
             return None
-        delivery, sub, event = row
-        now = utcnow()
-        if delivery.status != DeliveryStatus.PENDING or (
-            delivery.next_attempt_at is not None and delivery.next_attempt_at > now
-        ):
-            return None
-
-        body = _ENCODER.encode(event.payload)
-        started = time.monotonic()
-        status_code: int | None = None
-        error: str | None = None
-        if not sub.active:
-            error = "the subscription was deactivated"
-        else:
-            try:
-                await check_url_target(sub.url, settings)
-                async with httpx.AsyncClient(
-                    timeout=settings.webhook_timeout_seconds, follow_redirects=False
-                ) as client:
-                    response = await client.post(
-                        sub.url,
-                        content=body,
-                        headers={
-                            **signing.headers(
-                                signing_secrets(sub, now),
-                                str(event.id),
-                                int(now.timestamp()),
-                                body,
-                            ),
-                            "user-agent": USER_AGENT,
-                        },
-                    )
-                status_code = response.status_code
-                if not 200 <= status_code < 300:
-                    error = f"the receiver answered {status_code}"
-            except UnsafeUrl as exc:
-                error = f"refused: {exc}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__
-
         session.add(
             WebhookAttempt(
-                delivery_id=delivery.id,
-                at=now,
+                delivery_id=delivery_id,
+                at=at,
                 status_code=status_code,
                 error=error,
-                duration_ms=int((time.monotonic() - started) * 1000),
+                duration_ms=duration_ms,
             )
         )
-        delivery.attempt_count += 1
+        if delivery.claim_id != claim.claim_id:
+            # the lease ran out and the delivery was claimed again (or redelivered): the
+            # attempt is logged, the delivery is the newer claim's to settle
+            return delivery.status
+        now = utcnow()
+        delivery.claim_id = None
         if error is None:
             delivery.status = DeliveryStatus.SUCCEEDED
             delivery.delivered_at = now
             delivery.next_attempt_at = None
-        elif delivery.attempt_count >= settings.webhook_max_attempts or not sub.active:
+        elif claim.attempt >= settings.webhook_max_attempts or not claim.active:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
         else:
-            delivery.next_attempt_at = now + backoff(settings, delivery.attempt_count)
-            from service.webhooks.tasks import deliver
-
+            delivery.next_attempt_at = now + backoff(settings, claim.attempt)
             await defer(
                 session,
                 deliver,
                 delivery_id=str(delivery.id),
                 schedule_at=delivery.next_attempt_at,
             )
-        if error is not None:
-            logger.info("webhook delivery %s failed: %s", delivery.id, error)
         return delivery.status
 
 

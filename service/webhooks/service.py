@@ -20,7 +20,7 @@ from service.pagination import keyset, split_page
 from service.persistence.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from service.problems import Conflict, InvalidInput, NotFound, issue
 from service.settings import Settings
-from service.webhooks import signing
+from service.webhooks import sealing, signing
 from service.webhooks.delivery import UnsafeUrl, check_url_form
 
 ENTITY = "webhook_subscription"
@@ -80,11 +80,13 @@ async def create_subscription(
             "an event type is named twice", [issue("body.event_types", "named twice")]
         )
     secret = signing.new_secret()
+    sub_id = uuid.uuid4()
     sub = WebhookSubscription(
+        id=sub_id,
         url=data.url,
         event_types=[e.value for e in data.event_types],
         description=data.description,
-        secret=secret,
+        secret=sealing.seal(sealing.resolve_key(settings), sub_id, secret),
         owner_api_key_id=ctx.actor.id if ctx.actor.kind == "api_key" else None,
         created_by_user_id=ctx.actor.id if ctx.actor.kind == "user" else None,
         created_at=utcnow(),
@@ -135,20 +137,28 @@ async def deactivate_subscription(
 
 
 async def rotate_secret(
-    session: AsyncSession, ctx: RequestContext, sub_id: uuid.UUID, data: c.WebhookSecretRotate
+    session: AsyncSession,
+    ctx: RequestContext,
+    sub_id: uuid.UUID,
+    data: c.WebhookSecretRotate,
+    settings: Settings,
 ) -> c.WebhookSecretRead:
     """A new secret signs from now on; the current one keeps signing beside it for the overlap
-    (both signatures sent), so the receiver can switch without losing an event."""
+    (both signatures sent), so the receiver can switch without losing an event. Both are
+    stored sealed (service/webhooks/sealing.py)."""
     sub = await _subscription(session, ctx, sub_id, lock=True)
+    key = sealing.resolve_key(settings)
     before = _audit_view(sub)
     now = utcnow()
     if data.overlap_hours > 0:
-        sub.previous_secret = sub.secret
+        current = sealing.unseal(key, sub.id, sub.secret)
+        sub.previous_secret = sealing.seal(key, sub.id, current)
         sub.previous_secret_expires_at = now + timedelta(hours=data.overlap_hours)
     else:
         sub.previous_secret = None
         sub.previous_secret_expires_at = None
-    sub.secret = signing.new_secret()
+    secret = signing.new_secret()
+    sub.secret = sealing.seal(key, sub.id, secret)
     sub.secret_rotated_at = now
     await session.flush()
     await audit.record(
@@ -160,7 +170,7 @@ async def rotate_secret(
         before=before,
         after=_audit_view(sub),
     )
-    return c.WebhookSecretRead(subscription=_read(sub), secret=sub.secret)
+    return c.WebhookSecretRead(subscription=_read(sub), secret=secret)
 
 
 async def list_deliveries(
@@ -237,6 +247,14 @@ async def redeliver(
     if not sub.active:
         raise Conflict("the subscription is deactivated")
     now = utcnow()
+    if (
+        delivery.claim_id is not None
+        and delivery.next_attempt_at is not None
+        and delivery.next_attempt_at > now
+    ):
+        # never two POSTs of one event at once: wait for the attempt under way to end
+        raise Conflict("the event is being delivered now; try again when the attempt has ended")
+    delivery.claim_id = None
     delivery.status = c.DeliveryStatus.PENDING
     delivery.delivered_at = None
     delivery.attempt_count = 0

@@ -22,7 +22,8 @@ from service.persistence.base import (
 
 class WebhookSubscription(SQLModel, table=True):
     """Where a partner wants which events. `secret` signs; during a rotation's overlap
-    `previous_secret` signs too, until `previous_secret_expires_at`."""
+    `previous_secret` signs too, until `previous_secret_expires_at`. Both are stored sealed
+    (AES-256-GCM under `GRANTS_WEBHOOK_SECRET_KEY`, service/webhooks/sealing.py), never plain."""
 
     __tablename__ = "webhook_subscription"
     __table_args__ = (
@@ -82,6 +83,11 @@ class WebhookDelivery(SQLModel, table=True):
         default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
     )
     next_attempt_at: datetime | None = timestamp_field(nullable=True)
+    """When the next attempt is due; while an attempt is under way, the end of its claim's
+    lease (a worker that died mid-POST leaves it due again then)."""
+    claim_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid(), nullable=True))
+    """The attempt under way (set by the claim, cleared when its result is recorded): a result
+    is recorded only by the worker whose claim it still is."""
     delivered_at: datetime | None = timestamp_field(nullable=True)
     created_at: datetime = created_at_field()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, text
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -38,7 +39,12 @@ from service.persistence.models import (
     WebhookDelivery,
 )
 from service.settings import Settings
-from service.webhooks.delivery import UnsafeUrl, check_url_target, deliver_pending
+from service.webhooks.delivery import (
+    UnsafeUrl,
+    attempt_delivery,
+    check_url_target,
+    deliver_pending,
+)
 from service.webhooks.events import emit
 from tests.conftest import TEST_SETTINGS, hashed_test_password
 
@@ -65,6 +71,10 @@ class Receiver:
     status: int = 200
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    gate: threading.Event | None = None
+    """When set: each POST, once recorded, waits for the gate before answering (a slow
+    receiver, held as long as a test needs)."""
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -79,6 +89,9 @@ class Receiver:
                 receiver.received.append(
                     Received({k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                receiver.arrived.set()
+                if receiver.gate is not None:
+                    receiver.gate.wait(30)
                 self.send_response(receiver.status)
                 self.end_headers()
 
@@ -89,6 +102,8 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -423,3 +438,239 @@ async def test_an_http_subscription_is_refused_unless_allowed(
         headers={"Authorization": f"Bearer {officer.token}"},
     )
     assert response.status_code == 403
+
+
+# --- claims: no lock nor connection across the POST; one POST at a time; crashed workers -----
+
+
+async def _delivery_of(world: World, subscription: dict[str, Any]) -> WebhookDelivery:
+    async with world.database.session() as session:
+        return (
+            await session.execute(
+                select(WebhookDelivery).where(
+                    WebhookDelivery.subscription_id == uuid.UUID(subscription["subscription"]["id"])
+                )
+            )
+        ).scalar_one()
+
+
+def _slow_receiver() -> Receiver:
+    slow = Receiver(port=_free_port(), gate=threading.Event())
+    slow.start()
+    return slow
+
+
+async def _arrived(r: Receiver) -> None:
+    assert await asyncio.to_thread(r.arrived.wait, 10), "the POST never arrived"
+
+
+async def test_a_slow_receiver_holds_no_lock_nor_connection_and_delays_no_other_delivery(
+    world: World, receiver: Receiver
+) -> None:
+    slow = _slow_receiver()
+    worker_db = Database.from_url(world.url, pool_size=2)
+    try:
+        slow_sub = await world.subscribe(slow.url, EventType.GRANT_CREATED)
+        fast_sub = await world.subscribe(receiver.url, EventType.GRANT_CREATED)
+        await world.emit_committed(EventType.GRANT_CREATED, grant_id="g-1")
+        slow_id = (await _delivery_of(world, slow_sub)).id
+        fast_id = (await _delivery_of(world, fast_sub)).id
+
+        sending = asyncio.create_task(attempt_delivery(worker_db, SETTINGS, slow_id))
+        await _arrived(slow)
+        # the POST hangs: its worker holds no connection, and nothing locks the delivery
+        assert worker_db.engine is not None
+        assert worker_db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool's
+        async with world.database.session() as session, session.begin():
+            locked = await session.execute(
+                text("SELECT id FROM webhook_delivery WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": slow_id},
+            )
+            assert locked.scalar_one() == slow_id
+        # another subscription's delivery goes through meanwhile
+        assert await attempt_delivery(world.database, SETTINGS, fast_id) == "succeeded"
+        assert len(receiver.received) == 1
+        assert not sending.done()
+
+        assert slow.gate is not None
+        slow.gate.set()
+        assert await sending == "succeeded"
+        done = await _delivery_of(world, slow_sub)
+        assert (done.status, done.attempt_count, done.claim_id) == ("succeeded", 1, None)
+    finally:
+        slow.stop()
+        await worker_db.dispose()
+
+
+async def test_two_workers_racing_for_one_delivery_post_it_once(world: World) -> None:
+    slow = _slow_receiver()
+    first_db = Database.from_url(world.url, pool_size=2)
+    second_db = Database.from_url(world.url, pool_size=2)
+    try:
+        created = await world.subscribe(slow.url, EventType.REPORT_ACCEPTED)
+        await world.emit_committed(EventType.REPORT_ACCEPTED, report_id="r-1")
+        delivery_id = (await _delivery_of(world, created)).id
+
+        first = asyncio.create_task(attempt_delivery(first_db, SETTINGS, delivery_id))
+        await _arrived(slow)
+        # while the first POST is under way: a second worker finds nothing to do, and a
+        # manual redelivery is refused (it would be a second POST at once)
+        assert await attempt_delivery(second_db, SETTINGS, delivery_id) is None
+        again = await world.http.post(
+            f"webhooks/deliveries/{delivery_id}/redeliver", headers=world.admin()
+        )
+        assert again.status_code == 409, again.text
+        assert slow.gate is not None
+        slow.gate.set()
+        assert await first == "succeeded"
+        assert len(slow.received) == 1
+
+        # both at the very same moment, for a new event: one POST
+        await world.emit_committed(EventType.REPORT_ACCEPTED, report_id="r-2")
+        async with world.database.session() as session:
+            second_id = (
+                await session.execute(
+                    select(WebhookDelivery.id).where(
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.subscription_id == uuid.UUID(created["subscription"]["id"]),
+                    )
+                )
+            ).scalar_one()
+        results = await asyncio.gather(
+            attempt_delivery(first_db, SETTINGS, second_id),
+            attempt_delivery(second_db, SETTINGS, second_id),
+        )
+        assert sorted(map(str, results)) == ["None", "succeeded"]
+        assert len(slow.received) == 2
+        assert len({r.headers["webhook-id"] for r in slow.received}) == 2
+    finally:
+        slow.stop()
+        await first_db.dispose()
+        await second_db.dispose()
+
+
+async def test_a_crashed_workers_claim_expires_and_the_delivery_is_tried_again(
+    world: World,
+) -> None:
+    slow = _slow_receiver()
+    try:
+        created = await world.subscribe(slow.url, EventType.TRANCHE_DUE)
+        event_id = await world.emit_committed(EventType.TRANCHE_DUE, tranche_id="t-9")
+        delivery_id = (await _delivery_of(world, created)).id
+
+        # a worker dies mid-POST (its task cancelled: the result is never recorded)
+        crashing = asyncio.create_task(attempt_delivery(world.database, SETTINGS, delivery_id))
+        await _arrived(slow)
+        crashing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await crashing
+        claimed = await _delivery_of(world, created)
+        assert claimed.claim_id is not None
+        assert (claimed.status, claimed.attempt_count) == ("pending", 1)
+        assert claimed.next_attempt_at is not None
+        # a watchdog job waits for the end of the lease
+        assert (
+            await world.count(
+                "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'"
+                " AND task_name = 'webhooks.deliver' AND scheduled_at IS NOT NULL"
+            )
+            == 1
+        )
+
+        # within the lease: nobody sends it again
+        assert await attempt_delivery(world.database, SETTINGS, delivery_id) is None
+        assert len(slow.received) == 1
+
+        assert slow.gate is not None
+        slow.gate.set()
+        with clock.at(claimed.next_attempt_at + timedelta(seconds=1)):
+            assert await attempt_delivery(world.database, SETTINGS, delivery_id) == "succeeded"
+        assert [r.headers["webhook-id"] for r in slow.received] == [str(event_id)] * 2
+        log = await world.http.get(
+            f"webhooks/subscriptions/{created['subscription']['id']}/deliveries",
+            headers=world.admin(),
+        )
+        [entry] = log.json()["items"]
+        assert entry["status"] == "succeeded"
+        assert [(a["status_code"], a["error"]) for a in entry["attempts"]] == [
+            (None, "no result: the worker sending this attempt stopped"),
+            (200, None),
+        ]
+    finally:
+        slow.stop()
+
+
+# --- failures in /metrics ------------------------------------------------------------------
+
+
+def _failures(exposition: str, reason: str) -> float:
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(exposition)
+        for s in family.samples
+        if s.name == "grants_webhook_delivery_failures_total" and s.labels == {"reason": reason}
+    )
+
+
+async def test_failed_deliveries_are_counted_in_metrics_by_reason(
+    world: World, receiver: Receiver
+) -> None:
+    async def scrape() -> str:
+        answer = await world.http.get("http://test/metrics")
+        assert answer.status_code == 200
+        return answer.text
+
+    before = await scrape()
+    receiver.status = 503
+    answering = await world.subscribe(receiver.url, EventType.CALL_PUBLISHED)
+    down = await world.subscribe(Receiver(port=_free_port()).url, EventType.CALL_PUBLISHED)
+    slow = _slow_receiver()
+    try:
+        hanging = await world.subscribe(slow.url, EventType.CALL_PUBLISHED)
+        await world.emit_committed(EventType.CALL_PUBLISHED, call_id="c-1")
+        impatient = SETTINGS.model_copy(update={"webhook_timeout_seconds": 0.5})
+        for sub in (answering, down, hanging):
+            delivery_id = (await _delivery_of(world, sub)).id
+            assert await attempt_delivery(world.database, impatient, delivery_id) == "pending"
+    finally:
+        slow.stop()
+    after = await scrape()
+
+    assert _failures(after, "http_status") - _failures(before, "http_status") == 1
+    assert _failures(after, "connection") - _failures(before, "connection") == 1
+    assert _failures(after, "timeout") - _failures(before, "timeout") == 1
+    assert _failures(after, "refused_url") == _failures(before, "refused_url")
+
+
+# --- secrets sealed at rest ----------------------------------------------------------------
+
+
+async def test_secrets_are_stored_sealed_never_plain(world: World, receiver: Receiver) -> None:
+    created = await world.subscribe(receiver.url, EventType.GRANT_CREATED)
+    sub_id = created["subscription"]["id"]
+    first = created["secret"]
+    rotated = await world.http.post(
+        f"webhooks/subscriptions/{sub_id}/rotate-secret",
+        json={"overlap_hours": 2},
+        headers=world.admin(),
+    )
+    second = rotated.json()["secret"]
+    async with world.database.session() as session:
+        stored, previous = (
+            await session.execute(
+                text("SELECT secret, previous_secret FROM webhook_subscription WHERE id = :id"),
+                {"id": uuid.UUID(sub_id)},
+            )
+        ).one()
+    for secret in (first, second):
+        key_part = secret.removeprefix("whsec_")
+        for column in (stored, previous):
+            assert secret not in column
+            assert key_part not in column
+            assert column.startswith("v1:")
+    # and yet both sign during the overlap
+    await world.emit_committed(EventType.GRANT_CREATED, grant_id="g-3")
+    await world.work()
+    got = receiver.received[-1]
+    Webhook(first).verify(got.body, got.headers)
+    Webhook(second).verify(got.body, got.headers)
