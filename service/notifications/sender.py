@@ -141,7 +141,15 @@ async def deliver(message: EmailMessage, settings: Settings) -> None:
         name = message["Message-ID"].strip("<>").partition("@")[0]
         await asyncio.to_thread(_write_file, folder, f"{name}.eml", message.as_bytes())
     else:
-        logger.info("e-mail (console backend)\n%s", message.as_string())
+        # one line at INFO (who, what, which message); the whole message only at DEBUG: it
+        # carries personal data and links that do not belong in everyday logs
+        logger.info(
+            "e-mail (console backend) to %s, subject %r, message id %s",
+            message["To"],
+            message["Subject"],
+            message["Message-ID"],
+        )
+        logger.debug("e-mail (console backend) in full\n%s", message.as_string())
 
 
 def _write_file(folder: Path, name: str, content: bytes) -> None:

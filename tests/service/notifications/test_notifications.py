@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import logging
 import re
 import socket
 import string
@@ -404,3 +405,65 @@ async def test_a_grant_email_goes_to_the_grantees_members_and_a_reminder_is_writ
     reminder = await session.get(OutboxMessage, first[0])
     assert reminder is not None
     assert uuid.UUID(reminder.payload["user_id"]) == assignment.reviewer_id
+
+
+class _Crash(BaseException):
+    """The worker dying (not an error the sender handles)."""
+
+
+async def test_a_crash_after_the_smtp_server_accepted_resends_once_with_the_same_message_id(
+    mail: Mail, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What holds is at least once: a worker that dies between the SMTP server's acceptance
+    and the commit that marks the e-mail sent leaves it unsent in the outbox, and it is sent
+    again — once, with the same Message-ID (made from the outbox id), by which mail systems
+    drop the duplicate. Exactly once is not possible across SMTP and the database."""
+    settings = _settings(smtp.port)
+    [outbox_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "en")
+    real_deliver = sender.deliver
+
+    async def deliver_then_die(message: EmailMessage, s: Settings) -> None:
+        await real_deliver(message, s)
+        raise _Crash
+
+    monkeypatch.setattr(sender, "deliver", deliver_then_die)
+    with pytest.raises(_Crash):
+        await send_email(mail.database, settings, outbox_id)
+    assert len(smtp.inbox.messages) == 1
+    async with mail.database.session() as session:
+        row = await session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        assert (row.delivered_at, row.attempts) == (None, 0)  # the marking was rolled back
+
+    monkeypatch.setattr(sender, "deliver", real_deliver)
+    assert await sender.deliver_pending(mail.database, settings) == 1
+    assert await sender.deliver_pending(mail.database, settings) == 0
+    assert await send_email(mail.database, settings, outbox_id) is False
+    assert [m["Message-ID"] for m in smtp.inbox.messages] == [f"<{outbox_id}@pcc.example>"] * 2
+
+
+async def test_the_console_backend_logs_one_line_and_the_message_only_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = TEST_SETTINGS.model_copy(update={"email_backend": "console"})
+    outbox_id = uuid.uuid4()
+    subject, plain, html = render(NotificationKind.TRANCHE_PAID, "en", "Ann Lee", PAID, settings)
+    message = sender.build_message(
+        outbox_id, ("Ann Lee", "ann@test.example"), subject, plain, html, settings
+    )
+    assert "PAY-42" in message.as_string()
+
+    with caplog.at_level(logging.INFO, logger=sender.__name__):
+        await sender.deliver(message, settings)
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "\n" not in line
+    assert "ann@test.example" in line
+    assert subject in line
+    assert str(outbox_id) in line
+    assert "PAY-42" not in line  # nothing of the body
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger=sender.__name__):
+        await sender.deliver(message, settings)
+    levels = [(r.levelno, "PAY-42" in r.getMessage()) for r in caplog.records]
+    assert levels == [(logging.INFO, False), (logging.DEBUG, True)]
