@@ -84,7 +84,7 @@ def render(
         body = text(BODY_KEYS[kind], lang, **facts)
     else:  # eligibility and decision: one body per outcome
         body = text(f"{kind.value}.{params['outcome']}", lang, **facts)
-    url = settings.public_base_url.rstrip("/") + "/account"
+    url = settings.public_base_url.rstrip("/") + "/account/notifications"  # the choice of e-mails
     context = {
         "lang": lang,
         "subject": text(f"{kind.value}.subject", lang, **facts),

@@ -24,6 +24,11 @@ from contracts.identity import (
     TotpConfirmation,
     TotpRemoval,
 )
+from contracts.notifications import (
+    NotificationKind,
+    NotificationPreferenceSet,
+    NotificationPreferencesUpdate,
+)
 from web import i18n
 from web.errors import SignInRequired
 from web.forms import FormErrors, checked, from_problem, optional, text
@@ -556,6 +561,110 @@ async def recovery_codes_submit(request: Request[Any, Any, Any]) -> Any:
     )
 
 
+# --- which e-mails one gets -----------------------------------------------------------------
+
+
+def _notification_groups(enabled: dict[str, bool]) -> list[dict[str, Any]]:
+    """The kinds of e-mail, grouped by who gets them, each with its words and current choice."""
+
+    def kind(k: NotificationKind, label: str, hint: str) -> dict[str, Any]:
+        return {"name": k.value, "label": label, "hint": hint, "on": enabled.get(k.value, True)}
+
+    return [
+        {
+            "legend": _("About your organisation's proposals"),
+            "kinds": [
+                kind(
+                    NotificationKind.SUBMISSION_RECEIPT,
+                    _("Proposal received"),
+                    _("The receipt number, when a proposal is submitted."),
+                ),
+                kind(
+                    NotificationKind.ELIGIBILITY_RESULT,
+                    _("Eligibility result"),
+                    _("Whether a proposal passed the eligibility check."),
+                ),
+                kind(
+                    NotificationKind.DECISION,
+                    _("Decision"),
+                    _("Selected, on the reserve list or not selected."),
+                ),
+            ],
+        },
+        {
+            "legend": _("About your organisation's grants"),
+            "kinds": [
+                kind(
+                    NotificationKind.GRANT_CREATED,
+                    _("Grant awarded"),
+                    _("The amount, the dates and the number of tranches."),
+                ),
+                kind(
+                    NotificationKind.TRANCHE_DUE,
+                    _("Tranche due"),
+                    _("A tranche of the grant is due to be paid."),
+                ),
+                kind(
+                    NotificationKind.TRANCHE_PAID,
+                    _("Tranche paid"),
+                    _("A tranche was paid: its value date and payment reference."),
+                ),
+                kind(
+                    NotificationKind.REPORT_RETURNED,
+                    _("Report returned"),
+                    _("A report was sent back for changes, with the officer's comment."),
+                ),
+            ],
+        },
+        {
+            "legend": _("About your reviews"),
+            "kinds": [
+                kind(
+                    NotificationKind.REVIEW_ASSIGNED,
+                    _("Proposal to review"),
+                    _("A proposal was assigned to you for review."),
+                ),
+                kind(
+                    NotificationKind.REVIEW_REMINDER,
+                    _("Review reminder"),
+                    _("Two days before the review deadline, if your review is not submitted."),
+                ),
+            ],
+        },
+    ]
+
+
+@get("/account/notifications", name="notifications", include_in_schema=False)
+async def notifications(request: Request[Any, Any, Any]) -> Any:
+    """Which e-mails the signed-in person gets (every kind on until turned off)."""
+    require_user(request)
+    chosen = await client_for(request).get_notification_preferences()
+    enabled = {p.kind.value: p.enabled for p in chosen}
+    return page(
+        request,
+        "account/notifications.html",
+        {"groups": _notification_groups(enabled)},
+        headers=NO_STORE,
+    )
+
+
+@post("/account/notifications", name="notifications_submit", include_in_schema=False)
+async def notifications_submit(request: Request[Any, Any, Any]) -> Any:
+    """Every kind as its box was left: a box not ticked is not sent by the browser (off)."""
+    require_user(request)
+    form = await request.form()
+    await client_for(request).update_notification_preferences(
+        NotificationPreferencesUpdate(
+            preferences=[
+                NotificationPreferenceSet(kind=k, enabled=checked(form, k.value))
+                for k in NotificationKind
+            ]
+        )
+    )
+    flash(request, _("Your choice of e-mails is saved."), "success")
+    return redirect(request, "/account/notifications")
+
+
 ROUTES: list[Any] = [
     signin_form,
     signin_submit,
@@ -570,4 +679,6 @@ ROUTES: list[Any] = [
     totp_confirm,
     totp_remove,
     recovery_codes_submit,
+    notifications,
+    notifications_submit,
 ]

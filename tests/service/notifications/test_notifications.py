@@ -95,7 +95,7 @@ def test_every_kind_renders_in_every_language(kind: NotificationKind, lang: str)
         subject, plain, html = render(kind, lang, "Айгүл", params, TEST_SETTINGS)
         assert "{" not in subject + plain
         assert "Айгүл" in plain
-        assert "http://localhost:8000/account" in plain
+        assert "http://localhost:8000/account/notifications" in plain
         if kind == NotificationKind.GRANT_CREATED:
             assert re.search(r"123.456.78", plain), plain  # 123,456.78 KGS in some format
         assert "Youth dialogue &lt;clubs&gt; &amp; more" in html or "Youth" not in plain
