@@ -1,8 +1,12 @@
-"""OpenAPI helpers: documented problem responses and security schemes."""
+"""OpenAPI helpers: documented problem responses and security schemes; deprecated operations."""
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+from email.utils import format_datetime
+from typing import Any, TypedDict
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
@@ -20,6 +24,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Message, Middleware, Receive, Scope, Send
 
 from contracts.common import Problem
 from service.problems import PROBLEM_MEDIA_TYPE
@@ -251,3 +256,53 @@ def _problem_response(description: str) -> OpenAPIResponse:
             )
         },
     )
+
+
+# --- deprecation (docs/partners.md, "Versioning and deprecation") -------------------------------
+
+
+class Deprecation(TypedDict):
+    """Keyword arguments of a route decorator that mark its operation deprecated."""
+
+    deprecated: bool
+    operation_class: type[Operation]
+    middleware: list[Middleware]
+
+
+def _six_months_on(day: date) -> date:
+    """The same day six months on (the month's last day when it has no such day)."""
+    years, month = divmod(day.month - 1 + 6, 12)
+    year = day.year + years
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def deprecated(*, since: date, sunset: date) -> Deprecation:
+    """Mark an operation deprecated as the policy says: `@get(..., **deprecated(since=…,
+    sunset=…))`. The contract gets `deprecated: true` and `x-sunset: YYYY-MM-DD` (which
+    tools/openapi_diff.py reads); every answer of the operation, its errors too, carries
+    `Deprecation: @<since, Unix time>` (RFC 9745) and `Sunset: <HTTP date>` (RFC 8594). The
+    sunset must be at least six months after `since`."""
+    if sunset < _six_months_on(since):
+        raise ValueError(f"the sunset {sunset} is less than six months after {since}")
+    since_at = int(datetime.combine(since, time(), UTC).timestamp())
+    sunset_at = format_datetime(datetime.combine(sunset, time(), UTC), usegmt=True)
+    added = [(b"deprecation", f"@{since_at}".encode()), (b"sunset", sunset_at.encode())]
+
+    class SunsetOperation(Operation):
+        def to_schema(self) -> dict[str, Any]:
+            schema = super().to_schema()
+            schema["x-sunset"] = sunset.isoformat()
+            return schema
+
+    def announce(app: ASGIApp) -> ASGIApp:
+        async def with_headers(scope: Scope, receive: Receive, send: Send) -> None:
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", []), *added]}
+                await send(message)
+
+            await app(scope, receive, sending)
+
+        return with_headers
+
+    return {"deprecated": True, "operation_class": SunsetOperation, "middleware": [announce]}

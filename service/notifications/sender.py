@@ -1,10 +1,12 @@
-"""Rendering and sending one e-mail of the outbox, at most once.
+"""Rendering and sending one e-mail of the outbox: never by two workers at once, never again
+once marked sent — at least once, not exactly once.
 
 The outbox row is locked (`FOR UPDATE SKIP LOCKED`) while it is sent and marked delivered in the
 same transaction, so two workers never send it both, and a delivered one is never sent again.
 Its `Message-ID` is made from the outbox id: were a worker to die between the SMTP server's
-acceptance and the commit, the one resend carries the same Message-ID, which mail systems use
-to drop duplicates. A failure is retried with exponential back-off, up to
+acceptance and the commit, the row stays unsent and is sent once more, with the same
+Message-ID, by which mail systems and clients drop the duplicate (exactly once is not possible
+across SMTP and the database). A failure is retried with exponential back-off, up to
 `email_max_attempts`."""
 
 from __future__ import annotations

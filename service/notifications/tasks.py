@@ -17,7 +17,8 @@ QUEUE = "email"
 
 @jobs.task(name="notifications.send", queue=QUEUE, pass_context=True)
 async def send(context: JobContext, *, outbox_id: str) -> None:
-    """Send one e-mail of the outbox (at most once); a failure queues its retry itself."""
+    """Send one e-mail of the outbox unless it is marked sent; a failure queues its retry
+    itself."""
     await send_email(job_database(context), job_settings(context), uuid.UUID(outbox_id))
 
 
