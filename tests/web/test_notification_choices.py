@@ -66,6 +66,8 @@ async def test_a_person_chooses_which_emails_they_get(
     email = await _register(visit.site, lang)
     await visit.sign_in(email, PASSWORD)
     await page.goto(f"{visit.site}/account")
+    assert t(lang, "Choose which e-mails you get") in await page.inner_text("main")
+    await check_page(page, f"account-with-emails-{lang}")
     await page.click("main a[href='/account/notifications']")
     await page.wait_for_url("**/account/notifications")
     assert await page.locator("h1").inner_text() == t(lang, "E-mails you get")
