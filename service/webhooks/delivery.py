@@ -15,9 +15,11 @@ or from an operator's shell), so the work never depends on a job having survived
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -90,6 +92,13 @@ async def check_url_target(url: str, settings: Settings) -> None:
     addresses = {str(info[4][0]) for info in infos}
     if not addresses or not all(_public(a) for a in addresses):
         raise UnsafeUrl("the host resolves to a non-public address")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CAs), built once: building it loads the CA bundle,
+    about 0.1 s, which each attempt paid when every client built its own."""
+    return httpx.create_ssl_context()
 
 
 def backoff(settings: Settings, failed_attempts: int) -> timedelta:
@@ -239,7 +248,9 @@ async def _post(claim: _Claim, settings: Settings) -> tuple[int | None, str | No
     try:
         async with asyncio.timeout(timeout):  # the whole attempt, so the lease outlasts it
             await check_url_target(claim.url, settings)
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            async with httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, verify=_tls()
+            ) as client:
                 response = await client.post(
                     claim.url,
                     content=claim.body,
