@@ -127,6 +127,12 @@ LEASE_MARGIN = timedelta(seconds=30)
 transactions); a worker that has not recorded a result by then is taken to have died."""
 
 
+CLOCK_SLACK = timedelta(seconds=5)
+"""A delivery counts as due this much before its time: the queue runs a retry's job by the
+database's clock, the claim judges by this host's; a host a little behind the database would
+otherwise find the delivery not yet due, and nothing would queue it again."""
+
+
 def lease(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.webhook_timeout_seconds) + LEASE_MARGIN
 
@@ -174,7 +180,7 @@ async def _claim(
                     col(WebhookDelivery.status) == DeliveryStatus.PENDING,
                     or_(
                         col(WebhookDelivery.next_attempt_at).is_(None),
-                        col(WebhookDelivery.next_attempt_at) <= now,
+                        col(WebhookDelivery.next_attempt_at) <= now + CLOCK_SLACK,
                     ),
                 )
                 .values(

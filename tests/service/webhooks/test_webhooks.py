@@ -600,6 +600,27 @@ async def test_a_crashed_workers_claim_expires_and_the_delivery_is_tried_again(
         slow.stop()
 
 
+async def test_a_delivery_due_by_the_databases_clock_is_sent_though_this_hosts_is_behind(
+    world: World, receiver: Receiver
+) -> None:
+    created = await world.subscribe(receiver.url, EventType.GRANT_CREATED)
+    await world.emit_committed(EventType.GRANT_CREATED, grant_id="g-4")
+    delivery_id = (await _delivery_of(world, created)).id
+
+    async def due_in(seconds: float) -> None:
+        async with world.database.session() as session, session.begin():
+            await session.execute(
+                text("UPDATE webhook_delivery SET next_attempt_at = :at WHERE id = :id"),
+                {"at": clock.now() + timedelta(seconds=seconds), "id": delivery_id},
+            )
+
+    await due_in(60)  # not due: left alone
+    assert await attempt_delivery(world.database, SETTINGS, delivery_id) is None
+    await due_in(2)  # the queue ran its job: this host's clock is 2 s behind the database's
+    assert await attempt_delivery(world.database, SETTINGS, delivery_id) == "succeeded"
+    assert len(receiver.received) == 1
+
+
 # --- failures in /metrics ------------------------------------------------------------------
 
 
