@@ -237,6 +237,10 @@ class ReviewSave(Request, kw_only=True):
     scores: Annotated[list[CriterionScoreInput], Meta(max_length=30)] = []
     comment: Comment | None = None
     recommendation: Recommendation | None = None
+    submit: bool = False
+    """True: save and submit in one call (what `CreateReviewSubmission` checks is checked on the
+    saved scores, e.g. every criterion scored or marked not applicable); when anything is
+    refused, nothing is saved either."""
 
 
 class ReviewSubmit(Request, kw_only=True):

@@ -263,7 +263,9 @@ class AssignmentController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.ReviewRead:
-        """Save the draft review (scores in tenths; null = not applicable)."""
+        """Save the draft review (scores in tenths; null = not applicable). With
+        `"submit": true` it is saved and submitted in one call, checked as
+        `CreateReviewSubmission` checks it; refused, nothing is saved."""
         return await reviews.save_review(session, ctx, assignment_id, data)
 
     @post(
