@@ -658,6 +658,22 @@ class GrantsClient:
             "POST", f"windows/{window_id}/assignments", reviews_c.AssignmentList, body=body
         )
 
+    async def create_assignment_batch(
+        self,
+        window_id: uuid.UUID,
+        body: reviews_c.AssignmentBatchCreate,
+        idempotency_key: str | None = None,
+    ) -> reviews_c.AssignmentList:
+        """Many explicit assignments in one call, all or nothing. With `idempotency_key`, a
+        retry replays the first answer."""
+        return await self.request(
+            "POST",
+            f"windows/{window_id}/assignment-batch",
+            reviews_c.AssignmentList,
+            body=body,
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key is not None else None,
+        )
+
     async def list_window_assignments(self, window_id: uuid.UUID) -> reviews_c.AssignmentList:
         return await self.request(
             "GET", f"windows/{window_id}/assignments", reviews_c.AssignmentList

@@ -36,10 +36,39 @@ class TimelineEntry(Request, kw_only=True):
     end: date
 
 
+class BudgetLineCreate(Request, kw_only=True):
+    category: Annotated[str, Meta(min_length=1, max_length=60)]
+    description: Annotated[str, Meta(min_length=1, max_length=1000)]
+    quantity: Quantity
+    unit_cost: MinorUnits
+    currency: CurrencyCode = "KGS"
+
+
 class ProposalCreate(Request, kw_only=True):
+    """A new draft. Only the organisation and the title are required; the rest of the draft (every
+    field of `ProposalUpdate`, and the budget lines of `BudgetLinesReplace`) may be sent in the
+    same call, and is validated as one: any invalid part is one 422 naming every invalid field,
+    and nothing is created."""
+
     organisation_id: uuid.UUID
     title: Title
     summary: Summary = ""
+    problem_statement: Statement | UnsetType | None = UNSET
+    activities: Statement | UnsetType | None = UNSET
+    requested_amount: MinorUnits | UnsetType = UNSET
+    """Minor units of the window's currency (tyiyn for KGS: 100 = 1 som)."""
+    co_funding_amount: MinorUnits | UnsetType = UNSET
+    """Minor units of the window's currency."""
+    target_groups: TargetGroups | UnsetType = UNSET
+    gender_marker: GenderMarker | UnsetType | None = UNSET
+    gender_justification: Statement | UnsetType | None = UNSET
+    conflict_sensitivity: Statement | UnsetType | None = UNSET
+    timeline: Annotated[list[TimelineEntry], Meta(max_length=100)] | UnsetType = UNSET
+    action_plan_item_ids: Annotated[list[uuid.UUID], Meta(max_length=20)] | UnsetType = UNSET
+    co_applicant_ids: Annotated[list[uuid.UUID], Meta(max_length=10)] | UnsetType = UNSET
+    budget_lines: Annotated[list[BudgetLineCreate], Meta(max_length=200)] | UnsetType = UNSET
+    """The budget, as `PUT …/budget-lines` takes it; the server computes each line's total
+    (quantity × unit cost in minor units, half-even rounding)."""
 
 
 class ProposalUpdate(Request, kw_only=True):
@@ -61,14 +90,6 @@ class ProposalUpdate(Request, kw_only=True):
     timeline: Annotated[list[TimelineEntry], Meta(max_length=100)] | UnsetType = UNSET
     action_plan_item_ids: Annotated[list[uuid.UUID], Meta(max_length=20)] | UnsetType = UNSET
     co_applicant_ids: Annotated[list[uuid.UUID], Meta(max_length=10)] | UnsetType = UNSET
-
-
-class BudgetLineCreate(Request, kw_only=True):
-    category: Annotated[str, Meta(min_length=1, max_length=60)]
-    description: Annotated[str, Meta(min_length=1, max_length=1000)]
-    quantity: Quantity
-    unit_cost: MinorUnits
-    currency: CurrencyCode = "KGS"
 
 
 class BudgetLinesReplace(Request, kw_only=True):

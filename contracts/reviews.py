@@ -154,6 +154,32 @@ class AssignmentCreate(Request, kw_only=True):
     reviewer_id: uuid.UUID
 
 
+MAX_ASSIGNMENT_BATCH = 500
+"""The most reviewer–proposal pairs one `CreateAssignmentBatch` call takes."""
+
+
+class AssignmentPair(Request, kw_only=True):
+    """One explicit assignment of a batch: this reviewer reviews this proposal."""
+
+    proposal_id: uuid.UUID
+    reviewer_id: uuid.UUID
+
+
+class AssignmentBatchCreate(Request, kw_only=True):
+    """Explicit assignments of a window's proposals, all or nothing: each pair is checked as
+    `CreateAssignment` checks it, and one refused pair refuses the batch (the problem's `errors`
+    name it by index, `body.items[n]…`)."""
+
+    items: Annotated[
+        list[AssignmentPair],
+        Meta(
+            min_length=1,
+            max_length=MAX_ASSIGNMENT_BATCH,
+            description=f"1 to {MAX_ASSIGNMENT_BATCH} pairs, each at most once",
+        ),
+    ]
+
+
 class AssignmentRead(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     proposal_id: uuid.UUID
@@ -211,6 +237,10 @@ class ReviewSave(Request, kw_only=True):
     scores: Annotated[list[CriterionScoreInput], Meta(max_length=30)] = []
     comment: Comment | None = None
     recommendation: Recommendation | None = None
+    submit: bool = False
+    """True: save and submit in one call (what `CreateReviewSubmission` checks is checked on the
+    saved scores, e.g. every criterion scored or marked not applicable); when anything is
+    refused, nothing is saved either."""
 
 
 class ReviewSubmit(Request, kw_only=True):

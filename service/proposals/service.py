@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from contracts import calls as cc
 from contracts import permissions as p
 from contracts import proposals as c
-from contracts.common import I18nText
+from contracts.common import I18nText, ValidationIssue
 from contracts.enums import AttachmentKind, GrantStatus, ProposalStatus
 from contracts.lifecycles import PROPOSAL_TRANSITIONS, WITHDRAWABLE, allowed_next
 from contracts.notifications import NotificationKind
@@ -46,6 +46,7 @@ from service.attachments import attachment_read, remove_attachment, store_attach
 from service.audit.service import record, snapshot
 from service.calls.queries import window_is_open, window_or_404
 from service.changes import (
+    apply_update,
     check_version,
     move_proposal,
     record_created,
@@ -378,16 +379,41 @@ async def list_proposals(
 # --- drafting ---------------------------------------------------------------------------------
 
 
+_DRAFT_LINKS = ("organisation_id", "action_plan_item_ids", "co_applicant_ids", "budget_lines")
+"""Fields of `ProposalCreate` that are not columns of the proposal (stored in rows of their own,
+or set once)."""
+
+
 async def create_proposal(
     session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID, body: c.ProposalCreate
 ) -> c.ProposalRead:
+    """A new draft, with as much of it as the caller sends (the fields of `UpdateProposal` and
+    the budget of `UpdateBudgetLines`), validated as one: every invalid field is named in one
+    422, and nothing is created."""
     ctx.require(p.can_create_proposal(ctx.actor, body.organisation_id))
     window, call = await window_or_404(session, ctx, window_id)
     now = utcnow()
     if call.status != "published" or now >= window.closes_at:
         raise Conflict("proposals are drafted for published windows that have not closed")
+    issues = []
     if await session.get(Organisation, body.organisation_id) is None:
-        raise InvalidInput("no such organisation", [issue("body.organisation_id", "unknown")])
+        issues.append(issue("body.organisation_id", "unknown"))
+    if body.timeline is not msgspec.UNSET:
+        issues += _timeline_issues(body.timeline)
+    if body.action_plan_item_ids is not msgspec.UNSET:
+        issues += await _unknown_ids(
+            session, ActionPlanItem.id, set(body.action_plan_item_ids), "body.action_plan_item_ids"
+        )
+    co_applicants: set[uuid.UUID] = set()
+    if body.co_applicant_ids is not msgspec.UNSET:
+        co_applicants = set(body.co_applicant_ids) - {body.organisation_id}
+        issues += await _unknown_ids(
+            session, Organisation.id, co_applicants, "body.co_applicant_ids"
+        )
+    if body.budget_lines is not msgspec.UNSET:
+        issues += _budget_issues(body.budget_lines, "body.budget_lines")
+    if issues:
+        raise InvalidInput("the draft is not valid", issues)
     assert ctx.actor.id is not None
     row = Proposal(
         window_id=window.id,
@@ -397,11 +423,78 @@ async def create_proposal(
         currency=window.currency,
         created_by=ctx.actor.id,
     )
+    apply_update(row, body, skip=_DRAFT_LINKS)
     session.add(row)
     await session.flush()
     await session.refresh(row)
     await record_created(session, ctx, "proposal", row)
+    links: dict[str, Any] = {}
+    if body.action_plan_item_ids is not msgspec.UNSET:
+        links["action_plan_item_ids"] = _add_link_rows(
+            session,
+            row,
+            ProposalActionPlanItem,
+            "action_plan_item_id",
+            set(body.action_plan_item_ids),
+        )
+    if body.co_applicant_ids is not msgspec.UNSET:
+        links["co_applicant_ids"] = _add_link_rows(
+            session, row, ProposalCoApplicant, "organisation_id", co_applicants
+        )
+    if links:
+        await session.flush()
+        await record(
+            session,
+            ctx,
+            action="proposal.links_replaced",
+            entity="proposal",
+            entity_id=row.id,
+            after=links,
+        )
+    if body.budget_lines is not msgspec.UNSET:
+        totals = _add_budget_lines(session, row, body.budget_lines)
+        await session.flush()
+        await record(
+            session,
+            ctx,
+            action="proposal.budget_replaced",
+            entity="proposal",
+            entity_id=row.id,
+            after={"lines": msgspec.to_builtins(body.budget_lines), "totals": totals},
+        )
     return (await _reads(session, ctx, [row]))[0]
+
+
+def _timeline_issues(timeline: list[c.TimelineEntry]) -> list[ValidationIssue]:
+    return [
+        issue(f"body.timeline[{n}].end", "before start")
+        for n, t in enumerate(timeline)
+        if t.end < t.start
+    ]
+
+
+async def _unknown_ids(
+    session: AsyncSession, known: Any, wanted: set[uuid.UUID], field: str
+) -> list[ValidationIssue]:
+    """An issue in ``field`` naming the ids of ``wanted`` that ``known`` does not find."""
+    if not wanted:
+        return []
+    found = set((await session.execute(select(known).where(col(known).in_(wanted)))).scalars())
+    if wanted - found:
+        return [issue(field, f"unknown: {sorted(map(str, wanted - found))}")]
+    return []
+
+
+def _add_link_rows(
+    session: AsyncSession,
+    row: Proposal,
+    link: type[ProposalActionPlanItem] | type[ProposalCoApplicant],
+    column: str,
+    wanted: set[uuid.UUID],
+) -> list[str]:
+    for linked in sorted(wanted):
+        session.add(link(proposal_id=row.id, **{column: linked}))
+    return sorted(map(str, wanted))
 
 
 async def _replace_link_rows(
@@ -416,16 +509,11 @@ async def _replace_link_rows(
 ) -> list[str]:
     """The proposal's rows of ``link`` become ``wanted`` (each an id ``known`` must find):
     422 naming the unknown ids in ``field``, else the ids as recorded in the audit."""
-    if wanted:
-        found = set((await session.execute(select(known).where(col(known).in_(wanted)))).scalars())
-        if wanted - found:
-            raise InvalidInput(
-                f"unknown {what}", [issue(field, f"unknown: {sorted(map(str, wanted - found))}")]
-            )
+    unknown = await _unknown_ids(session, known, wanted, field)
+    if unknown:
+        raise InvalidInput(f"unknown {what}", unknown)
     await session.execute(delete(link).where(col(link.proposal_id) == row.id))
-    for linked in sorted(wanted):
-        session.add(link(proposal_id=row.id, **{column: linked}))
-    return sorted(map(str, wanted))
+    return _add_link_rows(session, row, link, column, wanted)
 
 
 async def _replace_links(
@@ -470,12 +558,9 @@ async def update_proposal(
         body, action_plan_item_ids=msgspec.UNSET, co_applicant_ids=msgspec.UNSET
     )
     if plain.timeline is not msgspec.UNSET:
-        bad = [n for n, t in enumerate(plain.timeline) if t.end < t.start]
+        bad = _timeline_issues(plain.timeline)
         if bad:
-            raise InvalidInput(
-                "a timeline entry ends before it starts",
-                [issue(f"body.timeline[{n}].end", "before start") for n in bad],
-            )
+            raise InvalidInput("a timeline entry ends before it starts", bad)
     changed = await update_versioned(session, ctx, row, plain, entity="proposal")
     if links:
         if not changed:
@@ -498,18 +583,10 @@ def line_total(quantity: Decimal, unit_cost: int) -> int:
     return int((quantity * unit_cost).quantize(MINOR, rounding=ROUND_HALF_EVEN))
 
 
-async def replace_budget_lines(
-    session: AsyncSession,
-    ctx: RequestContext,
-    proposal_id: uuid.UUID,
-    body: c.BudgetLinesReplace,
-) -> c.ProposalRead:
-    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
-    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
-    check_version(row, body)
-    _require_draft(row)
+def _budget_issues(lines: list[c.BudgetLineCreate], field: str) -> list[ValidationIssue]:
+    """What is wrong with the lines (``field`` names the list in the issues)."""
     issues = []
-    for n, line in enumerate(body.lines):
+    for n, line in enumerate(lines):
         q = line.quantity
         if (
             not q.is_finite()
@@ -517,14 +594,18 @@ async def replace_budget_lines(
             or q >= Decimal(10) ** 11
             or q != q.quantize(Decimal("0.001"))
         ):
-            issues.append(issue(f"body.lines[{n}].quantity", "must be > 0 with ≤ 3 decimals"))
+            issues.append(issue(f"{field}[{n}].quantity", "must be > 0 with ≤ 3 decimals"))
         elif line_total(q, line.unit_cost) > 10**15:
-            issues.append(issue(f"body.lines[{n}]", "the line total is too large"))
-    if issues:
-        raise InvalidInput("the budget lines are not valid", issues)
-    await session.execute(delete(BudgetLine).where(col(BudgetLine.proposal_id) == row.id))
+            issues.append(issue(f"{field}[{n}]", "the line total is too large"))
+    return issues
+
+
+def _add_budget_lines(
+    session: AsyncSession, row: Proposal, lines: list[c.BudgetLineCreate]
+) -> list[int]:
+    """The lines added to the proposal in order, each with its total; the totals."""
     totals = []
-    for n, line in enumerate(body.lines):
+    for n, line in enumerate(lines):
         total = line_total(line.quantity, line.unit_cost)
         totals.append(total)
         session.add(
@@ -539,6 +620,24 @@ async def replace_budget_lines(
                 currency=line.currency,
             )
         )
+    return totals
+
+
+async def replace_budget_lines(
+    session: AsyncSession,
+    ctx: RequestContext,
+    proposal_id: uuid.UUID,
+    body: c.BudgetLinesReplace,
+) -> c.ProposalRead:
+    row = await _proposal_or_404(session, ctx, proposal_id, lock=True)
+    ctx.require(p.can_edit_proposal(ctx.actor, row.organisation_id))
+    check_version(row, body)
+    _require_draft(row)
+    issues = _budget_issues(body.lines, "body.lines")
+    if issues:
+        raise InvalidInput("the budget lines are not valid", issues)
+    await session.execute(delete(BudgetLine).where(col(BudgetLine.proposal_id) == row.id))
+    totals = _add_budget_lines(session, row, body.lines)
     row.version += 1
     row.updated_at = utcnow()
     await session.flush()

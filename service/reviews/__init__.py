@@ -9,6 +9,7 @@ reopening reviews, the panel's reviews, consensus scores), `ranking` (a window's
 """
 
 from service.reviews.assignments import (
+    assign_batch,
     assign_manually,
     auto_assign,
     declare_conflict,
@@ -30,6 +31,7 @@ from service.reviews.reviewing import (
 from service.reviews.rubrics import get_rubric, rubric_read, set_window_rubric
 
 __all__ = [
+    "assign_batch",
     "assign_manually",
     "auto_assign",
     "declare_conflict",

@@ -265,6 +265,118 @@ async def assign_manually(
     return (await _assignment_reads(session, [row]))[0]
 
 
+REVIEWED = frozenset({ProposalStatus.ELIGIBLE, ProposalStatus.IN_REVIEW})
+"""The statuses in which a proposal takes reviewers."""
+
+
+async def assign_batch(
+    session: AsyncSession,
+    ctx: RequestContext,
+    window_id: uuid.UUID,
+    body: c.AssignmentBatchCreate,
+) -> c.AssignmentList:
+    """Explicit assignments of the window's proposals, all or nothing. Each pair is checked as
+    `assign_manually` checks it (a reviewer, a proposal of this window under review, no conflict
+    of interest, detected or declared, not assigned already) and the pairs against each other
+    (each at most once). Every refused pair is named by index in one problem: 422 when a pair
+    names what does not exist or repeats another, else 409; nothing is written. Done: each
+    assignment is audited and notified as a single one is, and an eligible proposal moves to
+    review."""
+    ctx.require(p.can_manage_reviews(ctx.actor))
+    window, _ = await window_or_404(session, ctx, window_id, lock=True)
+    pids = sorted({x.proposal_id for x in body.items})
+    rids = sorted({x.reviewer_id for x in body.items})
+    proposals = {
+        x.id: x
+        for x in (
+            await session.execute(
+                select(Proposal)
+                .where(col(Proposal.id).in_(pids))
+                .order_by(col(Proposal.id))
+                .with_for_update()
+            )
+        ).scalars()
+    }
+    reviewers = set(
+        (
+            await session.execute(
+                select(UserRole.user_id).where(
+                    col(UserRole.user_id).in_(rids), col(UserRole.role) == Role.REVIEWER
+                )
+            )
+        ).scalars()
+    )
+    ours = [x for x in proposals.values() if x.window_id == window.id]
+    found = await _detected_conflicts(session, window, ours, sorted(reviewers))
+    wanted = {(x.proposal_id, x.reviewer_id) for x in body.items}
+    await _record_detected(session, ctx, {k: v for k, v in found.items() if k in wanted})
+    conflicted = await _conflicted(session, [x.id for x in ours])
+    taken = (
+        set(
+            (
+                await session.execute(
+                    select(ReviewAssignment.proposal_id, ReviewAssignment.reviewer_id).where(
+                        col(ReviewAssignment.proposal_id).in_([x.id for x in ours]),
+                        col(ReviewAssignment.reviewer_id).in_(rids),
+                    )
+                )
+            ).all()
+        )
+        if ours
+        else set()
+    )
+    invalid, refused = [], []
+    first_at: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    for n, pair in enumerate(body.items):
+        at = f"body.items[{n}]"
+        key = (pair.proposal_id, pair.reviewer_id)
+        proposal = proposals.get(pair.proposal_id)
+        if key in first_at:
+            invalid.append(issue(at, f"the same pair as body.items[{first_at[key]}]"))
+            continue
+        first_at[key] = n
+        if proposal is None or proposal.window_id != window.id:
+            invalid.append(issue(f"{at}.proposal_id", "no such proposal in this window"))
+        if pair.reviewer_id not in reviewers:
+            invalid.append(issue(f"{at}.reviewer_id", "not a reviewer"))
+        if proposal is None or proposal.window_id != window.id or pair.reviewer_id not in reviewers:
+            continue
+        if proposal.status not in REVIEWED:
+            refused.append(
+                issue(f"{at}.proposal_id", f"a {proposal.status} proposal is not reviewed")
+            )
+        elif key in conflicted:
+            refused.append(issue(at, "this reviewer has a conflict of interest with the proposal"))
+        elif key in taken:
+            refused.append(issue(at, "this reviewer is already assigned to the proposal"))
+    if invalid:
+        raise InvalidInput(
+            f"{len({e.field.split('.')[1] for e in invalid})} of {len(body.items)} pairs "
+            "are not valid; nothing was assigned",
+            invalid + refused,
+        )
+    if refused:
+        raise ConflictProblem(
+            f"{len(refused)} of {len(body.items)} pairs cannot be assigned; nothing was assigned",
+            errors=refused,
+        )
+    created = [
+        ReviewAssignment(
+            proposal_id=pair.proposal_id, reviewer_id=pair.reviewer_id, assigned_by=ctx.actor.id
+        )
+        for pair in body.items
+    ]
+    session.add_all(created)
+    await session.flush()
+    for row in created:
+        await record_created(session, ctx, "review_assignment", row)
+        await notify_assignment(session, NotificationKind.REVIEW_ASSIGNED, row.id)
+    for pid in pids:
+        if proposals[pid].status == ProposalStatus.ELIGIBLE:
+            await _start_review(session, ctx, proposals[pid])
+    return c.AssignmentList(items=await _assignment_reads(session, created))
+
+
 async def list_window_assignments(
     session: AsyncSession, ctx: RequestContext, window_id: uuid.UUID
 ) -> c.AssignmentList:

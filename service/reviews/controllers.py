@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from contracts import reviews as c
 from service import reviews
 from service.attachments import download
 from service.dependencies import AppSettings, Ctx, Session
+from service.edge import IdempotencyKeyHeader
+from service.idempotency import idempotent
 from service.openapi import USER, problems
 
 
@@ -62,6 +65,31 @@ class WindowReviewController(Controller):
     ) -> c.AssignmentList:
         """Assign the panel to every eligible proposal: balanced, conflict-free, seeded."""
         return await reviews.auto_assign(session, ctx, window_id, data)
+
+    @post(
+        "/{window_id:uuid}/assignment-batch",
+        operation_id="CreateAssignmentBatch",
+        responses=problems(401, 403, 404, 409),
+    )
+    async def create_assignment_batch(
+        self,
+        request: Request[Any, Any, Any],
+        window_id: FromPath[uuid.UUID],
+        data: JSONBody[c.AssignmentBatchCreate],
+        session: Session,
+        ctx: Ctx,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[c.AssignmentList]:
+        """Explicit assignments, many in one call (1 to 500 reviewer–proposal pairs), all or
+        nothing: each pair is checked as `CreateAssignment` checks it, and every refused pair is
+        named by index (`body.items[n]`) in one problem (422 for a pair that names no proposal of
+        the window, no reviewer, or repeats another; else 409), with nothing assigned. With an
+        `Idempotency-Key` a retry replays the first answer (`Idempotent-Replayed: true`)."""
+
+        async def assign() -> c.AssignmentList:
+            return await reviews.assign_batch(session, ctx, window_id, data)
+
+        return await idempotent(request, session, ctx, assign, key=idempotency_key)
 
     @get(
         "/{window_id:uuid}/conflicts",
@@ -235,7 +263,9 @@ class AssignmentController(Controller):
         session: Session,
         ctx: Ctx,
     ) -> c.ReviewRead:
-        """Save the draft review (scores in tenths; null = not applicable)."""
+        """Save the draft review (scores in tenths; null = not applicable). With
+        `"submit": true` it is saved and submitted in one call, checked as
+        `CreateReviewSubmission` checks it; refused, nothing is saved."""
         return await reviews.save_review(session, ctx, assignment_id, data)
 
     @post(

@@ -254,6 +254,8 @@ async def save_review(
         before=before,
         after={**(snapshot(review) or {}), "scores": msgspec.to_builtins(body.scores)},
     )
+    if body.submit:
+        await _submit(session, ctx, a, proposal, review)
     return await _review_read(session, review, a.reviewer_id)
 
 
@@ -276,6 +278,19 @@ async def submit_review(
     check_version(review, body)
     if review.status == ReviewStatus.SUBMITTED:
         raise IllegalTransition("the review is already submitted", allowed=[])
+    await _submit(session, ctx, a, proposal, review)
+    return await _review_read(session, review, a.reviewer_id)
+
+
+async def _submit(
+    session: AsyncSession,
+    ctx: RequestContext,
+    a: ReviewAssignment,
+    proposal: Proposal,
+    review: Review,
+) -> None:
+    """The saved review submitted, once every criterion is scored (or marked not applicable);
+    the proposal is scored when it was the last review pending."""
     criteria = await _criteria(session, proposal)
     scored = set(
         (
@@ -308,7 +323,6 @@ async def submit_review(
         after=snapshot(review),
     )
     await _maybe_scored(session, ctx, proposal)
-    return await _review_read(session, review, a.reviewer_id)
 
 
 async def reopen_review(

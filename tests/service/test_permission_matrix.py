@@ -168,8 +168,10 @@ from contracts.reports import (
     ReportUpdate,
 )
 from contracts.reviews import (
+    AssignmentBatchCreate,
     AssignmentCreate,
     AssignmentList,
+    AssignmentPair,
     AssignmentRead,
     AutoAssign,
     ConflictCreate,
@@ -2531,6 +2533,18 @@ CASES: dict[str, Case] = {
     "CreateAssignment": Case(
         lambda w, c: c.create_assignment(
             w.eligible.id, AssignmentCreate(reviewer_id=w.people["reviewer"].id)
+        ),
+        REVIEW_MANAGERS,
+        check=_eligible_goes_to_review,
+    ),
+    "CreateAssignmentBatch": Case(
+        lambda w, c: c.create_assignment_batch(
+            w.window.id,
+            AssignmentBatchCreate(
+                items=[
+                    AssignmentPair(proposal_id=w.eligible.id, reviewer_id=w.people["reviewer"].id)
+                ]
+            ),
         ),
         REVIEW_MANAGERS,
         check=_eligible_goes_to_review,
