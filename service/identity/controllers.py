@@ -318,9 +318,11 @@ class ApiKeyController(Controller):
         """Rotate a key: issue its successor (same name, scopes and organisation) and keep the
         old key working for `overlap_days` (default 7, at most 90), after which it stops (its
         `expires_at` becomes the earlier of its own and now + the overlap). Both are listed,
-        linked by `rotated_from_id` / `replaced_by_id`. The new key is in this response only;
-        store it now. 409: the key is revoked, expired or already rotated (the detail names its
-        successor). Administrators only, like creating and revoking keys."""
+        linked by `rotated_from_id` / `replaced_by_id`; the old key's webhook subscriptions move
+        to the new one. The new key is in this response only; store it now (no
+        `Idempotency-Key`: the answer is never stored, as it holds the secret; a retry gets 409
+        naming the successor). 409: the key is revoked, expired or already rotated (the detail
+        names its successor). Administrators only, like creating and revoking keys."""
         return await service.rotate_api_key(session, ctx, key_id, data)
 
     @delete("/{key_id:uuid}", operation_id="DeleteApiKey", responses=problems(401, 403, 404))

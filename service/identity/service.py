@@ -45,6 +45,7 @@ from service.persistence.models import (
     Organisation,
     Territory,
     UserRole,
+    WebhookSubscription,
 )
 from service.problems import (
     Conflict,
@@ -670,7 +671,8 @@ async def rotate_api_key(
     The old row is locked first: two rotations of one key run one after the other, and the
     second finds the successor (409) — a retried rotation never forks a key in two. The new
     secret is in this answer only (so, like `CreateApiKey`, no `Idempotency-Key` record keeps
-    the answer: it would keep the secret)."""
+    the answer: it would keep the secret). The old key's webhook subscriptions move to the
+    successor."""
     ctx.require(p.can_manage_api_keys(ctx.actor))
     old = await session.get(ApiKey, key_id, with_for_update=True)
     if old is None:
@@ -724,6 +726,16 @@ async def rotate_api_key(
     session.add(row)
     await session.flush()
     await session.refresh(row)
+    # the old key's webhook subscriptions go with it: the partner manages them with the new key
+    moved = (
+        await session.execute(
+            sa_update(WebhookSubscription)
+            .where(col(WebhookSubscription.owner_api_key_id) == old.id)
+            .values(owner_api_key_id=row.id)
+            .returning(col(WebhookSubscription.id))
+            .execution_options(synchronize_session=False)
+        )
+    ).scalars()
     await record(
         session,
         ctx,
@@ -731,7 +743,11 @@ async def rotate_api_key(
         entity="api_key",
         entity_id=old.id,
         before=before,
-        after={**(snapshot(old) or {}), "replaced_by_id": str(row.id)},
+        after={
+            **(snapshot(old) or {}),
+            "replaced_by_id": str(row.id),
+            "webhook_subscriptions_moved": sorted(str(m) for m in moved),
+        },
         reason=f"overlap of {body.overlap_days} days",
     )
     await record_created(session, ctx, "api_key", row)
