@@ -74,6 +74,7 @@ from contracts.decisions import DecisionHistoryEntry
 from contracts.documents import DocumentKind, DocumentRead, DocumentStatus
 from contracts.enums import (
     ActionPlanStatus,
+    ApiKeyStatus,
     ApiScope,
     AssignmentStatus,
     AttachmentKind,
@@ -101,6 +102,8 @@ from contracts.finance import (
 from contracts.identity import (
     ApiKeyCreate,
     ApiKeyCreated,
+    ApiKeyRotated,
+    ApiKeyRotationCreate,
     MeRead,
     MeUpdate,
     OrganisationCreate,
@@ -1897,6 +1900,15 @@ async def _key_made(w: World, c: GrantsClient, got: ApiKeyCreated) -> None:
     assert (await GrantsClient(w.http, api_key=got.key).list_calls()).items
 
 
+async def _key_rotated(w: World, c: GrantsClient, got: ApiKeyRotated) -> None:
+    assert (got.previous.id, got.previous.status) == (w.api_key.id, ApiKeyStatus.ROTATED)
+    assert (got.previous.replaced_by_id, got.key.rotated_from_id) == (got.key.id, w.api_key.id)
+    successor = await w.session.execute(
+        select(ApiKey.rotated_from_id, ApiKey.scopes).where(ApiKey.id == got.key.id)  # type: ignore[arg-type]  (SQLModel column)
+    )
+    assert tuple(successor.one()) == (w.api_key.id, w.api_key.scopes)
+
+
 async def _progress_of_the_pcc(w: World, c: GrantsClient, got: PccProgress) -> None:
     assert (got.pcc_id, got.territory_id) == (w.pcc.id, w.territory.id)
 
@@ -2164,6 +2176,13 @@ CASES: dict[str, Case] = {
     ),
     "DeleteApiKey": Case(
         lambda w, c: c.delete_api_key(w.api_key.id), only("admin"), check=_key_revoked
+    ),
+    "CreateApiKeyRotation": Case(
+        lambda w, c: c.create_api_key_rotation(
+            w.api_key.id, w.keep(ApiKeyRotationCreate(overlap_days=3))
+        ),
+        only("admin"),
+        check=_key_rotated,
     ),
     # territories and PCCs: public
     "ListTerritories": Case(
