@@ -324,6 +324,13 @@ class GrantsClient:
             "GET", "api-keys", identity_c.ApiKeyPage, params={"cursor": cursor, "limit": limit}
         )
 
+    async def create_api_key_rotation(
+        self, key_id: uuid.UUID, body: identity_c.ApiKeyRotationCreate
+    ) -> identity_c.ApiKeyRotated:
+        return await self.request(
+            "POST", f"api-keys/{key_id}/rotations", identity_c.ApiKeyRotated, body=body
+        )
+
     async def delete_api_key(self, key_id: uuid.UUID) -> None:
         await self.request("DELETE", f"api-keys/{key_id}", None)
 

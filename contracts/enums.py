@@ -61,6 +61,20 @@ class ApiScope(StrEnum):
     RECEIVE_WEBHOOKS = "webhooks:receive"
 
 
+class ApiKeyStatus(StrEnum):
+    """Computed from a key's dates at the time of the answer, never stored."""
+
+    ACTIVE = "active"
+    """Accepted; not replaced by a successor."""
+    ROTATED = "rotated"
+    """Replaced by a successor (`replaced_by_id`) and still accepted until `expires_at`: the
+    overlap during which a partner switches to the new key."""
+    EXPIRED = "expired"
+    """Past its `expires_at`: refused (401, "the API key has expired")."""
+    REVOKED = "revoked"
+    """Revoked (`DeleteApiKey`): refused."""
+
+
 class ActionPlanStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"

@@ -11,6 +11,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from contracts.common import Cursor, Email, NameText, Password, Request, ShortText
 from contracts.enums import (
+    ApiKeyStatus,
     ApiScope,
     Language,
     MembershipRole,
@@ -177,11 +178,45 @@ class RegistrationRead(msgspec.Struct, kw_only=True):
     organisation: OrganisationRead
 
 
+API_KEY_MAX_LIFETIME_DAYS = 730
+"""A key's `expires_at` may be at most this many days (2 years) after it is set."""
+API_KEY_OVERLAP_MAX_DAYS = 90
+API_KEY_OVERLAP_DEFAULT_DAYS = 7
+
+ApiKeyExpiry = Annotated[
+    datetime,
+    Meta(
+        description="When the key stops working (an instant with its UTC offset): in the future"
+        f" and at most {API_KEY_MAX_LIFETIME_DAYS} days (2 years) ahead. Omitted or null: it"
+        " does not expire (rotate it at least once a year)"
+    ),
+]
+
+
 class ApiKeyCreate(Request, kw_only=True):
     name: ShortText
     scopes: Annotated[list[ApiScope], Meta(min_length=1, max_length=10)]
     organisation_id: uuid.UUID | None = None
-    expires_at: datetime | None = None
+    expires_at: ApiKeyExpiry | None = None
+
+
+class ApiKeyRotationCreate(Request, kw_only=True):
+    """Issue a successor to a key; the old key keeps working for the overlap, then stops."""
+
+    overlap_days: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=API_KEY_OVERLAP_MAX_DAYS,
+            description="How long the old key keeps working beside the new one, in whole days"
+            f" (24-hour periods from now), 0 to {API_KEY_OVERLAP_MAX_DAYS}; default"
+            f" {API_KEY_OVERLAP_DEFAULT_DAYS}. 0 ends the old key at once (a leaked key). The"
+            " old key's `expires_at` becomes the earlier of its own and now + the overlap",
+        ),
+    ] = API_KEY_OVERLAP_DEFAULT_DAYS
+    expires_at: ApiKeyExpiry | None = None
+    """The successor's expiry. Omitted: the old key's lifetime again (its `expires_at` minus its
+    `created_at`, from now, at most 2 years), or none if the old key had none."""
 
 
 class ApiKeyRead(msgspec.Struct, kw_only=True):
@@ -191,15 +226,51 @@ class ApiKeyRead(msgspec.Struct, kw_only=True):
     scopes: list[ApiScope]
     organisation_id: uuid.UUID | None
     created_at: datetime
-    expires_at: datetime | None
+    expires_at: Annotated[
+        datetime | None,
+        Meta(
+            description="When the key stops working (UTC); for a rotated key, the end of the"
+            " overlap. Null: it does not expire"
+        ),
+    ]
     revoked_at: datetime | None
-    last_used_at: datetime | None
+    last_used_at: Annotated[
+        datetime | None,
+        Meta(
+            description="The latest request authenticated with the key (UTC), to the minute:"
+            " it is written at most once a minute per key, so it may be up to 60 seconds older"
+            " than the latest use. Null: never used"
+        ),
+    ]
+    status: Annotated[
+        ApiKeyStatus,
+        Meta(
+            description="Computed at the time of the answer: `active`, `rotated` (replaced,"
+            " still accepted until `expires_at`), `expired` or `revoked`"
+        ),
+    ]
+    rotated_from_id: Annotated[
+        uuid.UUID | None,
+        Meta(description="The key this one replaced (by a rotation); null for a new key"),
+    ] = None
+    replaced_by_id: Annotated[
+        uuid.UUID | None,
+        Meta(description="The successor issued by rotating this key; null if not rotated"),
+    ] = None
 
 
 class ApiKeyCreated(ApiKeyRead, kw_only=True):
     """Returned once, at creation: `key` is never shown again (only its hash is stored)."""
 
     key: str
+
+
+class ApiKeyRotated(msgspec.Struct, kw_only=True):
+    """A rotation's answer: the successor, whose `key` is shown this once only, and the old key
+    as it now is (status `rotated`, `expires_at` the end of the overlap)."""
+
+    key: ApiKeyCreated
+    previous: ApiKeyRead
 
 
 class ApiKeyPage(msgspec.Struct, kw_only=True):

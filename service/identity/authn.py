@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from contracts.enums import ApiScope, Role, TokenRestriction
@@ -27,6 +28,22 @@ from service.problems import (
 )
 
 _API_KEY_LOOKUP = select(ApiKey)
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+"""`api_key.last_used_at` is written when it is at least this old: to the minute, at most one
+write per key per minute however many requests the key makes."""
+
+_TOUCH_API_KEY = text(
+    "UPDATE api_key SET last_used_at = :now"
+    " WHERE id = (SELECT id FROM api_key WHERE id = :key_id"
+    " AND (last_used_at IS NULL OR last_used_at <= :stale_before)"
+    " FOR NO KEY UPDATE SKIP LOCKED)"
+    " RETURNING last_used_at"
+)
+"""The key's last use, when stale. SKIP LOCKED: it never waits — when another transaction holds
+the row (a concurrent request writing the same minute, an administrator rotating or revoking the
+key) it writes nothing, and a later request of the key writes it. The guard repeats the staleness
+check, so of concurrent requests in one stale moment one writes."""
 
 _TOKEN_LOOKUP = sa_select(
     col(AppUser.id),
@@ -79,6 +96,13 @@ async def actor_from_token(
 
 
 async def actor_from_api_key(session: AsyncSession, key: str, now: datetime) -> Actor:
+    """The partner system of a key. One statement per request; when the key's `last_used_at`
+    (on the row just read) is a minute old or more, also one UPDATE and its COMMIT.
+
+    That commit ends the authentication's own transaction before the request's starts (nothing
+    else has run in the session yet; under READ COMMITTED the request sees the same data as
+    before): a request that is then refused (403) or rolled back (4xx, 5xx) keeps its use
+    recorded, and the row lock is held for the UPDATE and COMMIT only, not the whole request."""
     prefix = parse_api_key(key)
     if prefix is None:
         raise NotAuthenticated("the API key is malformed")
@@ -91,13 +115,25 @@ async def actor_from_api_key(session: AsyncSession, key: str, now: datetime) -> 
         raise NotAuthenticated("the API key was revoked")
     if row.expires_at is not None and row.expires_at <= now:
         raise NotAuthenticated("the API key has expired")
-    return Actor(
+    actor = Actor(
         kind="api_key",
         id=row.id,
         label=f"api_key:{row.prefix}",
         scopes=frozenset(ApiScope(s) for s in row.scopes if s in ApiScope._value2member_map_),
         organisation_ids=frozenset({row.organisation_id}) if row.organisation_id else frozenset(),
     )
+    if row.last_used_at is None or row.last_used_at <= now - LAST_USED_RESOLUTION:
+        written = (
+            await session.execute(
+                _TOUCH_API_KEY,
+                {"now": now, "key_id": row.id, "stale_before": now - LAST_USED_RESOLUTION},
+            )
+        ).scalar_one_or_none()
+        await session.commit()
+        if written is not None:
+            # the loaded row as stored now, without marking it changed (no UPDATE at flush)
+            set_committed_value(row, "last_used_at", written)
+    return actor
 
 
 async def authenticate(

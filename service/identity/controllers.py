@@ -302,6 +302,29 @@ class ApiKeyController(Controller):
     ) -> c.ApiKeyPage:
         return await service.list_api_keys(session, ctx, cursor, limit)
 
+    @post(
+        "/{key_id:uuid}/rotations",
+        operation_id="CreateApiKeyRotation",
+        responses=problems(401, 403, 404, 409),
+        cache_control=NO_STORE,
+    )
+    async def create_api_key_rotation(
+        self,
+        key_id: FromPath[uuid.UUID],
+        data: JSONBody[c.ApiKeyRotationCreate],
+        session: Session,
+        ctx: Ctx,
+    ) -> c.ApiKeyRotated:
+        """Rotate a key: issue its successor (same name, scopes and organisation) and keep the
+        old key working for `overlap_days` (default 7, at most 90), after which it stops (its
+        `expires_at` becomes the earlier of its own and now + the overlap). Both are listed,
+        linked by `rotated_from_id` / `replaced_by_id`; the old key's webhook subscriptions move
+        to the new one. The new key is in this response only; store it now (no
+        `Idempotency-Key`: the answer is never stored, as it holds the secret; a retry gets 409
+        naming the successor). 409: the key is revoked, expired or already rotated (the detail
+        names its successor). Administrators only, like creating and revoking keys."""
+        return await service.rotate_api_key(session, ctx, key_id, data)
+
     @delete("/{key_id:uuid}", operation_id="DeleteApiKey", responses=problems(401, 403, 404))
     async def delete_api_key(self, key_id: FromPath[uuid.UUID], session: Session, ctx: Ctx) -> None:
         """Revoke a key (it stays listed, with `revoked_at`)."""

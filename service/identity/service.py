@@ -7,7 +7,7 @@ actual rows, changes state, and records an audit event. It never commits.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -15,12 +15,13 @@ import structlog
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from contracts import identity as c
 from contracts import permissions as p
 from contracts.common import ValidationIssue
-from contracts.enums import ApiScope, MembershipRole, Role, TokenRestriction
+from contracts.enums import ApiKeyStatus, ApiScope, MembershipRole, Role, TokenRestriction
 from contracts.permissions import Actor
 from service.audit.service import record, snapshot
 from service.changes import apply_update, check_version, record_created, update_versioned
@@ -44,6 +45,7 @@ from service.persistence.models import (
     Organisation,
     Territory,
     UserRole,
+    WebhookSubscription,
 )
 from service.problems import (
     Conflict,
@@ -559,7 +561,18 @@ async def update_organisation(
 # --- API keys ---------------------------------------------------------------------------------
 
 
-def _api_key_read(row: ApiKey) -> c.ApiKeyRead:
+def api_key_status(row: ApiKey, replaced: bool, now: datetime) -> ApiKeyStatus:
+    """What a key is now (never stored: it changes with the clock)."""
+    if row.revoked_at is not None:
+        return ApiKeyStatus.REVOKED
+    if row.expires_at is not None and row.expires_at <= now:
+        return ApiKeyStatus.EXPIRED
+    return ApiKeyStatus.ROTATED if replaced else ApiKeyStatus.ACTIVE
+
+
+def _api_key_read(
+    row: ApiKey, now: datetime, replaced_by_id: uuid.UUID | None = None
+) -> c.ApiKeyRead:
     return c.ApiKeyRead(
         id=row.id,
         name=row.name,
@@ -570,7 +583,39 @@ def _api_key_read(row: ApiKey) -> c.ApiKeyRead:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         last_used_at=row.last_used_at,
+        status=api_key_status(row, replaced_by_id is not None, now),
+        rotated_from_id=row.rotated_from_id,
+        replaced_by_id=replaced_by_id,
     )
+
+
+API_KEY_MAX_LIFETIME = timedelta(days=c.API_KEY_MAX_LIFETIME_DAYS)
+
+
+def _check_key_expiry(expires_at: datetime | None, now: datetime) -> None:
+    """A key's expiry, when given: with its UTC offset, in the future, at most 2 years ahead."""
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None:
+        raise InvalidInput(
+            "the expiry needs its UTC offset",
+            [ValidationIssue(field="body.expires_at", message="give the UTC offset, e.g. +06:00")],
+        )
+    if expires_at <= now:
+        raise InvalidInput(
+            "the key would already be expired",
+            [ValidationIssue(field="body.expires_at", message="in the past")],
+        )
+    if expires_at > now + API_KEY_MAX_LIFETIME:
+        raise InvalidInput(
+            f"a key may be valid for at most {c.API_KEY_MAX_LIFETIME_DAYS} days (2 years)",
+            [
+                ValidationIssue(
+                    field="body.expires_at",
+                    message=f"more than {c.API_KEY_MAX_LIFETIME_DAYS} days ahead",
+                )
+            ],
+        )
 
 
 async def create_api_key(
@@ -585,11 +630,8 @@ async def create_api_key(
             "no such organisation",
             [ValidationIssue(field="body.organisation_id", message="unknown organisation")],
         )
-    if body.expires_at is not None and body.expires_at <= utcnow():
-        raise InvalidInput(
-            "the key would already be expired",
-            [ValidationIssue(field="body.expires_at", message="in the past")],
-        )
+    now = utcnow()
+    _check_key_expiry(body.expires_at, now)
     key, prefix, key_hash = new_api_key()
     assert ctx.actor.id is not None
     row = ApiKey(
@@ -605,17 +647,128 @@ async def create_api_key(
     await session.flush()
     await session.refresh(row)
     await record_created(session, ctx, "api_key", row)
-    return c.ApiKeyCreated(**msgspec.structs.asdict(_api_key_read(row)), key=key)
+    return c.ApiKeyCreated(**msgspec.structs.asdict(_api_key_read(row, now)), key=key)
+
+
+_SUCCESSOR = aliased(ApiKey, name="successor")
+
+_SUCCESSOR_ID = (
+    select(col(_SUCCESSOR.id))
+    .where(col(_SUCCESSOR.rotated_from_id) == col(ApiKey.id))
+    .correlate(ApiKey)
+    .scalar_subquery()
+    .label("replaced_by_id")
+)
+"""The successor of the key on the row (at most one: `rotated_from_id` is unique)."""
+
+
+async def rotate_api_key(
+    session: AsyncSession, ctx: RequestContext, key_id: uuid.UUID, body: c.ApiKeyRotationCreate
+) -> c.ApiKeyRotated:
+    """Issue a successor to a key (same name, scopes, organisation) and end the old one after
+    the overlap: its `expires_at` becomes the earlier of its own and now + `overlap_days`.
+
+    The old row is locked first: two rotations of one key run one after the other, and the
+    second finds the successor (409) — a retried rotation never forks a key in two. The new
+    secret is in this answer only (so, like `CreateApiKey`, no `Idempotency-Key` record keeps
+    the answer: it would keep the secret). The old key's webhook subscriptions move to the
+    successor."""
+    ctx.require(p.can_manage_api_keys(ctx.actor))
+    old = await session.get(ApiKey, key_id, with_for_update=True)
+    if old is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    now = utcnow()
+    if old.revoked_at is not None:
+        raise Conflict("the API key was revoked: it cannot be rotated; create a new key")
+    if old.expires_at is not None and old.expires_at <= now:
+        raise Conflict("the API key has expired: it cannot be rotated; create a new key")
+    successor_id = (
+        await session.execute(select(col(ApiKey.id)).where(col(ApiKey.rotated_from_id) == old.id))
+    ).scalar_one_or_none()
+    if successor_id is not None:
+        raise Conflict(
+            f"the API key was already rotated: its successor is {successor_id}"
+            " (rotate that one, or revoke it)"
+        )
+    overlap_end = now + timedelta(days=body.overlap_days)
+    old_end = overlap_end if old.expires_at is None else min(old.expires_at, overlap_end)
+    if body.expires_at is not None:
+        _check_key_expiry(body.expires_at, now)
+        if body.expires_at <= old_end:
+            raise InvalidInput(
+                "the new key would stop working before the old one",
+                [
+                    ValidationIssue(
+                        field="body.expires_at", message="not after the end of the overlap"
+                    )
+                ],
+            )
+        expires_at: datetime | None = body.expires_at
+    elif old.expires_at is not None:
+        expires_at = now + min(old.expires_at - old.created_at, API_KEY_MAX_LIFETIME)
+    else:
+        expires_at = None
+
+    before = snapshot(old)
+    old.expires_at = old_end
+    key, prefix, key_hash = new_api_key()
+    assert ctx.actor.id is not None
+    row = ApiKey(
+        name=old.name,
+        prefix=prefix,
+        key_hash=key_hash,
+        scopes=list(old.scopes),
+        organisation_id=old.organisation_id,
+        created_by=ctx.actor.id,
+        expires_at=expires_at,
+        rotated_from_id=old.id,
+    )
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    # the old key's webhook subscriptions go with it: the partner manages them with the new key
+    moved = (
+        await session.execute(
+            sa_update(WebhookSubscription)
+            .where(col(WebhookSubscription.owner_api_key_id) == old.id)
+            .values(owner_api_key_id=row.id)
+            .returning(col(WebhookSubscription.id))
+            .execution_options(synchronize_session=False)
+        )
+    ).scalars()
+    await record(
+        session,
+        ctx,
+        action="api_key.rotated",
+        entity="api_key",
+        entity_id=old.id,
+        before=before,
+        after={
+            **(snapshot(old) or {}),
+            "replaced_by_id": str(row.id),
+            "webhook_subscriptions_moved": sorted(str(m) for m in moved),
+        },
+        reason=f"overlap of {body.overlap_days} days",
+    )
+    await record_created(session, ctx, "api_key", row)
+    return c.ApiKeyRotated(
+        key=c.ApiKeyCreated(**msgspec.structs.asdict(_api_key_read(row, now)), key=key),
+        previous=_api_key_read(old, now, replaced_by_id=row.id),
+    )
 
 
 async def list_api_keys(
     session: AsyncSession, ctx: RequestContext, cursor: str | None, limit: int
 ) -> c.ApiKeyPage:
     ctx.require(p.can_list_api_keys(ctx.actor))
-    stmt = keyset(select(ApiKey), ApiKey.created_at, ApiKey.id, cursor, limit)
-    rows = list((await session.execute(stmt)).scalars().all())
-    rows, next_cursor = split_page(rows, limit, lambda k: (k.created_at, k.id))
-    return c.ApiKeyPage(items=[_api_key_read(k) for k in rows], next_cursor=next_cursor)
+    stmt = keyset(select(ApiKey, _SUCCESSOR_ID), ApiKey.created_at, ApiKey.id, cursor, limit)
+    rows = list((await session.execute(stmt)).all())
+    rows, next_cursor = split_page(rows, limit, lambda r: (r[0].created_at, r[0].id))
+    now = utcnow()
+    return c.ApiKeyPage(
+        items=[_api_key_read(k, now, replaced_by_id) for k, replaced_by_id in rows],
+        next_cursor=next_cursor,
+    )
 
 
 async def revoke_api_key(session: AsyncSession, ctx: RequestContext, key_id: uuid.UUID) -> None:

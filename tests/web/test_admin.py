@@ -10,15 +10,17 @@ The administrator and the people are made here through the API by the demo admin
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Locator, Page, expect
 
 from contracts.client import ApiError, GrantsClient
-from contracts.enums import Language, Role
-from contracts.identity import UserCreate
+from contracts.enums import ApiKeyStatus, ApiScope, Language, Role
+from contracts.identity import ApiKeyCreate, UserCreate
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
 
@@ -133,7 +135,7 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     await check_page(page, "admin-api-keys")
 
     # revoked: the API lists it with revoked_at
-    await page.locator("main tbody tr", has_text=name).locator("button").click()
+    await page.locator("main tbody tr", has_text=name).locator("button.danger").click()
     await page.wait_for_load_state("networkidle")
     await expect(
         page.locator("main tbody tr", has_text=name).locator(".badge-fail")
@@ -184,6 +186,82 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     await page.goto(f"{visit.site}/admin/users/{user.id}")
     assert temporary not in await page.content()
     visit.assert_same_origin()
+
+
+def key_row(page: Page, prefix: str) -> Locator:
+    """The keys table's row of the key with this prefix."""
+    return page.locator("main tbody tr").filter(
+        has=page.locator("code", has_text=re.compile(f"^{re.escape(prefix)}$"))
+    )
+
+
+async def _partner_status(site: str, key: str) -> int:
+    partner = GrantsClient.connect(f"{site}/api/v1/").as_partner(key)
+    try:
+        await partner.list_action_plans()
+    except ApiError as exc:
+        return exc.status
+    finally:
+        await partner.aclose()
+    return 200
+
+
+async def test_admin_rotates_a_key_with_an_overlap_and_sees_the_new_secret_once(
+    new_page: NewPage, api: Api
+) -> None:
+    visit = await _admin(api, new_page)
+    page = visit.page
+    demo = await api(ADMIN, DEMO_PASSWORD)
+    name = f"Партнёр {uuid.uuid4().hex[:6]}"
+    old = await demo.create_api_key(ApiKeyCreate(name=name, scopes=[ApiScope.READ_PCC]))
+    assert await _partner_status(visit.site, old.key) == 200  # a last use to show
+
+    await page.goto(f"{visit.site}/admin/api-keys")
+    row = key_row(page, old.prefix)
+    await expect(row.locator(".badge-pass")).to_have_text("Действует")
+    await expect(row).not_to_contain_text("ещё не использовался")
+    await row.locator("summary").click()
+    await row.locator("select[name=overlap_days]").select_option("30")
+    async with page.expect_response(
+        lambda r: (
+            r.url.endswith(f"/admin/api-keys/{old.id}/rotation") and r.request.method == "POST"
+        )
+    ) as answer:
+        await row.locator("form[action$='/rotation'] button[type=submit]").click()
+    response = await answer.value
+    assert response.status == 200
+    assert "no-store" in (response.headers.get("cache-control") or "")
+    secret = await page.input_value("#new-key")
+    await expect(page.locator(".secret-once")).to_contain_text(old.prefix)
+
+    keys = {k.id: k for k in (await demo.list_api_keys(limit=200)).items if k.name == name}
+    assert len(keys) == 2
+    new = next(k for k in keys.values() if k.id != old.id)
+    assert secret.startswith(f"pcck_{new.prefix}_")
+    assert (keys[old.id].status, keys[old.id].replaced_by_id) == (ApiKeyStatus.ROTATED, new.id)
+    assert (new.status, new.rotated_from_id) == (ApiKeyStatus.ACTIVE, old.id)
+    overlap_end = keys[old.id].expires_at
+    assert overlap_end is not None
+    assert abs(overlap_end - new.created_at - timedelta(days=30)) < timedelta(minutes=1)
+    both = (await _partner_status(visit.site, old.key), await _partner_status(visit.site, secret))
+    assert both == (200, 200)
+    await expect(key_row(page, old.prefix).locator(".badge-key-rotated")).to_be_visible()
+    await expect(key_row(page, new.prefix)).to_contain_text(f"заменяет ключ {old.prefix}")
+    await check_page(page, "admin-api-key-rotated")
+
+    # the secret is never shown again; a rotated key offers no second rotation
+    await page.goto(f"{visit.site}/admin/api-keys")
+    assert secret not in await page.content()
+    await expect(key_row(page, old.prefix).locator("summary")).to_have_count(0)
+    await expect(key_row(page, old.prefix)).to_contain_text(f"заменён ключом {new.prefix}")
+    phone = await _admin(api, new_page, width=PHONE)
+    await phone.page.goto(f"{visit.site}/admin/api-keys")
+    await expect(key_row(phone.page, old.prefix).locator(".badge-key-rotated")).to_be_visible()
+    await key_row(phone.page, new.prefix).locator("summary").click()
+    await expect(
+        key_row(phone.page, new.prefix).locator("select[name=overlap_days]")
+    ).to_be_visible()
+    await check_page(phone.page, "admin-api-keys-rotated")
 
 
 async def test_an_organisation_is_registered_and_edited_without_javascript(

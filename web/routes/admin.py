@@ -6,8 +6,10 @@
   made-up password is shown once, on a `Cache-Control: no-store` answer).
 - `/admin/organisations`: the list, a new organisation, an organisation's edit (its version
   guards against overwriting someone else's change).
-- `/admin/api-keys`: partner keys (scopes, organisation, expiry), a new key — its secret shown
-  once, in the POST's own answer (`no-store`), never again — and revocation.
+- `/admin/api-keys`: partner keys (scopes, organisation, status, expiry and last use in Bishkek
+  time), a new key — its secret shown once, in the POST's own answer (`no-store`), never
+  again — rotation (`CreateApiKeyRotation`: a successor whose secret is shown the same way, the
+  old key working on for the overlap chosen) and revocation.
 
 Every form is POST → 303 → GET without JavaScript (a 422 puts the API's messages by the fields).
 """
@@ -25,7 +27,10 @@ from litestar.params import FromPath, FromQuery
 from contracts.client import ApiError, GrantsClient
 from contracts.enums import ApiScope, Language, OrganisationKind, Role
 from contracts.identity import (
+    API_KEY_MAX_LIFETIME_DAYS,
+    API_KEY_OVERLAP_DEFAULT_DAYS,
     ApiKeyCreate,
+    ApiKeyRotationCreate,
     OrganisationCreate,
     OrganisationRead,
     OrganisationUpdate,
@@ -472,19 +477,25 @@ async def _keys_page(
     request: Request[Any, Any, Any],
     *,
     created: Any = None,
+    rotated: Any = None,
     values: dict[str, Any] | None = None,
     errors: FormErrors | None = None,
     status: int = 200,
 ) -> Any:
     client = client_for(request)
     keys = await client.list_api_keys(limit=200)
+    shows_secret = created is not None or rotated is not None
     orgs = await client.list_organisation_directory(limit=500)
     return page(
         request,
         "admin/api_keys.html",
         {
             "keys": keys.items,
+            "prefixes": {k.id: k.prefix for k in keys.items},
             "created": created,
+            "rotated": rotated,
+            "overlaps": overlap_choices(),
+            "default_overlap": API_KEY_OVERLAP_DEFAULT_DAYS,
             "values": values or {"scopes": []},
             "errors": errors,
             "scopes": scope_names(),
@@ -492,8 +503,19 @@ async def _keys_page(
             "organisation_names": {o.id: o.name for o in orgs.items},
         },
         status=status,
-        headers=NO_STORE if created is not None else None,
+        headers=NO_STORE if shows_secret else None,
     )
+
+
+def overlap_choices() -> list[tuple[int, str]]:
+    """How long the old key works on after a rotation (`overlap_days`)."""
+    return [
+        (0, _("None: the old key stops at once")),
+        (1, _("1 day")),
+        (7, _("7 days")),
+        (30, _("30 days")),
+        (90, _("90 days")),
+    ]
 
 
 @get("/admin/api-keys", name="admin_api_keys", include_in_schema=False)
@@ -530,8 +552,11 @@ async def api_key_create(request: Request[Any, Any, Any]) -> Any:
         except ValueError:
             errors.add("expires_on", _("Enter a date."))
         else:
-            if day <= datetime.now(BISHKEK).date():
+            today = datetime.now(BISHKEK).date()
+            if day <= today:
                 errors.add("expires_on", _("Choose a day after today."))
+            elif day >= today + timedelta(days=API_KEY_MAX_LIFETIME_DAYS):
+                errors.add("expires_on", _("Choose a day within two years from today."))
             expires_at = datetime.combine(day + timedelta(days=1), time.min, tzinfo=BISHKEK)
     if not errors:
         try:
@@ -550,6 +575,32 @@ async def api_key_create(request: Request[Any, Any, Any]) -> Any:
         else:
             return await _keys_page(request, created=created)
     return await _keys_page(request, values=values, errors=errors, status=422)
+
+
+@post(
+    "/admin/api-keys/{key_id:uuid}/rotation",
+    name="admin_api_key_rotate",
+    include_in_schema=False,
+)
+async def api_key_rotate(request: Request[Any, Any, Any], key_id: FromPath[uuid.UUID]) -> Any:
+    """The new secret is in this answer only, like a new key's."""
+    require_admin(request)
+    form = await request.form()
+    chosen = text(form, "overlap_days")
+    choices = {str(days): days for days, _label in overlap_choices()}
+    if chosen not in choices:
+        flash(request, _("Choose how long the old key keeps working."), "error")
+        return redirect(request, "/admin/api-keys")
+    try:
+        rotated = await client_for(request).create_api_key_rotation(
+            key_id, ApiKeyRotationCreate(overlap_days=choices[chosen])
+        )
+    except ApiError as exc:
+        if exc.status not in (403, 404, 409, 422):
+            raise
+        flash(request, refusal(exc), "error")
+        return redirect(request, "/admin/api-keys")
+    return await _keys_page(request, rotated=rotated)
 
 
 @post(
@@ -586,5 +637,6 @@ ROUTES: list[Any] = [
     organisation_update,
     api_keys,
     api_key_create,
+    api_key_rotate,
     api_key_revoke,
 ]

@@ -204,6 +204,7 @@ class ApiKey(SQLModel, table=True):
     """A partner system's key: `<prefix>.<secret>`; the prefix finds the row, the hash proves it."""
 
     __tablename__ = "api_key"
+    __table_args__ = (sa.CheckConstraint("rotated_from_id <> id", name="not_rotated_from_itself"),)
 
     id: uuid.UUID = id_field()
     name: str = text_field(max_length=200)
@@ -219,6 +220,18 @@ class ApiKey(SQLModel, table=True):
     expires_at: datetime | None = timestamp_field(nullable=True)
     revoked_at: datetime | None = timestamp_field(nullable=True)
     last_used_at: datetime | None = timestamp_field(nullable=True)
+    """The latest authenticated use, to the minute: written at most once a minute per key, so
+    it may lag the latest use by up to `service.identity.authn.LAST_USED_RESOLUTION`."""
+    rotated_from_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Uuid(),
+            sa.ForeignKey("api_key.id", ondelete="RESTRICT"),
+            nullable=True,
+            unique=True,
+        ),
+    )
+    """The key this one replaced (`CreateApiKeyRotation`); at most one successor per key."""
 
 
 class IdempotencyRecord(SQLModel, table=True):
