@@ -5,7 +5,7 @@ for a key created afresh. Unique: a key has at most one successor, so a retried 
 fork a key into two live successors. The old key's end of overlap is its `expires_at`.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0017
 Create Date: 2026-12-06 09:00:00+00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
