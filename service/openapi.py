@@ -139,6 +139,8 @@ def _constrain(schema: Schema | Reference, info: msgspec.inspect.Type) -> None:
             key = key.type
         if isinstance(key, msgspec.inspect.StrType) and key.pattern is not None:
             schema.property_names = Schema(type=OpenAPIType.STRING, pattern=key.pattern)
+        elif isinstance(key, msgspec.inspect.EnumType):  # e.g. a currency: the enum's component
+            schema.property_names = Reference(ref=f"#/components/schemas/{key.cls.__name__}")
         if isinstance(schema.additional_properties, Schema):
             _constrain(schema.additional_properties, info.value_type)
 
