@@ -76,7 +76,11 @@ async def test_the_ranking_report_is_made_by_a_job_and_downloaded_when_ready(
     assert refused.value.status == 403
 
     asked = await w.officer.create_ranking_report(win.id, "ky")
-    assert (asked.status, asked.download_path) == (DocumentStatus.QUEUED, None)
+    assert (asked.status, asked.download_path, asked.window_id) == (
+        DocumentStatus.QUEUED,
+        None,
+        win.id,
+    )
     jobs = (
         await session.execute(
             text(
