@@ -121,6 +121,11 @@ def run_config(stored: Mapping[str, Any]) -> c.SelectionRunConfig:
     return msgspec.convert(data, c.SelectionRunConfig)
 
 
+DECLINED_REASON = "declined by the applicant"
+"""The decision's reason when an applicant declines without giving one (documents word it in
+their language)."""
+
+
 def run_outputs(run: SelectionRun) -> c.SelectionOutputs | None:
     """A computed run's outputs as stored (JSON), typed; None while pending."""
     return None if run.outputs is None else msgspec.convert(run.outputs, c.SelectionOutputs)
@@ -862,7 +867,7 @@ async def decline_award(
         ctx,
         proposal,
         DecisionOutcome.NOT_SELECTED,
-        body.reason or "declined by the applicant",
+        body.reason or DECLINED_REASON,
         None,
     )
     await session.refresh(decision)
