@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 import msgspec
@@ -164,6 +165,12 @@ def enforce_struct_constraints(schema: OpenAPI, structs: dict[str, type[msgspec.
             prop = component.properties.get(field.encode_name)
             if prop is not None:
                 _constrain(prop, field.type)
+            if (
+                isinstance(prop, Schema)
+                and prop.default is None
+                and isinstance(field.default, enum.Enum)
+            ):  # Litestar drops an enum field's default when the enum is a component (KGS)
+                prop.default = field.default.value
 
 
 def document_common_refusals(schema: OpenAPI) -> None:
