@@ -19,6 +19,7 @@ from contracts.common import (
     PositiveMinorUnits,
     Request,
 )
+from contracts.currencies import KGS
 from contracts.enums import AttachmentKind, CallStatus, OrganisationKind, SelectionPolicy
 from contracts.selection import QuotaInput
 
@@ -61,7 +62,7 @@ class ContributionRead(msgspec.Struct, kw_only=True):
 class CallCreate(Request, kw_only=True):
     title: I18nText
     description: I18nText
-    currency: CurrencyCode = "KGS"
+    currency: CurrencyCode = KGS
     contributions: Annotated[list[ContributionCreate], Meta(max_length=20)] = []
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from contracts.currencies import KGS, Iso4217Code
+
 # --- scalar aliases -------------------------------------------------------------------------
 
 MinorUnits = Annotated[int, Meta(ge=0, le=10**15, description="Amount in integer minor units")]
@@ -14,7 +16,11 @@ PositiveMinorUnits = Annotated[
     int, Meta(gt=0, le=10**15, description="Amount > 0 in integer minor units")
 ]
 CurrencyCode = Annotated[
-    str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 alphabetic code", examples=["KGS"])
+    Iso4217Code,
+    Meta(
+        description="ISO 4217 alphabetic code, upper case, one CLDR knows (another is a 422)",
+        examples=[KGS],
+    ),
 ]
 ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
 NameText = Annotated[str, Meta(min_length=1, max_length=300)]

@@ -38,7 +38,8 @@ class DocumentRequest(Request, kw_only=True):
 
 class DocumentRead(msgspec.Struct, kw_only=True):
     """A document made in the background. `download_path` (relative to the API root) is set
-    once `status` is `ready`; the PDF stays downloadable by whoever may see its data."""
+    once `status` is `ready`; the PDF stays downloadable by whoever may see its data.
+    `window_id`: the window of a window ranking report (null for other kinds)."""
 
     id: uuid.UUID
     kind: DocumentKind
@@ -49,6 +50,8 @@ class DocumentRead(msgspec.Struct, kw_only=True):
     finished_at: datetime | None = None
     error: str | None = None
     download_path: str | None = None
+    window_id: uuid.UUID | None = None
+    """The window a ranking report is about (none for other kinds)."""
 
 
 __all__ = [

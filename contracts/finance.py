@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.common import Code, CurrencyCode, Cursor, NameText, Request
+from contracts.currencies import KGS
 from contracts.enums import FundingSourceKind, TrancheStatus
 
 Description = Annotated[str, Meta(max_length=5000)]
@@ -19,7 +20,7 @@ class FundingSourceCreate(Request, kw_only=True):
     code: Code
     name: NameText
     kind: FundingSourceKind
-    currency: CurrencyCode = "KGS"
+    currency: CurrencyCode = KGS
     description: Description | None = None
 
 
@@ -157,7 +158,7 @@ class ExchangeRateCreate(Request, kw_only=True):
     changed afterwards."""
 
     currency: CurrencyCode
-    quote_currency: CurrencyCode = "KGS"
+    quote_currency: CurrencyCode = KGS
     rate: RateText
     valid_on: date
     source: Annotated[str, Meta(max_length=200)] | None = None

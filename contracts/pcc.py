@@ -11,6 +11,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.common import Code, CurrencyCode, Cursor, I18nText, LongText, MinorUnits, Request
+from contracts.currencies import KGS
 from contracts.enums import ActionPlanStatus, Pillar
 
 TargetGroups = Annotated[
@@ -85,7 +86,7 @@ class ActionPlanItemCreate(Request, kw_only=True):
     objective: I18nText
     activities: LongText
     budget_estimate: MinorUnits
-    currency: CurrencyCode = "KGS"
+    currency: CurrencyCode = KGS
     target_groups: TargetGroups = []
     gender_responsive: bool = False
     conflict_sensitive: bool = False

@@ -12,6 +12,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from contracts.calls import EligibilityRead
 from contracts.common import CurrencyCode, Cursor, MinorUnits, Request
+from contracts.currencies import KGS
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
 
 Title = Annotated[str, Meta(min_length=1, max_length=300)]
@@ -41,7 +42,7 @@ class BudgetLineCreate(Request, kw_only=True):
     description: Annotated[str, Meta(min_length=1, max_length=1000)]
     quantity: Quantity
     unit_cost: MinorUnits
-    currency: CurrencyCode = "KGS"
+    currency: CurrencyCode = KGS
 
 
 class ProposalCreate(Request, kw_only=True):

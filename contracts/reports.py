@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from contracts.common import CurrencyCode, Cursor, I18nText, LongText, MinorUnits, Request
+from contracts.currencies import KGS
 from contracts.enums import ReportKind, ReportStatus
 from contracts.proposals import AttachmentRead
 
@@ -48,7 +49,7 @@ class ExpenditureLine(Request, kw_only=True):
     category: Annotated[str, Meta(min_length=1, max_length=60)]
     description: Annotated[str, Meta(min_length=1, max_length=1000)]
     amount: MinorUnits
-    currency: CurrencyCode = "KGS"
+    currency: CurrencyCode = KGS
     budget_line_id: uuid.UUID | None = None
 
 

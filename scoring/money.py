@@ -33,6 +33,12 @@ class UnknownCurrency(ValueError):
         super().__init__(f"unknown currency {currency!r}: not an ISO 4217 code known to CLDR")
 
 
+def is_known_currency(currency: str) -> bool:
+    """Whether ``currency`` is an upper-case ISO 4217 code CLDR knows (``KGS`` yes, ``ZZZ`` and
+    ``kgs`` no): what a stored or imported code must be."""
+    return isinstance(currency, str) and currency.isupper() and bool(is_currency(currency))
+
+
 def minor_unit_exponent(currency: str) -> int:
     """Digits after the decimal point of the currency's major unit (CLDR's ISO 4217 data):
     ``KGS`` (or ``kgs``) → 2, ``JPY`` → 0, ``KWD`` → 3. Raises :class:`UnknownCurrency` for a

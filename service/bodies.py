@@ -133,6 +133,9 @@ def _validation_error(request: Request[Any, Any, Any], exc: msgspec.ValidationEr
     """The same shape as Litestar's own validation errors (`body.<field>`; `body.data` for the
     body as a whole), so the problem lists the field."""
     message, _, where = str(exc).partition(" - at `")
+    if where.startswith("key` in `"):  # a dict's key, e.g. a rate's currency: name the dict
+        message = f"{message} (a key)"
+        where = where.removeprefix("key` in `")
     path = where.rstrip("`").removeprefix("$")
     key = path.removeprefix(".") if path.startswith(".") else "data" + path
     return ValidationException(

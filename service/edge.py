@@ -10,6 +10,7 @@ from typing import Annotated
 
 from litestar.params import HeaderParameter, QueryParameter
 
+from contracts.currencies import Iso4217Code
 from service.idempotency import HEADER, KEY_PATTERN
 from service.storage import MAX_FILE_BYTES
 
@@ -41,9 +42,10 @@ RequiredIdempotencyKey = Annotated[
 """A required ``Idempotency-Key`` (paying a tranche)."""
 
 CurrencyQ = Annotated[
-    str,
+    Iso4217Code,
     QueryParameter(
-        pattern="^[A-Z]{3}$", description="ISO 4217 code of the grants to sum (the calls' currency)"
+        description="ISO 4217 code of the grants to sum (the calls' currency), upper case, one"
+        " CLDR knows (another is a 422)"
     ),
 ]
 """The ``currency`` query parameter of the money summaries (finance, transparency)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import enum
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -144,6 +145,8 @@ def _constrain(schema: Schema | Reference, info: msgspec.inspect.Type) -> None:
             key = key.type
         if isinstance(key, msgspec.inspect.StrType) and key.pattern is not None:
             schema.property_names = Schema(type=OpenAPIType.STRING, pattern=key.pattern)
+        elif isinstance(key, msgspec.inspect.EnumType):  # e.g. a currency: the enum's component
+            schema.property_names = Reference(ref=f"#/components/schemas/{key.cls.__name__}")
         if isinstance(schema.additional_properties, Schema):
             _constrain(schema.additional_properties, info.value_type)
 
@@ -167,6 +170,12 @@ def enforce_struct_constraints(schema: OpenAPI, structs: dict[str, type[msgspec.
             prop = component.properties.get(field.encode_name)
             if prop is not None:
                 _constrain(prop, field.type)
+            if (
+                isinstance(prop, Schema)
+                and prop.default is None
+                and isinstance(field.default, enum.Enum)
+            ):  # Litestar drops an enum field's default when the enum is a component (KGS)
+                prop.default = field.default.value
 
 
 def document_common_refusals(schema: OpenAPI) -> None:

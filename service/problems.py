@@ -19,6 +19,7 @@ from litestar.exceptions import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from contracts.common import Problem, ValidationIssue
+from scoring.money import UnknownCurrency
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:pcc-grants:problem:"
@@ -310,6 +311,24 @@ def handle_data_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
     return problem_response(request, problem)
 
 
+def handle_unknown_currency(
+    request: Request[Any, Any, Any], exc: UnknownCurrency
+) -> Response[Problem]:
+    """A stored row names a currency CLDR does not know (written before requests were checked
+    against ISO 4217): the read cannot work with its money, and says which code, not a 500."""
+    log.warning("stored_currency_unknown", currency=exc.currency, path=request.url.path)
+    problem = Problem(
+        type=problem_type("stored-currency-unknown"),
+        title="Stored data names an unknown currency",
+        status=409,
+        detail=f"stored money is in {exc.currency!r}, which is not an ISO 4217 code CLDR knows;"
+        " an administrator must correct that record's currency",
+        instance=request.url.path,
+        request_id=_request_id(request),
+    )
+    return problem_response(request, problem)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     rid = _request_id(request)
     if isinstance(exc, DBAPIError) and getattr(exc, "connection_invalidated", False):
@@ -333,6 +352,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     IntegrityError: handle_integrity,
     DBAPIError: handle_data_error,
     HTTPException: handle_http,
+    UnknownCurrency: handle_unknown_currency,
     Exception: handle_unexpected,
 }
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.persistence.models import AppUser
+from contracts.enums import TrancheStatus
+from service.persistence.models import AppUser, Tranche
 from service.problems import InvalidInput, issue
 
 
@@ -31,3 +32,21 @@ async def _names(session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> dict[u
         select(col(AppUser.id), col(AppUser.full_name)).where(col(AppUser.id).in_(wanted))
     )
     return {uid: name for uid, name in rows.all()}
+
+
+async def grant_tranches(
+    session: AsyncSession,
+    grant_id: uuid.UUID,
+    *,
+    status: TrancheStatus | None = None,
+    lock: bool = False,
+) -> list[Tranche]:
+    """The grant's tranches in order (by position); only those in `status` when given, locked
+    (`FOR UPDATE`, in that order: see the lock order in service.awards) when `lock`."""
+    query = select(Tranche).where(col(Tranche.grant_id) == grant_id)
+    if status is not None:
+        query = query.where(col(Tranche.status) == status)
+    query = query.order_by(col(Tranche.position))
+    if lock:
+        query = query.with_for_update()
+    return list((await session.execute(query)).scalars())

@@ -18,6 +18,7 @@ from sqlmodel import col
 from contracts.enums import ReportKind, ReportStatus, TrancheConditionKind, TrancheStatus
 from contracts.webhooks import EventType
 from service.audit.service import record
+from service.awards._common import grant_tranches
 from service.context import RequestContext, utcnow
 from service.persistence.models import (
     Grant,
@@ -87,18 +88,7 @@ async def refresh_grant(session: AsyncSession, ctx: RequestContext, grant: Grant
     """Re-evaluate the conditions of the grant's planned tranches: record when each is met, and
     move a tranche whose conditions are all met to `due` (audited as the system's doing). The
     caller holds the grant's lock. Returns the tranches that became due."""
-    tranches = list(
-        (
-            await session.execute(
-                select(Tranche)
-                .where(
-                    col(Tranche.grant_id) == grant.id, col(Tranche.status) == TrancheStatus.PLANNED
-                )
-                .order_by(col(Tranche.position))
-                .with_for_update()
-            )
-        ).scalars()
-    )
+    tranches = await grant_tranches(session, grant.id, status=TrancheStatus.PLANNED, lock=True)
     if not tranches:
         return []
     conditions = list(

@@ -16,7 +16,7 @@ from contracts import permissions as p
 from contracts.enums import GrantStatus, ProposalStatus, TrancheConditionKind, TrancheStatus
 from contracts.webhooks import EventType
 from service.audit.service import record, snapshot
-from service.awards._common import _invalid, _rate_str
+from service.awards._common import _invalid, _rate_str, grant_tranches
 from service.awards.conditions import lock_grant, refresh_grant
 from service.awards.reads import _grant_read, grant_or_404
 from service.awards.window_money import _charge, _plan_charges, _release, lock_window, window_rooms
@@ -156,15 +156,7 @@ async def _add_tranches(
 
 
 async def _terms(session: AsyncSession, grant: Grant) -> dict[str, Any]:
-    tranches = list(
-        (
-            await session.execute(
-                select(Tranche)
-                .where(col(Tranche.grant_id) == grant.id)
-                .order_by(col(Tranche.position))
-            )
-        ).scalars()
-    )
+    tranches = await grant_tranches(session, grant.id)
     charges = list(
         (
             await session.execute(
@@ -340,16 +332,7 @@ async def amend_grant(
     end = body.end_date if isinstance(body.end_date, date) else grant.end_date
     if end < start:
         raise _invalid("body.end_date", "the grant ends before it starts")
-    tranches = list(
-        (
-            await session.execute(
-                select(Tranche)
-                .where(col(Tranche.grant_id) == grant.id)
-                .order_by(col(Tranche.position))
-                .with_for_update()
-            )
-        ).scalars()
-    )
+    tranches = await grant_tranches(session, grant.id, lock=True)
     changed = start != grant.start_date or end != grant.end_date
     if isinstance(body.agreement_reference, str) and (
         body.agreement_reference != grant.agreement_reference

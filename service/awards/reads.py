@@ -12,7 +12,7 @@ from sqlmodel import col
 from contracts import awards as c
 from contracts import permissions as p
 from contracts.enums import GrantStatus
-from service.awards._common import _names, _rate_str
+from service.awards._common import _names, _rate_str, grant_tranches
 from service.awards.conditions import lock_grant
 from service.context import PaymentPolicy, RequestContext
 from service.mapping import to_read
@@ -104,15 +104,7 @@ async def _grant_read(session: AsyncSession, grant: Grant, payments: PaymentPoli
     window = await session.get(CallWindow, grant.window_id)
     assert proposal is not None
     assert window is not None
-    tranches = list(
-        (
-            await session.execute(
-                select(Tranche)
-                .where(col(Tranche.grant_id) == grant.id)
-                .order_by(col(Tranche.position))
-            )
-        ).scalars()
-    )
+    tranches = await grant_tranches(session, grant.id)
     charges = (
         await session.execute(
             select(GrantCharge, col(FundingSource.code))

@@ -46,6 +46,9 @@ def _read(document: GeneratedDocument) -> DocumentRead:
         download_path=(
             f"documents/{document.id}/content" if document.status == DocumentStatus.READY else None
         ),
+        window_id=(
+            document.subject_id if document.kind == DocumentKind.WINDOW_RANKING_REPORT else None
+        ),
     )
 
 

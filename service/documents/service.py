@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts import awards as ca
-from contracts.enums import LedgerEntryKind
+from contracts.enums import DecisionOutcome, LedgerEntryKind
+from scoring.money import format_money
 from service.awards import get_grant
 from service.context import RequestContext
 from service.documents import format as f
@@ -24,10 +25,12 @@ from service.persistence.models import (
     ActionPlanItem,
     Call,
     CallWindow,
+    Decision,
     FundingSource,
     LedgerEntry,
     Organisation,
     Proposal,
+    SelectionRun,
     Territory,
     Tranche,
 )
@@ -267,6 +270,49 @@ def _major(minor: int) -> float:
     return minor / 100
 
 
+async def _decision_reason(
+    session: AsyncSession, proposal: Proposal, currency: str, lang: str
+) -> tuple[str, bool]:
+    """The proposal's current decision's reason for the document, and whether it is the
+    officer's own words.
+
+    A decision the selection run made (it names the run) is worded in `lang` from the run's
+    codes for the proposal: its outcome, reserve place and amount. So is a reserve proposal
+    moved up when another declined, and a decline the applicant gave no reason for. Anything
+    else is what an officer (or the applicant) typed: shown as written, in its own language,
+    and labelled so."""
+    t = translator(lang)
+    decision = (
+        await session.execute(
+            select(Decision).where(
+                col(Decision.proposal_id) == proposal.id, col(Decision.is_current).is_(True)
+            )
+        )
+    ).scalar_one_or_none()
+    if decision is None:
+        return "", False
+    run = await session.get(SelectionRun, decision.run_id) if decision.run_id else None
+    outputs = selection.run_outputs(run) if run is not None else None
+    pid = str(proposal.id)
+    entries = outputs.entries if outputs is not None else []
+    entry = next((e for e in entries if e.proposal_id == pid), None)
+    if outputs is not None and entry is not None:
+        place = outputs.reserve.index(pid) + 1 if pid in outputs.reserve else None
+        if entry.status == "reserve" and place is not None:
+            if decision.outcome == DecisionOutcome.SELECTED:
+                return t("reason_moved_up", place=str(place)), False
+            return t("reason_reserve", place=str(place)), False
+        if entry.status == "funded":
+            return t("reason_funded", amount=format_money(entry.amount, currency, lang)), False
+        if entry.status in ("not_funded", "reserve"):
+            return t("reason_not_funded"), False
+        return t("reason_ineligible"), False
+    declined = selection.DECLINED_REASON
+    if decision.outcome == DecisionOutcome.NOT_SELECTED and decision.reason == declined:
+        return t("reason_declined"), False
+    return decision.reason, True
+
+
 async def feedback_summary(
     session: AsyncSession,
     ctx: RequestContext,
@@ -282,6 +328,10 @@ async def feedback_summary(
     window = await session.get_one(CallWindow, proposal.window_id)
     organisation = await session.get_one(Organisation, proposal.organisation_id)
     t = translator(lang)
+    call = await session.get_one(Call, window.call_id)
+    reason, by_officer = ("", False)
+    if fb.decision is not None:  # the applicant may see it (the feedback is published)
+        reason, by_officer = await _decision_reason(session, proposal, call.currency, lang)
     reference = proposal.receipt_number or f"P-{str(proposal.id)[:8].upper()}"
     view = _base(lang, "feedback_summary", reference, today)
     view.update(
@@ -293,7 +343,8 @@ async def feedback_summary(
             "decision": (
                 t(f"outcome_{fb.decision.outcome.value}") if fb.decision is not None else "—"
             ),
-            "decision_reason": fb.decision.reason if fb.decision is not None else "",
+            "decision_reason": reason,
+            "reason_by_officer": by_officer,
             "criteria": [
                 {
                     "name": pick(

@@ -239,6 +239,46 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "outcome_reserve": ("reserve list", "резервный список", "резервдик тизме"),
     "outcome_not_selected": ("not selected", "не отобрана", "тандалган жок"),
     "outcome_awarded": ("awarded", "грант присуждён", "грант ыйгарылды"),
+    # a decision's reason: from the selection run's codes, in the document's language
+    "reason_funded": (
+        "Selected in the window's selection run and funded with {amount}.",
+        "Отобрана по итогам отбора окна; выделено {amount}.",
+        "Терезенин тандоосунун жыйынтыгында тандалды; {amount} бөлүндү.",
+    ),
+    "reason_reserve": (
+        "On the reserve list, place {place}: it may be funded if a selected proposal declines.",
+        "В резервном списке, место {place}: грант возможен, если отобранная заявка откажется.",
+        "Резервдик тизмеде, {place}-орун: тандалган өтүнмө баш тартса, грант берилиши мүмкүн.",
+    ),
+    "reason_not_funded": (
+        "Not selected: in the selection run the window's budget, under its quotas, went to"
+        " other proposals.",
+        "Не отобрана: при отборе бюджет окна с учётом квот распределён между другими заявками.",
+        "Тандалган жок: тандоодо терезенин бюджети квоталарды эске алуу менен башка"
+        " өтүнмөлөргө бөлүштүрүлдү.",
+    ),
+    "reason_ineligible": (
+        "Not considered for funding: the proposal did not pass the eligibility rules or a"
+        " score threshold.",
+        "Не рассматривалась для финансирования: заявка не прошла критерии соответствия или"
+        " порог оценки.",
+        "Каржылоого каралган жок: өтүнмө шайкештик критерийлеринен же баа босогосунан өткөн жок.",
+    ),
+    "reason_moved_up": (
+        "Selected from the reserve list (place {place}) after a selected proposal declined.",
+        "Отобрана из резервного списка (место {place}) после отказа отобранной заявки.",
+        "Тандалган өтүнмө баш тарткандан кийин резервдик тизмеден ({place}-орун) тандалды.",
+    ),
+    "reason_declined": (
+        "Declined by the applicant.",
+        "Заявитель отказался от гранта.",
+        "Өтүнмө ээси гранттан баш тартты.",
+    ),
+    "officer_words": (
+        "The programme officer's words, as written:",
+        "Слова сотрудника программы, на языке оригинала:",
+        "Программа кызматкеринин сөздөрү, түп нускадагы тилде:",
+    ),
     "points_of": ("{value} of {max}", "{value} из {max}", "{max} ичинен {value}"),
     # --- ranking report ----------------------------------------------------------------------
     "ranking_report": (

@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts import finance as c
+from contracts.currencies import Iso4217Code
 from service.dependencies import Ctx, Session
 from service.finance import rates, service
 from service.openapi import USER, problems
@@ -73,7 +74,10 @@ class ExchangeRateController(Controller):
         self,
         session: Session,
         ctx: Ctx,
-        currency: Annotated[str | None, QueryParameter(pattern="^[A-Z]{3}$")] = None,
+        currency: Annotated[
+            Iso4217Code | None,
+            QueryParameter(description="Only rates of this ISO 4217 code (one CLDR knows)"),
+        ] = None,
         cursor: CursorQ = None,
         limit: LimitQ = 50,
     ) -> c.ExchangeRatePage:

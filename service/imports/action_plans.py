@@ -55,6 +55,7 @@ from sqlmodel import col, select
 
 from contracts.enums import ActionPlanStatus
 from contracts.imports import ImportKind, ImportRecordChange, ImportReport
+from scoring.money import is_known_currency
 from service.changes import record_created, update_versioned
 from service.context import RequestContext
 from service.imports import base
@@ -174,7 +175,7 @@ def _currency(value: Cell) -> str:
     if text_ is None:
         return "KGS"
     code = text_.strip().upper()
-    if len(code) != 3 or not code.isascii() or not code.isalpha():
+    if len(code) != 3 or not code.isascii() or not code.isalpha() or not is_known_currency(code):
         raise CellError(f"not an ISO 4217 currency code: {text_!r} (e.g. KGS)")
     return code
 

@@ -121,6 +121,11 @@ def run_config(stored: Mapping[str, Any]) -> c.SelectionRunConfig:
     return msgspec.convert(data, c.SelectionRunConfig)
 
 
+DECLINED_REASON = "declined by the applicant"
+"""The decision's reason when an applicant declines without giving one (documents word it in
+their language)."""
+
+
 def run_outputs(run: SelectionRun) -> c.SelectionOutputs | None:
     """A computed run's outputs as stored (JSON), typed; None while pending."""
     return None if run.outputs is None else msgspec.convert(run.outputs, c.SelectionOutputs)
@@ -192,15 +197,12 @@ async def create_run(
         status=SelectionRunStatus.PENDING,
         created_by=ctx.actor.id,
     )
-    session.add(run)
-    await session.flush()
-    await session.refresh(run)
-    await record(
+    await _add_recorded(
         session,
         ctx,
+        run,
         action="selection_run.created",
         entity="selection_run",
-        entity_id=run.id,
         after={"config": config, "seed_hash": run.seed_hash},
     )
     return await _read(session, run)
@@ -393,6 +395,25 @@ async def _set_decision(
     session.add(row)
     await session.flush()
     return row
+
+
+async def _add_recorded(
+    session: AsyncSession,
+    ctx: RequestContext,
+    row: SelectionRun | DecisionChange,
+    *,
+    action: str,
+    entity: str,
+    after: dict[str, Any],
+    reason: str | None = None,
+) -> None:
+    """Store a new row (flushed, its server-made values read back) and audit its creation."""
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await record(
+        session, ctx, action=action, entity=entity, entity_id=row.id, after=after, reason=reason
+    )
 
 
 async def approve_run(
@@ -631,15 +652,12 @@ async def propose_decision_change(
         status=DecisionChangeStatus.PENDING,
         requested_by=ctx.actor.id,
     )
-    session.add(change)
-    await session.flush()
-    await session.refresh(change)
-    await record(
+    await _add_recorded(
         session,
         ctx,
+        change,
         action="decision_change.requested",
         entity="decision_change",
-        entity_id=change.id,
         after={
             "proposal_id": str(proposal.id),
             "from_status": proposal.status.value,
@@ -849,7 +867,7 @@ async def decline_award(
         ctx,
         proposal,
         DecisionOutcome.NOT_SELECTED,
-        body.reason or "declined by the applicant",
+        body.reason or DECLINED_REASON,
         None,
     )
     await session.refresh(decision)

@@ -169,6 +169,8 @@ ITEM = {
     "budget_estimate": 90_000,
 }
 SOURCE = {"code": "LG-OSH", "name": "Osh city co-funding", "kind": "local_government"}
+RATE = {"currency": "USD", "rate": "87.5000", "valid_on": "2026-03-02"}
+CALL = {"title": {"en": "Youth dialogue 2026"}, "description": {"en": "Small grants"}}
 INDICATOR = {"name": {"en": "Meetings held"}, "unit": "meetings", "target": "12"}
 
 
@@ -488,6 +490,11 @@ CASES = [
         id="item-currency-four-letters",
     ),
     pytest.param(
+        Case("officer", "POST", "action-plans/$plan_id/items", j(ITEM, currency="ZZZ"), 422,
+             "validation-error", "body.currency"),
+        id="item-currency-not-iso-4217",
+    ),
+    pytest.param(
         Case("officer", "POST", "action-plans/$plan_id/items", j(ITEM, activities="a" * 20_001),
              422, "validation-error", "body.activities"),
         id="item-activities-over-20000-chars",
@@ -564,6 +571,36 @@ CASES = [
         Case("finance", "POST", "funding-sources", j(SOURCE, currency="usd"), 422,
              "validation-error", "body.currency"),
         id="source-currency-lower-case",
+    ),
+    pytest.param(
+        Case("finance", "POST", "funding-sources", j(SOURCE, currency="ZZZ"), 422,
+             "validation-error", "body.currency"),
+        id="source-currency-not-iso-4217",
+    ),
+    pytest.param(
+        Case("finance", "POST", "exchange-rates", j(RATE, currency="QQQ"), 422,
+             "validation-error", "body.currency"),
+        id="rate-currency-not-iso-4217",
+    ),
+    pytest.param(
+        Case("finance", "POST", "exchange-rates", j(RATE, quote_currency="ABC"), 422,
+             "validation-error", "body.quote_currency"),
+        id="rate-quote-currency-not-iso-4217",
+    ),
+    pytest.param(
+        Case("officer", "POST", "calls", j(CALL, currency="XYZ"), 422,
+             "validation-error", "body.currency"),
+        id="call-currency-not-iso-4217",
+    ),
+    pytest.param(
+        Case("finance", "GET", "finance/summary?by=call&currency=ZZZ", None, 422,
+             "validation-error", "query.currency"),
+        id="finance-summary-currency-not-iso-4217",
+    ),
+    pytest.param(
+        Case("anonymous", "GET", "public/grants?currency=ZZZ", None, 422,
+             "validation-error", "query.currency"),
+        id="transparency-currency-not-iso-4217",
     ),
     pytest.param(
         Case("finance", "POST", "funding-sources", j(SOURCE, name=""), 422,

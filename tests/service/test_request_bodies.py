@@ -286,7 +286,10 @@ def test_optional_fields_keep_their_limits_in_the_contract() -> None:
     assert _bounds(window_min) == {"exclusiveMinimum": 0, "maximum": 10**15}
     assert _bounds(requested) == {"minimum": 0, "maximum": 10**15}
     rates = schemas["DisbursementCreate"]["properties"]["rates"]
-    assert rates["propertyNames"] == {"type": "string", "pattern": "^[A-Z]{3}$"}
+    assert rates["propertyNames"] == {"$ref": "#/components/schemas/Iso4217Code"}
+    # a currency's default survives its enum becoming a component
+    assert schemas["CallCreate"]["properties"]["currency"]["default"] == "KGS"
+    assert schemas["FundingSourceCreate"]["properties"]["currency"]["default"] == "KGS"
     missing = []
     for op, path in INT_CASES:
         if len(path) != 1:

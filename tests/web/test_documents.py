@@ -108,11 +108,18 @@ async def test_the_officer_gets_the_ranking_report_made_by_a_job(
     download = page.locator("main a[download]")
     await expect(download).to_be_visible()
     await check_page(page, "ranking-report-status-ru")
+    back = page.locator(f"main a[href='/officer/windows/{window_id}/selection'].button")
+    await expect(back).to_have_text("Назад к отбору окна")
+    await expect(
+        page.locator(f"main .breadcrumb a[href='/officer/windows/{window_id}']")
+    ).to_be_visible()
     response = await page.request.get(f"{site}{await download.get_attribute('href')}")
     assert response.status == 200
     text = _text(await response.body())
     assert "Терезенин рейтинги боюнча отчет" in text
     assert "Seed маанисинин хеши" in text
+    await back.click()
+    await page.wait_for_url(f"{site}/officer/windows/{window_id}/selection")
 
 
 async def test_the_finance_officer_downloads_a_funding_source_statement(

@@ -454,6 +454,9 @@ async def test_pay_without_javascript_two_clicks_one_payment_ledger_and_sources(
     await page.fill("#f-code", code)
     await page.fill("#f-name", "Фонд миростроительства")
     await page.select_option("#f-kind", "donor")
+    await page.fill("#f-currency", "zzz")  # three letters, but no ISO 4217 currency
+    await submit(page, "form[action='/finance/sources'] button", "**/finance/sources")
+    await expect(page.locator("#f-currency-error")).to_contain_text("ISO 4217")
     await page.fill("#f-currency", "usd")
     await submit(page, "form[action='/finance/sources'] button", "**/finance/sources")
     await expect(page.locator("table")).to_contain_text(code)

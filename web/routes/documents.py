@@ -22,6 +22,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
+from contracts.client import ApiError
 from web.render import page, redirect
 from web.routes.account import require_user
 from web.session import client_for
@@ -130,8 +131,20 @@ async def ranking_report_request(
 @get("/documents/{document_id:uuid}", name="document_status", include_in_schema=False)
 async def document_status(request: Request[Any, Any, Any], document_id: FromPath[uuid.UUID]) -> Any:
     require_user(request)
-    document = await client_for(request).get_document(document_id)
-    return page(request, "documents/status.html", {"document": document})
+    client = client_for(request)
+    document = await client.get_document(document_id)
+    # a ranking report links back to its window (the window's nav, as on the selection page)
+    window = None
+    if document.window_id:
+        try:
+            window = await client.get_window(document.window_id)
+        except ApiError:  # a window the person may not read: the status page without the way back
+            window = None
+    return page(
+        request,
+        "documents/status.html",
+        {"document": document, "window": window, "section": "selection"},
+    )
 
 
 @get("/documents/{document_id:uuid}/report.pdf", name="document_pdf", include_in_schema=False)

@@ -42,6 +42,7 @@ from contracts.awards import (
     TrancheTransition,
 )
 from contracts.client import ApiError, GrantsClient
+from contracts.currencies import CODES
 from contracts.enums import FundingSourceKind
 from contracts.finance import ExchangeRateCreate, FundingSourceCreate, UpcomingTrancheRead
 from contracts.pcc import ActionPlanItemRead
@@ -754,8 +755,8 @@ async def create_source(request: Request[Any, Any, Any]) -> Any:
         errors.add("name", _("Enter the name."))
     if form["kind"] not in {k.value for k in FundingSourceKind}:
         errors.add("kind", _("Choose the kind of source."))
-    if not re.fullmatch(r"[A-Z]{3}", form["currency"]):
-        errors.add("currency", _("Enter a three-letter currency code, e.g. KGS or USD."))
+    if form["currency"] not in CODES:
+        errors.add("currency", _("Enter an ISO 4217 currency code, e.g. KGS or USD."))
     if not errors:
         try:
             created = await client_for(request).create_funding_source(
@@ -791,10 +792,10 @@ async def create_rate(request: Request[Any, Any, Any]) -> Any:
     form["rate_quote"] = (form["rate_quote"] or "KGS").upper()
     form["rate"] = form["rate"].replace(",", ".").replace(" ", "")
     errors = FormErrors()
-    if not re.fullmatch(r"[A-Z]{3}", form["rate_currency"]):
-        errors.add("rate_currency", _("Enter a three-letter currency code, e.g. KGS or USD."))
-    if not re.fullmatch(r"[A-Z]{3}", form["rate_quote"]):
-        errors.add("rate_quote", _("Enter a three-letter currency code, e.g. KGS or USD."))
+    if form["rate_currency"] not in CODES:
+        errors.add("rate_currency", _("Enter an ISO 4217 currency code, e.g. KGS or USD."))
+    if form["rate_quote"] not in CODES:
+        errors.add("rate_quote", _("Enter an ISO 4217 currency code, e.g. KGS or USD."))
     if not _RATE.match(form["rate"]):
         errors.add("rate", _("Enter the rate as a number, e.g. 89.45."))
     valid_on = _date_or_none(form["rate_valid_on"])

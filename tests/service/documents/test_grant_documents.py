@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.awards import DisbursementCreate, TrancheTransition
 from contracts.client import ApiError, GrantsClient
+from service.demo import ORGANISATIONS
 from service.persistence.models import ActionPlanItem, FundingSource, Organisation
 from tests.conftest import MakeOrganisation, MakeUser
 from tests.money_world import AGREEMENT, MoneyWorld, build_money_world, grant_body
@@ -102,6 +103,26 @@ async def test_the_award_letter_states_the_amount_in_figures_and_words_and_the_t
     pngs = to_pngs(pdf, f"award-letter-{lang}")
     assert len(pngs) == pages_of(pdf) >= 1
     assert all(ink(png) > 0.001 for png in pngs)
+
+
+LONGEST_DEMO_NAME = max((org.name for org in ORGANISATIONS), key=len)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "ky"])
+async def test_the_award_letter_fits_one_page_with_the_demo_s_longest_organisation_name(
+    http: httpx.AsyncClient, session: AsyncSession, world: MoneyWorld, lang: str
+) -> None:
+    """A typical grant (two tranches, one with a condition): the letter, its signature block
+    included, is one A4 page in every language (the Kyrgyz one spilt onto a second page)."""
+    org = await session.get_one(Organisation, world.organisation_id)
+    org.name = LONGEST_DEMO_NAME
+    await session.flush()
+    grant_id = await _grant(http, world)
+    pdf, _ = await who(http, world, "member").get_award_letter(grant_id, lang)
+
+    pngs = to_pngs(pdf, f"award-letter-longest-name-{lang}")
+    assert pages_of(pdf) == len(pngs) == 1
+    assert flat(LONGEST_DEMO_NAME) in flat(text_of(pdf))
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "ky"])

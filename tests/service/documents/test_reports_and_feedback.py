@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.client import ApiError
 from contracts.documents import DocumentStatus
+from contracts.enums import DecisionOutcome
+from contracts.selection import DecisionChangeTransition, DecisionCreate
 from service.documents.tasks import make_document
 from service.persistence.database import Database
 from tests.conftest import MakeOrganisation, MakeUser
@@ -76,7 +78,11 @@ async def test_the_ranking_report_is_made_by_a_job_and_downloaded_when_ready(
     assert refused.value.status == 403
 
     asked = await w.officer.create_ranking_report(win.id, "ky")
-    assert (asked.status, asked.download_path) == (DocumentStatus.QUEUED, None)
+    assert (asked.status, asked.download_path, asked.window_id) == (
+        DocumentStatus.QUEUED,
+        None,
+        win.id,
+    )
     jobs = (
         await session.execute(
             text(
@@ -124,3 +130,41 @@ async def test_the_ranking_report_is_made_by_a_job_and_downloaded_when_ready(
     with pytest.raises(ApiError) as missing:
         await w.officer.get_document(uuid.uuid4())
     assert missing.value.status == 404
+
+
+async def test_the_feedback_reason_is_in_the_document_s_language_or_labelled_as_the_officer_s(
+    programme: Programme,
+    make_user: MakeUser,
+    make_organisation: MakeOrganisation,
+) -> None:
+    """The run's decision is worded from its codes in each language (it was stored English); a
+    decision an officer changed with their own words shows those words as written, labelled."""
+    w = programme
+    win, second = await approved_window(w, make_user, make_organisation)
+    await w.officer.create_feedback_publication(win.id)
+    funded = {
+        "en": "Selected in the window's selection run and funded with",
+        "ru": "Отобрана по итогам отбора окна; выделено",
+        "ky": "Терезенин тандоосунун жыйынтыгында тандалды;",
+    }
+    for lang, sentence in funded.items():
+        body = flat(text_of((await win.applicant.get_feedback_summary(win.proposal, lang))[0]))
+        assert sentence in body, (lang, body)
+        assert "rank 1" not in body  # the engine's English wording is gone
+
+    words = "Бюджет окна пересмотрен донором; заявка не отобрана."
+    change = await w.officer.create_decision_change(
+        win.proposal, DecisionCreate(outcome=DecisionOutcome.NOT_SELECTED, reason=words)
+    )
+    await second.client.create_decision_change_confirmation(change.id, DecisionChangeTransition())
+    for lang, label in {
+        "en": "The programme officer's words, as written:",
+        "ky": "Программа кызматкеринин сөздөрү, түп нускадагы тилде:",
+    }.items():
+        pdf = (await win.applicant.get_feedback_summary(win.proposal, lang))[0]
+        body = flat(text_of(pdf))
+        assert all(ink(p) > 0.001 for p in to_pngs(pdf, f"feedback-officer-words-{lang}"))
+        assert label in body, (lang, body)
+        assert words in body, (lang, body)
+        assert body.index(label) < body.index(words) <= body.index(label) + len(label) + 2
+        assert funded[lang] not in body

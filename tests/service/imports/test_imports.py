@@ -967,3 +967,17 @@ async def test_a_file_that_takes_too_long_to_read_is_refused_by_the_time_limit()
         "reading the file took longer than the limit of 0.5 seconds: split it into smaller files"
     )
     assert elapsed < 3, f"the reader was not stopped at its time limit ({elapsed:.1f} s)"
+
+
+async def test_action_plan_currency_unknown_to_iso_4217_is_refused(
+    session: AsyncSession, places: None
+) -> None:
+    rows = [list(r) for r in GOOD_PLAN_ROWS]
+    rows[0][PLAN_HEADER.index("currency")] = "zzz"  # three letters, but no currency
+
+    report = await import_plans(session, xlsx(PLAN_HEADER, rows))
+
+    assert report.errors[0] == ImportRowError(
+        row=2, column="currency", message="not an ISO 4217 currency code: 'zzz' (e.g. KGS)"
+    )
+    assert report.applied is False
