@@ -41,8 +41,15 @@ async def main(url: str) -> None:
     async with database.session() as session:
         await load_demo_data(session)
         await session.commit()
+    # the rate limits on (too high to refuse) with the default lease: a claim every 10th request
     settings = Settings(
-        totp_required_roles=[], second_confirmation_above=10**15, log_level="WARNING"
+        totp_required_roles=[],
+        second_confirmation_above=10**15,
+        log_level="WARNING",
+        rate_limit_ip=10**9,
+        rate_limit_anonymous_ip=10**9,
+        rate_limit_api_key=10**9,
+        rate_limit_user=10**9,
     )
     app: Any = create_app(settings, database=database)
     assert database.engine is not None
@@ -80,6 +87,14 @@ async def main(url: str) -> None:
 
         print("== SQL statements per request")
         await count("GET /proposals/{id}", "GET", f"proposals/{pid}", headers=officer)
+        statements.clear()
+        for _ in range(100):
+            await client.get(f"proposals/{pid}", headers=officer)
+        claims = sum("rate_limit_count" in s for s in statements)
+        print(
+            f"  {'GET /proposals/{id}, mean of 100':<48} {len(statements) / 100:>5.2f} statements"
+            f"  (of which rate-limit claims: {claims / 100:.2f})"
+        )
         await count("GET /proposals?limit=50", "GET", "proposals?limit=50", headers=officer)
         body = {
             "amount": tranche["amount"],
