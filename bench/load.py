@@ -58,7 +58,8 @@ import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_load"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_load")
+"""`BENCH_DB_NAME`: another name, when someone else benchmarks on the same server."""
 DEMO_DOMAIN = "demo.pcc-grants.kg"
 RATES = {"USD": "88.10", "EUR": "95.40"}
 STATUSES = ("draft", "withdrawn")  # no snapshot needed (a CHECK asks one of the others)
