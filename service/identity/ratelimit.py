@@ -114,7 +114,9 @@ _CLAIM_SQL = (
 
 
 class _Dropped(Exception):
-    """The claim's pooled connection was gone (now invalidated): nothing was counted."""
+    """The claim's pooled connection was gone (now invalidated). Claimed again: should the lost
+    claim have been counted after all, the count is higher than the requests (refusing earlier,
+    never admitting more)."""
 
 
 class PostgresStore:
@@ -151,7 +153,7 @@ class PostgresStore:
                 return int(used)
         async with engine.connect() as conn:
             # straight to asyncpg (outside a transaction: autocommitted), one round trip; a
-            # SQLAlchemy execute on an AUTOCOMMIT connection cost twice the CPU here
+            # SQLAlchemy execute on an AUTOCOMMIT connection cost more CPU (bench/statements.py)
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
             try:

@@ -24,6 +24,7 @@ from service.identity.ratelimit import (
     RateLimiter,
     granted,
     lease_size,
+    purge,
     retry_after,
     window_of,
 )
@@ -314,3 +315,24 @@ async def test_concurrent_requests_of_one_subject_make_one_claim_at_a_time(
 
     assert [a.status_code for a in answers] == [200] * 32
     assert used == [40]  # four claims of 10; one claim per request would have made 320
+
+
+async def test_the_purge_deletes_the_windows_that_started_more_than_an_hour_ago(
+    db: Database, session: AsyncSession
+) -> None:
+    for started, subject in (
+        (INSTANT - timedelta(hours=2), "ip:old"),
+        (INSTANT - timedelta(minutes=61), "ip:ended"),
+        (INSTANT - timedelta(minutes=59), "ip:recent"),
+        (INSTANT, "ip:now"),
+    ):
+        await session.execute(
+            text("INSERT INTO rate_limit_count VALUES (:w, :s, 5)"), {"w": started, "s": subject}
+        )
+    await session.flush()
+
+    purged = await purge(db, INSTANT)
+    rows = await session.execute(text("SELECT subject FROM rate_limit_count ORDER BY subject"))
+
+    assert purged == 2
+    assert [s for (s,) in rows] == ["ip:now", "ip:recent"]
