@@ -58,7 +58,8 @@ import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_load"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_load")
+"""`BENCH_DB_NAME`: another name, when someone else benchmarks on the same server."""
 DEMO_DOMAIN = "demo.pcc-grants.kg"
 RATES = {"USD": "88.10", "EUR": "95.40"}
 STATUSES = ("draft", "withdrawn")  # no snapshot needed (a CHECK asks one of the others)
@@ -299,7 +300,15 @@ def cursor_for(created_at: Any, row_id: uuid.UUID) -> str:
 # --- the server -----------------------------------------------------------------------------
 
 
+RATE_LIMITS = ("GRANTS_RATE_LIMIT_IP", "GRANTS_RATE_LIMIT_ANONYMOUS_IP")
+RATE_LIMITS += ("GRANTS_RATE_LIMIT_API_KEY", "GRANTS_RATE_LIMIT_USER")
+
+
 class Server:
+    rate_limits = "on"
+    """`on`: every limit at 10^9 per window (the limiter counts, in leases of the default size,
+    and never refuses: its cost is measured); `off`: every limit 0 (no limiter at all)."""
+
     def __init__(self, url: str, workers: int) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -313,6 +322,7 @@ class Server:
                 "GRANTS_LOG_LEVEL": "WARNING",
             }
         )
+        env.update(dict.fromkeys(RATE_LIMITS, str(10**9) if self.rate_limits == "on" else "0"))
         grants = str(Path(sys.executable).with_name("grants"))
         cmd = [grants, "serve", "--port", str(self.port), "--workers", str(workers)]
         helptext = subprocess.run(  # noqa: S603  (the project's own command)
@@ -570,7 +580,14 @@ def main() -> None:
     parser.add_argument(
         "--only-scale", action="store_true", help="the floors and the 100,000 vs 11 lists alone"
     )
+    parser.add_argument(
+        "--rate-limits",
+        choices=("on", "off"),
+        default="on",
+        help="on: the limiter counts every request (limits too high to refuse); off: no limiter",
+    )
     args = parser.parse_args()
+    Server.rate_limits = args.rate_limits
     if args.short:
         args.seconds, args.proposals, args.payments, args.floor_samples = 1, 2_000, 3, 200
         args.workers_list = "2"

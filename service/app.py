@@ -32,11 +32,13 @@ from service.identity.controllers import (
     OrganisationController,
     UserController,
 )
+from service.identity.ratelimit import ApiRateLimits
 from service.imports.controllers import ImportController
 from service.logging import RequestIdMiddleware, configure_logging
 from service.metrics import MetricsMiddleware
 from service.notifications.controllers import NotificationPreferenceController
 from service.openapi import (
+    RATE_LIMIT_COMPONENTS,
     SECURITY_COMPONENTS,
     document_common_refusals,
     document_download_media_types,
@@ -203,7 +205,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         path=DOCS_PREFIX,
         render_plugins=[SelfHostedSwaggerPlugin(path="/docs")],
         openapi_router=docs_router(),
-        components=[SECURITY_COMPONENTS],
+        components=[SECURITY_COMPONENTS, RATE_LIMIT_COMPONENTS],
         use_handler_docstrings=True,
     )
     app = Litestar(
@@ -217,7 +219,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         request_class=StrictRequest,
         openapi_config=openapi,
         state=State(
-            {"db": db, "settings": settings, "payments": PaymentPolicy.from_settings(settings)}
+            {
+                "db": db,
+                "settings": settings,
+                "payments": PaymentPolicy.from_settings(settings),
+                "rate_limits": ApiRateLimits.from_settings(settings, db),
+            }
         ),
         on_shutdown=[dispose],
         debug=False,

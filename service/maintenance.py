@@ -1,7 +1,8 @@
 """Housekeeping of a running service, and the process that serves it.
 
 - `ScheduledPurge`: an ASGI wrapper that, between the app's lifespan start-up and shut-down,
-  deletes expired idempotency records every `PURGE_EVERY` (each worker does; deleting is
+  deletes expired idempotency records, sign-in failure counts that ran out and the rate
+  limits' counts of ended windows every `PURGE_EVERY` (each worker does; deleting is
   idempotent).
 - `serve_until_stopped`: runs uvicorn so that SIGTERM and Ctrl-C stop it gracefully (in-flight
   requests finish, the app shuts down), then stops the embedded PostgreSQL it started, and
@@ -23,7 +24,7 @@ import structlog
 
 from service.context import utcnow
 from service.idempotency import purge_expired
-from service.identity import throttle
+from service.identity import ratelimit, throttle
 from service.persistence.database import Database
 
 log = structlog.get_logger("service.maintenance")
@@ -61,6 +62,7 @@ async def _purge_forever(database: Database, every: timedelta) -> None:
             purged = await purge_idempotency_records(database)
             log.info("idempotency_records_purged", purged=purged)
             log.info("sign_in_counts_purged", purged=await purge_sign_in_counts(database))
+            log.info("rate_limit_counts_purged", purged=await ratelimit.purge(database, utcnow()))
         except Exception:  # the database may be down for a while: try again next time
             log.exception("idempotency_purge_failed")
         await asyncio.sleep(every.total_seconds())

@@ -16,6 +16,7 @@ from litestar.openapi.spec import (
     Encoding,
     OpenAPI,
     OpenAPIFormat,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -197,6 +198,8 @@ def document_common_refusals(schema: OpenAPI) -> None:
             # a partner's API key is authenticated on every operation, and refused (403) by those
             # that serve people only (signing up, one's own profile, proposals…)
             responses.setdefault("403", _problem_response(_DESCRIPTIONS[403]))
+            # the rate limits (service/identity/ratelimit.py) apply to every operation
+            responses.setdefault("429", Reference(ref="#/components/responses/TooManyRequests"))
             body = operation.request_body
             content = getattr(body, "content", None) or {}
             if "application/json" not in content:
@@ -254,6 +257,29 @@ def fix_options_allow(routes: Iterable[object]) -> None:
         cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True))
         if fn.__name__ == "options_handler" and "self" in cells:
             cells["self"].cell_contents = route
+
+
+def _rate_limited_response() -> OpenAPIResponse:
+    response = _problem_response(
+        "Too many requests: a rate limit (per address, API key or sign-in) is used up for this "
+        "window (`too-many-requests`; the sign-in's own throttle: `too-many-sign-in-attempts`)"
+    )
+    seconds = Schema(type=OpenAPIType.INTEGER, minimum=0)
+    response.headers = {
+        "Retry-After": OpenAPIHeader(
+            description="Seconds (whole) until the request may be made again", schema=seconds
+        ),
+        "RateLimit-Limit": OpenAPIHeader(
+            description="Requests (count) the refused limit allows per window", schema=seconds
+        ),
+        "RateLimit-Remaining": OpenAPIHeader(
+            description="Requests (count) left in this window: 0", schema=seconds
+        ),
+        "RateLimit-Reset": OpenAPIHeader(
+            description="Seconds (whole) until the window ends", schema=seconds
+        ),
+    }
+    return response
 
 
 def _problem_response(description: str) -> OpenAPIResponse:
@@ -315,3 +341,7 @@ def deprecated(*, since: date, sunset: date) -> Deprecation:
         return with_headers
 
     return {"deprecated": True, "operation_class": SunsetOperation, "middleware": [announce]}
+
+
+RATE_LIMIT_COMPONENTS = Components(responses={"TooManyRequests": _rate_limited_response()})
+"""The 429 every API operation may answer, described once and referred to by each."""

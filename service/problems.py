@@ -93,6 +93,22 @@ class TooManySignInAttempts(ProblemError):
         self.headers["Retry-After"] = str(retry_after)
 
 
+class TooManyRequests(ProblemError):
+    """A rate limit of the API (service/identity/ratelimit.py) is used up for this window."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int, limit: int) -> None:
+        super().__init__(f"{detail}; try again in {retry_after} seconds")
+        self.headers["Retry-After"] = str(retry_after)
+        # draft-ietf-httpapi-ratelimit-headers (the widely used three-header form)
+        self.headers["RateLimit-Limit"] = str(limit)
+        self.headers["RateLimit-Remaining"] = "0"
+        self.headers["RateLimit-Reset"] = str(retry_after)
+
+
 class Forbidden(ProblemError):
     status = 403
     slug = "forbidden"

@@ -61,6 +61,26 @@ class Settings(BaseSettings):
     caller's address for sign-in throttling: a reverse proxy, and the web app (in-process it
     calls from 127.0.0.1)."""
 
+    # --- rate limits (service/identity/ratelimit.py, docs/partners.md "Rate limits") ---
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    """The limits below count requests per fixed window of this many seconds (aligned on the
+    Unix epoch: a 60-second window starts on each minute)."""
+    rate_limit_api_key: int = Field(default=600, ge=0)
+    """Requests per window for one partner API key (`X-API-Key`); 0: no limit."""
+    rate_limit_user: int = Field(default=600, ge=0)
+    """Requests per window for one signed-in person (all their bearer tokens together); 0: no
+    limit."""
+    rate_limit_anonymous_ip: int = Field(default=300, ge=0)
+    """Requests per window without credentials from one address (the caller's address behind
+    `trusted_proxies`, as for sign-in throttling); 0: no limit."""
+    rate_limit_ip: int = Field(default=1200, ge=0)
+    """Requests per window from one address, with or without credentials (wrong ones too);
+    0: no limit."""
+    rate_limit_lease: int = Field(default=10, ge=1, le=1000)
+    """How many requests a worker claims from the shared count at once and then admits without
+    asking the database again (at most a tenth of the limit). 1: every request is counted in
+    the database (exact, one write per request)."""
+
     metrics_token: str | None = Field(default=None, min_length=32)
     """`/metrics` (service/metrics.py) answers a scrape that sends `Authorization: Bearer
     <this>`; unset: only a caller on the loopback address, not through a proxy."""

@@ -173,6 +173,12 @@ TEST_SETTINGS = Settings(
     # `grants serve --demo` does); tests/service/identity/test_logins.py turns the required
     # second factor on.
     totp_required_roles=[],
+    # The suite makes many requests from one address (the ASGI transport's 127.0.0.1): the API's
+    # rate limits are off; tests/service/identity/test_rate_limits.py turns them on.
+    rate_limit_ip=0,
+    rate_limit_anonymous_ip=0,
+    rate_limit_api_key=0,
+    rate_limit_user=0,
 )
 
 

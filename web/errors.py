@@ -50,6 +50,7 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str | None 
         403: _("You are not allowed to see this page"),
         404: _("This page does not exist"),
         409: _("This cannot be done now"),
+        429: _("Too many requests"),
         500: _("Something went wrong on our side"),
     }
     texts = {
@@ -59,6 +60,10 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str | None 
         ),
         404: _("The address may be mistyped, or the page was removed."),
         409: _("The record changed or is in a state that does not allow this."),
+        429: _(
+            "Many requests came from your address in a short time. Please wait a minute, then "
+            "try again."
+        ),
         500: _("The error has been recorded. Please try again in a few minutes."),
     }
     code = status if status in titles else (500 if status >= 500 else 409)
@@ -96,7 +101,7 @@ def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Any:
         if request.headers.get("hx-request") == "true":
             return Response(content=b"", status_code=204, headers={"HX-Redirect": "/account"})
         return Redirect(path="/account", status_code=303)
-    if exc.status in (403, 404):
+    if exc.status in (403, 404, 429):  # 429: the API's rate limits (its detail is English)
         return error_page(request, exc.status)
     if exc.status >= 500:
         log.error("api_error", status=exc.status, type=exc.problem.type)

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from contracts.enums import ApiScope, Role, TokenRestriction
 from contracts.permissions import ANONYMOUS, Actor
 from service.context import utcnow
+from service.identity.ratelimit import ApiRateLimits
 from service.identity.secrets import parse_api_key, same_hash, sha256_hex
 from service.persistence.database import Database, is_disconnect
 from service.persistence.models import ApiKey, AppUser, AuthToken, Membership, UserRole
@@ -217,12 +218,25 @@ class AuthenticationMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope.setdefault("state", {})
-        authorization = api_key = None
+        authorization = api_key = forwarded_for = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"x-api-key":
                 api_key = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+        limits: ApiRateLimits | None = scope["litestar_app"].state.rate_limits
+        if limits is not None:
+            # the address first (wrong credentials count too), then the credentials as sent:
+            # before a connection is taken (service/identity/ratelimit.py)
+            client = scope.get("client")
+            anonymous = not authorization and not api_key
+            await limits.check_address(
+                client[0] if client else None, forwarded_for, anonymous=anonymous
+            )
+            if not anonymous:
+                await limits.check_credentials(authorization, api_key)
         if not authorization and not api_key:
             handler = scope["route_handler"]
             # fail closed: anything but a plain HTTP operation counts as secured

@@ -24,6 +24,7 @@ address can overshoot its allowance by at most the number in flight at once.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 from collections.abc import Sequence
@@ -69,8 +70,18 @@ def address_key(address: str) -> str:
     return "ip:" + address[:64]
 
 
-def _networks(trusted: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(t, strict=False) for t in trusted]
+def _networks(
+    trusted: Sequence[str],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return _parsed_networks(tuple(trusted))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parsed once per setting: the rate limits ask for every API request."""
+    return tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
 
 
 def _is_trusted(

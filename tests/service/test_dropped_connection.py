@@ -67,3 +67,37 @@ async def test_a_connection_terminated_by_the_server_costs_no_request(
     finally:
         await admin.dispose()
         await database.dispose()
+
+
+async def test_a_rate_limit_claim_on_a_terminated_connection_is_made_again(
+    fresh_db: str, server: Server
+) -> None:
+    """The claims go to asyncpg directly (service/identity/ratelimit.py): a dropped connection
+    is taken out of the pool and the claim made on a fresh one."""
+    database = Database.from_url(fresh_db, pool_size=1)
+    settings = TEST_SETTINGS.model_copy(update={"rate_limit_ip": 100, "rate_limit_lease": 1})
+    app: Any = create_app(settings, database=database)
+    admin = Database.from_url(fresh_db, pool_size=1)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test/api/v1/"
+        ) as client:
+            first = await client.get("calls")
+            async with admin.session() as session:
+                terminated = (await session.execute(_TERMINATE_OTHERS)).scalar_one()
+            after = await client.get("calls")
+            again = await client.get("calls")
+            async with admin.session() as session:
+                used = (
+                    await session.execute(text("SELECT sum(used) FROM rate_limit_count"))
+                ).scalar_one()
+        assert (first.status_code, terminated, after.status_code, again.status_code) == (
+            200,
+            1,
+            200,
+            200,
+        )
+        assert used == 3  # each request counted once
+    finally:
+        await admin.dispose()
+        await database.dispose()

@@ -7,7 +7,9 @@ ports, against one database, keep no state of their own that matters:
   same checker as tests/service/awards/test_disbursement_race.py, shown there able to fail);
 - the sign-in throttle counts one account's failures made on either process together;
 - each process answers /metrics from its own workers' figures (several workers: added up from
-  prometheus_client's multiprocess files).
+  prometheus_client's multiprocess files);
+- the API's rate limit of one address holds across both processes (three workers): with leases
+  of one request, exactly the limit is admitted.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sqlalchemy import text
 
 from contracts.awards import DisbursementCreate, TrancheTransition
 from contracts.client import GrantsClient
+from service.identity.ratelimit import window_of
 from service.identity.throttle import account_key
 from service.persistence.database import Database
 from tests.conftest import ROOT, Server
@@ -77,8 +80,11 @@ class Served:
 
 
 @contextmanager
-def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[Served]:
-    """`grants serve --only api` started as its own process (group) on a free port."""
+def _serving(
+    database_url: str, workdir: Path, workers: int, settings: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """`grants serve --only api` started as its own process (group) on a free port; `settings`:
+    more `GRANTS_…` variables."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRANTS_", "PROMETHEUS_"))}
     env.pop("DATABASE_URL", None)
@@ -91,6 +97,7 @@ def _serving(database_url: str, workdir: Path, workers: int) -> Iterator[Served]
         GRANTS_IN_PROCESS_JOBS="false",
         GRANTS_METRICS_TOKEN="scrape-" + "s" * 32,
     )
+    env.update(settings or {})
     log = (workdir / f"serve-{port}.log").open("w")
     proc = subprocess.Popen(  # noqa: S603  (our own CLI, fixed arguments)
         [
@@ -286,3 +293,54 @@ async def _assert_metrics(base: str) -> None:
     # each of the two workers has a pool of 8 (GRANTS_POOL_SIZE): the figure is their sum
     (size,) = families["grants_db_pool_size"].samples
     assert size.value == 16
+
+
+RATE_LIMIT = 30
+WINDOW = 3600
+
+
+async def _burst(https: list[httpx.AsyncClient], address: str, n: int) -> list[int]:
+    """`n` anonymous requests at once from `address` (as a trusted proxy passes it on),
+    alternately on either process; their statuses."""
+    headers = {"x-forwarded-for": address}
+    answers = await asyncio.gather(*(https[i % 2].get("calls", headers=headers) for i in range(n)))
+    problems = {a.json()["type"] for a in answers if a.status_code == 429}
+    assert problems <= {PROBLEM + "too-many-requests"}
+    return [a.status_code for a in answers]
+
+
+async def test_the_rate_limit_of_an_address_holds_across_two_processes(
+    server: Server, tmp_path: Path
+) -> None:
+    name = f"grants_rate_{uuid.uuid4().hex[:10]}"
+    url = await server.create_database(name)
+    limits = {
+        "GRANTS_RATE_LIMIT_ANONYMOUS_IP": str(RATE_LIMIT),
+        "GRANTS_RATE_LIMIT_LEASE": "1",
+        "GRANTS_RATE_LIMIT_WINDOW_SECONDS": str(WINDOW),
+    }
+    try:
+        with ExitStack() as stack:
+            started = [
+                stack.enter_context(_serving(url, tmp_path, workers=1, settings=limits)),
+                stack.enter_context(_serving(url, tmp_path, workers=2, settings=limits)),
+            ]
+            bases = [s.wait_live() for s in started]
+            https = [httpx.AsyncClient(base_url=f"{b}/api/v1/", timeout=120) for b in bases]
+            try:
+                for attempt in range(3):  # again only if the burst crossed into the next hour
+                    address = f"198.51.100.{attempt + 1}"
+                    before = window_of(time.time(), WINDOW)
+                    statuses = await _burst(https, address, 3 * RATE_LIMIT)
+                    if window_of(time.time(), WINDOW) == before:
+                        break
+                others = [(await http.get("calls")).status_code for http in https]
+            finally:
+                for http in https:
+                    await http.aclose()
+    finally:
+        await server.drop_database(name)
+
+    assert sorted(set(statuses)) == [200, 429]
+    assert statuses.count(200) == RATE_LIMIT  # not one more, whichever worker served it
+    assert others == [200, 200]  # another address (the client's own): its own count

@@ -113,8 +113,11 @@ def _signed_in(
     return redirect(request, target or _landing(user))
 
 
-def _too_many(errors: FormErrors) -> None:
-    errors.add(None, _("Too many failed sign-ins. Wait a minute, then try again."))
+def _too_many(errors: FormErrors, exc: ApiError) -> None:
+    if exc.type == PROBLEM + "too-many-requests":  # the API's rate limit, not the sign-in's
+        errors.add(None, _("Too many requests from your address. Wait a minute, then try again."))
+    else:
+        errors.add(None, _("Too many failed sign-ins. Wait a minute, then try again."))
 
 
 @get("/signin", name="signin", include_in_schema=False)
@@ -157,7 +160,7 @@ async def signin_submit(request: Request[Any, Any, Any]) -> Any:
                     {"next": target, "errors": None, "email": email, "step": "code"},
                 )
             if exc.status == 429:
-                _too_many(errors)
+                _too_many(errors, exc)
             elif exc.status in (401, 422):
                 errors.add(None, _("The e-mail or the password is wrong."))
             else:
@@ -199,7 +202,7 @@ async def signin_code_submit(request: Request[Any, Any, Any]) -> Any:
             )
         except ApiError as exc:
             if exc.status == 429:
-                _too_many(errors)
+                _too_many(errors, exc)
             elif exc.type == PROBLEM + "second-factor-invalid" or exc.status == 422:
                 errors.add(
                     "code",

@@ -55,6 +55,7 @@ from service.persistence.models.proposals import (
     ProposalActionPlanItem,
     ProposalCoApplicant,
 )
+from service.persistence.models.ratelimit import RateLimitCount
 from service.persistence.models.reviews import (
     Conflict,
     ConsensusScore,
@@ -113,6 +114,7 @@ __all__ = [
     "Proposal",
     "ProposalActionPlanItem",
     "ProposalCoApplicant",
+    "RateLimitCount",
     "RecoveryCode",
     "Report",
     "Review",
