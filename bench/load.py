@@ -21,9 +21,10 @@ What it does, in one run:
    - ``POST /api/v1/tranches/{id}/disbursements`` p50 (/ the INSERT): a tranche approved by the
      programme officer is paid by a finance officer, the payment reversed by a second one and
      the tranche approved again — only the payment is timed;
-   - the list at 11 proposals, then (after ``INSERT … SELECT generate_series`` of
-     ``--proposals`` more) at 100,000: first page, a deep keyset page (a cursor 90 % of the way
-     in) and a ``status=`` filter, p50 at 1 connection, and the ratio large/small.
+   - the list at ``--small-proposals`` (1,000: the demo's and copies), then (after ``INSERT …
+     SELECT generate_series``) at ``--proposals`` (100,000): first page, a deep keyset page (a
+     cursor 90 % of the way in) and a ``status=`` filter, p50 at 1 connection, and the ratio
+     large/small.
 
 The HTTP load tool is ``wrk`` (Debian's ``apt-get install wrk``: C, its own event loop, so the
 client costs the 2-core machine little) for every fixed request; the disbursement cycle, whose
@@ -157,14 +158,14 @@ def wrk(
 
 
 @contextmanager
-def database(given_url: str | None) -> Iterator[str]:
-    """A fresh ``bench_load`` database; yields its asyncpg URL (``postgresql://…``)."""
+def database(given_url: str | None, name: str = DB_NAME) -> Iterator[str]:
+    """A fresh database (``bench_load``); yields its asyncpg URL (``postgresql://…``)."""
     if given_url:
         base = given_url.replace("postgresql+asyncpg://", "postgresql://")
         admin = base
-        url = re.sub(r"/[^/?]*(\?|$)", f"/{DB_NAME}\\1", base.split("://", 1)[1], count=1)
+        url = re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", base.split("://", 1)[1], count=1)
         url = "postgresql://" + url
-        asyncio.run(_recreate(admin, DB_NAME))
+        asyncio.run(_recreate(admin, name))
         yield url
         return
     import pgserver  # the embedded PostgreSQL the service itself uses without DATABASE_URL
@@ -172,8 +173,8 @@ def database(given_url: str | None) -> Iterator[str]:
     pgdata = Path(tempfile.mkdtemp(prefix="bench-load-pg-"))
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     try:
-        server.psql(f'CREATE DATABASE "{DB_NAME}";')
-        yield f"postgresql://postgres@/{DB_NAME}?host={pgdata}"
+        server.psql(f'CREATE DATABASE "{name}";')
+        yield f"postgresql://postgres@/{name}?host={pgdata}"
     finally:
         server.cleanup()
         shutil.rmtree(pgdata, ignore_errors=True)
@@ -528,7 +529,8 @@ def _list_p50s(url: str, server: Server, auth: dict[str, str], secs: float) -> d
 
 def scale_lists(url: str, args: argparse.Namespace, out: Figures) -> dict[str, float]:
     print(
-        f"\n== the list at {args.proposals + 11:,} proposals vs the demo's (1 worker)", flush=True
+        f"\n== the list at {args.proposals:,} proposals vs {args.small_proposals:,} (1 worker)",
+        flush=True,
     )
     server = Server(url, 1)
     try:
@@ -542,8 +544,10 @@ def _scale_lists(
     url: str, server: Server, auth: dict[str, str], args: argparse.Namespace, out: Figures
 ) -> dict[str, float]:
     small_count = asyncio.run(_count(url))
+    if args.small_proposals > small_count:  # the small table: the demo's and copies, to 1,000
+        small_count = asyncio.run(add_proposals(url, args.small_proposals - small_count))
     small = _list_p50s(url, server, auth, args.seconds)
-    big_count = asyncio.run(add_proposals(url, args.proposals))
+    big_count = asyncio.run(add_proposals(url, args.proposals - small_count))
     big = _list_p50s(url, server, auth, args.seconds)
     results = {}
     for name in small:
@@ -573,8 +577,17 @@ def main() -> None:
         "--database-url", help="a PostgreSQL server to create the bench database on"
     )
     parser.add_argument("--workers-list", default="2", help="comma-separated worker counts after 1")
+    parser.add_argument(
+        "--database-name",
+        default=DB_NAME,
+        help="the bench database on --database-url's server (dropped and made again): give "
+        "concurrent runs on one server names of their own",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="each wrk run")
-    parser.add_argument("--proposals", type=int, default=100_000 - 11)
+    parser.add_argument("--proposals", type=int, default=100_000, help="the large list's rows")
+    parser.add_argument(
+        "--small-proposals", type=int, default=1_000, help="the small list's rows (vs the large)"
+    )
     parser.add_argument("--payments", type=int, default=100)
     parser.add_argument("--floor-samples", type=int, default=2000)
     parser.add_argument(
@@ -590,6 +603,7 @@ def main() -> None:
     Server.rate_limits = args.rate_limits
     if args.short:
         args.seconds, args.proposals, args.payments, args.floor_samples = 1, 2_000, 3, 200
+        args.small_proposals = 100
         args.workers_list = "2"
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed (Debian: apt-get install wrk)")
@@ -597,7 +611,7 @@ def main() -> None:
     from service.persistence import migrate
 
     out = Figures(lines=[])
-    with database(args.database_url) as url:
+    with database(args.database_url, args.database_name) as url:
         migrate.upgrade(sa_url(url))
         asyncio.run(load_demo(url))
         floor = asyncio.run(floors(url, args.floor_samples))

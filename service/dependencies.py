@@ -40,7 +40,7 @@ async def provide_session(
             yield shared
         return
     db: Database = state.db
-    async with db.sessionmaker() as session, _unit_of_work(session):
+    async with db.sessionmaker_for(request.route_handler)() as session, _unit_of_work(session):
         yield session
 
 

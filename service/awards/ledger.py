@@ -280,7 +280,6 @@ async def disburse(
     if grant.disbursed_amount == grant.amount:
         grant.status = GrantStatus.COMPLETED
     await session.flush()
-    await session.refresh(entry)
     await record(
         session,
         ctx,
@@ -366,7 +365,6 @@ async def reverse(
     if grant.status == GrantStatus.COMPLETED:
         grant.status = GrantStatus.ACTIVE
     await session.flush()
-    await session.refresh(entry)
     await record(
         session,
         ctx,

@@ -14,7 +14,6 @@ from contracts import permissions as p
 from contracts.enums import GrantStatus, TrancheStatus
 from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next, can_move
 from service.audit.service import record, snapshot
-from service.awards.conditions import lock_grant
 from service.awards.grants import _new_version, _terms
 from service.awards.reads import _tranche_reads, grant_or_404
 from service.awards.window_money import _release, lock_window
@@ -31,8 +30,8 @@ async def _tranche_for_update(
     found = await session.get(Tranche, tranche_id)
     if found is None:
         raise NotFound(f"tranche {tranche_id} does not exist")
-    await grant_or_404(session, ctx, found.grant_id)
-    grant = await lock_grant(session, found.grant_id)
+    # locked by the read that checks it is the caller's to see: one statement, not two
+    grant = await grant_or_404(session, ctx, found.grant_id, lock=True)
     tranche = (
         await session.execute(
             select(Tranche)

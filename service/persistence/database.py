@@ -62,12 +62,24 @@ def resolve_database_url(settings: Settings) -> str:
     return embedded_database_url(settings.pgdata_dir, settings.database_name)
 
 
+READ_ONLY_OPT = "read_only"
+READ_ONLY: dict[str, Any] = {READ_ONLY_OPT: True}
+"""A route handler's `opt` for an operation that only reads: its session (the authentication's
+too) runs each statement in autocommit, without BEGIN and COMMIT (`Database.reader`). Only for
+handlers none of whose statements writes: a write there would commit on its own."""
+
+
 @dataclass
 class Database:
     """An engine and the session factory bound to it (or to one connection, in tests)."""
 
     engine: AsyncEngine | None
     sessionmaker: async_sessionmaker[AsyncSession]
+    reader: async_sessionmaker[AsyncSession] | None = None
+    """Sessions whose statements each commit on their own (no BEGIN, no COMMIT): for the
+    operations marked `READ_ONLY`, whose every statement is a read. Under READ COMMITTED each
+    statement of a transaction takes its own snapshot anyway, so a request of reads sees nothing
+    different; it saves the two round trips. None: the ordinary sessions (tests' savepoints)."""
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, role: str | None = None) -> Database:
@@ -90,7 +102,8 @@ class Database:
             pool_recycle=POOL_RECYCLE_SECONDS,
             connect_args=connect_args,
         )
-        return cls(engine=engine, sessionmaker=make_sessionmaker(engine))
+        reader = make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return cls(engine=engine, sessionmaker=make_sessionmaker(engine), reader=reader)
 
     @classmethod
     def bound_to(cls, connection: AsyncConnection) -> Database:
@@ -101,6 +114,13 @@ class Database:
             join_transaction_mode="create_savepoint",
         )
         return cls(engine=None, sessionmaker=maker)
+
+    def sessionmaker_for(self, handler: Any) -> async_sessionmaker[AsyncSession]:
+        """The reader for a route handler marked `READ_ONLY`, the ordinary sessions otherwise."""
+        opt = getattr(handler, "opt", None) or {}
+        if self.reader is not None and opt.get(READ_ONLY_OPT):
+            return self.reader
+        return self.sessionmaker
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -20,6 +20,7 @@ from service.edge import UPLOAD_BODY_LIMIT, IdempotencyKeyHeader
 from service.idempotency import idempotent
 from service.openapi import USER, problems
 from service.pagination import CursorQ, LimitQ
+from service.persistence.database import READ_ONLY
 from service.proposals import service
 from service.storage import FileStore
 
@@ -76,7 +77,7 @@ class ProposalController(Controller):
     tags = ["proposals"]
     security = USER
 
-    @get("/", operation_id="ListProposals", responses=problems(401))
+    @get("/", operation_id="ListProposals", responses=problems(401), opt=READ_ONLY)
     async def list_proposals(
         self,
         session: Session,
@@ -102,7 +103,12 @@ class ProposalController(Controller):
             limit=limit,
         )
 
-    @get("/{proposal_id:uuid}", operation_id="GetProposal", responses=problems(401, 404))
+    @get(
+        "/{proposal_id:uuid}",
+        operation_id="GetProposal",
+        responses=problems(401, 404),
+        opt=READ_ONLY,
+    )
     async def get_proposal(
         self, proposal_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
     ) -> c.ProposalRead:

@@ -22,9 +22,9 @@ FIGURES = (
     r" +p50 [\d.]+ (µs|ms) +p99 [\d.]+ (µs|ms) +\(errors \d+, server CPU [\d.]+ (µs|ms)/req\)",
     r"POST /tranches/\{id\}/disbursements, p50 of 3 +[\d.]+ (µs|ms) = [\d.]+× INSERT",
     r"--workers 2 vs 1: /health/live and list throughput +[\d.]+× / [\d.]+×",
-    r"list first page, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
-    r"list deep keyset page, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
-    r"list status=withdrawn, [\d,]+ vs 11 proposals, p50 .* = [\d.]+×",
+    r"list first page, [\d,]+ vs [\d,]+ proposals, p50 .* = [\d.]+×",
+    r"list deep keyset page, [\d,]+ vs [\d,]+ proposals, p50 .* = [\d.]+×",
+    r"list status=withdrawn, [\d,]+ vs [\d,]+ proposals, p50 .* = [\d.]+×",
 )
 
 

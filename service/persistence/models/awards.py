@@ -184,6 +184,8 @@ class LedgerEntry(SQLModel, table=True):
     people are copied from the tranche so the four-eyes rule is a CHECK on the row itself."""
 
     __tablename__ = "ledger_entry"
+    # server defaults (created_at…) come back in the INSERT's RETURNING: no refresh afterwards
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("source_amount > 0", name="source_amount_positive"),
