@@ -1,19 +1,25 @@
 """Rendering and sending one e-mail of the outbox: never by two workers at once, never again
 once marked sent — at least once, not exactly once.
 
-The outbox row is locked (`FOR UPDATE SKIP LOCKED`) while it is sent and marked delivered in the
-same transaction, so two workers never send it both, and a delivered one is never sent again.
+No lock and no database connection is held while the SMTP server is talked to (a slow or stalled
+server would hold both for the whole timeout): the e-mail is claimed first in a committed
+transaction (a lease, see `_claim`: its `claim_id` set, the attempt counted, `available_at`
+moved to the lease's end, a watchdog job queued for then), then sent, then its result recorded.
+The claim is conditional on the e-mail being due and unsent, so two workers never send it both;
+a sent one is never sent again. A failure is recorded only if the claim is still this worker's,
+and retried with exponential back-off, up to `email_max_attempts`.
+
 Its `Message-ID` is made from the outbox id: were a worker to die between the SMTP server's
-acceptance and the commit, the row stays unsent and is sent once more, with the same
-Message-ID, by which mail systems and clients drop the duplicate (exactly once is not possible
-across SMTP and the database). A failure is retried with exponential back-off, up to
-`email_max_attempts`."""
+acceptance and the recording, the claim expires with its lease and the e-mail is sent once
+more, with the same Message-ID, by which mail systems and clients drop the duplicate (exactly
+once is not possible across SMTP and the database)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
@@ -27,7 +33,7 @@ from babel.dates import format_date
 from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_currency
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlmodel import col
 
 from contracts.notifications import NotificationKind
@@ -164,54 +170,159 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
-async def send_email(database: Database, settings: Settings, outbox_id: uuid.UUID) -> bool:
-    """Send one e-mail of the outbox unless it was sent already; True when sent now."""
+LEASE_MARGIN = timedelta(seconds=30)
+"""A claim lasts the SMTP conversation's whole timeout and this much more (the claim's and the
+result's transactions); a worker that has not recorded a result by then is taken to have died."""
+
+CLOCK_SLACK = timedelta(seconds=5)
+"""An e-mail counts as due this much before its time: the queue runs a retry's job by the
+database's clock, the claim judges by this host's; a host a little behind the database would
+otherwise find the e-mail not yet due, and nothing would queue it again."""
+
+WORKER_LOST = "no result: the worker sending the last attempt stopped"
+
+
+def lease(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.smtp_timeout_seconds) + LEASE_MARGIN
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What one send needs, read and rendered in the claim's transaction (no connection is
+    held while the SMTP server is talked to)."""
+
+    outbox_id: uuid.UUID
+    claim_id: uuid.UUID
+    attempt: int
+    message: EmailMessage
+
+
+async def _claim(database: Database, settings: Settings, outbox_id: uuid.UUID) -> _Claim | None:
+    """Claim a due e-mail in a short transaction of its own, committed before the send: its
+    `claim_id` set, its attempt counted and `available_at` moved to the end of the lease, and a
+    watchdog job queued for then. The claiming UPDATE is conditional on the e-mail being due
+    and unsent, so of two workers racing for it one gets it (the other's UPDATE waits for the
+    row, then finds it no longer due). None when there is nothing to send (not due, someone
+    else's, sent, or not to be sent: then marked so)."""
+    from service.notifications.tasks import send
+
+    now = utcnow()
+    claim_id = uuid.uuid4()
     async with database.session() as session, session.begin():
-        row = (
+        claimed = (
             await session.execute(
-                select(OutboxMessage)
-                .where(col(OutboxMessage.id) == outbox_id)
-                .with_for_update(skip_locked=True)
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == outbox_id,
+                    col(OutboxMessage.delivered_at).is_(None),
+                    col(OutboxMessage.topic).startswith("email."),
+                    col(OutboxMessage.available_at) <= now + CLOCK_SLACK,
+                    col(OutboxMessage.attempts) < settings.email_max_attempts,
+                )
+                .values(
+                    claim_id=claim_id,
+                    available_at=now + lease(settings),
+                    attempts=col(OutboxMessage.attempts) + 1,
+                    # a claim never settled: its worker died (or lost its lease) mid-send
+                    last_error=case(
+                        (col(OutboxMessage.claim_id).is_not(None), WORKER_LOST),
+                        else_=col(OutboxMessage.last_error),
+                    ),
+                )
+                .returning(col(OutboxMessage.attempts), col(OutboxMessage.payload))
+                .execution_options(synchronize_session=False)
             )
-        ).scalar_one_or_none()
-        if row is None or row.delivered_at is not None or not row.topic.startswith("email."):
-            return False
-        now = utcnow()
-        kind = NotificationKind(row.payload["kind"])
-        user = await session.get(AppUser, uuid.UUID(row.payload["user_id"]))
+        ).one_or_none()
+        if claimed is None:
+            return None
+        attempt, payload = claimed
+        kind = NotificationKind(payload["kind"])
+        user_id = uuid.UUID(payload["user_id"])
+        user = await session.get(AppUser, user_id)
         turned_off = (
             await session.execute(
                 select(col(NotificationPreference.enabled)).where(
-                    col(NotificationPreference.user_id) == uuid.UUID(row.payload["user_id"]),
+                    col(NotificationPreference.user_id) == user_id,
                     col(NotificationPreference.kind) == kind.value,
                 )
             )
         ).scalar_one_or_none() is False
         if user is None or not user.is_active or turned_off:
-            row.delivered_at = now
-            row.last_error = "not sent: the recipient is inactive or turned this kind off"
-            return False
+            await session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == outbox_id)
+                .values(
+                    delivered_at=now,
+                    claim_id=None,
+                    last_error="not sent: the recipient is inactive or turned this kind off",
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return None
         lang = user.preferred_language.value
-        subject, plain, html = render(kind, lang, user.full_name, row.payload["params"], settings)
+        subject, plain, html = render(kind, lang, user.full_name, payload["params"], settings)
         message = build_message(
-            row.id, (user.full_name, user.email), subject, plain, html, settings
+            outbox_id, (user.full_name, user.email), subject, plain, html, settings
         )
-        try:
-            await deliver(message, settings)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            if row.attempts < settings.email_max_attempts:
-                row.available_at = now + backoff(settings, row.attempts)
-                from service.notifications.tasks import send
+        # the watchdog: should this worker die mid-send, the e-mail is sent again once the
+        # lease is over (a job that finds it sent by then does nothing)
+        await defer(session, send, outbox_id=str(outbox_id), schedule_at=now + lease(settings))
+        return _Claim(outbox_id=outbox_id, claim_id=claim_id, attempt=attempt, message=message)
 
-                await defer(session, send, outbox_id=str(row.id), schedule_at=row.available_at)
-            logger.warning("e-mail %s not sent: %s", row.id, row.last_error)
-            return False
-        row.attempts += 1
-        row.delivered_at = now
-        row.last_error = None
-        return True
+
+async def send_email(database: Database, settings: Settings, outbox_id: uuid.UUID) -> bool:
+    """Send one e-mail of the outbox unless it was sent already (or is being sent, or is not
+    due); True when sent now.
+
+    Three steps, none holding a lock or a connection across the SMTP conversation: claim
+    (committed), send, record the result."""
+    claim = await _claim(database, settings, outbox_id)
+    if claim is None:
+        return False
+    error: str | None = None
+    try:
+        async with asyncio.timeout(settings.smtp_timeout_seconds):  # so the lease outlasts it
+            await deliver(claim.message, settings)
+    except (aiosmtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
+        error = f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__
+
+    now = utcnow()
+    async with database.session() as session, session.begin():
+        if error is None:
+            # sent: marked so even if the lease ran out meanwhile (a later claim's send may be
+            # under way; marking it sent now keeps any further one from starting)
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == outbox_id,
+                    col(OutboxMessage.delivered_at).is_(None),
+                )
+                .values(delivered_at=now, claim_id=None, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            return True
+        logger.warning("e-mail %s not sent: %s", outbox_id, error)
+        retry = claim.attempt < settings.email_max_attempts
+        available_at = now + backoff(settings, claim.attempt) if retry else now
+        recorded = (
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == outbox_id,
+                    col(OutboxMessage.claim_id) == claim.claim_id,
+                    col(OutboxMessage.delivered_at).is_(None),
+                )
+                .values(claim_id=None, last_error=error, available_at=available_at)
+                .returning(col(OutboxMessage.id))
+                .execution_options(synchronize_session=False)
+            )
+        ).one_or_none()
+        if recorded is not None and retry:
+            from service.notifications.tasks import send
+
+            await defer(session, send, outbox_id=str(outbox_id), schedule_at=available_at)
+        # else: the lease ran out and the e-mail was claimed again; it is that claim's to settle
+        return False
 
 
 async def deliver_pending(database: Database, settings: Settings, *, limit: int = 100) -> int:

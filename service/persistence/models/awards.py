@@ -372,6 +372,10 @@ class OutboxMessage(SQLModel, table=True):
     )
     delivered_at: datetime | None = timestamp_field(nullable=True)
     last_error: str | None = text_field(nullable=True)
+    claim_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid(), nullable=True))
+    """An e-mail's send under way (set by the claim, which also moves `available_at` to the end
+    of its lease; cleared when its result is recorded): a failure is recorded only by the worker
+    whose claim it still is."""
     dedupe_key: str | None = Field(
         default=None, sa_column=sa.Column(sa.String(200), nullable=True, unique=True)
     )
