@@ -134,8 +134,7 @@ def build_message(
 async def deliver(message: EmailMessage, settings: Settings) -> None:
     """Hand the message to the configured backend."""
     if settings.email_backend == "smtp":
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -144,6 +143,15 @@ async def deliver(message: EmailMessage, settings: Settings) -> None:
             use_tls=settings.smtp_tls,
             timeout=settings.smtp_timeout_seconds,
         )
+        # not `aiosmtplib.send`: on cancellation (a timeout, a worker stopping) it says QUIT
+        # and waits for the answer, from a server that may be the one not answering
+        try:
+            await client.connect()
+            await client.send_message(message)
+            await client.quit()
+        finally:
+            if client.is_connected:
+                client.close()
     elif settings.email_backend == "file":
         folder = settings.email_file_dir or settings.data_dir / "mail"
         name = message["Message-ID"].strip("<>").partition("@")[0]

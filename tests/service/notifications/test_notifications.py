@@ -10,6 +10,7 @@ import logging
 import re
 import socket
 import string
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -110,8 +111,20 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.stall: str | None = None
+        """A recipient whose next message the server stalls on (before answering DATA) until
+        `gate` is set; `arrived` is set when it does."""
+        self.gate = threading.Event()
+        self.arrived = threading.Event()
+        self.stalled: list[str] = []  # the Message-IDs it stalled on
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.stall is not None and self.stall in envelope.rcpt_tos:
+            self.stall = None
+            stalled = email.message_from_bytes(envelope.original_content)
+            self.stalled.append(str(stalled["Message-ID"]))
+            self.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(
             email.message_from_bytes(envelope.original_content, policy=default_policy)  # type: ignore[arg-type]  # EmailMessage with the default policy
@@ -137,6 +150,7 @@ class SmtpServer:
         self.controller.start()
 
     def stop(self) -> None:
+        self.inbox.gate.set()  # nothing left stalled
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
@@ -484,3 +498,122 @@ async def test_the_console_backend_logs_one_line_and_the_message_only_at_debug(
         await sender.deliver(message, settings)
     levels = [(r.levelno, "PAY-42" in r.getMessage()) for r in caplog.records]
     assert levels == [(logging.INFO, False), (logging.DEBUG, True)]
+
+
+# --- claims: no lock nor connection across SMTP; one send at a time; crashed workers ---------
+
+
+async def _stalled(smtp: SmtpServer) -> None:
+    assert await asyncio.to_thread(smtp.inbox.arrived.wait, 10), "the message never arrived"
+
+
+def _checked_out(database: Database) -> int:
+    assert database.engine is not None
+    return int(database.engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]  # QueuePool's
+
+
+async def test_a_stalled_smtp_server_holds_no_lock_nor_connection_and_delays_no_other_email(
+    mail: Mail, smtp: SmtpServer
+) -> None:
+    settings = _settings(smtp.port)
+    [slow_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "ru")
+    [fast_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "en")
+    smtp.inbox.stall = mail.users["ru"].email
+    worker_db = Database.from_url(mail.url, pool_size=2)
+    try:
+        sending = asyncio.create_task(send_email(worker_db, settings, slow_id))
+        await _stalled(smtp)
+        # the SMTP server stalls: its worker holds no connection, and nothing locks the row
+        assert _checked_out(worker_db) == 0
+        async with mail.database.session() as session, session.begin():
+            locked = await session.execute(
+                text("SELECT id FROM outbox WHERE id = :id FOR UPDATE NOWAIT"), {"id": slow_id}
+            )
+            assert locked.scalar_one() == slow_id
+        # another e-mail goes out meanwhile
+        assert await send_email(mail.database, settings, fast_id) is True
+        assert [m["Message-ID"] for m in smtp.inbox.messages] == [f"<{fast_id}@pcc.example>"]
+        assert not sending.done()
+
+        smtp.inbox.gate.set()
+        assert await sending is True
+        row = await _row(mail, slow_id)
+        assert (row.attempts, row.claim_id) == (1, None)
+        assert row.delivered_at is not None
+        assert len(smtp.inbox.messages) == 2
+    finally:
+        smtp.inbox.gate.set()
+        await worker_db.dispose()
+
+
+async def test_two_workers_racing_for_one_email_send_it_once(mail: Mail, smtp: SmtpServer) -> None:
+    settings = _settings(smtp.port)
+    first_db = Database.from_url(mail.url, pool_size=2)
+    second_db = Database.from_url(mail.url, pool_size=2)
+    try:
+        [outbox_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "ky")
+        smtp.inbox.stall = mail.users["ky"].email
+        first = asyncio.create_task(send_email(first_db, settings, outbox_id))
+        await _stalled(smtp)
+        # while the first send is under way, a second worker (or the safety net) finds
+        # nothing to do
+        assert await send_email(second_db, settings, outbox_id) is False
+        assert await sender.deliver_pending(second_db, settings) == 0
+        smtp.inbox.gate.set()
+        assert await first is True
+        assert len(smtp.inbox.messages) == 1
+
+        # both at the very same moment, for a new e-mail: one send
+        [second_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "ky")
+        results = await asyncio.gather(
+            send_email(first_db, settings, second_id),
+            send_email(second_db, settings, second_id),
+        )
+        assert sorted(results) == [False, True]
+        assert [m["Message-ID"] for m in smtp.inbox.messages] == [
+            f"<{outbox_id}@pcc.example>",
+            f"<{second_id}@pcc.example>",
+        ]
+    finally:
+        smtp.inbox.gate.set()
+        await first_db.dispose()
+        await second_db.dispose()
+
+
+async def test_a_worker_cancelled_mid_send_leaves_a_claim_that_expires_and_it_is_sent_again(
+    mail: Mail, smtp: SmtpServer
+) -> None:
+    settings = _settings(smtp.port)
+    [outbox_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "en")
+    smtp.inbox.stall = mail.users["en"].email
+    # a worker dies mid-send (its task cancelled: the result is never recorded)
+    crashing = asyncio.create_task(send_email(mail.database, settings, outbox_id))
+    await _stalled(smtp)
+    crashing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await crashing
+    claimed = await _row(mail, outbox_id)
+    assert claimed.claim_id is not None
+    assert (claimed.attempts, claimed.delivered_at) == (1, None)
+    assert claimed.available_at - clock.now() > timedelta(seconds=settings.smtp_timeout_seconds)
+    # a watchdog job waits for the end of the lease
+    assert (
+        await mail.count(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'"
+            " AND task_name = 'notifications.send' AND scheduled_at IS NOT NULL"
+        )
+        == 1
+    )
+    # within the lease: nobody sends it again
+    assert await send_email(mail.database, settings, outbox_id) is False
+    assert await sender.deliver_pending(mail.database, settings) == 0
+    smtp.inbox.gate.set()
+
+    with clock.at(claimed.available_at + timedelta(seconds=1)):
+        assert await send_email(mail.database, settings, outbox_id) is True
+        assert await send_email(mail.database, settings, outbox_id) is False
+    assert smtp.inbox.stalled == [f"<{outbox_id}@pcc.example>"]
+    assert smtp.inbox.messages[-1]["Message-ID"] == f"<{outbox_id}@pcc.example>"
+    row = await _row(mail, outbox_id)
+    assert (row.attempts, row.claim_id, row.last_error) == (2, None, None)
+    assert row.delivered_at is not None
