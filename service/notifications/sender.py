@@ -291,8 +291,10 @@ async def send_email(database: Database, settings: Settings, outbox_id: uuid.UUI
     try:
         async with asyncio.timeout(settings.smtp_timeout_seconds):  # so the lease outlasts it
             await deliver(claim.message, settings)
-    except (aiosmtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
-        error = f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__
+    except TimeoutError:
+        error = f"no answer within {settings.smtp_timeout_seconds:g} s"
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:1000]
 
     now = utcnow()
     async with database.session() as session, session.begin():

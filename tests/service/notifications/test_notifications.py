@@ -617,3 +617,29 @@ async def test_a_worker_cancelled_mid_send_leaves_a_claim_that_expires_and_it_is
     row = await _row(mail, outbox_id)
     assert (row.attempts, row.claim_id, row.last_error) == (2, None, None)
     assert row.delivered_at is not None
+
+
+async def test_an_smtp_server_that_stalls_past_the_timeout_is_a_failure_retried_later(
+    mail: Mail, smtp: SmtpServer
+) -> None:
+    settings = _settings(smtp.port).model_copy(update={"smtp_timeout_seconds": 1.0})
+    [outbox_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "ru")
+    smtp.inbox.stall = mail.users["ru"].email
+    assert await send_email(mail.database, settings, outbox_id) is False  # bounded: 1 s
+    assert smtp.inbox.stalled == [f"<{outbox_id}@pcc.example>"]
+    failed = await _row(mail, outbox_id)
+    assert (failed.attempts, failed.claim_id, failed.delivered_at) == (1, None, None)
+    assert failed.last_error == "no answer within 1 s"
+    # the retry is queued for the end of the back-off, not of the lease
+    assert failed.available_at - clock.now() < timedelta(seconds=1)
+    assert (
+        await mail.count(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'"
+            " AND task_name = 'notifications.send'"
+        )
+        == 3  # the first job (never run by a worker here), the claim's watchdog, the retry
+    )
+    smtp.inbox.gate.set()
+    with clock.at(failed.available_at + timedelta(seconds=1)):
+        assert await send_email(mail.database, settings, outbox_id) is True
+    assert smtp.inbox.messages[-1]["Message-ID"] == f"<{outbox_id}@pcc.example>"
