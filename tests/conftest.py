@@ -12,7 +12,9 @@ worker makes is its own — databases carry the worker's process id, files live 
 temporary directories, servers take free ports — and the embedded PostgreSQL is one server for
 all of them (pgserver counts its users across processes). A run of named files or folders
 (`pytest tests/web/test_public.py`) runs in one process: starting workers costs more than it
-saves there; `-n 2` spreads it anyway, `-n 0` keeps any run in one process.
+saves there; `-n 2` spreads it anyway, `-n 0` keeps any run in one process. Every worker
+collects the suite itself and they must agree: a test's parameters are the same in every process
+(no `uuid4()` or clock reading in `parametrize`).
 """
 
 from __future__ import annotations
