@@ -102,10 +102,34 @@ def _connects_on_its_own(item: pytest.Item) -> bool:
     return any({"server", "template_db"} & set(names) for names in direct)
 
 
+LONG = ("stateful", "bench_smoke", "fuzz", "race")
+"""Markers of the tests that take minutes, not seconds, longest first: the workers start them
+first."""
+
+
+def _worker_order(items: list[pytest.Item]) -> None:
+    """The order in which the xdist workers are handed the modules (`--no-loadscope-reorder`):
+    the modules of the long tests first, then the others by their number of tests, largest
+    first — so that no worker is left with a minutes-long test while the other one is idle."""
+    module = {id(i): i.nodeid.split("::", 1)[0] for i in items}
+    size: dict[str, int] = {}
+    rank: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    for n, item in enumerate(items):
+        path = module[id(item)]
+        size[path] = size.get(path, 0) + 1
+        first_seen.setdefault(path, n)
+        marks = [k for k, m in enumerate(LONG) if item.get_closest_marker(m)]
+        rank[path] = min([rank.get(path, len(LONG)), *marks])
+    items.sort(key=lambda i: (rank[module[id(i)]], -size[module[id(i)]], first_seen[module[id(i)]]))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _connects_on_its_own(item):
             item.add_marker(pytest.mark.own_database)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a run in one process keeps the files' order
+        _worker_order(items)
 
 
 # --- the server and databases ----------------------------------------------------------------
