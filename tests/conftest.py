@@ -5,6 +5,16 @@
 
 A template database is migrated once per run; the transactional tests use a clone of it and roll
 each test back. Tests that need real commits (races, the CLI) get a fresh clone of their own.
+
+The whole suite (`pytest` with no path) runs on one pytest-xdist worker per core, each test
+module on one worker (`--dist loadscope`: a module's fixtures are built once). Every name a
+worker makes is its own — databases carry the worker's process id, files live in its own
+temporary directories, servers take free ports — and the embedded PostgreSQL is one server for
+all of them (pgserver counts its users across processes). A run of named files or folders
+(`pytest tests/web/test_public.py`) runs in one process: starting workers costs more than it
+saves there; `-n 2` spreads it anyway, `-n 0` keeps any run in one process. Every worker
+collects the suite itself and they must agree: a test's parameters are the same in every process
+(no `uuid4()` or clock reading in `parametrize`).
 """
 
 from __future__ import annotations
@@ -59,6 +69,69 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 TEST_PASSWORD = "correct horse battery staple"
 
 
+# --- workers ------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (pyproject's addopts): one worker per core for the whole suite, none (the run
+    stays in this process) when the command names what to run. PYTEST_XDIST_AUTO_NUM_WORKERS
+    still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        return 0
+    return None  # pytest-xdist's: the number of cores
+
+
+def _connects_on_its_own(item: pytest.Item) -> bool:
+    """Whether the test reaches the server other than through the shared transactional clone
+    (`engine`): a database of its own (`fresh_db`, a module's database), processes or pools given
+    its URL, the migrations run on it. The test itself or any fixture it uses may ask."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    if "fresh_db" in info.names_closure:
+        return True
+    direct = [info.argnames] + [
+        d.argnames
+        for name, defs in info.name2fixturedefs.items()
+        if name not in ("engine", "template_db")
+        for d in defs
+    ]
+    return any({"server", "template_db"} & set(names) for names in direct)
+
+
+LONG = ("stateful", "bench_smoke", "fuzz", "race")
+"""Markers of the tests that take minutes, not seconds, longest first: the workers start them
+first."""
+
+
+def _worker_order(items: list[pytest.Item]) -> None:
+    """The order in which the xdist workers are handed the modules (`--no-loadscope-reorder`):
+    the modules of the long tests first, then the others by their number of tests, largest
+    first — so that no worker is left with a minutes-long test while the other one is idle."""
+    module = {id(i): i.nodeid.split("::", 1)[0] for i in items}
+    size: dict[str, int] = {}
+    rank: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    for n, item in enumerate(items):
+        path = module[id(item)]
+        size[path] = size.get(path, 0) + 1
+        first_seen.setdefault(path, n)
+        marks = [k for k, m in enumerate(LONG) if item.get_closest_marker(m)]
+        rank[path] = min([rank.get(path, len(LONG)), *marks])
+    items.sort(key=lambda i: (rank[module[id(i)]], -size[module[id(i)]], first_seen[module[id(i)]]))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _connects_on_its_own(item):
+            item.add_marker(pytest.mark.own_database)
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a run in one process keeps the files' order
+        _worker_order(items)
+
+
 # --- the server and databases ----------------------------------------------------------------
 
 
@@ -69,7 +142,15 @@ def _admin_url() -> str:
             url = "postgresql+asyncpg://" + url.split("://", 1)[1]
         return url
     pgdata = ROOT / ".grants" / "test-pgdata"
-    start_embedded_server(pgdata)
+    embedded = start_embedded_server(pgdata)
+    # A server for tests only, whose databases are dropped after each run: it writes without
+    # waiting for the disk (every clone of the template and every commit would otherwise wait
+    # for fsync). What the tests prove — transactions, locks, what a commit makes visible to
+    # other connections — is the same; only durability across a crash of the machine is not.
+    for setting in ("fsync", "synchronous_commit"):
+        if embedded.psql(f"SHOW {setting};").split()[2] != "off":
+            embedded.psql(f"ALTER SYSTEM SET {setting} = off;")
+            embedded.psql("SELECT pg_reload_conf();")
     return f"postgresql+asyncpg://postgres@/postgres?host={pgdata}"
 
 

@@ -3,8 +3,8 @@ recovery codes, then sign in in two steps (the code asked for when the API says 
 
 from __future__ import annotations
 
-import time
 import uuid
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -13,11 +13,32 @@ from playwright.async_api import Page
 from contracts.client import GrantsClient
 from contracts.enums import OrganisationKind
 from contracts.identity import OrganisationCreate, RegistrationCreate
+from service.context import Clock
 from tests.web.conftest import NewPage, Visit, check_page
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "three step mountain pass 2026"
+STEP = timedelta(seconds=30)
+
+
+@pytest.fixture
+def still(frozen_clock: Clock) -> Clock:
+    """The server's clock (the site runs in this process) stopped at the test's start: the TOTP
+    step of "now" is the same whenever the browser's requests arrive, however loaded the
+    machine, and the codes below are computed for the server's instant, not the test's."""
+    frozen_clock.frozen = frozen_clock.now()  # released by frozen_clock after the test
+    return frozen_clock
+
+
+def code_at(secret: str, clock: Clock, shift: timedelta = timedelta(0)) -> str:
+    return pyotp.TOTP(secret).at(clock.now() + shift)
+
+
+def wrong_code(secret: str, clock: Clock) -> str:
+    """A code that none of the accepted steps (now and one either side) has."""
+    accepted = {code_at(secret, clock, k * STEP) for k in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in accepted)
 
 
 async def _register(site: str) -> str:
@@ -44,7 +65,7 @@ async def _register(site: str) -> str:
     return email
 
 
-async def _set_up(visit: Visit, email: str) -> tuple[str, list[str]]:
+async def _set_up(visit: Visit, email: str, clock: Clock) -> tuple[str, list[str]]:
     """Sign in (one step), set up TOTP on the account page; the secret and recovery codes."""
     page = visit.page
     await visit.sign_in(email, PASSWORD)
@@ -55,7 +76,7 @@ async def _set_up(visit: Visit, email: str) -> tuple[str, list[str]]:
     await check_page(page, "account-two-factor-setup")
     secret = (await page.locator("code.secret").first.inner_text()).replace(" ", "")
     # the code of the step before now: the sign-in below may then use the code of now
-    await page.fill("#f-code", pyotp.TOTP(secret).at(time.time() - 30))
+    await page.fill("#f-code", code_at(secret, clock, -STEP))
     await page.click("form[action='/account/totp/confirm'] button[type=submit]")
     await page.wait_for_load_state("networkidle")
     codes = [c.strip() for c in await page.locator("ol.codes li").all_inner_texts()]
@@ -74,11 +95,11 @@ async def _first_step(page: Page, site: str, email: str, next_path: str) -> None
     await page.wait_for_load_state("networkidle")
 
 
-async def test_sign_in_asks_for_the_code_as_a_second_step(new_page: NewPage) -> None:
+async def test_sign_in_asks_for_the_code_as_a_second_step(new_page: NewPage, still: Clock) -> None:
     visit = await new_page("en")
     page = visit.page
     email = await _register(visit.site)
-    secret, _ = await _set_up(visit, email)
+    secret, _ = await _set_up(visit, email, still)
 
     await _first_step(page, visit.site, email, "/account")
     assert await page.locator("form[action='/signin/code'] #f-code").count() == 1
@@ -86,22 +107,24 @@ async def test_sign_in_asks_for_the_code_as_a_second_step(new_page: NewPage) -> 
     assert await page.locator("main input[name=next]").input_value() == "/account"
     assert await page.locator("#f-password").count() == 0  # the password is not in the page
     await check_page(page, "signin-code")
-    await page.fill("#f-code", "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    await page.fill("#f-code", wrong_code(secret, still))
     await page.click("form[action='/signin/code'] button[type=submit]")
     await page.wait_for_load_state("networkidle")
     assert await page.locator("#f-code-error").count() == 1
     assert await page.locator("main input[name=next]").input_value() == "/account"
-    await page.fill("#f-code", pyotp.TOTP(secret).now())
+    await page.fill("#f-code", code_at(secret, still))
     await page.click("form[action='/signin/code'] button[type=submit]")
     await page.wait_for_url(f"{visit.site}/account")
     assert "Two-factor sign-in is on" in await page.inner_text("main")
     visit.assert_same_origin()
 
 
-async def test_a_recovery_code_signs_in_once_without_javascript(new_page: NewPage) -> None:
+async def test_a_recovery_code_signs_in_once_without_javascript(
+    new_page: NewPage, still: Clock
+) -> None:
     setup = await new_page("en")
     email = await _register(setup.site)
-    _, codes = await _set_up(setup, email)
+    _, codes = await _set_up(setup, email, still)
     visit = await new_page("ru", js=False)
     page = visit.page
 
