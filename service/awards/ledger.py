@@ -17,7 +17,7 @@ from contracts.enums import GrantStatus, LedgerEntryKind, TrancheStatus
 from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next
 from contracts.webhooks import EventType
 from scoring.money import convert, split_payment
-from service.audit.service import record, snapshot
+from service.audit.service import Event, record, record_many, snapshot
 from service.awards._common import _invalid, _names, _rate_str
 from service.awards.tranches import _audit_tranche, _move, _tranche_for_update
 from service.awards.window_money import _paid_by_source
@@ -292,15 +292,15 @@ async def disburse(
     if grant.disbursed_amount == grant.amount:
         grant.status = GrantStatus.COMPLETED
     await session.flush()
-    await record(
+    # the payment's event and the tranche's, chained in one statement (as two `record`s would)
+    await record_many(
         session,
         ctx,
-        action="ledger.disbursement",
-        entity="ledger_entry",
-        entity_id=entry.id,
-        after=snapshot(entry),
+        [
+            Event("ledger.disbursement", "ledger_entry", entry.id, after=snapshot(entry)),
+            Event("tranche.disbursed", "tranche", tranche.id, before, snapshot(tranche)),
+        ],
     )
-    await _audit_tranche(session, ctx, tranche, "disbursed", before)
     await emit(
         session, EventType.TRANCHE_DISBURSED, {"tranche_id": tranche.id, "grant_id": grant.id}
     )
