@@ -17,7 +17,7 @@ from contracts.enums import GrantStatus, LedgerEntryKind, TrancheStatus
 from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next
 from contracts.webhooks import EventType
 from scoring.money import convert, split_payment
-from service.audit.service import record, snapshot
+from service.audit.service import Event, record, record_many, snapshot
 from service.awards._common import _invalid, _names, _rate_str
 from service.awards.tranches import _audit_tranche, _move, _tranche_for_update
 from service.awards.window_money import _paid_by_source
@@ -38,12 +38,30 @@ from service.problems import Conflict, Forbidden, IllegalTransition, NotFound
 from service.webhooks.events import emit
 
 
+def _split_read(s: LedgerSplit, code: str, kind: LedgerEntryKind) -> c.LedgerSplitRead:
+    sign = -1 if kind == LedgerEntryKind.REVERSAL else 1
+    return to_read(
+        c.LedgerSplitRead,
+        s,
+        funding_source_code=code,
+        exchange_difference=sign * (s.source_amount - s.committed_source_amount),
+        rate=_rate_str(s.rate),
+    )
+
+
 async def ledger_reads(
-    session: AsyncSession, entries: Sequence[LedgerEntry]
+    session: AsyncSession,
+    entries: Sequence[LedgerEntry],
+    known_splits: dict[uuid.UUID, list[c.LedgerSplitRead]] | None = None,
 ) -> list[c.LedgerEntryRead]:
+    """The entries as read; `known_splits` (all of the entries' splits, already built from rows
+    just written) saves reading them back."""
     ids = [e.id for e in entries]
     splits: dict[uuid.UUID, list[c.LedgerSplitRead]] = {i: [] for i in ids}
-    if ids:
+    if known_splits is not None:
+        for i in ids:
+            splits[i] = sorted(known_splits.get(i, []), key=lambda r: r.funding_source_code)
+    elif ids:
         rows = await session.execute(
             select(LedgerSplit, col(FundingSource.code))
             .join(FundingSource, col(FundingSource.id) == LedgerSplit.funding_source_id)
@@ -52,16 +70,7 @@ async def ledger_reads(
         )
         kinds = {e.id: e.kind for e in entries}
         for s, code in rows.all():
-            sign = -1 if kinds[s.ledger_entry_id] == LedgerEntryKind.REVERSAL else 1
-            splits[s.ledger_entry_id].append(
-                to_read(
-                    c.LedgerSplitRead,
-                    s,
-                    funding_source_code=code,
-                    exchange_difference=sign * (s.source_amount - s.committed_source_amount),
-                    rate=_rate_str(s.rate),
-                )
-            )
+            splits[s.ledger_entry_id].append(_split_read(s, code, kinds[s.ledger_entry_id]))
     names = await _names(session, [e.created_by for e in entries])
     return [
         to_read(
@@ -189,15 +198,16 @@ async def disburse(
             raise Forbidden("four eyes: the officer who confirmed the tranche cannot also pay it")
     if grant.disbursed_amount + body.amount > grant.amount:  # pragma: no cover  (schedule sums)
         raise Conflict("the payment would exceed the grant's amount")
-    charges = list(
-        (
-            await session.execute(
-                select(GrantCharge)
-                .where(col(GrantCharge.grant_id) == grant.id)
-                .order_by(col(GrantCharge.funding_source_id))
-            )
-        ).scalars()
-    )
+    charged = (
+        await session.execute(
+            select(GrantCharge, col(FundingSource.code))
+            .join(FundingSource, col(FundingSource.id) == GrantCharge.funding_source_id)
+            .where(col(GrantCharge.grant_id) == grant.id)
+            .order_by(col(GrantCharge.funding_source_id))
+        )
+    ).all()
+    charges = [ch for ch, _ in charged]
+    codes = {ch.funding_source_id: code for ch, code in charged}
     rates: dict[str, Decimal] = {}
     for ch in charges:
         if ch.source_currency == grant.currency:
@@ -257,11 +267,12 @@ async def disburse(
     )
     session.add(entry)
     await session.flush()
+    written: list[LedgerSplit] = []
     for ch, (part, committed_src) in zip(charges, parts, strict=True):
         if part == 0 and committed_src == 0:
             continue
         rate = rates[ch.source_currency]
-        session.add(
+        written.append(
             LedgerSplit(
                 ledger_entry_id=entry.id,
                 funding_source_id=ch.funding_source_id,
@@ -273,6 +284,7 @@ async def disburse(
                 rate=rate,
             )
         )
+    session.add_all(written)
     before = snapshot(tranche)
     _move(tranche, TrancheStatus.DISBURSED)
     tranche.version += 1
@@ -280,19 +292,21 @@ async def disburse(
     if grant.disbursed_amount == grant.amount:
         grant.status = GrantStatus.COMPLETED
     await session.flush()
-    await record(
+    # the payment's event and the tranche's, chained in one statement (as two `record`s would)
+    await record_many(
         session,
         ctx,
-        action="ledger.disbursement",
-        entity="ledger_entry",
-        entity_id=entry.id,
-        after=snapshot(entry),
+        [
+            Event("ledger.disbursement", "ledger_entry", entry.id, after=snapshot(entry)),
+            Event("tranche.disbursed", "tranche", tranche.id, before, snapshot(tranche)),
+        ],
     )
-    await _audit_tranche(session, ctx, tranche, "disbursed", before)
     await emit(
         session, EventType.TRANCHE_DISBURSED, {"tranche_id": tranche.id, "grant_id": grant.id}
     )
-    return (await ledger_reads(session, [entry]))[0]
+    # the splits just written, not read back (flushed above: their ids are set)
+    known = {entry.id: [_split_read(s, codes[s.funding_source_id], entry.kind) for s in written]}
+    return (await ledger_reads(session, [entry], known))[0]
 
 
 async def reverse(

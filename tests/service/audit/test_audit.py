@@ -18,7 +18,7 @@ from contracts.finance import FundingSourceCreate, FundingSourceUpdate
 from contracts.identity import OrganisationUpdate
 from contracts.permissions import Actor
 from service.app import create_app
-from service.audit.service import record, verify
+from service.audit.service import Event, record, record_many, verify
 from service.context import RequestContext
 from service.persistence.database import Database
 from service.persistence.models import AppUser, AuditEvent, UserRole
@@ -41,6 +41,28 @@ async def test_audit_chain_links_each_event_to_the_one_before(session: AsyncSess
     assert events[2].prev_hash == events[1].hash
     result = await verify(session)
     assert (result.ok, result.events_checked) == (True, 3)
+
+
+async def test_record_many_chains_its_events_in_order_after_the_last(
+    session: AsyncSession,
+) -> None:
+    await record(session, CTX, action="thing.created", entity="thing", entity_id="0")
+    await record_many(
+        session,
+        CTX,
+        [
+            Event("thing.updated", "thing", "1", before={"n": 1}, after={"n": 2}),
+            Event("thing.updated", "thing", "2", reason="why"),
+            Event("thing.deleted", "thing", "3", before={"n": 3}),
+        ],
+    )
+    await record(session, CTX, action="thing.created", entity="thing", entity_id="4")
+    events = await _events(session)
+    assert [e.entity_id for e in events] == ["0", "1", "2", "3", "4"]
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert (events[1].before, events[1].after, events[2].reason) == ({"n": 1}, {"n": 2}, "why")
+    result = await verify(session)
+    assert (result.ok, result.events_checked) == (True, 5)
 
 
 @pytest.mark.parametrize(
