@@ -160,8 +160,16 @@ class PostgresStore:
                 used = await driver.fetchval(
                     _CLAIM_SQL, values["window_start"], values["subject"], values["used"]
                 )
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
-                # no pre-ping (service/persistence/database.py): out of the pool, then again
+            except (
+                asyncpg.PostgresConnectionError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+                OSError,
+            ) as exc:
+                # no pre-ping (service/persistence/database.py): out of the pool, then again.
+                # InternalClientError: a backend terminated mid-exchange can leave asyncpg's
+                # protocol "another operation is in progress" (seen in CI) — the same dropped
+                # connection, so the same remedy
                 await conn.invalidate(exc)
                 raise _Dropped from exc
             return int(used)
