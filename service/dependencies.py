@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.permissions import ANONYMOUS, Actor
 from service.context import AFTER_COMMIT, AFTER_ROLLBACK, RequestContext, run_hooks
 from service.identity.authn import ACTOR_STATE, SESSION_STATE
-from service.persistence.database import Database
+from service.persistence.database import Database, is_read_only
 from service.problems import ProblemError
 from service.settings import Settings
 
@@ -35,6 +35,10 @@ async def provide_session(
     were resolved; when it used the database for that, the request goes on in the same session
     (the middleware closes it after the response)."""
     shared: AsyncSession | None = request.scope.get("state", {}).get(SESSION_STATE)
+    if shared is not None and is_read_only(request.route_handler):
+        # every statement of a READ_ONLY operation commits on its own: no unit of work to end
+        yield shared
+        return
     if shared is not None:
         async with _unit_of_work(shared):
             yield shared

@@ -117,8 +117,7 @@ class Database:
 
     def sessionmaker_for(self, handler: Any) -> async_sessionmaker[AsyncSession]:
         """The reader for a route handler marked `READ_ONLY`, the ordinary sessions otherwise."""
-        opt = getattr(handler, "opt", None) or {}
-        if self.reader is not None and opt.get(READ_ONLY_OPT):
+        if self.reader is not None and is_read_only(handler):
             return self.reader
         return self.sessionmaker
 
@@ -130,6 +129,12 @@ class Database:
     async def dispose(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
+
+
+def is_read_only(handler: Any) -> bool:
+    """A route handler marked `READ_ONLY`."""
+    opt = getattr(handler, "opt", None)
+    return bool(opt and opt.get(READ_ONLY_OPT))
 
 
 def is_disconnect(exc: BaseException) -> bool:
