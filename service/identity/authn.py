@@ -20,8 +20,8 @@ from contracts.permissions import ANONYMOUS, Actor
 from service.context import utcnow
 from service.identity.ratelimit import ApiRateLimits
 from service.identity.secrets import parse_api_key, same_hash, sha256_hex
-from service.persistence.compiled import CompiledQuery, DroppedConnection
-from service.persistence.database import Database, is_disconnect
+from service.persistence.compiled import RAW_CONNECTION, CompiledQuery, DroppedConnection
+from service.persistence.database import Database, is_disconnect, is_read_only
 from service.persistence.models import ApiKey, AppUser, AuthToken, Membership, UserRole
 from service.problems import (
     NotAuthenticated,
@@ -256,26 +256,55 @@ class AuthenticationMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         db: Database = scope["litestar_app"].state.db
-        async with db.sessionmaker_for(scope["route_handler"])() as session:
-            try:
-                actor, restriction = await authenticate(session, authorization, api_key)
-            except DroppedConnection:
-                # the pooled connection was dropped by the server (no pre-ping any more): it is
-                # invalidated, nothing of the request has run, so it starts again on a fresh one
-                actor, restriction = await authenticate(session, authorization, api_key)
-            except DBAPIError as exc:
-                if not is_disconnect(exc):
-                    raise
-                # the pooled connection was dropped by the server (no pre-ping any more):
-                # nothing of the request has run, so it starts again on a fresh connection
-                await session.rollback()
-                actor, restriction = await authenticate(session, authorization, api_key)
-            if restriction is not None:
-                refuse_restricted(restriction, scope["route_handler"])
-            state[ACTOR_STATE] = actor
-            state[RESTRICTION_STATE] = restriction
-            state[SESSION_STATE] = session
-            try:
-                await next_app(scope, receive, send)
-            finally:
-                state.pop(SESSION_STATE, None)
+        handler = scope["route_handler"]
+        # a READ_ONLY operation reads on a pooled connection taken by itself (no Session
+        # transaction to begin and end around it: service/persistence/compiled.py)
+        raw = await db.checkout() if is_read_only(handler) else None
+        try:
+            async with db.sessionmaker_for(handler)() as session:
+                if raw is not None:
+                    session.info[RAW_CONNECTION] = raw
+                try:
+                    actor, restriction = await authenticate(session, authorization, api_key)
+                except DroppedConnection:
+                    # the pooled connection was dropped by the server (no pre-ping any more): it
+                    # is invalidated, nothing of the request has run, so it starts again on a
+                    # fresh one
+                    if raw is not None:
+                        await db.checkin(raw)
+                        raw = await db.checkout()
+                        session.info[RAW_CONNECTION] = raw
+                    actor, restriction = await authenticate(session, authorization, api_key)
+                except DBAPIError as exc:
+                    if not is_disconnect(exc):
+                        raise
+                    # the pooled connection was dropped by the server (no pre-ping any more):
+                    # nothing of the request has run, so it starts again on a fresh connection
+                    await session.rollback()
+                    actor, restriction = await authenticate(session, authorization, api_key)
+                await self._go_on(scope, receive, send, next_app, session, actor, restriction)
+        finally:
+            if raw is not None:
+                await db.checkin(raw)
+
+    async def _go_on(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        next_app: ASGIApp,
+        session: AsyncSession,
+        actor: Actor,
+        restriction: TokenRestriction | None,
+    ) -> None:
+        """The rest of the request, as `actor`, in `session`."""
+        if restriction is not None:
+            refuse_restricted(restriction, scope["route_handler"])
+        state = scope["state"]
+        state[ACTOR_STATE] = actor
+        state[RESTRICTION_STATE] = restriction
+        state[SESSION_STATE] = session
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            state.pop(SESSION_STATE, None)

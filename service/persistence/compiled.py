@@ -42,6 +42,12 @@ DISCONNECTS: tuple[type[BaseException], ...] = (
 also leave its protocol "another operation is in progress": InternalClientError)."""
 
 
+RAW_CONNECTION = "grants_raw_connection"
+"""`session.info` key: the pooled connection a `READ_ONLY` request reads on (the authentication
+middleware checks it out without a `Session` transaction around it: `Database.checkout`). Absent:
+the session's own connection."""
+
+
 class DroppedConnection(Exception):
     """The statement's pooled connection was gone; it has been invalidated (taken out of the pool
     and closed). Nothing ran: the caller may start again on a fresh connection."""
@@ -96,8 +102,15 @@ class CompiledQuery:
     async def _prepare(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> tuple[Any, Sequence[Any]]:
-        connection = await session.connection()
         args = self.arguments(params)
+        raw = session.info.get(RAW_CONNECTION)
+        if raw is not None:
+            bind = session.bind
+            dispatch = bind.sync_engine.dispatch if bind is not None else None
+            if dispatch is not None and dispatch.before_cursor_execute:
+                dispatch.before_cursor_execute(None, None, self.sql, args, None, False)
+            return raw.driver_connection, args
+        connection = await session.connection()
         sync = connection.sync_connection
         if sync is not None and sync.dispatch.before_cursor_execute:
             # the listeners counting statements (tests, bench/statements.py) see this one too
@@ -109,6 +122,11 @@ class CompiledQuery:
 async def _invalidate(session: AsyncSession, exc: BaseException) -> None:
     """As SQLAlchemy does on a disconnect: this connection is closed and every connection pooled
     before it is replaced at its next checkout (a restarted server dropped them all)."""
+    given = session.info.get(RAW_CONNECTION)
+    if given is not None:
+        given._pool._invalidate(given, exc, _checkin=False)  # no public API for it
+        given.invalidate(exc)
+        return
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     sync = connection.sync_connection

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from service.settings import Settings
 
@@ -120,6 +122,18 @@ class Database:
         if self.reader is not None and is_read_only(handler):
             return self.reader
         return self.sessionmaker
+
+    async def checkout(self) -> PoolProxiedConnection | None:
+        """A pooled connection by itself, for the compiled reads of a `READ_ONLY` request
+        (service/persistence/compiled.py), without a `Session` or `Connection` around it; None
+        for a database bound to one connection (tests)."""
+        if self.engine is None:
+            return None
+        return await self.engine.raw_connection()
+
+    async def checkin(self, raw: PoolProxiedConnection) -> None:
+        """Back to the pool (what `checkout` gave)."""
+        await greenlet_spawn(raw.close)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -7,6 +7,7 @@ transaction (BEGIN) lazily, before the first statement of one."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -108,3 +109,53 @@ async def test_read_only_operations_send_no_begin_and_answer_as_before(
     assert listed == expected_ids
     assert one.json()["id"] == expected_ids[0]
     assert [p["id"] for p in after_drop.json()["items"]] == expected_ids
+
+
+async def test_every_pooled_connection_dropped_costs_no_read_only_request(
+    fresh_db: str, server: Server
+) -> None:
+    """A restarted server drops every pooled connection at once. A READ_ONLY request reads on a
+    connection taken from the pool by itself (`Database.checkout`): the first dead one it meets
+    marks every connection pooled before it as stale (as SQLAlchemy does on a disconnect), so the
+    one retry gets a new connection, not the next dead one."""
+    database = Database.from_url(fresh_db, pool_size=4)
+    token, token_hash = new_token()
+    async with database.session() as session:
+        await load_demo_data(session)
+        user = AppUser(email="r@test.example", full_name="R", password_hash=hashed_test_password())
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role=Role.PROGRAMME_OFFICER))
+        session.add(
+            AuthToken(
+                user_id=user.id, token_hash=token_hash, expires_at=utcnow() + timedelta(hours=1)
+            )
+        )
+        await session.commit()
+    app: Any = create_app(TEST_SETTINGS, database=database)
+    headers = {"authorization": f"Bearer {token}"}
+    admin = Database.from_url(fresh_db, pool_size=1)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test/api/v1/"
+        ) as client:
+            # four requests at once: four connections in the pool
+            warm = await asyncio.gather(
+                *(client.get("proposals?limit=3", headers=headers) for _ in range(4))
+            )
+            assert database.engine is not None
+            pooled = database.engine.pool.checkedin()
+            async with admin.session() as session:
+                terminated = (await session.execute(_TERMINATE_OTHERS)).scalar_one()
+            after = [
+                (await client.get("proposals?limit=3", headers=headers)).status_code
+                for _ in range(6)
+            ]
+    finally:
+        await admin.dispose()
+        await database.dispose()
+
+    assert [r.status_code for r in warm] == [200] * 4
+    assert pooled >= 2  # several dead connections were waiting in the pool
+    assert terminated >= pooled
+    assert after == [200] * 6
