@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     db = database or Database.from_url(
         resolve_database_url(settings),
         pool_size=settings.pool_size,
+        max_overflow=settings.pool_overflow,
         role=settings.database_role or None,
     )
 

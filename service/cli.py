@@ -106,6 +106,7 @@ def combined_app_factory() -> Any:
     database = Database.from_url(
         resolve_database_url(settings),
         pool_size=settings.pool_size,
+        max_overflow=settings.pool_overflow,
         role=settings.database_role or None,
     )
     app = ScheduledPurge(build_combined_app(settings, database), database)
@@ -120,6 +121,7 @@ def api_app_factory() -> Any:
     database = Database.from_url(
         resolve_database_url(settings),
         pool_size=settings.pool_size,
+        max_overflow=settings.pool_overflow,
         role=settings.database_role or None,
     )
     app = ScheduledPurge(create_app(settings, database=database), database)

@@ -4,7 +4,7 @@
   request by its route *template* (`/api/v1/proposals/{proposal_id}`, never the raw path, so the
   series stay few); a request no route matched is `route="unmatched"`.
 - `grants_db_pool_connections_in_use` / `grants_db_pool_size` (gauges): connections checked out
-  of the SQLAlchemy pool now, and the pool's configured size (its overflow may double it), added
+  of the SQLAlchemy pool now, and the pool's configured size (plus its overflow at a peak), added
   up over the live workers.
 - `grants_job_queue_jobs` (gauge; label status `todo`/`doing`): jobs waiting and running in the
   job queue (procrastinate's `procrastinate_jobs`), read from the database at each scrape; a
@@ -66,7 +66,7 @@ POOL_IN_USE = Gauge(
 )
 POOL_SIZE = Gauge(
     "grants_db_pool_size",
-    "The database pools' configured size (all workers; each may overflow by as many again).",
+    "The database pools' configured size (all workers; each may overflow at a peak).",
     multiprocess_mode="livesum",
 )
 WEBHOOK_FAILURES = Counter(

@@ -22,7 +22,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".grants")
     database_name: str = "grants"
     """Database created on the embedded server."""
-    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_size: int = Field(default=20, ge=1, le=200)
+    """Connections each worker keeps in its pool. It should cover the requests one worker has in
+    flight at once: above it, connections beyond the pool (`pool_overflow`) are opened and, when
+    the load ebbs, closed again — at 32 concurrent requests on a pool of 10 that churn was about
+    50 new connections a second and half the worker's CPU (docs/performance.md)."""
+    pool_overflow: int = Field(default=10, ge=0, le=200)
+    """Connections a worker may open beyond `pool_size` at a peak (closed again when returned
+    to a full pool)."""
     database_role: str | None = Field(default="grants_app", pattern=r"^[a-z_][a-z0-9_]*$")
     """The role the service's connections act as (`SET ROLE` at connect). The migrations create
     it without UPDATE/DELETE on the ledger and the audit log; empty: the connecting user."""

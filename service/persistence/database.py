@@ -84,8 +84,16 @@ class Database:
     different; it saves the two round trips. None: the ordinary sessions (tests' savepoints)."""
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10, role: str | None = None) -> Database:
-        """`role`: every connection acts as it (PostgreSQL `SET ROLE`, as a startup setting)."""
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        role: str | None = None,
+    ) -> Database:
+        """`role`: every connection acts as it (PostgreSQL `SET ROLE`, as a startup setting);
+        `max_overflow`: connections beyond the pool at a peak (None: as many as the pool)."""
         connect_args: dict[str, Any] = {
             "prepared_statement_cache_size": PREPARED_STATEMENT_CACHE_SIZE
         }
@@ -99,7 +107,7 @@ class Database:
         engine = create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=pool_size if max_overflow is None else max_overflow,
             pool_pre_ping=False,
             pool_recycle=POOL_RECYCLE_SECONDS,
             connect_args=connect_args,

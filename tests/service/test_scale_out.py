@@ -92,7 +92,8 @@ def _serving(
         GRANTS_DATABASE_URL=database_url,
         GRANTS_DATA_DIR=str(workdir / f"data-{port}"),
         GRANTS_ENVIRONMENT="test",
-        GRANTS_POOL_SIZE="8",  # 3 workers × (8 + 8 overflow): 48 connections at most
+        GRANTS_POOL_SIZE="8",  # 3 workers × (8 + 4 overflow): 36 connections at most
+        GRANTS_POOL_OVERFLOW="4",
         GRANTS_LOG_LEVEL="WARNING",
         GRANTS_IN_PROCESS_JOBS="false",
         GRANTS_METRICS_TOKEN="scrape-" + "s" * 32,
