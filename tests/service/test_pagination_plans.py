@@ -432,9 +432,10 @@ KNOWN_SORTED = {
     "report: queue, territory_id, first page",
     "report: queue, territory_id, deep page",
 }
-"""Not yet an ordered index scan (docs/performance.md): the open calls are found through their
+"""Not always an ordered index scan (docs/performance.md): the open calls are found through their
 windows open now (a semi-join, then a sort of those few calls); the report queue's territory is
-the organisation's, a joined table, so no index of the report's own orders it."""
+the organisation's, a joined table, so no index of the report's own orders it (the planner then
+sorts, or walks the queue's order filtering on the territory, as the statistics suggest)."""
 
 ListCall = Callable[[AsyncSession, str | None], Awaitable[Any]]
 """A list use case with its filters set; it is given the page's cursor (None: the first)."""
@@ -580,6 +581,7 @@ async def test_award_finance_and_report_lists_are_index_scans_without_sort_at_10
     ]
     problems: dict[str, list[str]] = {}
     checked = 0
+    names: set[str] = set()
     for table, sort, scope, cases in lists:
         deep = await _cursor_at(big, table, sort, False, where=scope)
         for name, use_case in cases.items():
@@ -595,8 +597,12 @@ async def test_award_finance_and_report_lists_are_index_scans_without_sort_at_10
                 nodes = await _plan_of(big, table, run)
                 found = _problems(nodes, table)
                 checked += 1
+                names.add(f"{table}: {name}, {page}")
                 if found:  # with the plan's nodes, to see why
                     problems[f"{table}: {name}, {page}"] = [*found, *map(_node, nodes)]
 
-    assert set(problems) == KNOWN_SORTED, json.dumps(problems, indent=1)
+    # only the known ones may sort; they may also not (the planner's choice for them depends on
+    # the sampled statistics: a full run saw the report queue's territory served either way)
+    assert set(problems) <= KNOWN_SORTED, json.dumps(problems, indent=1)
+    assert names >= KNOWN_SORTED  # each known one is still checked
     assert checked == 2 * sum(len(cases) for *_, cases in lists)
