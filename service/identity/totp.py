@@ -15,16 +15,12 @@
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -33,6 +29,7 @@ from contracts import identity as c
 from contracts import permissions as p
 from contracts.common import ValidationIssue
 from contracts.enums import Role, TokenRestriction
+from service import sealing
 from service.audit.service import record
 from service.context import RequestContext, utcnow
 from service.identity.secrets import sha256_hex, verify_password_off_loop
@@ -43,47 +40,29 @@ from service.settings import Settings
 ISSUER = "PCC Grants"
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
-_SEALED = "v1:"
 
 # --- the key and the sealed secret --------------------------------------------------------------
-
-_keys: dict[Path, bytes] = {}
 
 
 def resolve_key(settings: Settings) -> bytes:
     """`GRANTS_TOTP_KEY`; required in production; elsewhere made once in `data_dir/totp.key`
     (the same for every worker on this host)."""
-    if settings.totp_key:
-        return bytes.fromhex(settings.totp_key)
-    if settings.environment == "production":
-        raise RuntimeError("production needs GRANTS_TOTP_KEY (64 hex digits)")
-    key_file = (settings.data_dir / "totp.key").resolve()
-    if key_file not in _keys:
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with key_file.open("x") as fh:  # several workers may race: one writes
-                fh.write(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        except FileExistsError:
-            pass
-        _keys[key_file] = bytes.fromhex(key_file.read_text().strip())
-    return _keys[key_file]
+    return sealing.host_key(
+        settings.totp_key, settings, file_name="totp.key", variable="GRANTS_TOTP_KEY"
+    )
 
 
 def seal(key: bytes, user_id: uuid.UUID, secret: str) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, secret.encode(), user_id.bytes)
-    return _SEALED + base64.urlsafe_b64encode(nonce + sealed).decode()
+    return sealing.seal(key, user_id, secret)
 
 
 def unseal(key: bytes, user_id: uuid.UUID, stored: str) -> str:
-    raw = base64.urlsafe_b64decode(stored.removeprefix(_SEALED))
-    try:
-        return AESGCM(key).decrypt(raw[:12], raw[12:], user_id.bytes).decode()
-    except InvalidTag as exc:
-        raise RuntimeError(
-            "the TOTP secret cannot be decrypted: is GRANTS_TOTP_KEY right?"
-        ) from exc
+    return sealing.unseal(
+        key,
+        user_id,
+        stored,
+        failure="the TOTP secret cannot be decrypted: is GRANTS_TOTP_KEY right?",
+    )
 
 
 # --- codes --------------------------------------------------------------------------------------

@@ -9,53 +9,34 @@ time the subscription's secret is written (a rotation)."""
 
 from __future__ import annotations
 
-import base64
-import os
-import secrets
 import uuid
-from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from service import sealing
 from service.settings import Settings
 from service.webhooks.signing import SECRET_PREFIX
 
-SEALED = "v1:"
-_keys: dict[Path, bytes] = {}
+SEALED = sealing.SEALED
 
 
 def resolve_key(settings: Settings) -> bytes:
-    if settings.webhook_secret_key:
-        return bytes.fromhex(settings.webhook_secret_key)
-    if settings.environment == "production":
-        raise RuntimeError("production needs GRANTS_WEBHOOK_SECRET_KEY (64 hex digits)")
-    key_file = (settings.data_dir / "webhook-secret.key").resolve()
-    if key_file not in _keys:
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with key_file.open("x") as fh:  # several workers may race: one writes
-                fh.write(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        except FileExistsError:
-            pass
-        _keys[key_file] = bytes.fromhex(key_file.read_text().strip())
-    return _keys[key_file]
+    return sealing.host_key(
+        settings.webhook_secret_key,
+        settings,
+        file_name="webhook-secret.key",
+        variable="GRANTS_WEBHOOK_SECRET_KEY",
+    )
 
 
 def seal(key: bytes, subscription_id: uuid.UUID, secret: str) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, secret.encode(), subscription_id.bytes)
-    return SEALED + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    return sealing.seal(key, subscription_id, secret)
 
 
 def unseal(key: bytes, subscription_id: uuid.UUID, stored: str) -> str:
     if stored.startswith(SECRET_PREFIX):  # written before sealing
         return stored
-    raw = base64.urlsafe_b64decode(stored.removeprefix(SEALED))
-    try:
-        return AESGCM(key).decrypt(raw[:12], raw[12:], subscription_id.bytes).decode()
-    except InvalidTag as exc:
-        raise RuntimeError(
-            "a webhook secret cannot be decrypted: is GRANTS_WEBHOOK_SECRET_KEY right?"
-        ) from exc
+    return sealing.unseal(
+        key,
+        subscription_id,
+        stored,
+        failure="a webhook secret cannot be decrypted: is GRANTS_WEBHOOK_SECRET_KEY right?",
+    )
