@@ -33,7 +33,7 @@ from tests.money_world import MoneyWorld, build_money_world, grant_body
 from tests.service.awards.test_grants import pay
 
 STATEMENTS = 13
-"""The POST's statements, SAVEPOINT and RELEASE not counted (bench/statements.py: 17 with them):
+"""The POST's statements, SAVEPOINT and RELEASE not counted (bench/statements.py: 15 with them):
 authentication, the idempotency claim (2) and its record (1), the grant's and the tranche's
 locks, the payment's facts, its writes, the audit append, the webhook event, the e-mail's facts
 and recipients, the e-mails, their jobs."""
