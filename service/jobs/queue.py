@@ -101,7 +101,11 @@ async def defer(
     return job_id
 
 
-@functools.cache
+_BATCH = 500
+"""Jobs per statement (PostgreSQL takes at most 32,767 parameters in a statement)."""
+
+
+@functools.lru_cache(maxsize=64)
 def _defer_many(n: int) -> TextClause:
     """`n` jobs in one call of procrastinate's `procrastinate_defer_jobs_v1` (built once per
     `n`; the parameters of job i end in `_i`)."""
@@ -119,9 +123,17 @@ async def defer_many(
     session: AsyncSession, calls: Sequence[tuple[Task[Any, Any, Any], dict[str, Any]]]
 ) -> list[int]:
     """Queue each `task(**args)` of `calls` in `session`'s transaction, as `defer` would one by
-    one (no schedule, lock or priority of their own), in one statement; returns the job ids."""
-    if not calls:
-        return []
+    one (no schedule, lock or priority of their own), in one statement per batch of up to
+    `_BATCH`; returns the job ids."""
+    ids: list[int] = []
+    for start in range(0, len(calls), _BATCH):
+        ids += await _defer_batch(session, calls[start : start + _BATCH])
+    return ids
+
+
+async def _defer_batch(
+    session: AsyncSession, calls: Sequence[tuple[Task[Any, Any, Any], dict[str, Any]]]
+) -> list[int]:
     params: dict[str, Any] = {}
     for i, (task, args) in enumerate(calls):
         params |= {

@@ -82,7 +82,11 @@ _OUTBOX: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQL
 _EMAIL_FIELDS = ("id", "topic", "payload", "created_at", "available_at", "dedupe_key")
 
 
-@functools.cache
+_BATCH = 500
+"""E-mails per INSERT (PostgreSQL takes at most 32,767 parameters in a statement)."""
+
+
+@functools.lru_cache(maxsize=64)
 def _write_emails(n: int) -> Any:
     """`n` e-mails in one INSERT (built once per `n`; the parameters of row i end in `_i`), those
     whose `dedupe_key` was written before left out; returns the ids written."""
@@ -107,11 +111,24 @@ async def _write(
     dedupe_key: str | None,
 ) -> list[uuid.UUID]:
     """One e-mail of `kind` per recipient (who wants it: checked by the caller) and its sending
-    job: two statements whatever their number (one INSERT, one deferral of all the jobs)."""
+    job: two statements per batch of up to `_BATCH` (one INSERT, one deferral of their jobs)."""
+    written: list[uuid.UUID] = []
+    for start in range(0, len(recipients), _BATCH):
+        written += await _write_batch(
+            session, kind, recipients[start : start + _BATCH], params, dedupe_key
+        )
+    return written
+
+
+async def _write_batch(
+    session: AsyncSession,
+    kind: NotificationKind,
+    recipients: Sequence[uuid.UUID],
+    params: Mapping[str, Any],
+    dedupe_key: str | None,
+) -> list[uuid.UUID]:
     from service.notifications.tasks import send
 
-    if not recipients:
-        return []
     now = utcnow()
     ids = [uuid.uuid4() for _ in recipients]
     values: dict[str, Any] = {}
