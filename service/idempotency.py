@@ -179,61 +179,61 @@ async def _claim(
 
     A request holding the key has not committed its record: PostgreSQL makes the insert wait for
     that transaction to end (at most CLAIM_WAIT; then 409). When the holder commits, its record
-    is read and replayed; when it rolls back or its connection dies, this insert goes through."""
+    is read and replayed; when it rolls back or its connection dies, this insert goes through.
+
+    No savepoint: a lock timeout fails the request's transaction, and the 409 it answers rolls
+    the whole transaction back (the claim is the request's first write; its SET with it)."""
     now = utcnow()
     try:
-        async with session.begin_nested():  # a lock timeout rolls back to here (and its SET)
-            previous = (
-                await session.execute(_SWAP_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
-            ).scalar_one()
-            new_id = (
+        previous = (await session.execute(_SWAP_LOCK_TIMEOUT, {"value": CLAIM_WAIT})).scalar_one()
+        new_id = (
+            await session.execute(
+                _CLAIM,
+                {
+                    "id": uuid.uuid4(),
+                    "principal": principal,
+                    "key": key,
+                    "request_hash": digest,
+                    "created_at": now,
+                    "previous": previous,
+                },
+            )
+        ).scalar_one_or_none()
+        if new_id is not None:
+            return uuid.UUID(str(new_id))
+        existing = (
+            await session.execute(
+                select(IdempotencyRecord).where(
+                    col(IdempotencyRecord.principal) == principal,
+                    col(IdempotencyRecord.key) == key,
+                )
+            )
+        ).scalar_one()
+        if (
+            existing.status == IdempotencyStatus.IN_FLIGHT
+            and existing.request_hash == digest
+            and existing.created_at < now - ABANDONED_AFTER
+        ):
+            # committed in flight: left by a request that died under an earlier version,
+            # which committed its claim apart from its work (that work was rolled back)
+            await session.execute(_SET_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
+            taken = (
                 await session.execute(
-                    _CLAIM,
-                    {
-                        "id": uuid.uuid4(),
-                        "principal": principal,
-                        "key": key,
-                        "request_hash": digest,
-                        "created_at": now,
-                        "previous": previous,
-                    },
+                    update(IdempotencyRecord)
+                    .where(
+                        col(IdempotencyRecord.id) == existing.id,
+                        col(IdempotencyRecord.status) == IdempotencyStatus.IN_FLIGHT,
+                    )
+                    .values(created_at=now)
+                    .returning(col(IdempotencyRecord.id))
                 )
             ).scalar_one_or_none()
-            if new_id is not None:
-                return uuid.UUID(str(new_id))
-            existing = (
-                await session.execute(
-                    select(IdempotencyRecord).where(
-                        col(IdempotencyRecord.principal) == principal,
-                        col(IdempotencyRecord.key) == key,
-                    )
-                )
-            ).scalar_one()
-            if (
-                existing.status == IdempotencyStatus.IN_FLIGHT
-                and existing.request_hash == digest
-                and existing.created_at < now - ABANDONED_AFTER
-            ):
-                # committed in flight: left by a request that died under an earlier version,
-                # which committed its claim apart from its work (that work was rolled back)
-                await session.execute(_SET_LOCK_TIMEOUT, {"value": CLAIM_WAIT})
-                taken = (
-                    await session.execute(
-                        update(IdempotencyRecord)
-                        .where(
-                            col(IdempotencyRecord.id) == existing.id,
-                            col(IdempotencyRecord.status) == IdempotencyStatus.IN_FLIGHT,
-                        )
-                        .values(created_at=now)
-                        .returning(col(IdempotencyRecord.id))
-                    )
-                ).scalar_one_or_none()
-                await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
-                if taken is not None:
-                    log.warning("idempotency_claim_recovered", record_id=str(taken))
-                    return taken
-                await session.refresh(existing)  # another retry took it over and finished
-            return existing
+            await session.execute(_SET_LOCK_TIMEOUT, {"value": previous})
+            if taken is not None:
+                log.warning("idempotency_claim_recovered", record_id=str(taken))
+                return taken
+            await session.refresh(existing)  # another retry took it over and finished
+        return existing
     except DBAPIError as exc:
         orig = exc.orig
         cause = getattr(orig, "__cause__", None)
@@ -257,18 +257,29 @@ def _problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return None
 
 
+_COMPLETE = (
+    update(IdempotencyRecord)
+    .where(col(IdempotencyRecord.id) == bindparam("record_id"))
+    .values(
+        status=IdempotencyStatus.COMPLETED,
+        response_status=bindparam("response_status"),
+        response_body=bindparam("response_body"),
+        completed_at=bindparam("completed_at"),
+    )
+)
+"""The answer stored (built once)."""
+
+
 async def _complete(session: AsyncSession, record_id: uuid.UUID, status: int, body: Any) -> None:
     await session.execute(
-        update(IdempotencyRecord)
-        .where(col(IdempotencyRecord.id) == record_id)
-        .values(
-            status=IdempotencyStatus.COMPLETED,
-            response_status=status,
-            response_body=body,
-            completed_at=utcnow(),
-        )
+        _COMPLETE,
+        {
+            "record_id": record_id,
+            "response_status": status,
+            "response_body": body,
+            "completed_at": utcnow(),
+        },
     )
-    await session.flush()
 
 
 def _hook_marks(session: AsyncSession) -> dict[str, int]:

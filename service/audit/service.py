@@ -176,12 +176,20 @@ class Event:
     reason: str | None = None
 
 
-async def record_many(session: AsyncSession, ctx: RequestContext, events: list[Event]) -> None:
+async def record_many(
+    session: AsyncSession, ctx: RequestContext, events: list[Event], *, locked: bool = False
+) -> None:
     """Append `events` to the chain in this order, as :func:`record` would one by one, in two
-    statements whatever their number: the chain's lock, then one statement of chained INSERTs."""
+    statements whatever their number: the chain's lock, then one statement of chained INSERTs.
+
+    `locked`: the caller took the chain's lock (`pg_advisory_xact_lock(AUDIT_LOCK_KEY)`) in an
+    earlier statement of this transaction — its own writes, say — so one statement here. It must
+    have been an earlier statement: the INSERTs' snapshot has to be taken after the lock was
+    granted to see the event of the writer that held it before."""
     if not events:
         return
-    await session.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
+    if not locked:
+        await session.execute(_LOCK, {"key": AUDIT_LOCK_KEY})
     at = utcnow()
     actor_id = ctx.actor.id if ctx.actor.kind == "user" else None
     params: dict[str, Any] = {}

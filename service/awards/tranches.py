@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -15,31 +15,47 @@ from contracts.enums import GrantStatus, TrancheStatus
 from contracts.lifecycles import TRANCHE_TRANSITIONS, allowed_next, can_move
 from service.audit.service import record, snapshot
 from service.awards.grants import _new_version, _terms
-from service.awards.reads import _tranche_reads, grant_or_404
+from service.awards.reads import _sees_grant, _tranche_reads, grant_or_404
 from service.awards.window_money import _release, lock_window
 from service.changes import check_version
 from service.context import RequestContext, utcnow
 from service.persistence.models import Grant, Tranche
 from service.problems import Conflict, Forbidden, IllegalTransition, NotFound
 
+_GRANT_OF_TRANCHE = (
+    select(Grant)
+    .where(
+        col(Grant.id)
+        == select(col(Tranche.grant_id))
+        .where(col(Tranche.id) == bindparam("tranche_id"))
+        .scalar_subquery()
+    )
+    .with_for_update()
+    .execution_options(populate_existing=True)  # the locked row's values: no refresh
+)
+_TRANCHE_LOCKED = (
+    select(Tranche)
+    .where(col(Tranche.id) == bindparam("tranche_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
 
 async def _tranche_for_update(
     session: AsyncSession, ctx: RequestContext, tranche_id: uuid.UUID
 ) -> tuple[Grant, Tranche]:
-    """The tranche and its grant, both locked (grant first), or 404."""
-    found = await session.get(Tranche, tranche_id)
-    if found is None:
+    """The tranche and its grant, both locked (grant first), or 404. Two statements built once:
+    the grant found by the tranche's id and locked (a tranche never changes its grant), then the
+    tranche."""
+    grant = (
+        await session.execute(_GRANT_OF_TRANCHE, {"tranche_id": tranche_id})
+    ).scalar_one_or_none()
+    if grant is None:
         raise NotFound(f"tranche {tranche_id} does not exist")
-    # locked by the read that checks it is the caller's to see: one statement, not two
-    grant = await grant_or_404(session, ctx, found.grant_id, lock=True)
-    tranche = (
-        await session.execute(
-            select(Tranche)
-            .where(col(Tranche.id) == tranche_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)  # the locked row's values: no refresh
-        )
-    ).scalar_one()
+    ctx.require(p.can_list_grants(ctx.actor))  # as grant_or_404: the answers in the same order
+    if not _sees_grant(ctx, grant.organisation_id):
+        raise NotFound(f"grant {grant.id} does not exist or is not yours to see")
+    tranche = (await session.execute(_TRANCHE_LOCKED, {"tranche_id": tranche_id})).scalar_one()
     return grant, tranche
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ import procrastinate
 from procrastinate import JobContext
 from procrastinate.app import WorkerOptions
 from procrastinate.tasks import Task
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,6 +99,53 @@ async def defer(
     )
     job_id: int = result.scalar_one()
     return job_id
+
+
+_BATCH = 500
+"""Jobs per statement (PostgreSQL takes at most 32,767 parameters in a statement)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _defer_many(n: int) -> TextClause:
+    """`n` jobs in one call of procrastinate's `procrastinate_defer_jobs_v1` (built once per
+    `n`; the parameters of job i end in `_i`)."""
+    rows = ", ".join(
+        f"ROW(CAST(:queue_{i} AS varchar), CAST(:task_{i} AS varchar), "
+        f"CAST(:priority_{i} AS integer), CAST(:lock_{i} AS text), "
+        f"CAST(:queueing_lock_{i} AS text), CAST(:args_{i} AS jsonb), "
+        f"CAST(:scheduled_at_{i} AS timestamptz))::procrastinate_job_to_defer_v1"
+        for i in range(n)
+    )
+    return text(f"SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[{rows}])) AS id")
+
+
+async def defer_many(
+    session: AsyncSession, calls: Sequence[tuple[Task[Any, Any, Any], dict[str, Any]]]
+) -> list[int]:
+    """Queue each `task(**args)` of `calls` in `session`'s transaction, as `defer` would one by
+    one (no schedule, lock or priority of their own), in one statement per batch of up to
+    `_BATCH`; returns the job ids."""
+    ids: list[int] = []
+    for start in range(0, len(calls), _BATCH):
+        ids += await _defer_batch(session, calls[start : start + _BATCH])
+    return ids
+
+
+async def _defer_batch(
+    session: AsyncSession, calls: Sequence[tuple[Task[Any, Any, Any], dict[str, Any]]]
+) -> list[int]:
+    params: dict[str, Any] = {}
+    for i, (task, args) in enumerate(calls):
+        params |= {
+            f"queue_{i}": task.queue,
+            f"task_{i}": task.name,
+            f"priority_{i}": task.priority,
+            f"lock_{i}": task.lock,
+            f"queueing_lock_{i}": task.queueing_lock,
+            f"args_{i}": json.dumps(args),
+            f"scheduled_at_{i}": None,
+        }
+    return list((await session.execute(_defer_many(len(calls)), params)).scalars())
 
 
 def job_database(context: JobContext) -> Database:

@@ -9,11 +9,14 @@ with a `dedupe_key` is written at most once (e.g. one reminder per assignment)."
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +26,7 @@ from contracts.enums import DecisionOutcome, ProposalStatus
 from contracts.notifications import NotificationKind
 from contracts.webhooks import EventType
 from service.context import utcnow
-from service.jobs import defer
+from service.jobs import defer, defer_many
 from service.persistence.models import (
     AppUser,
     CallWindow,
@@ -75,6 +78,75 @@ async def _wanting(
     return list(rows.scalars())
 
 
+_OUTBOX: sa.Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel tables have one
+_EMAIL_FIELDS = ("id", "topic", "payload", "created_at", "available_at", "dedupe_key")
+
+
+_BATCH = 500
+"""E-mails per INSERT (PostgreSQL takes at most 32,767 parameters in a statement)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _write_emails(n: int) -> Any:
+    """`n` e-mails in one INSERT (built once per `n`; the parameters of row i end in `_i`), those
+    whose `dedupe_key` was written before left out; returns the ids written."""
+    return (
+        insert(_OUTBOX)
+        .values(
+            [
+                {f: sa.bindparam(f"{f}_{i}", type_=_OUTBOX.c[f].type) for f in _EMAIL_FIELDS}
+                for i in range(n)
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_OUTBOX.c.id)
+    )
+
+
+async def _write(
+    session: AsyncSession,
+    kind: NotificationKind,
+    recipients: Sequence[uuid.UUID],
+    params: Mapping[str, Any],
+    dedupe_key: str | None,
+) -> list[uuid.UUID]:
+    """One e-mail of `kind` per recipient (who wants it: checked by the caller) and its sending
+    job: two statements per batch of up to `_BATCH` (one INSERT, one deferral of their jobs)."""
+    written: list[uuid.UUID] = []
+    for start in range(0, len(recipients), _BATCH):
+        written += await _write_batch(
+            session, kind, recipients[start : start + _BATCH], params, dedupe_key
+        )
+    return written
+
+
+async def _write_batch(
+    session: AsyncSession,
+    kind: NotificationKind,
+    recipients: Sequence[uuid.UUID],
+    params: Mapping[str, Any],
+    dedupe_key: str | None,
+) -> list[uuid.UUID]:
+    from service.notifications.tasks import send
+
+    now = utcnow()
+    ids = [uuid.uuid4() for _ in recipients]
+    values: dict[str, Any] = {}
+    for i, (message_id, user_id) in enumerate(zip(ids, recipients, strict=True)):
+        values |= {
+            f"id_{i}": message_id,
+            f"topic_{i}": TOPIC_PREFIX + kind.value,
+            f"payload_{i}": {"kind": kind.value, "user_id": str(user_id), "params": dict(params)},
+            f"created_at_{i}": now,
+            f"available_at_{i}": now,
+            f"dedupe_key_{i}": f"{dedupe_key}:{user_id}" if dedupe_key else None,
+        }
+    inserted = set((await session.execute(_write_emails(len(ids)), values)).scalars())
+    written = [i for i in ids if i in inserted]  # those already written once are left out
+    await defer_many(session, [(send, {"outbox_id": str(i)}) for i in written])
+    return written
+
+
 async def notify(
     session: AsyncSession,
     kind: NotificationKind,
@@ -85,30 +157,7 @@ async def notify(
 ) -> list[uuid.UUID]:
     """Write one e-mail of `kind` per recipient who wants it, each with its sending job, in the
     caller's transaction; returns the outbox ids written."""
-    from service.notifications.tasks import send
-
-    now = utcnow()
-    written: list[uuid.UUID] = []
-    for user_id in await _wanting(session, kind, user_ids):
-        message_id = uuid.uuid4()
-        inserted = await session.execute(
-            insert(OutboxMessage)
-            .values(
-                id=message_id,
-                topic=TOPIC_PREFIX + kind.value,
-                payload={"kind": kind.value, "user_id": str(user_id), "params": dict(params)},
-                created_at=now,
-                available_at=now,
-                dedupe_key=f"{dedupe_key}:{user_id}" if dedupe_key else None,
-            )
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(col(OutboxMessage.id))
-        )
-        if inserted.scalar_one_or_none() is None:
-            continue  # already written once
-        await defer(session, send, outbox_id=str(message_id))
-        written.append(message_id)
-    return written
+    return await _write(session, kind, await _wanting(session, kind, user_ids), params, dedupe_key)
 
 
 async def _members(session: AsyncSession, organisation_id: uuid.UUID) -> list[uuid.UUID]:
@@ -203,9 +252,80 @@ async def notify_grant(
     return await notify(session, kind, await _members(session, grant.organisation_id), facts)
 
 
-async def notify_tranche(
-    session: AsyncSession, kind: NotificationKind, tranche_id: uuid.UUID
+@dataclass(frozen=True)
+class TranchePaid:
+    """The rows of a payment, in the hands of the use case that wrote them (the tranche and its
+    grant as they now are, the ledger entry): its e-mail is written from them, not read back."""
+
+    grant: Grant
+    tranche: Tranche
+    entry: LedgerEntry
+
+
+_OFF = select(col(NotificationPreference.user_id)).where(
+    col(NotificationPreference.kind) == sa.bindparam("kind"),
+    col(NotificationPreference.enabled).is_(False),
+)
+_FACTS_AND_MEMBERS = select(
+    col(Proposal.title),
+    col(Proposal.receipt_number),
+    sa.func.array(
+        select(col(AppUser.id))
+        .where(
+            col(AppUser.id).in_(
+                select(col(Membership.user_id)).where(
+                    col(Membership.organisation_id) == sa.bindparam("organisation_id")
+                )
+            ),
+            col(AppUser.is_active),
+            col(AppUser.id).not_in(_OFF),
+        )
+        .order_by(col(AppUser.id))
+        .scalar_subquery()
+    ).label("recipients"),
+).where(col(Proposal.id) == sa.bindparam("proposal_id"))
+"""A grant's proposal's title and receipt number, and the members of its organisation who want
+an e-mail of a kind (`_members` then `_wanting`, in one statement built once)."""
+
+
+async def _tranche_paid(
+    session: AsyncSession, kind: NotificationKind, paid: TranchePaid
 ) -> list[uuid.UUID]:
+    """`notify_tranche` of a payment from its rows: three statements (the facts and recipients,
+    the e-mails, their jobs)."""
+    grant, tranche, entry = paid.grant, paid.tranche, paid.entry
+    row = (
+        await session.execute(
+            _FACTS_AND_MEMBERS,
+            {
+                "proposal_id": grant.proposal_id,
+                "organisation_id": grant.organisation_id,
+                "kind": kind.value,
+            },
+        )
+    ).one()
+    facts: dict[str, Any] = {
+        "title": row.title,
+        "receipt": row.receipt_number or "",
+        "number": tranche.position + 1,
+        "amount": money(tranche.amount, tranche.currency),
+        "value_date": {"date": entry.value_date.isoformat()},
+        "reference": entry.reference,
+    }
+    return await _write(session, kind, row.recipients, facts, None)
+
+
+async def notify_tranche(
+    session: AsyncSession,
+    kind: NotificationKind,
+    tranche_id: uuid.UUID,
+    *,
+    paid: TranchePaid | None = None,
+) -> list[uuid.UUID]:
+    """An e-mail about a tranche to its grant's organisation's members (due, paid); of a
+    payment whose rows are given (`paid`), from those rows."""
+    if paid is not None and kind == NotificationKind.TRANCHE_PAID:
+        return await _tranche_paid(session, kind, paid)
     tranche = await session.get(Tranche, tranche_id)
     grant = await session.get(Grant, tranche.grant_id) if tranche else None
     if tranche is None or grant is None:
@@ -269,10 +389,14 @@ async def notify_decisions(session: AsyncSession, window_id: uuid.UUID) -> list[
 
 
 async def on_event(
-    session: AsyncSession, event_type: EventType, data: Mapping[str, object]
+    session: AsyncSession,
+    event_type: EventType,
+    data: Mapping[str, object],
+    *,
+    known: TranchePaid | None = None,
 ) -> list[uuid.UUID]:
     """The e-mails an event brings (called by `emit`, in its transaction); none when the event
-    does not name an existing row."""
+    does not name an existing row. `known`: the rows of a payment, in the caller's hands."""
 
     def ident(key: str) -> uuid.UUID:
         try:
@@ -289,7 +413,9 @@ async def on_event(
     if event_type == EventType.TRANCHE_DUE:
         return await notify_tranche(session, NotificationKind.TRANCHE_DUE, ident("tranche_id"))
     if event_type == EventType.TRANCHE_DISBURSED:
-        return await notify_tranche(session, NotificationKind.TRANCHE_PAID, ident("tranche_id"))
+        return await notify_tranche(
+            session, NotificationKind.TRANCHE_PAID, ident("tranche_id"), paid=known
+        )
     if event_type == EventType.SELECTION_APPROVED:
         return await notify_decisions(session, ident("window_id"))
     return []

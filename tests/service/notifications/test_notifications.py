@@ -643,3 +643,37 @@ async def test_an_smtp_server_that_stalls_past_the_timeout_is_a_failure_retried_
     with clock.at(failed.available_at + timedelta(seconds=1)):
         assert await send_email(mail.database, settings, outbox_id) is True
     assert smtp.inbox.messages[-1]["Message-ID"] == f"<{outbox_id}@pcc.example>"
+
+
+async def test_e_mails_are_written_in_batches_each_once_with_its_job(
+    mail: Mail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One INSERT and one deferral per batch (issue 16): three recipients in batches of two are
+    all written, in the recipients' order, each with its job; a dedupe key writes them once."""
+    import service.jobs.queue as queue
+    import service.notifications.service as notifications
+
+    monkeypatch.setattr(notifications, "_BATCH", 2)
+    monkeypatch.setattr(queue, "_BATCH", 2)
+    recipients = sorted(mail.users[u].id for u in ("en", "ru", "ky"))
+    async with mail.database.session() as session, session.begin():
+        written = await notify(
+            session, NotificationKind.TRANCHE_DUE, recipients, PAID, dedupe_key="batch"
+        )
+        again = await notify(
+            session, NotificationKind.TRANCHE_DUE, recipients, PAID, dedupe_key="batch"
+        )
+    assert again == []
+    assert len(written) == 3
+    async with mail.database.session() as session:
+        rows = {
+            m.id: m.payload["user_id"]
+            for m in (await session.execute(select(OutboxMessage))).scalars()
+        }
+        jobs = set(
+            (
+                await session.execute(text("SELECT args->>'outbox_id' FROM procrastinate_jobs"))
+            ).scalars()
+        )
+    assert [rows[i] for i in written] == [str(u) for u in recipients]
+    assert jobs == {str(i) for i in written}
