@@ -70,12 +70,11 @@ _TOKEN_LOOKUP = (
     .where(col(AuthToken.token_hash) == bindparam("token_hash"))
 )
 """A bearer token, its user, the user's roles and organisations: one statement (one round trip)
-per authenticated request. Built once, the token's hash a bound parameter: SQLAlchemy computes its
-cache key once (not on every request) and reuses its compiled form, asyncpg its prepared
-statement; it runs on the session's connection (Core, no ORM result processing). Nothing about
-the answer is cached, so a revoked token, a deactivated account, a removed role or membership
-count from the very next request. Sent to asyncpg directly (`CompiledQuery`): SQLAlchemy's
-execution machinery cost more CPU than the statement itself."""
+per authenticated request. Compiled once (the token's hash a bound parameter) and sent to asyncpg
+directly on the request's connection (`CompiledQuery`: SQLAlchemy's execution machinery cost more
+CPU than the statement itself); asyncpg prepares it once per connection. Nothing about the answer
+is cached, so a revoked token, a deactivated account, a removed role or membership count from the
+very next request (a cache defeated by NOTIFY was tried and dropped: docs/performance.md)."""
 _TOKEN_QUERY = CompiledQuery.of(_TOKEN_LOOKUP)
 
 
