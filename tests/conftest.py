@@ -271,15 +271,45 @@ def frozen_clock() -> Iterator[Clock]:
 
 
 @pytest.fixture
-def storage_dir(tmp_path: Path) -> Path:
-    """This test's own private file storage."""
+def storage_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """This test's own private file storage (its module's, for a module marked `shared_app`)."""
+    if request.node.get_closest_marker("shared_app") is not None:
+        path: Path = request.getfixturevalue("module_storage")
+        return path
     return tmp_path / "storage"
 
 
+@pytest.fixture(scope="module")
+def module_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The private file storage of a module's shared app (marker `shared_app`)."""
+    return tmp_path_factory.mktemp("module-storage")
+
+
+@pytest.fixture(scope="module")
+async def module_app(module_storage: Path) -> AsyncIterator[Any]:
+    """One app for a module marked `shared_app`: `create_app` (the routes and the OpenAPI
+    document, most of a second) once, not once per test. Its database is swapped for each test's
+    (`app`); what it captured at creation — settings, the /metrics scrape's database — is the
+    module's, so a module whose tests change settings or read /metrics keeps an app per test."""
+    unbound = Database.from_url("postgresql+asyncpg://unused@localhost:1/unused")
+    settings = TEST_SETTINGS.model_copy(update={"storage_dir": module_storage})
+    yield create_app(settings, database=unbound)
+    await unbound.dispose()
+
+
 @pytest.fixture
-def app(db: Database, storage_dir: Path) -> Any:
-    settings = TEST_SETTINGS.model_copy(update={"storage_dir": storage_dir})
-    return create_app(settings, database=db)
+def app(request: pytest.FixtureRequest, db: Database, storage_dir: Path) -> Iterator[Any]:
+    """The API app, its sessions joining this test's transaction: built for the test, or the
+    module's (`pytestmark = pytest.mark.shared_app`) with this test's database bound to it."""
+    if request.node.get_closest_marker("shared_app") is None:
+        settings = TEST_SETTINGS.model_copy(update={"storage_dir": storage_dir})
+        yield create_app(settings, database=db)
+        return
+    shared = request.getfixturevalue("module_app")
+    unbound = shared.state.db
+    shared.state.db = db
+    yield shared
+    shared.state.db = unbound
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import pytest
 from contracts import permissions as p
 from contracts.enums import ActionPlanStatus, ApiScope, Role
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 ORG = uuid.uuid4()
 USER = p.Actor(kind="user", id=uuid.uuid4(), organisation_ids=frozenset({ORG}))
 OFFICER = p.Actor(kind="user", id=uuid.uuid4(), roles=frozenset({Role.PROGRAMME_OFFICER}))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from string import Template
 from typing import Any, NamedTuple
 
@@ -16,9 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.enums import FundingSourceKind, Role
+from service.app import create_app
 from service.persistence.base import metadata
+from service.persistence.database import Database
 from service.persistence.models import ActionPlan, ActionPlanItem, FundingSource, Pcc, Territory
-from tests.conftest import MakeOrganisation, MakeUser
+from tests.conftest import TEST_SETTINGS, MakeOrganisation, MakeUser
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:pcc-grants:problem:"
@@ -59,6 +63,40 @@ SNAPSHOT = text(_snapshot_sql())
 async def snapshot(session: AsyncSession) -> dict[str, tuple[int, str]]:
     rows = (await session.execute(SNAPSHOT)).all()
     return {name: (n, digest) for name, n, digest in rows}
+
+
+# --- the app, built once for the module ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def module_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared app's private file storage (its settings are frozen: one for the module)."""
+    return tmp_path_factory.mktemp("bad-input-storage")
+
+
+@pytest.fixture
+def storage_dir(module_storage: Path) -> Path:
+    """Overrides conftest's: where this module's app keeps uploaded files."""
+    return module_storage
+
+
+@pytest.fixture(scope="module")
+async def shared_app(module_storage: Path) -> AsyncIterator[Litestar]:
+    """`create_app` (routes, the OpenAPI document: about 0.5 s) once here, not once per test: no
+    test of this module changes the app's settings, and none reads /metrics."""
+    unbound = Database.from_url("postgresql+asyncpg://unused@localhost:1/unused")
+    settings = TEST_SETTINGS.model_copy(update={"storage_dir": module_storage})
+    yield create_app(settings, database=unbound)
+    await unbound.dispose()
+
+
+@pytest.fixture
+def app(shared_app: Litestar, db: Database) -> Iterator[Litestar]:
+    """Overrides conftest's `app`: the same app, its sessions joining this test's transaction."""
+    unbound = shared_app.state.db
+    shared_app.state.db = db
+    yield shared_app
+    shared_app.state.db = unbound
 
 
 # --- the world the bad requests are sent to ---------------------------------------------------
@@ -708,6 +746,10 @@ async def test_snapshot_notices_an_update(world: World, session: AsyncSession) -
 
 
 def register_boom(app: Litestar) -> None:
+    """GET /boom raises inside its handler; once per app (the module's app is shared)."""
+    if any(route.path == "/boom" for route in app.routes):
+        return
+
     @get("/boom", operation_id="GetBoom")
     async def boom() -> None:
         raise RuntimeError("secret internals")

@@ -24,6 +24,8 @@ from contracts.pcc import (
 from service.persistence.models import AuditEvent, Call, CallContribution, Pcc, Territory
 from tests.conftest import MakeUser
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 @pytest.fixture
 async def pcc(session: AsyncSession, territory: Territory) -> Pcc:

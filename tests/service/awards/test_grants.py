@@ -51,6 +51,8 @@ from tests.money_world import (
     grant_body,
 )
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 @pytest.fixture
 async def world(session: AsyncSession) -> MoneyWorld:

@@ -19,6 +19,8 @@ from tests.conftest import MakeOrganisation, MakeUser
 from tests.money_world import AGREEMENT, MoneyWorld, build_money_world, grant_body
 from tests.service.documents.pdf import flat, ink, pages_of, text_of, to_pngs
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 ORG_NAME = "«Үмүт жана өнүгүү» коомдук бирикмеси"
 ITEM = "Жаштар менен диалог: ынтымак үчүн аңгемелешүүлөр"
 

@@ -20,6 +20,8 @@ from tests.factories import approved_window
 from tests.journey import Programme
 from tests.service.documents.pdf import flat, ink, text_of, to_pngs
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def test_the_feedback_summary_shows_scores_and_thresholds_but_no_reviewer_name(
     programme: Programme,

@@ -18,6 +18,8 @@ from service.documents.render import STATIC, static_only_fetcher
 from service.documents.texts import LANGS, TEXTS
 from service.documents.words_ky import HUNDRED, LIMIT, SCALES, TENS, UNITS, ZERO, kyrgyz_words
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 VALUES = {w: i for i, w in enumerate(UNITS) if w} | {w: 10 * i for i, w in enumerate(TENS) if w}
 SCALE_OF = {w: 1000**i for i, w in enumerate(SCALES) if w}
 

@@ -50,6 +50,8 @@ from service.persistence.models import (
 )
 from tests.conftest import MakeOrganisation, MakeUser, Person, QueryCounter
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 BISHKEK = ZoneInfo("Asia/Bishkek")
 TODAY = date(2026, 6, 15)
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=BISHKEK)

@@ -30,6 +30,8 @@ from service.persistence.database import Database
 from service.persistence.models import ApiKey, AppUser, AuditEvent
 from tests.conftest import TEST_SETTINGS, MakeUser, Person, QueryCounter, hashed_test_password
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 UNAUTHENTICATED = "urn:pcc-grants:problem:unauthenticated"
 CONFLICT = "urn:pcc-grants:problem:conflict"
 SEVEN_DAYS = timedelta(days=7)

@@ -47,6 +47,8 @@ from service.persistence.models import (
 from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, MakeOrganisation, MakeUser, Person
 from tests.factories import NEW_PASSWORD, registration
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 UNAUTHENTICATED = "urn:pcc-grants:problem:unauthenticated"
 FORBIDDEN = "urn:pcc-grants:problem:forbidden"
 CONFLICT = "urn:pcc-grants:problem:conflict"

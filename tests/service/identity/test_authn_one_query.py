@@ -3,6 +3,7 @@ token, a removed role or membership counts from the very next request (issue 16)
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -12,6 +13,8 @@ from contracts.enums import Role
 from service.identity.authn import authenticate
 from service.persistence.models import Membership, UserRole
 from tests.conftest import MakeOrganisation, MakeUser, QueryCounter
+
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
 
 
 async def test_bearer_token_is_authenticated_in_one_statement(

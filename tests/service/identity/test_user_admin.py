@@ -14,6 +14,8 @@ from contracts.enums import Role
 from contracts.identity import UserCreate, UserUpdate
 from tests.conftest import MakeUser
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 PASSWORD = "quiet orange lantern harbour"
 
 

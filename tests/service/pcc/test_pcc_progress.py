@@ -44,6 +44,8 @@ from service.persistence.models import (
 from tests.conftest import QueryCounter
 from tests.money_world import START, MoneyWorld, build_money_world, grant_body
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 def who(http: httpx.AsyncClient, world: MoneyWorld, name: str) -> GrantsClient:
     return GrantsClient(http, token=world.tokens[name])

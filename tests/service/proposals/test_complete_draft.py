@@ -30,6 +30,8 @@ from service.persistence.models import (
 )
 from tests.journey import PDF, Programme, published_call
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 LINES = [
     BudgetLineCreate(
         category="venue", description="Hall", quantity=Decimal("4"), unit_cost=1_500_000

@@ -61,6 +61,8 @@ from service.persistence.models import (
 from service.persistence.models import Call as CallRow
 from tests.conftest import MakeOrganisation, MakeUser, Person, QueryCounter
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 

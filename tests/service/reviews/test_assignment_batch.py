@@ -34,6 +34,8 @@ from tests.conftest import MakeUser, Person
 from tests.factories import apply_to_window, make_reviewers, submitted_proposal
 from tests.journey import Programme
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 @dataclass
 class Round:

@@ -35,6 +35,8 @@ from tests.conftest import MakeUser, Person, QueryCounter
 from tests.factories import criterion_scores, make_reviewers, make_rubric
 from tests.journey import CLOSES, NOW, Programme, complete_draft, published_call
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 CODES = ["relevance", "feasibility", "gender"]
 WEIGHTS = {"relevance": 400, "feasibility": 350, "gender": 250}
 # proposal → reviewer → (relevance, feasibility, gender), tenths. B and C are scored alike: an

@@ -19,6 +19,8 @@ from tests.conftest import MakeUser, Person
 from tests.factories import criterion_scores, make_reviewers, submitted_proposal
 from tests.journey import Programme
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 @dataclass
 class Assigned:

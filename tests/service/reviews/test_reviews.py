@@ -35,6 +35,8 @@ from tests.journey import (
     window_spec,
 )
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def test_panel_reviews_a_proposal_with_conflicts_kept_out(
     programme: Programme, make_user: MakeUser, session: AsyncSession

@@ -33,6 +33,8 @@ from tests.factories import (
 )
 from tests.journey import Programme
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def _events(session: AsyncSession, action: str, entity_id: uuid.UUID) -> int:
     return int(

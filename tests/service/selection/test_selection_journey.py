@@ -30,6 +30,8 @@ from tests.conftest import MakeOrganisation, MakeUser
 from tests.factories import REQUEST, apply_to_window, criterion_scores, make_rubric
 from tests.journey import MONTHS, Programme, published_call
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 # (name, women-led, scores by both reviewers): B and C tie exactly; D is the women-led one
 APPLICANTS = [
     ("Alpha", False, (45, 45, 40)),
