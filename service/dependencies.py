@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.permissions import ANONYMOUS, Actor
@@ -67,34 +67,6 @@ async def _unit_of_work(session: AsyncSession) -> AsyncIterator[None]:
     else:
         await session.commit()
         run_hooks(session, AFTER_COMMIT)
-
-
-def provide_read_session(request: Request[Any, Any, Any]) -> AsyncSession:
-    """A `READ_ONLY` operation's session: the one the authentication middleware opened (and
-    closes); its statements commit on their own, so there is no unit of work to end. A plain
-    function, not a generator: no cleanup for Litestar to schedule."""
-    shared: AsyncSession | None = request.scope.get("state", {}).get(SESSION_STATE)
-    if shared is None:  # READ_ONLY is for secured operations: the middleware opened one
-        raise RuntimeError(f"{request.route_handler} is READ_ONLY but has no session")
-    return shared
-
-
-def provide_read_context(state: State, request: Request[Any, Any, Any]) -> RequestContext:
-    """`provide_context` for a `READ_ONLY` operation (synchronous: nothing to await)."""
-    scope_state = request.scope.get("state", {})
-    rid = scope_state.get("request_id")
-    return RequestContext(
-        actor=scope_state.get(ACTOR_STATE, ANONYMOUS),
-        request_id=rid if isinstance(rid, str) else None,
-        payments=state.payments,
-    )
-
-
-READ_ONLY_DEPENDENCIES = {
-    "session": Provide(provide_read_session, sync_to_thread=False),
-    "ctx": Provide(provide_read_context, sync_to_thread=False),
-}
-"""The dependencies of an operation marked `READ_ONLY` (its route's `dependencies=`)."""
 
 
 async def provide_context(

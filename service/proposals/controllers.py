@@ -15,7 +15,7 @@ from contracts import calls as cc
 from contracts import proposals as c
 from contracts.enums import AttachmentKind, OrganisationKind, ProposalStatus
 from service.attachments import download
-from service.dependencies import READ_ONLY_DEPENDENCIES, AppSettings, Ctx, Session
+from service.dependencies import AppSettings, Ctx, Session
 from service.edge import UPLOAD_BODY_LIMIT, IdempotencyKeyHeader
 from service.idempotency import idempotent
 from service.openapi import USER, problems
@@ -77,13 +77,7 @@ class ProposalController(Controller):
     tags = ["proposals"]
     security = USER
 
-    @get(
-        "/",
-        operation_id="ListProposals",
-        responses=problems(401),
-        opt=READ_ONLY,
-        dependencies=READ_ONLY_DEPENDENCIES,
-    )
+    @get("/", operation_id="ListProposals", responses=problems(401), opt=READ_ONLY)
     async def list_proposals(
         self,
         session: Session,
@@ -114,7 +108,6 @@ class ProposalController(Controller):
         operation_id="GetProposal",
         responses=problems(401, 404),
         opt=READ_ONLY,
-        dependencies=READ_ONLY_DEPENDENCIES,
     )
     async def get_proposal(
         self, proposal_id: FromPath[uuid.UUID], session: Session, ctx: Ctx
