@@ -54,25 +54,18 @@ class CombinedApp:
 def web_config(settings: Settings) -> Any:
     """The web's deployment facts from the settings: the session secret shared by all workers
     (and hosts), secure cookies when the public address is HTTPS."""
-    import secrets
-
+    from service.sealing import host_key
     from web.config import WebConfig
 
-    if settings.session_secret:
-        secret = bytes.fromhex(settings.session_secret)
-    elif settings.environment == "production":
-        raise click.UsageError("production needs GRANTS_SESSION_SECRET (64 hex digits)")
-    else:
-        key_file = settings.data_dir / "web-session.key"
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        if not key_file.exists():
-            try:
-                with key_file.open("x") as fh:  # several workers may race: one writes
-                    fh.write(secrets.token_hex(32))
-                key_file.chmod(0o600)
-            except FileExistsError:
-                pass
-        secret = bytes.fromhex(key_file.read_text().strip())
+    try:
+        secret = host_key(
+            settings.session_secret,
+            settings,
+            file_name="web-session.key",
+            variable="GRANTS_SESSION_SECRET",
+        )
+    except RuntimeError as exc:  # production without the setting
+        raise click.UsageError(str(exc)) from exc
     https = settings.public_base_url.startswith("https://")
     return WebConfig(
         session_secret=secret,

@@ -38,21 +38,8 @@ async def test_read_only_operations_send_no_begin_and_answer_as_before(
     fresh_db: str, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = Database.from_url(fresh_db, pool_size=1)
-    token, token_hash = new_token()
+    token = await _demo_and_officer(database)
     async with database.session() as session:
-        await load_demo_data(session)
-        user = AppUser(
-            email="reader@test.example", full_name="R", password_hash=hashed_test_password()
-        )
-        session.add(user)
-        await session.flush()
-        session.add(UserRole(user_id=user.id, role=Role.PROGRAMME_OFFICER))
-        session.add(
-            AuthToken(
-                user_id=user.id, token_hash=token_hash, expires_at=utcnow() + timedelta(hours=1)
-            )
-        )
-        await session.commit()
         expected_ids = [
             str(r)
             for r in (
@@ -119,19 +106,7 @@ async def test_every_pooled_connection_dropped_costs_no_read_only_request(
     marks every connection pooled before it as stale (as SQLAlchemy does on a disconnect), so the
     one retry gets a new connection, not the next dead one."""
     database = Database.from_url(fresh_db, pool_size=4)
-    token, token_hash = new_token()
-    async with database.session() as session:
-        await load_demo_data(session)
-        user = AppUser(email="r@test.example", full_name="R", password_hash=hashed_test_password())
-        session.add(user)
-        await session.flush()
-        session.add(UserRole(user_id=user.id, role=Role.PROGRAMME_OFFICER))
-        session.add(
-            AuthToken(
-                user_id=user.id, token_hash=token_hash, expires_at=utcnow() + timedelta(hours=1)
-            )
-        )
-        await session.commit()
+    token = await _demo_and_officer(database)
     app: Any = create_app(TEST_SETTINGS, database=database)
     headers = {"authorization": f"Bearer {token}"}
     admin = Database.from_url(fresh_db, pool_size=1)
@@ -159,3 +134,23 @@ async def test_every_pooled_connection_dropped_costs_no_read_only_request(
     assert pooled >= 2  # several dead connections were waiting in the pool
     assert terminated >= pooled
     assert after == [200] * 6
+
+
+async def _demo_and_officer(database: Database) -> str:
+    """The demo data and a programme officer with a live bearer token (committed)."""
+    token, token_hash = new_token()
+    async with database.session() as session:
+        await load_demo_data(session)
+        user = AppUser(
+            email="reader@test.example", full_name="R", password_hash=hashed_test_password()
+        )
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role=Role.PROGRAMME_OFFICER))
+        session.add(
+            AuthToken(
+                user_id=user.id, token_hash=token_hash, expires_at=utcnow() + timedelta(hours=1)
+            )
+        )
+        await session.commit()
+    return token
