@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, expect
 from sqlalchemy import select
 from sqlmodel import col
@@ -228,11 +229,18 @@ async def _payments(client: GrantsClient, tranche_id: uuid.UUID) -> list[str]:
 async def submit(target: Page | Locator, selector: str, url: str, **click: Any) -> None:
     """Click (a form's button) and wait for the page it leads to (POST → 303 → GET)."""
     page = target if isinstance(target, Page) else target.page
-    async with page.expect_navigation(url=url):
-        if isinstance(target, Page):
-            await target.click(selector, **click)
-        else:
-            await target.click(**click)
+    try:
+        async with page.expect_navigation(url=url):
+            if isinstance(target, Page):
+                await target.click(selector, **click)
+            else:
+                await target.click(**click)
+    except PlaywrightError as exc:
+        # a double click sends the form twice: the browser may abort the first navigation for
+        # the second, and the wait may have been on the aborted one — wait for where they end
+        if click.get("click_count", 1) < 2 or "ERR_ABORTED" not in str(exc):
+            raise
+        await page.wait_for_url(url)
     await page.wait_for_load_state("networkidle")
 
 
