@@ -259,30 +259,34 @@ class AuthenticationMiddleware(ASGIMiddleware):
         # a READ_ONLY operation reads on a pooled connection taken by itself (no Session
         # transaction to begin and end around it: service/persistence/compiled.py)
         raw = await db.checkout() if is_read_only(handler) else None
+        session = db.sessionmaker_for(handler)()
         try:
-            async with db.sessionmaker_for(handler)() as session:
+            if raw is not None:
+                session.info[RAW_CONNECTION] = raw
+            try:
+                actor, restriction = await authenticate(session, authorization, api_key)
+            except DroppedConnection:
+                # the pooled connection was dropped by the server (no pre-ping any more): it
+                # is invalidated, nothing of the request has run, so it starts again on a
+                # fresh one
                 if raw is not None:
+                    await db.checkin(raw)
+                    raw = await db.checkout()
                     session.info[RAW_CONNECTION] = raw
-                try:
-                    actor, restriction = await authenticate(session, authorization, api_key)
-                except DroppedConnection:
-                    # the pooled connection was dropped by the server (no pre-ping any more): it
-                    # is invalidated, nothing of the request has run, so it starts again on a
-                    # fresh one
-                    if raw is not None:
-                        await db.checkin(raw)
-                        raw = await db.checkout()
-                        session.info[RAW_CONNECTION] = raw
-                    actor, restriction = await authenticate(session, authorization, api_key)
-                except DBAPIError as exc:
-                    if not is_disconnect(exc):
-                        raise
-                    # the pooled connection was dropped by the server (no pre-ping any more):
-                    # nothing of the request has run, so it starts again on a fresh connection
-                    await session.rollback()
-                    actor, restriction = await authenticate(session, authorization, api_key)
-                await self._go_on(scope, receive, send, next_app, session, actor, restriction)
+                actor, restriction = await authenticate(session, authorization, api_key)
+            except DBAPIError as exc:
+                if not is_disconnect(exc):
+                    raise
+                # the pooled connection was dropped by the server (no pre-ping any more):
+                # nothing of the request has run, so it starts again on a fresh connection
+                await session.rollback()
+                actor, restriction = await authenticate(session, authorization, api_key)
+            await self._go_on(scope, receive, send, next_app, session, actor, restriction)
         finally:
+            # a session whose reads all went to the raw connection never began: nothing to
+            # close (closing one costs a greenlet round, ~50 µs of a ~700 µs list request)
+            if session.in_transaction() or session.sync_session.identity_map:
+                await session.close()
             if raw is not None:
                 await db.checkin(raw)
 
