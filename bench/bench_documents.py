@@ -85,7 +85,7 @@ def plain_view() -> dict[str, Any]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def under_load(
@@ -148,7 +148,7 @@ async def server_health(letters: int) -> dict[str, float]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "GRANTS_DATABASE_URL")}
     env["GRANTS_DATA_DIR"] = str(data)
-    proc = subprocess.Popen(  # noqa: S603  (our own CLI)
+    proc = subprocess.Popen(  # noqa: S603, ASYNC220  (our own CLI; started once, before any load)
         [
             sys.executable,
             "-c",
@@ -250,10 +250,12 @@ async def main() -> None:
     f50, l50, l99 = pct(floor, 50), pct(letters, 50), pct(letters, 99)
     print(f"1. under load ({n} renders, 8 in flight, 2 processes)")
     print(
-        f"   floor (one page of plain text): p50 {f50 * 1000:.0f} ms, p99 {pct(floor, 99) * 1000:.0f} ms"
+        f"   floor (one page of plain text): p50 {f50 * 1000:.0f} ms,"
+        f" p99 {pct(floor, 99) * 1000:.0f} ms"
     )
     print(
-        f"   award letter:                   p50 {l50 * 1000:.0f} ms ({l50 / f50:.1f}x), p99 {l99 * 1000:.0f} ms ({l99 / f50:.1f}x)"
+        f"   award letter:                   p50 {l50 * 1000:.0f} ms ({l50 / f50:.1f}x),"
+        f" p99 {l99 * 1000:.0f} ms ({l99 / f50:.1f}x)"
     )
     pool.shutdown()
 
@@ -291,7 +293,8 @@ async def main() -> None:
         r = await server_health(20)
         print(f"   idle: p50 {r['idle_p50'] * 1000:.1f} ms, p99 {r['idle_p99'] * 1000:.1f} ms")
         print(
-            f"   busy: p50 {r['busy_p50'] * 1000:.1f} ms, p99 {r['busy_p99'] * 1000:.1f} ms, max {r['busy_max'] * 1000:.1f} ms"
+            f"   busy: p50 {r['busy_p50'] * 1000:.1f} ms, p99 {r['busy_p99'] * 1000:.1f} ms,"
+            f" max {r['busy_max'] * 1000:.1f} ms"
         )
         print(
             f"   20 letters in {r['letters_wall']:.2f} s: {int(r['ok'])} PDFs,"

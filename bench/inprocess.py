@@ -143,17 +143,13 @@ async def run(url: str, args: argparse.Namespace) -> None:
         async def send(_: dict[str, Any]) -> None:
             return None
 
-        await app(
-            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send
-        )
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
 
     life = asyncio.ensure_future(lifespan())
     await asyncio.sleep(0.5)
 
     async def token(local: str) -> dict[str, str]:
-        body = msgspec.json.encode(
-            {"email": f"{local}@{DEMO_DOMAIN}", "password": DEMO_PASSWORD}
-        )
+        body = msgspec.json.encode({"email": f"{local}@{DEMO_DOMAIN}", "password": DEMO_PASSWORD})
         status, text = await call(asgi, "POST", "/api/v1/auth/token", body=body)
         if status != 201:
             raise RuntimeError(f"sign-in {local}: {status} {text[:300]!r}")
@@ -274,9 +270,9 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=40)
     parser.add_argument("--profile", help="write a cProfile of the list requests here")
     args = parser.parse_args()
-    from service.persistence import migrate
-
     import uvloop
+
+    from service.persistence import migrate
 
     with database(args.database_url, args.database_name) as url:
         migrate.upgrade(sa_url(url))
