@@ -242,6 +242,22 @@ async def _claim(database: Database, settings: Settings, outbox_id: uuid.UUID) -
             )
         ).one_or_none()
         if claimed is None:
+            # the last attempt's lease is over and its worker never settled it: no attempt is
+            # left, so the e-mail is failed now (its claim released, the reason recorded)
+            # rather than left claimed for ever with no error
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == outbox_id,
+                    col(OutboxMessage.delivered_at).is_(None),
+                    col(OutboxMessage.topic).startswith("email."),
+                    col(OutboxMessage.available_at) <= now + CLOCK_SLACK,
+                    col(OutboxMessage.attempts) >= settings.email_max_attempts,
+                    col(OutboxMessage.claim_id).is_not(None),
+                )
+                .values(claim_id=None, last_error=WORKER_LOST)
+                .execution_options(synchronize_session=False)
+            )
             return None
         attempt, payload = claimed
         kind = NotificationKind(payload["kind"])

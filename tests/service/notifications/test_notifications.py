@@ -473,6 +473,38 @@ async def test_a_crash_after_the_smtp_server_accepted_resends_once_with_the_same
     assert row.delivered_at is not None
 
 
+async def test_a_crash_during_the_last_attempt_leaves_the_email_failed_not_claimed_for_ever(
+    mail: Mail, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker sending an e-mail's last allowed attempt dies before the SMTP server answers:
+    once that lease is over, the watchdog finds no attempt left and records the e-mail as
+    failed (claim released, the reason given), and nothing sends it again."""
+    settings = _settings(smtp.port).model_copy(update={"email_max_attempts": 1})
+    [outbox_id] = await mail.notify_committed(NotificationKind.TRANCHE_PAID, PAID, "en")
+
+    async def die(message: EmailMessage, s: Settings) -> None:
+        raise _Crash
+
+    monkeypatch.setattr(sender, "deliver", die)
+    with pytest.raises(_Crash):
+        await send_email(mail.database, settings, outbox_id)
+    row = await _row(mail, outbox_id)
+    assert (row.attempts, row.last_error, row.delivered_at) == (1, None, None)
+    assert row.claim_id is not None
+    # within the lease: the watchdog leaves the claim alone
+    assert await send_email(mail.database, settings, outbox_id) is False
+    assert (await _row(mail, outbox_id)).claim_id is not None
+
+    monkeypatch.undo()
+    with clock.at(row.available_at + timedelta(seconds=1)):
+        assert await send_email(mail.database, settings, outbox_id) is False  # the watchdog
+        assert await sender.deliver_pending(mail.database, settings) == 0
+    row = await _row(mail, outbox_id)
+    assert (row.attempts, row.claim_id, row.delivered_at) == (1, None, None)
+    assert row.last_error == sender.WORKER_LOST
+    assert smtp.inbox.messages == []
+
+
 async def test_the_console_backend_logs_one_line_and_the_message_only_at_debug(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
