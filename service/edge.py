@@ -45,7 +45,8 @@ CurrencyQ = Annotated[
     Iso4217Code,
     QueryParameter(
         description="ISO 4217 code of the grants to sum (the calls' currency), upper case, one"
-        " CLDR knows (another is a 422)"
+        " CLDR knows (another is a 422)",
+        default="KGS",
     ),
 ]
 """The ``currency`` query parameter of the money summaries (finance, transparency)."""
