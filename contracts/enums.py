@@ -169,6 +169,17 @@ class DecisionOutcome(StrEnum):
     NOT_SELECTED = "not_selected"
 
 
+class DecisionReasonCode(StrEnum):
+    """What a decision's reason says when no person wrote it, for wording it in a language."""
+
+    FUNDED = "funded"
+    RESERVE = "reserve"
+    MOVED_UP = "moved_up"
+    NOT_FUNDED = "not_funded"
+    INELIGIBLE = "ineligible"
+    DECLINED = "declined"
+
+
 class GrantStatus(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"

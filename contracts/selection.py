@@ -13,6 +13,7 @@ from contracts.common import I18nText, Request
 from contracts.enums import (
     DecisionChangeStatus,
     DecisionOutcome,
+    DecisionReasonCode,
     SelectionPolicy,
     SelectionRunStatus,
 )
@@ -483,8 +484,30 @@ class FeedbackDecision(msgspec.Struct, kw_only=True):
     """The proposal's current decision as the applicant sees it (never who recorded it)."""
 
     outcome: DecisionOutcome
-    reason: str
+    reason: Annotated[
+        str,
+        _d(
+            "As recorded: the selection engine's explanation (English) when a run decided, a "
+            "person's words (in their language) otherwise."
+        ),
+    ]
     decided_at: datetime
+    reason_code: Annotated[
+        DecisionReasonCode | None,
+        _d(
+            "What the reason says when no person wrote it, to word it in the reader's language: "
+            "funded (with `funded_amount`), reserve and moved_up (with `reserve_place`), "
+            "not_funded, ineligible (by the selection run), declined (by the applicant, without "
+            "words). Null: `reason` is a person's words."
+        ),
+    ] = None
+    reserve_place: Annotated[
+        int | None, _d("The place on the run's reserve list (reserve, moved_up).")
+    ] = None
+    funded_amount: Annotated[
+        int | None, _d("The amount the run awarded, integer minor units of `currency` (funded).")
+    ] = None
+    currency: Annotated[str | None, _d("ISO 4217 code of `funded_amount`.")] = None
 
 
 FEEDBACK_NOT_PUBLISHED = "urn:pcc-grants:problem:feedback-not-published"

@@ -30,6 +30,7 @@ pygal's styles inside, for PDFs (WeasyPrint) and downloads.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import uuid
@@ -37,6 +38,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pygal
 from babel.numbers import format_compact_currency, format_currency, get_currency_precision
@@ -118,11 +120,97 @@ class Chart:
         return f"{self.id}-desc"
 
 
-LABEL_CHARS = 20  # an axis label's length that fits a phone's width beside the bars
+LABEL_CHARS = 40  # a label's length that fits the drawing's width above its bars
+LABEL_ROOM = 22  # drawing units above each group of bars for its label
+MARGIN = 8
+MARGIN_RIGHT = 36  # the last tick's label is centred on the plot's edge; printed values may
+# run into this margin too
+CHAR_WIDTH = 0.62  # a generous mean width of a character, in ems, to keep printed values in
 
 
-def _shorten(label: str) -> str:
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+def _shorten(label: str, chars: int = LABEL_CHARS) -> str:
+    return label if len(label) <= chars else label[: chars - 1].rstrip() + "…"
+
+
+class LabelledHorizontalBar(pygal.HorizontalBar):  # type: ignore[misc]  # pygal has no type hints
+    """pygal's horizontal bars with each label written above its group of bars, across the
+    drawing's whole width. Beside the bars (pygal's way) a label took half of a phone's
+    width, and the bars and their printed values had to share the rest: the values were cut
+    at the edge and the value axis's labels ran into each other."""
+
+    def _band(self) -> float:
+        """A label's band along the vertical, in pixels (negative: pygal counts upwards)."""
+        span: float = self.view.x(1) - self.view.x(0)
+        count: int = self._len
+        return span / count
+
+    def _bar(
+        self,
+        serie: Any,
+        parent: Any,
+        x: float,
+        y: float,
+        i: int,
+        zero: float,
+        secondary: bool = False,
+    ) -> tuple[float, float, float, float]:
+        # pygal's Bar._bar, with the band less the label's room at its top
+        band = self._band()
+        x, y = self.view((x, y))
+        if band < 0:
+            width = band + LABEL_ROOM
+        else:
+            x += LABEL_ROOM
+            width = band - LABEL_ROOM
+        series_margin = width * self._series_margin
+        x += series_margin
+        width -= 2 * series_margin
+        width /= self._order
+        x += (self._order - serie.index - 1) * width
+        serie_margin = width * self._serie_margin
+        x += serie_margin
+        width -= 2 * serie_margin
+        height = self.view.y(zero) - y
+        self.svg.transposable_node(
+            parent,
+            "rect",
+            x=x,
+            y=y,
+            rx=0,
+            ry=0,
+            width=width,
+            height=height,
+            class_="rect reactive tooltip-trigger",
+        )
+        return x, y, width, height
+
+    def _plot(self) -> None:
+        super()._plot()
+        band = self._band()
+        group = self.svg.node(self.nodes["plot"], class_="category-labels")
+        positions = [i / self._len for i in range(self._len)] if self._len > 1 else [0.0]
+        for i, position in enumerate(positions):
+            start = float(self.view.x(position))
+            top = min(start, start + band)
+            label = self.x_labels[i] if self.x_labels and i < len(self.x_labels) else ""
+            # from the drawing's left margin (the plot may start further in: _margin_left),
+            # on white: the value axis's lines pass behind it
+            left = MARGIN - self.margin_box.left
+            size = STYLE.label_font_size
+            self.svg.node(
+                group,
+                "rect",
+                x=left - 2,
+                y=top + 1,
+                width=_text_width(label, size) + 4,
+                height=LABEL_ROOM - 2,
+                fill="#ffffff",
+                class_="label-background",
+            )
+            text = self.svg.node(
+                group, "text", x=left, y=top + LABEL_ROOM - 6, **{"font-size": size}
+            )
+            text.text = label
 
 
 def format_money(minor: int | None, currency: str, lang: str) -> str:
@@ -159,10 +247,45 @@ def _ticks(low: int, high: int) -> list[int]:
     return ticks
 
 
+def _text_width(text: str, font_size: float) -> float:
+    """A generous estimate of a text's width in drawing units."""
+    return len(text) * CHAR_WIDTH * font_size
+
+
+def _margin_left(ticks: list[int], currency: str, lang: str, horizontal: bool) -> int:
+    """For horizontal bars, room left of the plot for half of the first tick's label (centred
+    on its guide): the drawing's edge must not cut it."""
+    if not horizontal:
+        return MARGIN
+    first = format_compact(ticks[0], currency, lang)
+    return max(MARGIN, math.ceil(_text_width(first, STYLE.label_font_size) / 2))
+
+
+def _value_range(
+    values: Sequence[int], currency: str, lang: str, high: int, horizontal: bool, left: int
+) -> int:
+    """The value axis's end: for horizontal bars, beyond the longest bar by enough for every
+    bar's printed value to end inside the drawing (its width estimated generously)."""
+    if not horizontal:
+        return high
+    end = max(1, int(high * 1.45))
+    plot = WIDTH - left - MARGIN_RIGHT
+    room = plot + MARGIN_RIGHT - 2 - 5  # a printed value starts 5 units after its bar
+    for value in values:
+        if value <= 0:
+            continue
+        text = _text_width(format_compact(value, currency, lang), STYLE.value_font_size)
+        if room - text > plot / 4:  # else the bar would be too short to see: let it be
+            end = max(end, int(value * plot / (room - text)) + 1)
+    return end
+
+
 def _config(
-    currency: str, lang: str, height: int, horizontal: bool, low: int, high: int
+    currency: str, lang: str, height: int, horizontal: bool, low: int, high: int, values: list[int]
 ) -> dict[str, object]:
     ticks = _ticks(low, high)
+    left = _margin_left(ticks, currency, lang, horizontal)
+    end = _value_range(values, currency, lang, high, horizontal, left)
 
     def compact(value: float | None) -> str:
         return format_compact(None if value is None else int(value), currency, lang)
@@ -185,13 +308,16 @@ def _config(
         "formatter": printed,
         "print_values": True,
         "print_values_position": "top",
-        "margin": 8,
-        "margin_right": 36,  # the last tick's label is centred on the plot's edge
+        "margin": MARGIN,
+        "margin_left": left,
+        "margin_right": MARGIN_RIGHT,
         "spacing": 8,
         "show_y_guides": True,
         "y_labels": ticks,
+        # the labels of horizontal bars are drawn above them (LabelledHorizontalBar)
+        "show_y_labels": not horizontal,
         # room beyond the longest bar for its printed value
-        "range": (min(low, ticks[0]), max(1, int(high * 1.45) if horizontal else high)),
+        "range": (min(low, ticks[0]), max(1, end)),
         "x_label_rotation": 0 if horizontal else 30,
         "tooltip_border_radius": 0,
         "pretty_print": False,
@@ -274,15 +400,16 @@ def bar_chart(
             raise ValueError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
     chart_id = chart_id or f"chart-{uuid.uuid4().hex[:10]}"
     bars = max(1, len(labels)) * max(1, len(series))
+    kind: type[pygal.Bar]
     if horizontal:
-        height = 70 + bars * 26 + max(1, len(labels)) * 10 + len(series) * 24
-        kind = pygal.HorizontalBar
+        height = 70 + bars * 26 + max(1, len(labels)) * (10 + LABEL_ROOM) + len(series) * 24
+        kind = LabelledHorizontalBar
     else:
         height = 340 + len(series) * 24
         kind = pygal.Bar
     numbers = [v for _, values in series for v in values if v is not None]
     low, high = min([0, *numbers]), max([0, *numbers])
-    chart = kind(**_config(currency, lang, height, horizontal, low, high))
+    chart = kind(**_config(currency, lang, height, horizontal, low, high, numbers))
     # pygal draws horizontal bars from the bottom up: reversed, the first label is on top
     order = list(reversed(range(len(labels)))) if horizontal else list(range(len(labels)))
     drawn = list(short_labels) if short_labels is not None else [_shorten(x) for x in labels]

@@ -17,6 +17,7 @@ from litestar import Request
 
 from contracts.client import GrantsClient
 from contracts.identity import MeRead, TokenRead
+from contracts.permissions import PCC_PROGRESS_STAFF
 
 SESSION_USER = "user"
 SESSION_LANG = "lang"
@@ -56,6 +57,12 @@ class SessionUser:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    @property
+    def reads_every_pcc_progress(self) -> bool:
+        """Every PCC's action-plan progress (`can_read_pcc_progress`): programme and finance
+        officers and auditors, not administrators (a PCC's members read their own only)."""
+        return any(role in PCC_PROGRESS_STAFF for role in self.roles)
 
     @property
     def expired(self) -> bool:

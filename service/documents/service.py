@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from contracts import awards as ca
-from contracts.enums import DecisionOutcome, LedgerEntryKind
+from contracts.enums import DecisionReasonCode, LedgerEntryKind
 from scoring.money import format_money
 from service.awards import get_grant
 from service.context import RequestContext
@@ -30,7 +30,6 @@ from service.persistence.models import (
     LedgerEntry,
     Organisation,
     Proposal,
-    SelectionRun,
     Territory,
     Tranche,
 )
@@ -274,13 +273,9 @@ async def _decision_reason(
     session: AsyncSession, proposal: Proposal, currency: str, lang: str
 ) -> tuple[str, bool]:
     """The proposal's current decision's reason for the document, and whether it is the
-    officer's own words.
-
-    A decision the selection run made (it names the run) is worded in `lang` from the run's
-    codes for the proposal: its outcome, reserve place and amount. So is a reserve proposal
-    moved up when another declined, and a decline the applicant gave no reason for. Anything
-    else is what an officer (or the applicant) typed: shown as written, in its own language,
-    and labelled so."""
+    officer's own words: what the selection run decided is worded in `lang`
+    (`selection.reason_wording`); anything else is what an officer (or the applicant) typed:
+    shown as written, in its own language, and labelled so."""
     t = translator(lang)
     decision = (
         await session.execute(
@@ -291,25 +286,22 @@ async def _decision_reason(
     ).scalar_one_or_none()
     if decision is None:
         return "", False
-    run = await session.get(SelectionRun, decision.run_id) if decision.run_id else None
-    outputs = selection.run_outputs(run) if run is not None else None
-    pid = str(proposal.id)
-    entries = outputs.entries if outputs is not None else []
-    entry = next((e for e in entries if e.proposal_id == pid), None)
-    if outputs is not None and entry is not None:
-        place = outputs.reserve.index(pid) + 1 if pid in outputs.reserve else None
-        if entry.status == "reserve" and place is not None:
-            if decision.outcome == DecisionOutcome.SELECTED:
-                return t("reason_moved_up", place=str(place)), False
-            return t("reason_reserve", place=str(place)), False
-        if entry.status == "funded":
-            return t("reason_funded", amount=format_money(entry.amount, currency, lang)), False
-        if entry.status in ("not_funded", "reserve"):
+    wording = await selection.reason_wording(session, decision)
+    place = str(wording.place)
+    match wording.code:
+        case DecisionReasonCode.MOVED_UP:
+            return t("reason_moved_up", place=place), False
+        case DecisionReasonCode.RESERVE:
+            return t("reason_reserve", place=place), False
+        case DecisionReasonCode.FUNDED:
+            amount = format_money(wording.amount or 0, currency, lang)
+            return t("reason_funded", amount=amount), False
+        case DecisionReasonCode.NOT_FUNDED:
             return t("reason_not_funded"), False
-        return t("reason_ineligible"), False
-    declined = selection.DECLINED_REASON
-    if decision.outcome == DecisionOutcome.NOT_SELECTED and decision.reason == declined:
-        return t("reason_declined"), False
+        case DecisionReasonCode.INELIGIBLE:
+            return t("reason_ineligible"), False
+        case DecisionReasonCode.DECLINED:
+            return t("reason_declined"), False
     return decision.reason, True
 
 

@@ -7,6 +7,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from contracts.enums import (
     CallStatus,
     DecisionChangeStatus,
     DecisionOutcome,
+    DecisionReasonCode,
     ProposalStatus,
     ReviewStatus,
     SelectionPolicy,
@@ -39,6 +41,7 @@ from service.context import RequestContext, utcnow
 from service.i18n import i18n
 from service.persistence.models import (
     AppUser,
+    Call,
     CallWindow,
     Conflict,
     ConsensusScore,
@@ -124,6 +127,42 @@ def run_config(stored: Mapping[str, Any]) -> c.SelectionRunConfig:
 DECLINED_REASON = "declined by the applicant"
 """The decision's reason when an applicant declines without giving one (documents word it in
 their language)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonWording:
+    """What a decision's reason says, for wording it in any language (the feedback page, the
+    feedback PDF). `code` None: the reason is a person's words, shown as written."""
+
+    code: DecisionReasonCode | None
+    place: int | None = None
+    amount: int | None = None
+
+
+async def reason_wording(session: AsyncSession, decision: Decision) -> ReasonWording:
+    """A decision the selection run made (it names the run) says what the run's result says
+    of the proposal: its outcome, reserve place and amount. So does a reserve proposal moved
+    up when another declined, and a decline the applicant gave no reason for. Anything else
+    is what an officer (or the applicant) typed."""
+    run = await session.get(SelectionRun, decision.run_id) if decision.run_id else None
+    outputs = run_outputs(run) if run is not None else None
+    pid = str(decision.proposal_id)
+    entries = outputs.entries if outputs is not None else []
+    entry = next((e for e in entries if e.proposal_id == pid), None)
+    if outputs is not None and entry is not None:
+        place = outputs.reserve.index(pid) + 1 if pid in outputs.reserve else None
+        if entry.status == "reserve" and place is not None:
+            if decision.outcome == DecisionOutcome.SELECTED:
+                return ReasonWording(DecisionReasonCode.MOVED_UP, place=place)
+            return ReasonWording(DecisionReasonCode.RESERVE, place=place)
+        if entry.status == "funded":
+            return ReasonWording(DecisionReasonCode.FUNDED, amount=entry.amount)
+        if entry.status in ("not_funded", "reserve"):
+            return ReasonWording(DecisionReasonCode.NOT_FUNDED)
+        return ReasonWording(DecisionReasonCode.INELIGIBLE)
+    if decision.outcome == DecisionOutcome.NOT_SELECTED and decision.reason == DECLINED_REASON:
+        return ReasonWording(DecisionReasonCode.DECLINED)
+    return ReasonWording(None)
 
 
 def run_outputs(run: SelectionRun) -> c.SelectionOutputs | None:
@@ -1093,6 +1132,13 @@ async def feedback(
             .scalars()
             .first()
         )
+    wording = None
+    currency = None
+    if current is not None:
+        wording = await reason_wording(session, current)
+        if wording.amount is not None:
+            window = await session.get_one(CallWindow, proposal.window_id)
+            currency = (await session.get_one(Call, window.call_id)).currency
     band = None
     if entry is not None and entry.rank is not None and total:
         quarter = (entry.rank - 1) * 4 // total
@@ -1109,9 +1155,15 @@ async def feedback(
         comments=comments,
         decision=(
             c.FeedbackDecision(
-                outcome=current.outcome, reason=current.reason, decided_at=current.created_at
+                outcome=current.outcome,
+                reason=current.reason,
+                decided_at=current.created_at,
+                reason_code=wording.code,
+                reserve_place=wording.place,
+                funded_amount=wording.amount,
+                currency=currency if wording.amount is not None else None,
             )
-            if current is not None
+            if current is not None and wording is not None
             else None
         ),
     )

@@ -7,7 +7,9 @@
 - `new_page(lang, js=True, width=…)`: a page in a fresh context whose every request is recorded;
   `Visit.assert_same_origin()` proves that nothing came from another host.
 - `check_page(page, name)`: axe-core (bundled by axe-playwright-python, from its npm package) with
-  no serious or critical violation, and a full-page screenshot in `.grants/screenshots/`.
+  no serious or critical violation, the layout sound (tools/crawl.py's `LAYOUT_SCRIPT`: nothing
+  wider than a phone's screen, no card of a stacked table to scroll sideways, no clipped box, no
+  chart label cut or over another), and a full-page screenshot in `.grants/screenshots/`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,6 +37,7 @@ from service.cli import build_combined_app
 from service.demo import DEMO_PASSWORD, load_demo_data
 from service.persistence.database import Database
 from tests.conftest import ROOT, TEST_SETTINGS, Server
+from tools.crawl import LAYOUT_SCRIPT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -198,3 +202,14 @@ async def check_page(page: Page, name: str) -> None:
     ]
     await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
     assert serious == [], f"{name}: {serious}"
+    assert layout_problems(await page.evaluate(LAYOUT_SCRIPT), width) == [], name
+
+
+def layout_problems(found: dict[str, Any], width: int) -> list[str]:
+    """What `LAYOUT_SCRIPT` found that is wrong at this width: a region that scrolls sideways
+    is the design for a wide table, not for the cards a stacked table becomes on a phone."""
+    problems = [s for s in found["scrolls"] if s.startswith("cards ")]
+    problems += found["clipped"] + found["chart"]
+    if width <= PHONE and found["overflow"]:
+        problems.append(found["overflow"])
+    return problems

@@ -13,6 +13,7 @@ from playwright.async_api import Page
 from contracts.client import GrantsClient
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, NewPage, Visit
+from tools.crawl import DOWNLOAD, followable
 from web.i18n import translations
 
 # --- a browser without JavaScript ---------------------------------------------------------------
@@ -55,6 +56,23 @@ INLINE = [
     re.compile(r"javascript:", re.I),
 ]
 """Inline script, style and event handlers: what the strict CSP forbids on every page."""
+
+
+async def assert_links_open(visit: Visit) -> None:
+    """Every link of the page to another page of the site opens for the person looking at it
+    (downloads and signing out left alone): a link to what they may not see is a dead end the
+    page should not offer (the crawl, tools/crawl.py, found such links)."""
+    hrefs: list[str] = await visit.page.evaluate(
+        "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+    )
+    targets = {followable(visit.site, href) for href in hrefs}
+    refused = []
+    for url in sorted(u for u in targets if u and not DOWNLOAD.search(u)):
+        response = await visit.context.request.get(url)
+        if response.status >= 400:
+            refused.append((response.status, url.removeprefix(visit.site)))
+    assert targets
+    assert refused == [], refused
 
 
 def t(lang: str, message: str, **values: object) -> str:

@@ -114,11 +114,45 @@ def test_long_labels_are_cut_in_the_drawing_and_whole_in_the_table() -> None:
     long = "ALM-1.1 · Strengthen inter-ethnic dialogue and trust"
     chart = bar_chart("t", "d", [long, "Osh"], [("s", [1_00, 2_00])])
     texts = [t.text for t in _tree(chart).iter(f"{NS}text")]
-    assert "ALM-1.1 · Strengthe…" in texts  # 20 characters with the ellipsis
+    assert "ALM-1.1 · Strengthen inter-ethnic dialo…" in texts  # 40 with the ellipsis
     assert long not in texts
     assert [r.label for r in chart.rows] == [long, "Osh"]
     coded = bar_chart("t", "d", [long, "Osh"], [("s", [1_00, 2_00])], short_labels=["ALM-1.1", "O"])
     assert {"ALM-1.1", "O"} <= {t.text for t in _tree(coded).iter(f"{NS}text")}
+
+
+def test_each_label_is_written_above_its_own_bars() -> None:
+    """Not beside them (pygal's way), where a label took half of a phone's width and the bars
+    and their printed values had to share the rest."""
+    chart = bar_chart(
+        "t",
+        "d",
+        ["Аламудунский район", "город Ош"],
+        [("a", [100_00, 50_00]), ("b", [20_00, None])],
+        "KGS",
+        "ru",
+    )
+    root = _tree(chart)
+    groups = [g for g in root.iter(f"{NS}g") if g.get("class") == "category-labels"]
+    assert len(groups) == 1
+    labels = sorted(
+        ((t.text, float(t.get("y") or 0)) for t in groups[0].iter(f"{NS}text")),
+        key=lambda label: label[1],
+    )
+    assert [text for text, _ in labels] == ["Аламудунский район", "город Ош"]  # top down
+    (_, first), (_, second) = labels
+    bars = [
+        float(r.get("y") or 0)
+        for r in root.iter(f"{NS}rect")
+        if "rect" in (r.get("class") or "").split()
+    ]
+    # two bars between the first label and the second, one below the second
+    assert sorted(first < y < second for y in bars) == [False, True, True]
+    assert sum(y > second for y in bars) == 1
+    # no label column beside the bars: the plot starts near the drawing's left edge
+    plots = [g for g in root.iter(f"{NS}g") if g.get("class") == "plot"]
+    left = float((plots[0].get("transform") or "").split("(")[1].split(",")[0])
+    assert left < 40
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from babel.numbers import format_currency
 from contracts.client import GrantsClient
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
-from tests.web.pages import INLINE
+from tests.web.pages import INLINE, assert_links_open
 from web.i18n import translations
 
 pytestmark = pytest.mark.browser
@@ -119,6 +119,8 @@ async def test_the_dashboard_works_without_javascript_and_is_refused_to_applican
     await visit.page.wait_for_url(re.compile(r"by=territory"))
     assert "by=territory" in visit.page.url
     assert "call=" in visit.page.url  # the chosen call is kept
+    # an auditor reads the dashboard, not the payment queues: no link to them
+    await assert_links_open(visit)
 
     applicant = await new_page("ru")
     await applicant.sign_in(demo_email("applicant.koytash"))

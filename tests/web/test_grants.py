@@ -19,10 +19,11 @@ import pytest
 from playwright.async_api import FilePayload, Page, expect
 
 from contracts.client import GrantsClient
-from contracts.enums import ProposalStatus, ReportKind, Role
+from contracts.enums import DecisionReasonCode, ProposalStatus, ReportKind, Role
 from contracts.reports import ReportCreate, ReportDecisionCreate, ReportSubmit, ReportUpdate
 from service.demo import DEMO_PASSWORD
 from tests.web.conftest import DESKTOP, PHONE, NewPage, Visit, check_page, demo_email
+from web.i18n import translations
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +41,15 @@ PDF = (
 )
 
 Api = Callable[[str], Awaitable[GrantsClient]]
+
+REASONS = {
+    DecisionReasonCode.FUNDED: "Selected in the window's selection run and funded with %(amount)s.",
+    DecisionReasonCode.NOT_FUNDED: (
+        "Not selected: in the selection run the window's budget, under its quotas, went to "
+        "other proposals."
+    ),
+}
+"""The feedback page's words for a decision the selection run made (web/routes/grants.py)."""
 
 
 @pytest.fixture
@@ -99,9 +109,9 @@ async def test_feedback_shows_decision_and_scores_and_no_reviewer(
     # the demo's four reviewers at least (other tests on the shared site add their own)
     assert {demo_email(f"reviewer{n}") for n in range(1, 5)} <= {u.email for u in reviewers}
     hidden = [s for u in reviewers for s in (u.full_name, u.email, str(u.id))]
-    for lang, email, outcome in (
-        ("ru", RU_APPLICANT, "selected"),
-        ("ky", KY_NOT_SELECTED, "not_selected"),
+    for lang, email, outcome, code in (
+        ("ru", RU_APPLICANT, "selected", DecisionReasonCode.FUNDED),
+        ("ky", KY_NOT_SELECTED, "not_selected", DecisionReasonCode.NOT_FUNDED),
     ):
         client = await api(email)
         proposal = next(
@@ -132,7 +142,13 @@ async def test_feedback_shows_decision_and_scores_and_no_reviewer(
                 await expect(rows.nth(n).locator("td").first).to_contain_text("5")
             await expect(page.locator(".decision .outcome")).to_have_count(1)
             main = await _main_text(page)
-            assert fb.decision.reason in main
+            # the selection run decided: the reason in the reader's language (as the feedback
+            # PDF words it), not the selection engine's English explanation
+            assert fb.decision.reason_code == code
+            assert fb.decision.reason not in main
+            wording = translations(lang).gettext(REASONS[code]).split("%(")[0]
+            assert wording != REASONS[code].split("%(")[0]
+            assert wording in main
             for comment in fb.comments:
                 assert comment in main
             html = await page.content()

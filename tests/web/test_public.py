@@ -34,6 +34,7 @@ async def test_public_pages_in_each_language_at_phone_and_desktop_width(
             (call, "call"),
             ("/signin", "signin"),
             ("/register", "register"),
+            ("/transparency", "transparency"),
         ):
             await page.goto(f"{visit.site}{path}")
             assert await page.get_attribute("html", "lang") == lang

@@ -31,7 +31,7 @@ from contracts.client import GrantsClient
 from contracts.common import I18nText
 from contracts.enums import CallStatus, Language, OrganisationKind, Role
 from contracts.identity import OrganisationCreate, RegistrationCreate, UserCreate
-from contracts.proposals import ProposalCreate, ProposalSubmit, ProposalUpdate
+from contracts.proposals import BudgetLineCreate, ProposalCreate, ProposalSubmit, ProposalUpdate
 from contracts.ranking import ReminderCreate
 from contracts.reviews import (
     AssignmentCreate,
@@ -206,14 +206,28 @@ async def build_world(
         applicant = base.as_user((await base.create_token(email, PASSWORD)).access_token)
         title = f"Диалог аянтчасы {i + 1}"
         draft = await applicant.create_proposal(
-            window.id, ProposalCreate(organisation_id=registered.organisation.id, title=title)
+            window.id,
+            ProposalCreate(
+                organisation_id=registered.organisation.id,
+                title=title,
+                # a six-figure amount: beside its Kyrgyz heading ("Берененин жалпы суммасы")
+                # it is wider than a phone's card, and goes under it
+                budget_lines=[
+                    BudgetLineCreate(
+                        category="Иш-чаралар",
+                        description="Жолугушуулар жана жайлар",
+                        quantity=1,
+                        unit_cost=21_000_000,
+                    )
+                ],
+            ),
         )
         draft = await applicant.update_proposal(
             draft.id,
             ProposalUpdate(
                 version=draft.version,
                 summary="Жаштар менен аялдар үчүн диалог.",
-                requested_amount=5_000_000,
+                requested_amount=21_000_000,
             ),
         )
         file_name = f"Бюджет {org_name}.pdf"

@@ -14,7 +14,7 @@ from playwright.async_api import Page
 
 from service.demo import APPLICANTS, ORGANISATIONS, PCCS, STAFF
 from tests.web.conftest import DESKTOP, PHONE, NewPage, check_page, demo_email
-from tests.web.pages import INLINE
+from tests.web.pages import INLINE, assert_links_open
 from web.i18n import translations
 
 pytestmark = pytest.mark.browser
@@ -180,3 +180,10 @@ async def test_staff_are_linked_to_each_pccs_plan_progress(new_page: NewPage) ->
     response = await visit.page.goto(f"{visit.site}{href}")
     assert response is not None
     assert response.status == 200
+
+    # an administrator is no reader of the PCCs' progress: no link to it
+    admin = await new_page("ru")
+    await admin.sign_in(demo_email("admin"))
+    await admin.page.goto(f"{admin.site}/transparency")
+    assert await admin.page.locator("a[href^='/pccs/']").count() == 0
+    await assert_links_open(admin)

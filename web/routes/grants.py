@@ -22,6 +22,7 @@ from litestar.response import Response
 
 from contracts.awards import GrantRead, TrancheRead
 from contracts.client import ApiError, GrantsClient
+from contracts.enums import DecisionReasonCode
 from contracts.pcc import ActionPlanItemRead
 from contracts.reports import (
     ExpenditureLine,
@@ -31,7 +32,7 @@ from contracts.reports import (
     ReportSubmit,
     ReportUpdate,
 )
-from contracts.selection import FEEDBACK_NOT_PUBLISHED
+from contracts.selection import FEEDBACK_NOT_PUBLISHED, FeedbackDecision
 from web import i18n
 from web.forms import FormErrors, from_problem, optional, text
 from web.i18n import _
@@ -69,6 +70,47 @@ def points(value: str | int | None) -> str:
 
 
 # --- feedback -------------------------------------------------------------------------------
+
+
+def decision_reason(decision: FeedbackDecision) -> str:
+    """The decision's reason in the reader's language when the selection run (or a decline
+    without words) gave it, as the feedback PDF words it; a person's words as written."""
+    place = {"place": decision.reserve_place}
+    match decision.reason_code:
+        case DecisionReasonCode.FUNDED:
+            amount = i18n.money(decision.funded_amount, decision.currency)
+            return _("Selected in the window's selection run and funded with %(amount)s.") % {
+                "amount": amount
+            }
+        case DecisionReasonCode.RESERVE:
+            return (
+                _(
+                    "On the reserve list, place %(place)s: it may be funded if a selected "
+                    "proposal declines."
+                )
+                % place
+            )
+        case DecisionReasonCode.MOVED_UP:
+            return (
+                _(
+                    "Selected from the reserve list (place %(place)s) after a selected proposal "
+                    "declined."
+                )
+                % place
+            )
+        case DecisionReasonCode.NOT_FUNDED:
+            return _(
+                "Not selected: in the selection run the window's budget, under its quotas, went "
+                "to other proposals."
+            )
+        case DecisionReasonCode.INELIGIBLE:
+            return _(
+                "Not considered for funding: the proposal did not pass the eligibility rules or a "
+                "score threshold."
+            )
+        case DecisionReasonCode.DECLINED:
+            return _("Declined by the applicant.")
+    return decision.reason
 
 
 @get("/proposals/{proposal_id:uuid}/feedback", name="feedback", include_in_schema=False)
@@ -110,6 +152,7 @@ async def feedback(request: Request[Any, Any, Any], proposal_id: FromPath[uuid.U
             "score": points(fb.score),
             "score_max": scale.pop() if len(scale) == 1 else "",
             "grant_id": grant_id,
+            "reason": decision_reason(fb.decision) if fb.decision else "",
         },
     )
 

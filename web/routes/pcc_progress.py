@@ -28,11 +28,9 @@ from web.render import page
 from web.routes.account import require_user
 from web.session import SessionUser, client_for
 
-STAFF_ROLES = frozenset({"programme_officer", "finance_officer", "auditor"})
-
 
 def _is_staff(user: SessionUser) -> bool:
-    return bool(STAFF_ROLES.intersection(user.roles))
+    return user.reads_every_pcc_progress
 
 
 def plan_statuses() -> dict[str, str]:

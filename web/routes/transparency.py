@@ -25,9 +25,6 @@ from web.render import page
 from web.routes.pcc_progress import plan_statuses
 from web.session import client_for, current_user
 
-#: who may open every PCC's progress page (its own members may too, but the page cannot tell)
-PROGRESS_READERS = frozenset({"finance_officer", "programme_officer", "auditor", "admin"})
-
 
 def money_charts(view: TransparencyRead, lang: str) -> tuple[Chart, Chart]:
     committed, disbursed = _("Committed"), _("Disbursed")
@@ -164,7 +161,7 @@ async def transparency(request: Request[Any, Any, Any]) -> Any:
             "chart_territory": by_territory,
             "chart_source": by_source,
             "kinds": organisation_kinds(),
-            "staff": bool(user and PROGRESS_READERS & set(user.roles)),
+            "staff": bool(user and user.reads_every_pcc_progress),
         },
     )
 

@@ -153,6 +153,11 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     assert fb.decision is not None
     assert fb.decision.outcome == "selected"
     assert fb.decision.reason != ""
+    # what the run said, for a client to word in its language (the engine's reason is English)
+    assert (fb.decision.reason_code, fb.decision.reserve_place) == ("funded", None)
+    assert fb.decision.funded_amount is not None
+    assert fb.decision.funded_amount > 0
+    assert fb.decision.currency == "KGS"
     assert [x.title is not None and x.title.en == x.name for x in fb.criteria] == [True] * 3
     assert [(x.scale_min, x.scale_max) for x in fb.criteria] == [(0, 50)] * 3
     text = json.dumps(msgspec.to_builtins(fb))
@@ -183,6 +188,13 @@ async def test_review_rank_select_approve_feedback_and_reserve(
     )
     assert confirmed.status == "confirmed"
     assert (await w.officer.get_proposal(ids["Alpha"])).status == ProposalStatus.NOT_SELECTED
+    # an officer's change: a person's words, no code
+    changed = (await applicants["Alpha"].get_feedback(ids["Alpha"])).decision
+    assert changed is not None
+    assert (changed.reason, changed.reason_code) == (
+        "Duplicate funding found from another donor",
+        None,
+    )
 
 
 async def _one_scored_proposal(
