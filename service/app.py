@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Router
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -170,6 +171,34 @@ UPLOAD_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+_CONTRACT: OpenAPI | None = None
+"""The contract as the first app of this process finished it (`_contract_of`)."""
+
+
+def _contract_of(app: Litestar) -> None:
+    """The app's OpenAPI document: generated and finished (what Litestar does not say by itself)
+    for the first app of the process, then reused by every later one. It depends on the routes
+    alone, the same in every app (`API_CONTROLLERS`; no setting adds or changes one), and nothing
+    changes it once finished; generating it is most of `create_app`'s time (~0.4 s), which a
+    process building many apps (the tests: one per test module or test) paid each time."""
+    global _CONTRACT
+    plugin = app.plugins.get(OpenAPIPlugin)
+    if _CONTRACT is not None:
+        # Litestar generates it on first use into this attribute (OpenAPIPlugin.provide_openapi);
+        # litestar is pinned, and tests/service/test_openapi.py compares a later app's document
+        # with the committed contract.
+        plugin._openapi = _CONTRACT
+        return
+    schema = plugin.provide_openapi()
+    _forbid_additional_properties(schema)
+    enforce_struct_constraints(schema, _request_structs())
+    document_common_refusals(schema)
+    document_download_media_types(schema, DOWNLOAD_MEDIA_TYPES)
+    document_multipart_file_types(schema, UPLOAD_MEDIA_TYPES)
+    document_decimal_numbers(schema)
+    _CONTRACT = schema
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Litestar:
     settings = settings or Settings()
     configure_logging(json_logs=settings.log_json, level=settings.log_level)
@@ -231,12 +260,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         debug=False,
         type_encoders={msgspec.Struct: msgspec.to_builtins},
     )
-    _forbid_additional_properties(app.openapi_schema)
-    enforce_struct_constraints(app.openapi_schema, _request_structs())
-    document_common_refusals(app.openapi_schema)
-    document_download_media_types(app.openapi_schema, DOWNLOAD_MEDIA_TYPES)
-    document_multipart_file_types(app.openapi_schema, UPLOAD_MEDIA_TYPES)
-    document_decimal_numbers(app.openapi_schema)
+    _contract_of(app)
     fix_options_allow(app.routes)
     # Outermost, around the router and its exception handling, so that 404/405 answers and every
     # other response carry a request id and get an access-log line too.

@@ -19,6 +19,7 @@ says so when it passes.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -321,9 +322,16 @@ def matrix_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def storage_dir(matrix_storage: Path) -> Path:
-    """Overrides conftest's: where this module's app keeps uploaded files."""
-    return matrix_storage
+def storage_dir(matrix_storage: Path) -> Iterator[Path]:
+    """Overrides conftest's: where this module's app keeps uploaded files. Emptied after each
+    test: the files of its world (rolled back) would otherwise pile up, and every actor's call
+    reads and puts back the whole store (`stored_files`), ever more of it, test after test."""
+    yield matrix_storage
+    for path in matrix_storage.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 @pytest.fixture(scope="module")
