@@ -164,7 +164,9 @@ LAYOUT_SCRIPT = """
     if (!clips(style.overflowX) || style.textOverflow === 'ellipsis') continue;
     const by = e.scrollWidth - e.clientWidth;
     if (style.overflowX === 'auto' || style.overflowX === 'scroll') {
-      const cards = e.querySelector('table.stack, table.row-cards') ? 'cards ' : '';
+      // a stacked table shown as cards (a block, not a table: on a phone) must not scroll
+      const table = e.querySelector('table.stack, table.row-cards');
+      const cards = table && getComputedStyle(table).display === 'block' ? 'cards ' : '';
       out.scrolls.push(`${cards}${path(e)} scrolls ${by}px: ${culprit(e)}`);
     } else {
       out.clipped.push(`${path(e)} clips ${by}px: ${culprit(e)}`);

@@ -22,7 +22,13 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+)
 from babel.support import NullTranslations, Translations
 
 LANGUAGES: tuple[str, ...] = ("en", "ru", "ky")
@@ -142,6 +148,14 @@ def parse_major_units(text: str, currency: str = "KGS") -> int:
     if value != value.to_integral_value():
         raise ValueError(text)
     return int(value)
+
+
+def number_symbols() -> tuple[str, str]:
+    """The current language's decimal and group separators (CLDR): the page gives them to
+    app.js, whose totals then read like the server's whatever the browser knows of the
+    language (Debian's Chromium has no Kyrgyz number format: Intl fell back to "1,500.00")."""
+    lang = _current.get()
+    return get_decimal_symbol(lang), get_group_symbol(lang)
 
 
 def number(value: int | Decimal | float | None) -> str:

@@ -36,6 +36,7 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {
         "user": user,
         "lang": i18n.current_language(),
+        "number_symbols": i18n.number_symbols(),
         "languages": i18n.LANGUAGE_NAMES,
         "path": request.url.path,
         "full_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

@@ -28,10 +28,15 @@
     var n = Number(s);
     return isFinite(n) ? n : 0;
   }
-  function formatAmount(n, lang) {
-    try {
-      return new Intl.NumberFormat(lang || document.documentElement.lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
-    } catch (e) { return n.toFixed(2); }
+  // the amount as the server writes it: the page's own separators (data-decimal, data-group
+  // on <body>), not the browser's idea of the language (Intl may not know Kyrgyz)
+  function formatAmount(n) {
+    var root = document.body;
+    var dec = root.getAttribute("data-decimal") || ".";
+    var group = root.getAttribute("data-group") || ",";
+    var parts = Math.abs(n).toFixed(2).split(".");
+    var whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, group);
+    return (n < 0 ? "-" : "") + whole + dec + parts[1];
   }
   function recalcBudget(table) {
     var total = 0, byCategory = {};
