@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -30,7 +31,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from axe_playwright_python.async_playwright import DEFAULT_OPTIONS as AXE_OPTIONS
 from axe_playwright_python.async_playwright import Axe
+from axe_playwright_python.base import AxeResults
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from service.cli import build_combined_app
@@ -51,6 +54,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(os.environ.get("GRANTS_SCREENSHOTS", ROOT / ".grants" / "screenshots"))
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 LANGS = ("en", "ru", "ky")
+AXE = Axe()
 PHONE = 360
 DESKTOP = 1280
 
@@ -145,8 +149,8 @@ class Visit:
         await self.page.goto(f"{self.site}/signin")
         await self.page.fill("#f-email", email)
         await self.page.fill("#f-password", password)
-        await self.page.click("main form[action='/signin'] button[type=submit]")
-        await self.page.wait_for_load_state("networkidle")
+        async with self.page.expect_navigation():
+            await self.page.click("main form[action='/signin'] button[type=submit]")
         assert "/signin" not in self.page.url, await self.page.inner_text("main")
 
 
@@ -189,7 +193,11 @@ async def check_page(page: Page, name: str) -> None:
     if page.context in _NO_JS:
         await page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
         return
-    results = await Axe().run(page)
+    # axe-core once per document (572 kB of script to parse): a page checked again, at another
+    # width or after a change in place, runs the copy it already has
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.evaluate(AXE.axe_script)
+    results = AxeResults(await page.evaluate(f"axe.run({json.dumps(AXE_OPTIONS)})"))
     # axe leaves empty `style=""` attributes behind; htmx would copy them into later swaps,
     # where the page's own CSP (rightly) refuses them: the page is put back as it was
     await page.evaluate(

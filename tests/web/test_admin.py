@@ -74,8 +74,8 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     demo = await api(ADMIN, DEMO_PASSWORD)
 
     # a staff user, with two roles
-    await page.click("header nav a[href='/admin']")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("header nav a[href='/admin']")
     assert page.url.endswith("/admin/users")
     await check_page(page, "admin-users")
     await page.click("main a[href='/admin/users/new']")
@@ -86,8 +86,8 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     await page.check("#role-finance_officer")
     await page.check("#role-auditor")
     await check_page(page, "admin-user-new")
-    await page.click("main form button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("main form button[type=submit]")
     assert "/admin/users/" in page.url
     await expect(page.locator("h1")).to_contain_text("Жылдыз Бухгалтерова")
     made = (await demo.list_users(q=email)).items
@@ -135,8 +135,8 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     await check_page(page, "admin-api-keys")
 
     # revoked: the API lists it with revoked_at
-    await page.locator("main tbody tr", has_text=name).locator("button.danger").click()
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.locator("main tbody tr", has_text=name).locator("button.danger").click()
     await expect(
         page.locator("main tbody tr", has_text=name).locator(".badge-fail")
     ).to_be_visible()
@@ -154,8 +154,8 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
     theirs = await api(someone, PASSWORD)
     assert (await theirs.get_me()).email == someone
     await page.goto(f"{visit.site}/admin/users/{user.id}")
-    await page.click("main form[action$='/active'] button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("main form[action$='/active'] button[type=submit]")
     await expect(page.locator("h1 .badge-fail")).to_be_visible()
     with pytest.raises(ApiError) as refused:
         await theirs.get_me()
@@ -164,8 +164,8 @@ async def test_admin_creates_a_user_and_a_key_revokes_it_and_deactivates_someone
         await api(someone, PASSWORD)
     assert again.value.status == 401
     # and reactivated: they may sign in again
-    await page.click("main form[action$='/active'] button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("main form[action$='/active'] button[type=submit]")
     await expect(page.locator("h1 .badge-pass")).to_be_visible()
     assert (await (await api(someone, PASSWORD)).get_me()).is_active
 

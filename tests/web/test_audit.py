@@ -104,8 +104,8 @@ async def test_auditor_filters_the_log_and_sees_the_chain_verified(
     await page.fill("#f-action", "user.updated")
     await page.fill("#f-from-day", today)
     await page.fill("#f-to-day", today)
-    await page.click("form.audit-filters button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("form.audit-filters button[type=submit]")
     assert "action=user.updated" in page.url
     assert f"from_day={today}" in page.url
     events = page.locator("li.audit-event")
@@ -122,8 +122,8 @@ async def test_auditor_filters_the_log_and_sees_the_chain_verified(
     await check_page(page, "audit-log")
 
     # the person's whole history: created, then the roles changed
-    await ours.locator("a[href*='entity_id=']").click()
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await ours.locator("a[href*='entity_id=']").click()
     assert f"entity_id={someone}" in page.url
     actions = await page.locator("li.audit-event h3 code").all_inner_texts()
     assert actions == ["user.updated", "user.created"]
@@ -149,8 +149,8 @@ async def test_read_only_views_of_calls_selections_grants_and_ledger(
         await page.goto(f"{visit.site}/audit/calls")
         await _no_changing_form(page)
         await check_page(page, "audit-calls")
-        await page.locator("main table a").first.click()
-        await page.wait_for_load_state("networkidle")
+        async with page.expect_navigation():
+            await page.locator("main table a").first.click()
         assert "/audit/calls/" in page.url
         await _no_changing_form(page)
         await check_page(page, "audit-call")
@@ -158,8 +158,8 @@ async def test_read_only_views_of_calls_selections_grants_and_ledger(
         if width == DESKTOP:
             assert await runs.count() >= 1, "the demo has a computed selection run"
         if await runs.count():
-            await runs.first.click()
-            await page.wait_for_load_state("networkidle")
+            async with page.expect_navigation():
+                await runs.first.click()
             await expect(page.locator(".replay-ok .badge-pass")).to_be_visible()
             await expect(page.locator("pre.json").first).to_contain_text("budget")
             await _no_changing_form(page)
@@ -167,8 +167,8 @@ async def test_read_only_views_of_calls_selections_grants_and_ledger(
         await page.goto(f"{visit.site}/audit/grants")
         await _no_changing_form(page)
         await check_page(page, "audit-grants")
-        await page.locator("main table a").first.click()
-        await page.wait_for_load_state("networkidle")
+        async with page.expect_navigation():
+            await page.locator("main table a").first.click()
         assert "/audit/grants/" in page.url
         await _no_changing_form(page)
         await check_page(page, "audit-grant")
@@ -180,8 +180,8 @@ async def test_read_only_views_of_calls_selections_grants_and_ledger(
             assert await rows.count() >= 1, "the demo has paid tranches"
             await page.fill("#f-date-from", "2001-01-01")
             await page.fill("#f-date-to", "2001-01-31")
-            await page.click("form.audit-filters button[type=submit]")
-            await page.wait_for_load_state("networkidle")
+            async with page.expect_navigation():
+                await page.click("form.audit-filters button[type=submit]")
             assert "date_from=2001-01-01" in page.url
             await expect(rows).to_have_count(0)
         if width == PHONE:

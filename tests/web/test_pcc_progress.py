@@ -125,8 +125,8 @@ async def test_officer_and_pcc_member_read_the_progress_an_outsider_is_refused(
     await visit.sign_in(OFFICER)
     page = visit.page
     await page.goto(f"{site}/officer/plans")
-    await page.click(f"a[href='/pccs/{pcc_id}/progress']")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click(f"a[href='/pccs/{pcc_id}/progress']")
     assert page.url.endswith(f"/pccs/{pcc_id}/progress")
     funded_card = page.locator(f"#item-{item.id}")
     ru_committed = format_currency(Decimal(money.committed).scaleb(-2), "KGS", locale="ru")

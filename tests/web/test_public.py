@@ -68,12 +68,12 @@ async def test_kyrgyz_letters_render_on_the_home_page(new_page: NewPage) -> None
 async def test_the_language_switcher_changes_the_page(new_page: NewPage) -> None:
     visit = await new_page("en")
     await visit.page.goto(f"{visit.site}/")
-    await visit.page.get_by_role("button", name="Русский").click()
-    await visit.page.wait_for_load_state("networkidle")
+    async with visit.page.expect_navigation():
+        await visit.page.get_by_role("button", name="Русский").click()
     assert await visit.page.get_attribute("html", "lang") == "ru"
     assert "город Ош" in await visit.page.locator(".territories").inner_text()
-    await visit.page.get_by_role("button", name="Кыргызча").click()
-    await visit.page.wait_for_load_state("networkidle")
+    async with visit.page.expect_navigation():
+        await visit.page.get_by_role("button", name="Кыргызча").click()
     assert await visit.page.get_attribute("html", "lang") == "ky"
 
 

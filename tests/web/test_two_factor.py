@@ -77,8 +77,8 @@ async def _set_up(visit: Visit, email: str, clock: Clock) -> tuple[str, list[str
     secret = (await page.locator("code.secret").first.inner_text()).replace(" ", "")
     # the code of the step before now: the sign-in below may then use the code of now
     await page.fill("#f-code", code_at(secret, clock, -STEP))
-    await page.click("form[action='/account/totp/confirm'] button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("form[action='/account/totp/confirm'] button[type=submit]")
     codes = [c.strip() for c in await page.locator("ol.codes li").all_inner_texts()]
     assert len(set(codes)) == 10, await page.inner_text("main")
     await check_page(page, "account-two-factor-codes")
@@ -91,8 +91,8 @@ async def _first_step(page: Page, site: str, email: str, next_path: str) -> None
     await page.goto(f"{site}/signin?next={next_path}")
     await page.fill("#f-email", email)
     await page.fill("#f-password", PASSWORD)
-    await page.click("main form[action='/signin'] button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("main form[action='/signin'] button[type=submit]")
 
 
 async def test_sign_in_asks_for_the_code_as_a_second_step(new_page: NewPage, still: Clock) -> None:
@@ -108,8 +108,8 @@ async def test_sign_in_asks_for_the_code_as_a_second_step(new_page: NewPage, sti
     assert await page.locator("#f-password").count() == 0  # the password is not in the page
     await check_page(page, "signin-code")
     await page.fill("#f-code", wrong_code(secret, still))
-    await page.click("form[action='/signin/code'] button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_navigation():
+        await page.click("form[action='/signin/code'] button[type=submit]")
     assert await page.locator("#f-code-error").count() == 1
     assert await page.locator("main input[name=next]").input_value() == "/account"
     await page.fill("#f-code", code_at(secret, still))
