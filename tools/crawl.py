@@ -2,30 +2,39 @@
 
     .venv/bin/python tools/crawl.py [--roles public,applicant,...] [--langs en,ru,ky]
                                     [--max-pages 80] [--per-pattern 3] [--no-phone-axe]
-                                    [--base-url http://…] [--json out.json]
+                                    [--start /transparency,...] [--no-follow]
+                                    [--base-url http://… --login ROLE=EMAIL ...]
+                                    [--json out.json]
 
 Starts `grants serve --demo` (embedded PostgreSQL in a temporary GRANTS_DATA_DIR, a free port;
-or uses `--base-url`, a site already running the demo), then for the signed-out public and one
-demo login per role, for each language, walks same-origin GET links (`a[href]`) breadth-first in
-Debian's Chromium: at most `--per-pattern` pages of one path pattern (UUIDs and numbers replaced
-by placeholders, query keys kept) and `--max-pages` pages per role and language. Each page is
-loaded at 1280 px, then the same page is laid out again at 360 px. Recorded per page:
+its printed logins; or uses `--base-url`, a site already serving the demo, with `--login`), then
+for the signed-out public and one demo login per role (of the applicants, one with a grant), for
+each language (the header's switcher), walks same-origin GET links (`a[href]`; not sign-out, the
+API, static files) breadth-first in Debian's Chromium: at most `--per-pattern` pages of one path
+pattern (UUIDs and numbers replaced by placeholders, query keys kept) and `--max-pages` pages per
+role and language. Downloads (PDF, CSV, XLSX, attachments) are fetched, not rendered. Each page
+is loaded at 1280 px, then the same page is laid out again at 360 px. Recorded per page:
 
-- http: the page's or any of its requests' status ≥ 400 (403/404 too), failed requests;
+- http: the page's or any of its requests' status ≥ 400 (403/404 too: a link its reader may
+  not follow), failed requests;
 - console: console errors and uncaught exceptions; csp: `securitypolicyviolation` events and
-  "Refused to …" console messages;
+  Content-Security-Policy console messages;
 - axe: serious or critical violations (rule id, targets), at both widths (`--no-phone-axe`:
   desktop only);
 - overflow: at 360 px `scrollWidth > innerWidth`, with the first overflowing element of each
-  branch (its selector and right edge);
+  branch; cards-scroll: a stacked table shown as cards whose region scrolls sideways; clipped:
+  a box with `overflow: hidden` cutting its content; chart-text: a chart's label cut at the
+  drawing's edge or over another (`LAYOUT_SCRIPT`, which tests/web's check_page uses too);
 - untranslated: on ru/ky pages, visible text (or placeholder/aria-label/title/alt) that is an
-  English message of the catalogue (web/locale/messages.pot), and, as a weaker hint, text made of
-  Latin words alone (often demo data in one language: read before fixing);
+  English message of the catalogue (web/locale/*/messages.po);
 - lang: `<html lang>` differs from the language asked for;
-- slow: the document took more than `--slow` seconds (server response or load event).
+- slow: the document took more than `--slow` seconds (server response or load event);
+- hints, to read before fixing: latin (ru/ky text of Latin words alone, outside any element
+  marked with another `lang`: mostly demo data written in one language) and hscroll (a region
+  that scrolls sideways at 360 px: the design for a wide table).
 
 Screenshots at 360 px go to `--screenshots` (default .grants/crawl/). It is a tool, not a test:
-a full run takes minutes. Exit status 1 when anything but the "latin" hints was found.
+a full run takes about fifteen minutes. Exit status 1 when anything but the hints was found.
 """
 
 from __future__ import annotations
@@ -223,7 +232,7 @@ TEXTS_SCRIPT = """
 
 @dataclass
 class Finding:
-    kind: str  # http, console, csp, axe, overflow, untranslated, latin, lang, slow
+    kind: str  # one of KIND_ORDER
     detail: str  # what, grouped on
     role: str
     lang: str

@@ -474,7 +474,9 @@ def chart_css() -> str:
     )
     extra = (
         f"svg.{CSS_CLASS}{{display:block;width:100%;height:auto;max-width:28rem}}\n"
-        f"svg.{CSS_CLASS} .text-overlay text.value{{paint-order:stroke;stroke:#fff;"
+        # a white halo where a guide line crosses a printed value (!important: pygal's own
+        # `text{stroke:none !important}` took it away)
+        f"svg.{CSS_CLASS} .text-overlay text.value{{paint-order:stroke;stroke:#fff !important;"
         "stroke-width:3px;stroke-linejoin:round}\n"
     )
     return header + css.strip() + "\n" + extra

@@ -162,6 +162,10 @@ async def test_read_only_views_of_calls_selections_grants_and_ledger(
                 await runs.first.click()
             await expect(page.locator(".replay-ok .badge-pass")).to_be_visible()
             await expect(page.locator("pre.json").first).to_contain_text("budget")
+            # the engine's reasons are English: marked so, for a screen reader's voice
+            rows = await page.locator("table.run-entries tbody tr").count()
+            assert rows >= 1
+            await expect(page.locator("table.run-entries tbody span[lang=en]")).to_have_count(rows)
             await _no_changing_form(page)
             await check_page(page, "audit-run")
         await page.goto(f"{visit.site}/audit/grants")
