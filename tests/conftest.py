@@ -20,6 +20,7 @@ collects the suite itself and they must agree: a test's parameters are the same 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -271,12 +272,20 @@ def frozen_clock() -> Iterator[Clock]:
 
 
 @pytest.fixture
-def storage_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    """This test's own private file storage (its module's, for a module marked `shared_app`)."""
-    if request.node.get_closest_marker("shared_app") is not None:
-        path: Path = request.getfixturevalue("module_storage")
-        return path
-    return tmp_path / "storage"
+def storage_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """This test's own private file storage. In a module marked `shared_app` it is the module's
+    (the shared app's settings name it), emptied after each test: every test starts with none,
+    as with a directory of its own."""
+    if request.node.get_closest_marker("shared_app") is None:
+        yield tmp_path / "storage"
+        return
+    path: Path = request.getfixturevalue("module_storage")
+    yield path
+    for entry in path.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -286,13 +295,18 @@ def module_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def module_app(module_storage: Path) -> AsyncIterator[Any]:
-    """One app for a module marked `shared_app`: `create_app` (the routes and the OpenAPI
-    document, most of a second) once, not once per test. Its database is swapped for each test's
-    (`app`); what it captured at creation — settings, the /metrics scrape's database — is the
-    module's, so a module whose tests change settings or read /metrics keeps an app per test."""
+async def module_app(request: pytest.FixtureRequest, module_storage: Path) -> AsyncIterator[Any]:
+    """One app for a module marked `shared_app`: `create_app` (the routes, a third of a second)
+    once, not once per test. Its database is swapped for each test's (`app`); what it captured
+    at creation — settings, the /metrics scrape's database, the rate limits' store — is the
+    module's: the marker's keywords are the module's settings
+    (`pytest.mark.shared_app(totp_required_roles=[...])`), and a module whose tests change
+    settings from test to test, scrape the job queue from /metrics or turn rate limits on keeps
+    an app per test."""
+    marker = request.node.get_closest_marker("shared_app")
+    overrides = dict(marker.kwargs) if marker is not None else {}
     unbound = Database.from_url("postgresql+asyncpg://unused@localhost:1/unused")
-    settings = TEST_SETTINGS.model_copy(update={"storage_dir": module_storage})
+    settings = TEST_SETTINGS.model_copy(update={**overrides, "storage_dir": module_storage})
     yield create_app(settings, database=unbound)
     await unbound.dispose()
 

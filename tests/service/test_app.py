@@ -17,6 +17,8 @@ from service.persistence.database import Database
 from service.persistence.models import Pcc, Territory
 from tests.conftest import TEST_PASSWORD, TEST_SETTINGS, run_cli
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -58,6 +58,8 @@ from tests.factories import (
 )
 from tests.journey import NOW, Programme, complete_draft, published_call
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 PROBLEM = "urn:pcc-grants:problem:"
 
 

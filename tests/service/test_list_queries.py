@@ -32,6 +32,8 @@ from service.persistence.models import (
 from service.persistence.models import Call as CallRow
 from tests.conftest import MakeOrganisation, MakeUser, Person, QueryCounter
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 Arrange = Callable[[AsyncSession, int, dict[str, Any]], Awaitable[None]]
 Call = Callable[[GrantsClient, dict[str, Any]], Awaitable[Any]]
 

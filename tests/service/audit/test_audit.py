@@ -24,6 +24,8 @@ from service.persistence.database import Database
 from service.persistence.models import AppUser, AuditEvent, UserRole
 from tests.conftest import TEST_SETTINGS, MakeOrganisation, MakeUser, hashed_test_password, run_cli
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 CTX = RequestContext(actor=Actor(kind="system", label="test"), request_id="req-1")
 
 

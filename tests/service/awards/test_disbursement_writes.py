@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
@@ -31,6 +32,8 @@ from service.persistence.models import (
 from tests.conftest import hashed_test_password
 from tests.money_world import MoneyWorld, build_money_world, grant_body
 from tests.service.awards.test_grants import pay
+
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
 
 STATEMENTS = 13
 """The POST's statements, SAVEPOINT and RELEASE not counted (bench/statements.py: 15 with them):

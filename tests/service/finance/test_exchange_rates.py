@@ -16,6 +16,8 @@ from contracts.finance import ExchangeRateCreate
 from service.persistence.models import ExchangeRate
 from tests.money_world import build_money_world
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def _count(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(ExchangeRate))).scalar_one())

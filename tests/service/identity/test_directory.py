@@ -11,6 +11,8 @@ from contracts.enums import OrganisationKind
 from service.persistence.models import Territory
 from tests.conftest import MakeOrganisation, MakeUser
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def test_the_directory_names_organisations_by_territory_and_name_and_nothing_more(
     client: GrantsClient,

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pyotp
@@ -38,14 +37,8 @@ PROBLEM = "urn:pcc-grants:problem:"
 T0 = datetime(2026, 12, 3, 9, 0, 0, tzinfo=UTC)
 REQUIRED = [Role.FINANCE_OFFICER, Role.ADMIN]
 
-
-@pytest.fixture
-def app(db: Database, storage_dir: Path) -> Any:
-    """The production rule: finance officers and administrators need a second factor."""
-    settings = TEST_SETTINGS.model_copy(
-        update={"storage_dir": storage_dir, "totp_required_roles": REQUIRED}
-    )
-    return create_app(settings, database=db)
+# the production rule: finance officers and administrators need a second factor
+pytestmark = pytest.mark.shared_app(totp_required_roles=REQUIRED)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from service.identity import secrets
 from tests.conftest import TEST_PASSWORD, MakeUser, Person, Territory
 from tests.factories import registration
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 class WaitingHasher(PasswordHasher):
     """argon2's own hasher, which before hashing or verifying waits (in whatever thread runs

@@ -47,6 +47,8 @@ from service.persistence.models import (
 from tests.conftest import MakeUser, run_cli
 from tests.factories import PLAN_HEADER, sheet_of_rows_without_numbers, xlsx
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 CTX = RequestContext.system("test-import")
 PROBLEM = "urn:pcc-grants:problem:"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
@@ -39,6 +40,8 @@ from service.persistence.models import (
     SelectionRun,
     Tranche,
 )
+
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
 
 STANDARDS = Path(__file__).resolve().parents[2] / "data" / "standards"
 IATI = STANDARDS / "iati-2.03"

@@ -44,6 +44,8 @@ from tests.journey import (
     window_spec,
 )
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def test_full_journey_from_call_to_submission(
     programme: Programme, session: AsyncSession, frozen_clock: Clock

@@ -19,6 +19,8 @@ from tests.conftest import MakeUser
 from tests.factories import criterion_scores, make_reviewers, submitted_proposal
 from tests.journey import CLOSES, Programme
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def test_the_proposal_opens_only_after_the_no_conflict_declaration(
     programme: Programme, make_user: MakeUser, session: AsyncSession

@@ -29,6 +29,8 @@ from tests.conftest import MakeUser
 from tests.factories import make_reviewers
 from tests.journey import Programme, complete_draft, published_call
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 def _rubric(version: int) -> RubricCreate:
     return RubricCreate(

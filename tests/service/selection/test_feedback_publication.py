@@ -31,6 +31,8 @@ from tests.factories import (
 )
 from tests.journey import MONTHS, Programme
 
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
+
 
 async def _published_events(session: AsyncSession, window_id: uuid.UUID) -> int:
     return int(

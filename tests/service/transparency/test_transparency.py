@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import msgspec
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -34,6 +35,8 @@ from service.persistence.models import (
     TrancheActionPlanItem,
 )
 from tests.conftest import QueryCounter
+
+pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
 
 
 def _strings(value: object) -> list[str]:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -150,8 +149,18 @@ class World:
             return int((await session.execute(text(sql))).scalar_one())
 
 
+@pytest.fixture(scope="module")
+async def webhooks_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """The app of SETTINGS, built once for the module; each `world` binds its own database to
+    it (the /metrics scrape below reads only counters of this process, not the database)."""
+    unbound = Database.from_url("postgresql+asyncpg://unused@localhost:1/unused")
+    storage = tmp_path_factory.mktemp("webhooks-storage")
+    yield create_app(SETTINGS.model_copy(update={"storage_dir": storage}), database=unbound)
+    await unbound.dispose()
+
+
 @pytest.fixture
-async def world(fresh_db: str, tmp_path: Path) -> AsyncIterator[World]:
+async def world(fresh_db: str, webhooks_app: Any) -> AsyncIterator[World]:
     database = Database.from_url(fresh_db, pool_size=4)
     token, token_hash = new_token()
     async with database.session() as session, session.begin():
@@ -172,14 +181,16 @@ async def world(fresh_db: str, tmp_path: Path) -> AsyncIterator[World]:
                 expires_at=now + timedelta(hours=1),
             )
         )
-    app = create_app(
-        SETTINGS.model_copy(update={"storage_dir": tmp_path / "storage"}), database=database
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test/api/v1/"
-    ) as http:
-        yield World(fresh_db, database, http, token)
-    await database.dispose()
+    unbound = webhooks_app.state.db
+    webhooks_app.state.db = database
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=webhooks_app), base_url="http://test/api/v1/"
+        ) as http:
+            yield World(fresh_db, database, http, token)
+    finally:
+        webhooks_app.state.db = unbound
+        await database.dispose()
 
 
 @pytest.fixture
