@@ -10,11 +10,11 @@ are at most one year (ruleset 7.5.3); the XML is written with the standard libra
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree as ET
 
 from contracts.enums import OrganisationKind
-from service.finance.views import BISHKEK, format_major
+from service.finance.views import format_major
 from service.opendata.service import OpenData, OpenGrant
 from service.settings import Settings
 
@@ -149,10 +149,14 @@ def _activity(root: ET.Element, g: OpenGrant, settings: Settings, today: date) -
         _sub(budget, "period-end", iso_date=end.isoformat())
         _value(budget, amount, g.currency, start)
 
-    committed_on = min(g.created_at.astimezone(BISHKEK).date(), today)
+    # the commitment is an instant (the grant's making), dated like the file, in UTC (see
+    # activities_xml); a payment's value date is a bank's calendar day, published once that day
+    # has come in UTC too, with its own date
+    committed_on = g.created_at.astimezone(UTC).date()
     _transaction(a, g, TRANSACTION_COMMITMENT, g.amount, committed_on, settings)
     for p in g.payments:
-        _transaction(a, g, TRANSACTION_DISBURSEMENT, p.amount, p.value_date, settings)
+        if p.value_date <= today:
+            _transaction(a, g, TRANSACTION_DISBURSEMENT, p.amount, p.value_date, settings)
 
 
 def _transaction(
@@ -177,7 +181,11 @@ def activities_xml(data: OpenData, settings: Settings, *, now: datetime) -> byte
             "generated-datetime": (data.modified_at or now).isoformat(timespec="seconds"),
         },
     )
-    today = now.astimezone(BISHKEK).date()
+    # IATI's dates carry no zone, and its validators and rulesets compare them with their own
+    # day, in UTC ("must not be in the future"). Bishkek is six hours ahead: from midnight to 6:00
+    # there a Bishkek date is still tomorrow in UTC. The file's "today" is therefore the UTC day,
+    # which is never after the Bishkek one (statuses and actual starts follow it too).
+    today = now.astimezone(UTC).date()
     for g in data.grants:
         _activity(root, g, settings, today)
     ET.indent(root)

@@ -29,7 +29,8 @@ from sqlmodel import col, select
 from contracts.enums import LedgerEntryKind, TrancheStatus
 from service.demo import load_demo_data
 from service.finance.views import minor_unit_exponent
-from service.opendata.service import major
+from service.opendata.iati import activities_xml
+from service.opendata.service import OpenPayment, awarded_grants, major
 from service.persistence.models import (
     AppUser,
     Grant,
@@ -40,6 +41,7 @@ from service.persistence.models import (
     SelectionRun,
     Tranche,
 )
+from service.settings import Settings
 
 pytestmark = pytest.mark.shared_app  # one app for the module (tests/conftest.py)
 
@@ -171,7 +173,7 @@ async def test_iati_file_is_valid_against_the_2_03_schema_and_the_rulesets(
     schema = etree.XMLSchema(etree.parse(str(IATI / "iati-activities-schema.xsd")))
     assert schema.validate(doc), schema.error_log
     rulesets = json.loads((IATI / "rulesets-standard.json").read_text())
-    today = date.today()  # noqa: DTZ011 - the rulesets' NOW is the checker's day
+    today = datetime.now(UTC).date()  # the rulesets' NOW: the checker's day, in UTC
     assert ruleset_failures(doc, rulesets, today) == []
     # the checker bites: a two-year budget, sectors not summing to 100, a future transaction
     broken = etree.fromstring(response.content)
@@ -379,3 +381,39 @@ def test_major_units_are_exact(amount: int, currency: str) -> None:
     value = major(amount, currency)
     assert value.scaleb(exponent) == amount
     assert value.as_tuple().exponent == -exponent
+
+
+async def test_iati_dates_are_never_in_the_future_of_a_checker_in_utc(
+    session: AsyncSession, storage_dir: Path
+) -> None:
+    """From midnight to 6:00 in Bishkek its date is still tomorrow in UTC, the day IATI's
+    validators call NOW (CI failed on this at 00:44 Bishkek): a commitment made then is dated
+    by its UTC day; a payment value-dated that Bishkek day waits until the day has come in
+    UTC, then appears with its own date."""
+    await load_demo_data(session, storage_dir)
+    data = await awarded_grants(session)
+    rulesets = json.loads((IATI / "rulesets-standard.json").read_text())
+    grant = data.grants[0]
+    night = datetime(2026, 12, 6, 18, 44, tzinfo=UTC)  # 00:44 on 7 December in Bishkek
+    bishkek_day = date(2026, 12, 7)
+    grant.created_at = night
+    grant.start_date = bishkek_day
+    grant.payments.append(OpenPayment(uuid.uuid4(), LedgerEntryKind.DISBURSEMENT, 100, bishkek_day))
+    settings = Settings()
+
+    def transactions(now: datetime) -> list[str]:
+        doc = etree.fromstring(activities_xml(data, settings, now=now))
+        assert ruleset_failures(doc, rulesets, now.astimezone(UTC).date()) == []
+        first = doc.find("iati-activity")
+        assert first.findtext("iati-identifier").endswith(str(grant.id))
+        actual_start = first.xpath("activity-date[@type='2']/@iso-date")
+        assert actual_start == ([] if now < datetime(2026, 12, 7, tzinfo=UTC) else ["2026-12-07"])
+        return [str(d) for d in first.xpath("transaction/transaction-date/@iso-date")]
+
+    before = transactions(night)
+    assert before[0] == "2026-12-06"  # the commitment
+    assert "2026-12-07" not in before
+    after = transactions(datetime(2026, 12, 7, 0, 1, tzinfo=UTC))
+    assert after[0] == "2026-12-06"  # the same, later
+    assert after[1:].count("2026-12-07") == 1  # the payment, with its own day
+    assert len(after) == len(before) + 1
