@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,9 @@ def combined_app_factory() -> Any:
         max_overflow=settings.pool_overflow,
         role=settings.database_role or None,
     )
-    app = ScheduledPurge(build_combined_app(settings, database), database)
+    app = ScheduledPurge(
+        build_combined_app(settings, database), database, warm=_documents_warm(settings)
+    )
     return _secured(_with_jobs(app, settings), settings)
 
 
@@ -117,8 +120,19 @@ def api_app_factory() -> Any:
         max_overflow=settings.pool_overflow,
         role=settings.database_role or None,
     )
-    app = ScheduledPurge(create_app(settings, database=database), database)
+    app = ScheduledPurge(
+        create_app(settings, database=database), database, warm=_documents_warm(settings)
+    )
     return _secured(_with_jobs(app, settings), settings)
+
+
+def _documents_warm(settings: Settings) -> Callable[[], Awaitable[Any]] | None:
+    """The PDF renderers started with each worker (`documents_warm`)."""
+    if not settings.documents_warm:
+        return None
+    from service.documents.render import default_pool
+
+    return default_pool().warm
 
 
 def _with_jobs(app: Any, settings: Settings) -> Any:

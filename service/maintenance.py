@@ -68,14 +68,36 @@ async def _purge_forever(database: Database, every: timedelta) -> None:
         await asyncio.sleep(every.total_seconds())
 
 
+_background: set[asyncio.Task[None]] = set()
+"""Start-up tasks that run to their end on their own (a reference keeps them from being
+collected mid-way)."""
+
+
+async def _warm(warm: Callable[[], Awaitable[Any]]) -> None:
+    try:
+        await warm()
+        log.info("documents_warmed")
+    except Exception:  # a renderer that cannot start is reported again at the first document
+        log.exception("documents_warm_failed")
+
+
 class ScheduledPurge:
     """Runs the purge in the background while the wrapped app's lifespan is up."""
 
-    def __init__(self, app: Any, database: Database, every: timedelta = PURGE_EVERY) -> None:
-        """`app`: any ASGI application (Litestar's own signature is narrower than `ASGIApp`)."""
+    def __init__(
+        self,
+        app: Any,
+        database: Database,
+        every: timedelta = PURGE_EVERY,
+        *,
+        warm: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
+        """`app`: any ASGI application (Litestar's own signature is narrower than `ASGIApp`);
+        `warm`: started in the background at start-up too (the PDF renderers)."""
         self.app: ASGIApp = app
         self.database = database
         self.every = every
+        self.warm = warm
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -88,6 +110,10 @@ class ScheduledPurge:
             message = await receive()
             if message["type"] == "lifespan.startup" and task is None:
                 task = asyncio.create_task(_purge_forever(self.database, self.every))
+                if self.warm is not None:
+                    warming = asyncio.create_task(_warm(self.warm))
+                    _background.add(warming)
+                    warming.add_done_callback(_background.discard)
             elif message["type"] == "lifespan.shutdown" and task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     """Disbursements above this amount (minor units of the grant's currency; 500,000.00 KGS by
     default) need a second finance officer's confirmation before they are paid."""
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    documents_warm: bool = True
+    """`grants serve`: start the PDF renderers (service/documents/render.py) with the service,
+    so that the first document does not wait 2–3 s for WeasyPrint and its fonts to load."""
     storage_dir: Path | None = None
     """Private file storage; default `data_dir/storage`."""
     log_json: bool | None = None

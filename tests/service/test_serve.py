@@ -111,6 +111,10 @@ def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
         assert live is not None, "the server never answered"
         assert live.status_code == 200
         assert _postgres_processes_of(pgdata) != []
+        # the PDF renderers are started with the service, not at the first document
+        while '"event": "documents_warmed"' not in log_path.read_text():
+            assert time.monotonic() < deadline, "the document renderers were never warmed"
+            time.sleep(0.2)
         token = httpx.post(
             f"{base}/api/v1/auth/token",
             json={"email": DEMO_OFFICER[0], "password": DEMO_OFFICER[1]},

@@ -4,6 +4,7 @@ refuses at once with 503 and Retry-After instead of queueing without end."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -44,5 +45,21 @@ async def test_the_event_loop_keeps_running_while_a_document_renders() -> None:
         assert not render.done()
         pdf = await render
         assert pdf.startswith(b"%PDF")
+    finally:
+        pool.shutdown()
+
+
+async def test_warming_starts_every_worker_before_the_first_document() -> None:
+    """`grants serve` warms the pool at start-up (service/maintenance.py): each worker process
+    is started then, WeasyPrint and the fonts loaded, instead of at the first document."""
+    pool = RenderPool(workers=2, max_pending=4)
+    try:
+        workers = await pool.warm()
+        assert len(workers) == 2
+        assert os.getpid() not in workers
+        # the documents that follow are made by those workers: none is started for them
+        assert await pool.warm() <= workers
+        assert (await pool.render("warm.html", {})).startswith(b"%PDF")
+        assert await pool.warm() <= workers
     finally:
         pool.shutdown()
