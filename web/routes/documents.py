@@ -13,7 +13,7 @@ cookie); the API decides who may have which document (another organisation's gra
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from contracts.client import ApiError
+from web.i18n import BISHKEK
 from web.render import page, redirect
 from web.routes.account import require_user
 from web.session import client_for
@@ -47,6 +48,13 @@ def _pdf(content: bytes, headers: httpx.Headers) -> Response[bytes]:
     )
 
 
+def year_to_date(now: datetime) -> tuple[date, date]:
+    """A statement's default period: the year to date, in Bishkek (from midnight to 6:00 there
+    the machine's UTC day is still yesterday, and on 1 January still last year)."""
+    today = now.astimezone(BISHKEK).date()
+    return date(today.year, 1, 1), today
+
+
 @get(
     "/documents/grants/{grant_id:uuid}/{name:str}",
     name="grant_document",
@@ -67,11 +75,9 @@ async def grant_document(
     if name == "agreement.pdf":
         return _pdf(*await client.get_grant_agreement(grant_id, _lang(lang)))
     if name == "statement.pdf":
-        today = date.today()  # noqa: DTZ011  (a default period only; the API checks the dates)
+        first, today = year_to_date(datetime.now(UTC))
         return _pdf(
-            *await client.get_grant_statement(
-                grant_id, start or date(today.year, 1, 1), end or today, _lang(lang)
-            )
+            *await client.get_grant_statement(grant_id, start or first, end or today, _lang(lang))
         )
     raise NotFoundException()
 
@@ -90,10 +96,10 @@ async def source_document(
 ) -> Response[bytes]:
     """A funding source's statement; the period defaults to the current year to date."""
     require_user(request)
-    today = date.today()  # noqa: DTZ011  (a default period only; the API checks the dates)
+    first, today = year_to_date(datetime.now(UTC))
     return _pdf(
         *await client_for(request).get_funding_source_statement(
-            source_id, start or date(today.year, 1, 1), end or today, _lang(lang)
+            source_id, start or first, end or today, _lang(lang)
         )
     )
 
