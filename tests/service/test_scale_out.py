@@ -166,11 +166,16 @@ async def _post_payment(
 
 
 async def _failures(database: Database, email: str) -> tuple[int, bool]:
-    """The account's failure count in the shared table, and whether it is blocked."""
+    """The account's failure count in the shared table, and whether its last failure blocked
+    it (a block set then: the first lasts 1 s, which a loaded machine may have used up before
+    this reads it, so not compared with now)."""
     async with database.session() as s:
         row = (
             await s.execute(
-                text("SELECT failures, blocked_until > now() FROM sign_in_throttle WHERE key = :k"),
+                text(
+                    "SELECT failures, coalesce(blocked_until > last_failure_at, false)"
+                    " FROM sign_in_throttle WHERE key = :k"
+                ),
                 {"k": account_key(email)},
             )
         ).one()
