@@ -321,6 +321,9 @@ class Server:
                 "GRANTS_TOTP_REQUIRED_ROLES": "[]",
                 "GRANTS_SECOND_CONFIRMATION_ABOVE": str(10**15),
                 "GRANTS_LOG_LEVEL": "WARNING",
+                # no document is asked for: the renderers would only take CPU from the
+                # first measurements while they start
+                "GRANTS_DOCUMENTS_WARM": "false",
             }
         )
         env.update(dict.fromkeys(RATE_LIMITS, str(10**9) if self.rate_limits == "on" else "0"))

@@ -57,6 +57,11 @@ from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The servers the tests start (`grants serve` in processes of their own) leave the PDF renderers
+# to start at their first document: warming them is CPU the suite does not need (two processes
+# importing WeasyPrint per server). tests/service/test_serve.py turns it on and checks it.
+os.environ.setdefault("GRANTS_DOCUMENTS_WARM", "false")
+
 settings.register_profile(
     "ci",
     derandomize=True,

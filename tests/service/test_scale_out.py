@@ -97,6 +97,7 @@ def _serving(
         GRANTS_LOG_LEVEL="WARNING",
         GRANTS_IN_PROCESS_JOBS="false",
         GRANTS_METRICS_TOKEN="scrape-" + "s" * 32,
+        GRANTS_DOCUMENTS_WARM="false",  # no documents here (tests/conftest.py)
     )
     env.update(settings or {})
     log = (workdir / f"serve-{port}.log").open("w")

@@ -87,6 +87,7 @@ def test_serve_stops_on_sigterm_after_in_flight_requests_and_stops_its_postgres(
         if k not in ("DATABASE_URL", "GRANTS_DATABASE_URL", "TEST_DATABASE_URL")
     }
     env["GRANTS_DATA_DIR"] = str(data_dir)
+    env["GRANTS_DOCUMENTS_WARM"] = "true"  # as deployed (tests/conftest.py turns it off)
     command = [sys.executable, "-c", "from service.cli import main; main()", "serve", "--demo"]
     log_path = data_dir.parent / "serve.log"
     log = log_path.open("w")
