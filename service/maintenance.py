@@ -68,11 +68,6 @@ async def _purge_forever(database: Database, every: timedelta) -> None:
         await asyncio.sleep(every.total_seconds())
 
 
-_background: set[asyncio.Task[None]] = set()
-"""Start-up tasks that run to their end on their own (a reference keeps them from being
-collected mid-way)."""
-
-
 async def _warm(warm: Callable[[], Awaitable[Any]]) -> None:
     try:
         await warm()
@@ -103,28 +98,28 @@ class ScheduledPurge:
         if scope["type"] != "lifespan":
             await self.app(scope, receive, send)
             return
-        task: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []  # the purge, and the warming while it runs
 
         async def receiving() -> Message:
-            nonlocal task
             message = await receive()
-            if message["type"] == "lifespan.startup" and task is None:
-                task = asyncio.create_task(_purge_forever(self.database, self.every))
+            if message["type"] == "lifespan.startup" and not tasks:
+                tasks.append(asyncio.create_task(_purge_forever(self.database, self.every)))
                 if self.warm is not None:
-                    warming = asyncio.create_task(_warm(self.warm))
-                    _background.add(warming)
-                    warming.add_done_callback(_background.discard)
-            elif message["type"] == "lifespan.shutdown" and task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    tasks.append(asyncio.create_task(_warm(self.warm)))
+            elif message["type"] == "lifespan.shutdown":
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             return message
 
         try:
             await self.app(scope, receiving, send)
         finally:
-            if task is not None and not task.done():
-                task.cancel()
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

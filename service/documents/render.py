@@ -123,10 +123,6 @@ def _warm() -> None:
     render_pdf("warm.html", {})
 
 
-def _worker_pid() -> int:
-    return os.getpid()
-
-
 class RenderPool:
     """`workers` processes; at most `max_pending` renders waiting or running at once."""
 
@@ -154,11 +150,8 @@ class RenderPool:
         all). Returns the pids of the pool's processes."""
         loop = asyncio.get_running_loop()
         pool = self._pool()
-        answered = await asyncio.gather(
-            *(loop.run_in_executor(pool, _worker_pid) for _ in range(self.workers))
-        )
-        started = set(pool._processes)  # the executor has no public list of its processes
-        return started | set(answered)
+        await asyncio.gather(*(loop.run_in_executor(pool, os.getpid) for _ in range(self.workers)))
+        return set(pool._processes)  # the executor has no public list of its processes
 
     @property
     def pending(self) -> int:

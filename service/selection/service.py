@@ -1132,13 +1132,22 @@ async def feedback(
             .scalars()
             .first()
         )
-    wording = None
-    currency = None
+    decision = None
     if current is not None:
         wording = await reason_wording(session, current)
+        currency = None
         if wording.amount is not None:
             window = await session.get_one(CallWindow, proposal.window_id)
             currency = (await session.get_one(Call, window.call_id)).currency
+        decision = c.FeedbackDecision(
+            outcome=current.outcome,
+            reason=current.reason,
+            decided_at=current.created_at,
+            reason_code=wording.code,
+            reserve_place=wording.place,
+            funded_amount=wording.amount,
+            currency=currency,
+        )
     band = None
     if entry is not None and entry.rank is not None and total:
         quarter = (entry.rank - 1) * 4 // total
@@ -1153,19 +1162,7 @@ async def feedback(
         passes_all=entry.passes_all if entry else None,
         rank_band=band,
         comments=comments,
-        decision=(
-            c.FeedbackDecision(
-                outcome=current.outcome,
-                reason=current.reason,
-                decided_at=current.created_at,
-                reason_code=wording.code,
-                reserve_place=wording.place,
-                funded_amount=wording.amount,
-                currency=currency if wording.amount is not None else None,
-            )
-            if current is not None and wording is not None
-            else None
-        ),
+        decision=decision,
     )
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -40,17 +39,8 @@ from service.cli import build_combined_app
 from service.demo import DEMO_PASSWORD, load_demo_data
 from service.persistence.database import Database
 from tests.conftest import ROOT, TEST_SETTINGS, Server
-from tools.crawl import LAYOUT_SCRIPT
+from tools.crawl import CHROMIUM, CHROMIUM_ARGS, LAYOUT_SCRIPT
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(os.environ.get("GRANTS_SCREENSHOTS", ROOT / ".grants" / "screenshots"))
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 LANGS = ("en", "ru", "ky")

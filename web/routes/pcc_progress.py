@@ -26,11 +26,7 @@ from web.i18n import _
 from web.labels import tranche_statuses
 from web.render import page
 from web.routes.account import require_user
-from web.session import SessionUser, client_for
-
-
-def _is_staff(user: SessionUser) -> bool:
-    return user.reads_every_pcc_progress
+from web.session import client_for
 
 
 def plan_statuses() -> dict[str, str]:
@@ -86,7 +82,7 @@ def _charts(plan: PlanProgress) -> list[Chart]:
 async def pccs_list(request: Request[Any, Any, Any]) -> Any:
     user = require_user(request)
     client = client_for(request)
-    staff = _is_staff(user)
+    staff = user.reads_every_pcc_progress
     pccs = await client.list_pccs() if staff else await client.list_my_pccs()
     territories = {t.id: t for t in (await client.list_territories()).items}
     rows = []
@@ -118,7 +114,7 @@ async def pcc_progress(request: Request[Any, Any, Any], pcc_id: FromPath[uuid.UU
             "statuses": plan_statuses(),
             "tranche_statuses": tranche_statuses(),
             "report_kinds": report_kinds(),
-            "is_staff": _is_staff(user),
+            "is_staff": user.reads_every_pcc_progress,
         },
     )
 
